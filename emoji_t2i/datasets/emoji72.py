@@ -1,0 +1,68 @@
+"""``emoji72``: the embedded dataset as a TFDS builder that prepares offline.
+
+    import emoji_t2i.datasets, tensorflow_datasets as tfds
+    ds = tfds.load("emoji72", split="train")
+
+It reads the committed artifact (no download), so it works with no network.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow_datasets as tfds
+
+from emoji_t2i.data.artifact import read_artifact
+from emoji_t2i.data.dataset import METADATA_FIELDS, SPLITS, EmojiDataset, embedded_dataset_dir
+
+_TEXT_FIELDS = ("id", "identity", *METADATA_FIELDS)
+
+
+class Emoji72(tfds.core.GeneratorBasedBuilder):
+    """Google and Twitter emoji at 72x72 RGBA with captions; split held out by emoji identity."""
+
+    VERSION = tfds.core.Version("1.0.0")
+    RELEASE_NOTES = {"1.0.0": "emoji-datasource 16.0.0 (google, twitter), CLDR keywords from openmoji 17.0.0"}
+
+    def _info(self) -> tfds.core.DatasetInfo:
+        features = {"image": tfds.features.Image(shape=(72, 72, 4)),
+                    "captions": tfds.features.Sequence(tfds.features.Text())}
+        features.update({name: tfds.features.Text() for name in _TEXT_FIELDS})
+        return tfds.core.DatasetInfo(
+            builder=self,
+            description=__doc__,
+            features=tfds.features.FeaturesDict(features),
+            homepage="https://github.com/iamcal/emoji-data",
+        )
+
+    def _split_generators(self, dl_manager):
+        data = read_artifact(embedded_dataset_dir())
+        return {split: self._generate_examples(data.subset(split)) for split in SPLITS}
+
+    def _generate_examples(self, data: EmojiDataset):
+        for i in range(len(data)):
+            example = {"image": data.images[i], "captions": list(data.captions[i]),
+                       "id": str(data.ids[i]), "identity": str(data.identity[i])}
+            example.update({k: str(data.metadata[k][i]) for k in METADATA_FIELDS})
+            yield str(data.ids[i]), example
+
+
+def load_tfds_as_dataset(name: str = "emoji72", data_dir: str | None = None) -> EmojiDataset:
+    """``tfds.load`` every split and gather it into one EmojiDataset (``--data tfds:emoji72``)."""
+    parts = []
+    for split in SPLITS:
+        rows = list(tfds.load(name, split=split, data_dir=data_dir).as_numpy_iterator())
+        parts.append((split, rows))
+    rows = [(split, r) for split, split_rows in parts for r in split_rows]
+
+    def text(key):
+        return np.array([r[key].decode() for _, r in rows])
+
+    return EmojiDataset(
+        images=np.stack([r["image"] for _, r in rows]),
+        captions=[tuple(c.decode() for c in r["captions"]) for _, r in rows],
+        identity=text("identity"),
+        split=np.array([s for s, _ in rows]),
+        ids=text("id"),
+        metadata={k: text(k) for k in METADATA_FIELDS},
+        source=f"tfds:{name}",
+    )

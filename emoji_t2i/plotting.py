@@ -1,0 +1,59 @@
+"""Captioned image grids (PIL only, no display needed): contact sheets and sample grids."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+
+def _checkerboard(size: int, cell: int = 8) -> Image.Image:
+    """Transparency shows as a light checkerboard, as image editors show it."""
+    yy, xx = np.mgrid[:size, :size] // cell
+    board = np.where((yy + xx) % 2 == 0, 255, 228).astype(np.uint8)
+    return Image.fromarray(np.stack([board] * 3 + [np.full_like(board, 255)], -1), "RGBA")
+
+
+def image_grid(
+    images: np.ndarray,
+    captions: list[str] | None = None,
+    columns: int = 8,
+    scale: int = 1,
+    caption_lines: int = 2,
+    title: str | None = None,
+) -> Image.Image:
+    """Tile RGBA uint8 images (N, H, W, 4) over a checkerboard, each with a wrapped caption."""
+    images = np.asarray(images)
+    n, h, w = images.shape[:3]
+    columns = max(1, min(columns, n))
+    rows = -(-n // columns)
+    cw, ch = w * scale, h * scale
+    font = ImageFont.load_default(size=10)
+    text_h = 12 * caption_lines if captions else 0
+    title_h = 18 if title else 0
+    pad = 4
+    sheet = Image.new("RGB", (columns * (cw + pad) + pad, title_h + rows * (ch + text_h + pad) + pad), "white")
+    draw = ImageDraw.Draw(sheet)
+    if title:
+        draw.text((pad, 3), title, fill="black", font=ImageFont.load_default(size=12))
+    board = _checkerboard(cw)
+    chars = max(6, cw // 6)
+    for i in range(n):
+        r, c = divmod(i, columns)
+        x, y = pad + c * (cw + pad), title_h + pad + r * (ch + text_h + pad)
+        tile = Image.fromarray(images[i], "RGBA").resize((cw, ch), Image.NEAREST)
+        sheet.paste(Image.alpha_composite(board.resize((cw, ch)), tile).convert("RGB"), (x, y))
+        if captions:
+            lines = textwrap.wrap(captions[i], chars)[:caption_lines]
+            for k, line in enumerate(lines):
+                draw.text((x, y + ch + 1 + 11 * k), line, fill="black", font=font)
+    return sheet
+
+
+def save_grid(path: str | Path, images, captions=None, **kwargs) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image_grid(images, captions, **kwargs).save(path)
+    return path

@@ -1,0 +1,17 @@
+import tensorflow_datasets as tfds
+
+import emoji_t2i.datasets  # noqa: F401  (registers emoji72)
+from emoji_t2i.datasets.emoji72 import load_tfds_as_dataset
+
+
+def test_tfds_builds_offline_and_matches_the_artifact(tmp_path, embedded):
+    train = tfds.load("emoji72", split="train", data_dir=str(tmp_path))
+    example = next(iter(train))
+    assert example["image"].shape == (72, 72, 4)
+    assert example["captions"].shape[0] >= 2
+    ds = load_tfds_as_dataset("emoji72", data_dir=str(tmp_path))
+    assert len(ds) == len(embedded)
+    assert sorted(ds.ids.tolist()) == sorted(embedded.ids.tolist())
+    row = int(list(ds.ids).index(embedded.ids[0]))
+    assert (ds.images[row] == embedded.images[0]).all()
+    assert ds.split[row] == embedded.split[0]
