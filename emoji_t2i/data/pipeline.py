@@ -6,10 +6,13 @@ Each element is a dict::
     tokens       int64   (B, L) caption token ids (one caption sampled per image per epoch)
     wrong_tokens int64   (B, L) a caption of another image in the batch, for matching-aware
                          losses (GAN-INT-CLS); rolled by one so it is never the image's own
-    labels       int32   (B,) class id of ``label_field`` (-1 where the row has none)
+    labels       int32   (B, F) class ids of the F ``label_fields`` (-1 where a row has none)
+    noise        float32 (B, noise_dim) standard normal, when ``noise_dim`` > 0
+    augment      float32 (B, 2, augment_params) uniforms in [0, 1), when ``augment_params`` > 0
 
-The order of epoch ``e`` is a pure function of ``(seed, e)`` (stateless shuffles), so a
-resumed run re-creates exactly the batches it would have seen, from any epoch on.
+The order of epoch ``e``, and its noise and augmentation draws, are pure functions of
+``(seed, e)`` (stateless random ops): a resumed run re-creates exactly the batches it would
+have seen, and a distributed run splits the very same batch across replicas.
 """
 
 from __future__ import annotations
@@ -27,12 +30,14 @@ def caption_table(ds: EmojiDataset) -> tuple[np.ndarray, np.ndarray]:
     return table, np.array([len(c) for c in ds.captions], np.int32)
 
 
-def label_ids(ds: EmojiDataset, field: str | None, vocabulary: list[str] | None) -> np.ndarray:
-    if not field or not vocabulary:
-        return np.full(len(ds), -1, np.int32)
-    column = ds.identity if field == "identity" else ds.metadata[field]
-    index = {v: i for i, v in enumerate(vocabulary)}
-    return np.array([index.get(str(v), -1) for v in column], np.int32)
+def label_ids(ds: EmojiDataset, fields, vocabularies) -> np.ndarray:
+    """(N, F) class ids; -1 for a value missing from the field's vocabulary."""
+    columns = []
+    for field in fields:
+        column = ds.identity if field == "identity" else ds.metadata[field]
+        index = {v: i for i, v in enumerate(vocabularies[field])}
+        columns.append([index.get(str(v), -1) for v in column])
+    return np.array(columns, np.int32).T.reshape(len(ds), len(fields))
 
 
 def make_dataset(
@@ -44,8 +49,10 @@ def make_dataset(
     initial_epoch: int = 0,
     epochs: int | None = None,
     steps_per_epoch: int | None = None,
-    label_field: str | None = None,
-    label_vocabulary: list[str] | None = None,
+    label_fields: tuple[str, ...] = (),
+    label_vocabularies: dict[str, list[str]] | None = None,
+    noise_dim: int = 0,
+    augment_params: int = 0,
 ) -> tf.data.Dataset:
     """Batches for epochs ``initial_epoch .. epochs-1`` (endless when ``epochs`` is None).
 
@@ -53,6 +60,7 @@ def make_dataset(
     same shape for one traced train step), capped at ``steps_per_epoch``.
     """
     n = len(ds)
+    seed = tf.constant(seed, tf.int64)
     batches = n // batch_size
     if batches == 0:
         raise ValueError(f"batch size {batch_size} exceeds the {n} images; lower --batch-size")
@@ -61,19 +69,23 @@ def make_dataset(
     images = tf.constant(ds.images)
     table, counts = caption_table(ds)
     table, counts = tf.constant(table.astype(str)), tf.constant(counts)
-    labels = tf.constant(label_ids(ds, label_field, label_vocabulary))
+    labels = tf.constant(label_ids(ds, label_fields, label_vocabularies or {}))
 
     def epoch(e):
         order = tf.random.experimental.stateless_shuffle(
-            tf.range(n), seed=tf.stack([tf.cast(seed, tf.int64), e])
+            tf.range(n), seed=tf.stack([seed, e])
         )[: steps * batch_size]
         pick = tf.random.stateless_uniform(
-            [steps * batch_size], seed=tf.stack([e, tf.cast(seed, tf.int64) + 7919]),
+            [steps * batch_size], seed=tf.stack([e, seed + 7919]),
             minval=0, maxval=2**31 - 1, dtype=tf.int32,
         ) % tf.gather(counts, order)
-        return tf.data.Dataset.from_tensor_slices((order, pick)).batch(batch_size, drop_remainder=True)
+        total = steps * batch_size
+        noise = tf.random.stateless_normal([total, noise_dim], seed=tf.stack([e, seed + 104729]))
+        aug = tf.random.stateless_uniform([total, 2, augment_params], seed=tf.stack([e, seed + 15485863]))
+        slices = (order, pick, noise, aug)
+        return tf.data.Dataset.from_tensor_slices(slices).batch(batch_size, drop_remainder=True)
 
-    def assemble(rows, pick):
+    def assemble(rows, pick, noise, aug):
         captions = tf.gather_nd(table, tf.stack([rows, pick], axis=1))
         tokens = vectorizer(captions)
         return {
@@ -81,6 +93,8 @@ def make_dataset(
             "tokens": tokens,
             "wrong_tokens": tf.roll(tokens, shift=1, axis=0),
             "labels": tf.gather(labels, rows),
+            "noise": noise,
+            "augment": aug,
         }
 
     stop = tf.int64.max if epochs is None else epochs

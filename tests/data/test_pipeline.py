@@ -21,7 +21,7 @@ def test_batch_shapes_dtypes_and_range(tiny, tiny_vectorizer):
     assert batch["tokens"].shape == (16, 16)
     assert (batch["tokens"] > 1).any(axis=1).all()  # every caption has known words
     assert (batch["wrong_tokens"][1:] == batch["tokens"][:-1]).all()
-    assert (batch["labels"] == -1).all()
+    assert batch["labels"].shape == (16, 0)
 
 
 def test_same_seed_same_batches_and_epochs_differ(tiny, tiny_vectorizer):
@@ -52,9 +52,20 @@ def test_captions_are_sampled_across_epochs(tiny, tiny_vectorizer):
 
 
 def test_labels_from_a_metadata_field(tiny, tiny_vectorizer):
-    vocab = tiny.label_vocabulary("subcategory")
-    batch = _batches(tiny, tiny_vectorizer, epochs=1, label_field="subcategory", label_vocabulary=vocab)[0]
-    assert batch["labels"].min() >= 0 and batch["labels"].max() < len(vocab)
+    vocabs = {f: tiny.label_vocabulary(f) for f in ("subcategory", "identity")}
+    batch = _batches(tiny, tiny_vectorizer, epochs=1, label_fields=("subcategory", "identity"),
+                     label_vocabularies=vocabs)[0]
+    assert batch["labels"].shape == (16, 2) and batch["labels"].min() >= 0
+    assert batch["labels"][:, 0].max() < len(vocabs["subcategory"])
+
+
+def test_noise_and_augment_draws_are_seeded(tiny, tiny_vectorizer):
+    a = _batches(tiny, tiny_vectorizer, epochs=1, seed=5, noise_dim=8, augment_params=7)
+    b = _batches(tiny, tiny_vectorizer, epochs=1, seed=5, noise_dim=8, augment_params=7)
+    assert a[0]["noise"].shape == (16, 8) and a[0]["augment"].shape == (16, 2, 7)
+    np.testing.assert_array_equal(a[1]["noise"], b[1]["noise"])
+    assert 0.0 <= a[0]["augment"].min() and a[0]["augment"].max() < 1.0
+    assert abs(np.concatenate([x["noise"] for x in a]).std() - 1.0) < 0.1
 
 
 def test_batch_larger_than_data_is_a_clear_error(tiny, tiny_vectorizer):

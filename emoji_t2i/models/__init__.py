@@ -1,0 +1,9 @@
+"""The model zoo. Each module defines one model and registers it; this import fills the registry.
+
+    from emoji_t2i.models import get_model_class, list_models
+"""
+
+from emoji_t2i.models import cgan  # noqa: F401  (registers "cgan")
+from emoji_t2i.models.registry import MODELS, get_model_class, list_models, register
+
+__all__ = ["MODELS", "get_model_class", "list_models", "register"]

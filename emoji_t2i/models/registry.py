@@ -1,0 +1,27 @@
+"""The zoo's registry: ``@register("name")`` on a model class adds it; importing
+``emoji_t2i.models`` imports every model module and so fills the registry."""
+
+from __future__ import annotations
+
+MODELS: dict[str, type] = {}
+
+
+def register(name: str):
+    def add(cls):
+        if name in MODELS:
+            raise ValueError(f"model {name!r} registered twice")
+        cls.zoo_name = name
+        MODELS[name] = cls
+        return cls
+
+    return add
+
+
+def get_model_class(name: str) -> type:
+    if name not in MODELS:
+        raise KeyError(f"unknown model {name!r}; the zoo has: {', '.join(sorted(MODELS))}")
+    return MODELS[name]
+
+
+def list_models() -> list[str]:
+    return sorted(MODELS)

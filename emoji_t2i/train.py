@@ -1,0 +1,95 @@
+"""``python -m emoji_t2i.train --model NAME``: train a zoo model into a run directory.
+
+Examples:
+    python -m emoji_t2i.train --list-models
+    python -m emoji_t2i.train --model cgan                       # the embedded dataset
+    python -m emoji_t2i.train --model cgan --epochs 2 --steps-per-epoch 20 --out runs/try
+    python -m emoji_t2i.train --resume --out runs/try --epochs 4   # continue a run
+    python -m emoji_t2i.train --model cgan --set g_lr=2e-4 --set text_encoder=lstm --dry-run
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m emoji_t2i.train", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", help="zoo model to train (see --list-models)")
+    p.add_argument("--list-models", action="store_true", help="print the zoo and exit")
+    p.add_argument("--data", help="'embedded' (default), a folder with captions.csv, or tfds:emoji72")
+    p.add_argument("--epochs", type=int, help="total epochs to reach (default 8)")
+    p.add_argument("--steps-per-epoch", type=int, help="cap the steps of each epoch")
+    p.add_argument("--batch-size", type=int, help="global batch size (default 64)")
+    p.add_argument("--out", type=Path, help="run directory (default runs/<YYYYmmdd-HHMMSS>-<model>)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the run in --out from its last checkpoint")
+    p.add_argument("--precision", choices=("float32", "mixed_float16", "mixed_bfloat16"),
+                   help="dtype policy (default: mixed_float16 on GPU, mixed_bfloat16 on a bf16 CPU)")
+    p.add_argument("--strategy", choices=("default", "mirrored", "multiworker", "tpu"),
+                   help="tf.distribute strategy (default: one device)")
+    p.add_argument("--seed", type=int, help="seed for data order, noise and weights (default 0)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="model or training hyper-parameter, repeatable (see --dry-run for keys)")
+    p.add_argument("--dry-run", action="store_true",
+                   help="resolve the config, build data and model, print them; write nothing")
+    return p
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    from emoji_t2i.data import DataError
+    from emoji_t2i.models import get_model_class, list_models
+    from emoji_t2i.training.callbacks import NonFiniteLoss
+    from emoji_t2i.training.config import resolve
+    from emoji_t2i.training.environment import SetupError
+    from emoji_t2i.training.loop import train
+    from emoji_t2i.training.run_dir import RunDir, RunError, default_run_dir
+
+    if args.list_models:
+        for name in list_models():
+            doc = (get_model_class(name).__doc__ or "").strip().splitlines()[0]
+            print(f"{name:<14} {doc}")
+        return 0
+    try:
+        if args.resume:
+            if args.out is None:
+                raise RunError("--resume needs --out DIR, the run to continue")
+            run = RunDir(args.out)
+            config = run.load_config(expect_model=args.model)
+            if args.epochs is not None:
+                config["epochs"] = args.epochs
+        else:
+            if not args.model:
+                raise RunError("no --model given; choose one of: " + ", ".join(list_models()))
+            try:
+                model_class = get_model_class(args.model)
+            except KeyError as e:
+                raise RunError(e.args[0]) from None
+            cli = {"data": args.data, "epochs": args.epochs, "steps_per_epoch": args.steps_per_epoch,
+                   "batch_size": args.batch_size, "precision": args.precision,
+                   "strategy": args.strategy, "seed": args.seed}
+            config = resolve(args.model, model_class, cli, args.set)
+            run = RunDir(args.out or default_run_dir(args.model))
+            config["out"] = str(run.path)
+        result = train(config, run, resume=args.resume, dry_run=args.dry_run)
+    except (RunError, DataError, SetupError, NonFiniteLoss, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted; continue with --resume --out <run dir>", file=sys.stderr)
+        return 130
+    if not args.dry_run:
+        print(f"run {result['run']}: {result['epochs']} epochs done; samples in "
+              f"{Path(result['run']) / 'samples'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

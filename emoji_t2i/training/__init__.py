@@ -1,0 +1,1 @@
+"""Training: resolved config, run directory and resume contract, callbacks, the fit loop."""

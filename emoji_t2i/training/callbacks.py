@@ -1,0 +1,139 @@
+"""Callbacks a training run uses: progress bar, samples, checkpoints, a non-finite guard, logs."""
+
+from __future__ import annotations
+
+import csv
+import math
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+from PIL import Image
+from tqdm.auto import tqdm
+
+from emoji_t2i.data.images import to_uint8
+from emoji_t2i.plotting import image_grid
+
+
+class NonFiniteLoss(RuntimeError):
+    """Training met a NaN or infinite loss; the message names the step and what to do."""
+
+
+class ProgressBar(keras.callbacks.Callback):
+    """One tqdm bar per epoch: steps, the losses and images/s. Also the non-finite guard:
+    a NaN/inf metric stops training before the epoch's checkpoint is written."""
+
+    def __init__(self, steps_per_epoch: int, batch_size: int, epochs: int, run_dir: Path,
+                 show: tuple[str, ...] = ("d_loss", "g_loss")):
+        super().__init__()
+        self.steps, self.batch_size, self.epochs = steps_per_epoch, batch_size, epochs
+        self.run_dir, self.show = run_dir, show
+        self.failure: NonFiniteLoss | None = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+        self.bar = tqdm(total=self.steps, desc=f"epoch {epoch + 1}/{self.epochs}", unit="step",
+                        dynamic_ncols=True, mininterval=1.0)
+        self.start = None
+
+    def on_train_batch_end(self, batch, logs=None):
+        logs = logs or {}
+        if self.start is None:  # the first step includes tracing; time from its end
+            self.start, self.timed = time.perf_counter(), 0
+        else:
+            self.timed += 1
+        for key, value in logs.items():
+            if not math.isfinite(float(value)):
+                step = self.epoch * self.steps + batch + 1
+                self.failure = NonFiniteLoss(
+                    f"non-finite {key} at step {step} (epoch {self.epoch + 1}); the last good "
+                    f"checkpoint is kept in {self.run_dir / 'checkpoints'}: lower the learning "
+                    f"rates (--set g_lr=... --set d_lr=...) and rerun with --resume")
+                self.model.stop_training = True
+                return
+        elapsed = time.perf_counter() - self.start
+        post = {k: f"{float(logs[k]):.3f}" for k in self.show if k in logs}
+        if self.timed and elapsed > 0:
+            post["img/s"] = f"{self.timed * self.batch_size / elapsed:.0f}"
+        self.bar.set_postfix(post, refresh=False)
+        self.bar.update(1)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.bar.close()
+        if logs is not None and self.start is not None and self.timed:
+            logs["images_per_second"] = self.timed * self.batch_size / (time.perf_counter() - self.start)
+
+
+class EpochCheckpoint(keras.callbacks.Callback):
+    """Saves model, EMA, optimizers and the epoch counter after every finished epoch."""
+
+    def __init__(self, manager: tf.train.CheckpointManager, epoch: tf.Variable, guard: ProgressBar):
+        super().__init__()
+        self.manager, self.epoch, self.guard = manager, epoch, guard
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.guard.failure is None:
+            self.epoch.assign(epoch + 1)
+            self.manager.save(checkpoint_number=epoch + 1)
+
+
+class SampleGrid(keras.callbacks.Callback):
+    """Fixed prompts x fixed noise after each epoch: ``samples/epoch_XXXX.png``, a GIF of all
+    of them, and the grid in TensorBoard. The columns of one row share the caption and differ
+    only in noise, so mode collapse shows as identical columns within minutes."""
+
+    def __init__(self, prompts: list[str], tags: list[str], vectorizer, noise_dim: int,
+                 samples_dir: Path, writer, columns: int = 6, every: int = 1, seed: int = 0):
+        super().__init__()
+        self.prompts, self.tags, self.samples_dir = prompts, tags, Path(samples_dir)
+        self.every, self.writer, self.columns = max(1, every), writer, columns
+        rng = np.random.default_rng(seed)
+        noise = rng.standard_normal((columns, noise_dim)).astype(np.float32)
+        self.noise = np.tile(noise, (len(prompts), 1))
+        self.tokens = vectorizer(np.repeat(np.array(prompts, dtype=object), columns).tolist())
+
+    def render(self, model, title: str) -> Image.Image:
+        images = to_uint8(model.generate(self.noise, self.tokens))
+        captions = []
+        for prompt, tag in zip(self.prompts, self.tags, strict=True):
+            captions += [f"{tag}{prompt}"] + [""] * (self.columns - 1)
+        return image_grid(images, captions, columns=self.columns, scale=1, caption_lines=2,
+                          title=title)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if (epoch + 1) % self.every:
+            return
+        grid = self.render(self.model, f"epoch {epoch + 1}")
+        self.samples_dir.mkdir(parents=True, exist_ok=True)
+        grid.save(self.samples_dir / f"epoch_{epoch + 1:04d}.png")
+        frames = [Image.open(p).convert("RGB") for p in sorted(self.samples_dir.glob("epoch_*.png"))]
+        frames[0].save(self.samples_dir / "progress.gif", save_all=True, append_images=frames[1:],
+                       duration=400, loop=0)
+        with self.writer.as_default():
+            tf.summary.image("samples", np.asarray(grid)[None], step=epoch + 1)
+
+
+class EpochLog(keras.callbacks.Callback):
+    """Per-epoch metrics and learning rates to history.csv (appended on resume) and TensorBoard."""
+
+    def __init__(self, history_path: Path, writer):
+        super().__init__()
+        self.history_path, self.writer = Path(history_path), writer
+
+    def on_epoch_end(self, epoch, logs=None):
+        row = {"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()}}
+        row["g_lr"] = float(keras.ops.convert_to_numpy(self.model.g_optimizer.learning_rate))
+        row["d_lr"] = float(keras.ops.convert_to_numpy(self.model.d_optimizer.learning_rate))
+        new = not self.history_path.exists()
+        with open(self.history_path, "a", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(row))
+            if new:
+                writer.writeheader()
+            writer.writerow(row)
+        with self.writer.as_default():
+            for key, value in row.items():
+                if key != "epoch":
+                    tf.summary.scalar(key, value, step=epoch + 1)
+        self.writer.flush()

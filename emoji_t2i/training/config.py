@@ -1,0 +1,88 @@
+"""The resolved run configuration: model defaults < CLI flags < ``--set KEY=VALUE``.
+
+Everything a run needs to be re-created is in this dict, dumped to ``config.json``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import inspect
+import json
+
+TRAINING_KEYS = {
+    # key: (default, help)
+    "g_lr": (2e-4, "generator learning rate (Adam)"),
+    "d_lr": (4e-4, "discriminator learning rate (Adam; TTUR: D learns faster)"),
+    "beta_1": (0.0, "Adam beta_1 (0 is the GAN-stable choice)"),
+    "beta_2": (0.9, "Adam beta_2"),
+    "aux_labels": ("subcategory,identity", "label fields for the auxiliary heads ('' for none)"),
+    "vectorizer": ("word", "caption tokeniser: word or char"),
+    "sequence_length": (16, "tokens per caption"),
+    "jit_compile": (False, "XLA-compile the train step (measured slower on CPU)"),
+    "deterministic": (False, "enable TF op determinism (bit-exact resume; slower)"),
+    "sample_every": (1, "write the sample grid every N epochs"),
+}
+RUN_DEFAULTS = {"epochs": 8, "batch_size": 64, "seed": 0, "precision": None,
+                "strategy": "default", "steps_per_epoch": None, "data": "embedded"}
+
+
+def parse_value(text: str):
+    """JSON where it parses (numbers, true/false, lists), comma lists as lists, else a string."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        pass
+    if "," in text and all(p.strip().lstrip("-").isdigit() for p in text.split(",")):
+        return [int(p) for p in text.split(",")]
+    return text
+
+
+def model_hyperparameters(model_class) -> dict:
+    """Constructor kwargs (with defaults) of a zoo model and its base classes."""
+    params = {}
+    for cls in reversed(model_class.__mro__):
+        if "__init__" in cls.__dict__ and cls.__module__.startswith("emoji_t2i"):
+            for p in inspect.signature(cls.__init__).parameters.values():
+                if p.default is not inspect.Parameter.empty and p.name != "kwargs":
+                    value = p.default
+                    params[p.name] = list(value) if isinstance(value, tuple) else value
+    params.pop("num_classes", None)  # derived from the data's label vocabularies
+    return params
+
+
+def resolve(model_name: str, model_class, cli: dict, overrides: list[str]) -> dict:
+    hparams = model_hyperparameters(model_class)
+    training = {k: v for k, (v, _) in TRAINING_KEYS.items()}
+    training.update(getattr(model_class, "training_defaults", {}))
+    for item in overrides:
+        if "=" not in item:
+            raise ValueError(f"--set {item!r}: expected KEY=VALUE, e.g. --set g_lr=2e-4")
+        key, value = item.split("=", 1)
+        key = key.strip()
+        if key in hparams:
+            hparams[key] = parse_value(value)
+        elif key in training:
+            training[key] = parse_value(value)
+        else:
+            known = ", ".join(sorted([*hparams, *training]))
+            raise ValueError(f"--set {key}: unknown for model {model_name}; known keys: {known}")
+    config = {"model": model_name, **RUN_DEFAULTS}
+    config.update({k: v for k, v in cli.items() if v is not None})
+    if config["precision"] is None:
+        config["precision"] = default_precision()
+    config["training"] = training
+    config["hparams"] = hparams
+    config["created"] = dt.datetime.now().isoformat(timespec="seconds")
+    return config
+
+
+def default_precision() -> str:
+    """mixed_float16 on a GPU, float32 on a CPU.
+
+    mixed_bfloat16 works on CPU (pass --precision mixed_bfloat16) but with TF 2.21 its conv
+    backward passes ran ~10x slower than float32 on this project's AVX512-BF16 machine
+    (benchmarks/train_step.py), so it is not the CPU default.
+    """
+    import tensorflow as tf
+
+    return "mixed_float16" if tf.config.list_physical_devices("GPU") else "float32"

@@ -1,0 +1,44 @@
+"""Precision policy, distribution strategy and determinism: set once, before any model."""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+STRATEGIES = ("default", "mirrored", "multiworker", "tpu")
+
+
+class SetupError(RuntimeError):
+    """A training set-up that cannot work here; the message says why and what to do."""
+
+
+def set_precision(name: str) -> None:
+    if name not in PRECISIONS:
+        raise SetupError(f"--precision {name}: unknown; use one of {', '.join(PRECISIONS)}")
+    keras.config.set_dtype_policy(name)
+
+
+def make_strategy(name: str) -> tf.distribute.Strategy:
+    """``multiworker`` reads TF_CONFIG (see README, "Distributed training")."""
+    if name == "default":
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if name == "multiworker":
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    if name == "tpu":
+        try:
+            resolver = tf.distribute.cluster_resolver.TPUClusterResolver()
+            tf.config.experimental_connect_to_cluster(resolver)
+            tf.tpu.experimental.initialize_tpu_system(resolver)
+        except (ValueError, tf.errors.NotFoundError) as e:
+            raise SetupError(f"--strategy tpu: no TPU found ({e}); run on a TPU VM or pick another") from e
+        return tf.distribute.TPUStrategy(resolver)
+    raise SetupError(f"--strategy {name}: unknown; use one of {', '.join(STRATEGIES)}")
+
+
+def set_determinism(seed: int, deterministic: bool) -> None:
+    keras.utils.set_random_seed(seed)
+    if deterministic:
+        tf.config.experimental.enable_op_determinism()

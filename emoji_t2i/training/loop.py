@@ -1,0 +1,132 @@
+"""Training a zoo model from a resolved config: data -> vectorizer -> model -> fit()."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from emoji_t2i.data import load_dataset
+from emoji_t2i.data.pipeline import make_dataset, steps_per_epoch
+from emoji_t2i.data.vectorizers import load_vectorizer, make_vectorizer, save_vectorizer
+from emoji_t2i.models import get_model_class
+from emoji_t2i.models.layers import AUGMENT_PARAMS
+from emoji_t2i.training import callbacks as cb
+from emoji_t2i.training.environment import make_strategy, set_determinism, set_precision
+from emoji_t2i.training.run_dir import RunDir
+
+# Prompts the sample grid shows when they are in the training captions (they are, for the
+# embedded dataset); two held-out emoji are added so that generalisation is visible too.
+SAMPLE_PROMPTS = ("smiling face with heart-eyes", "crying cat", "thumbs up: dark skin tone",
+                  "red heart", "pizza", "rocket", "sun", "flag: japan")
+
+
+def label_fields(config: dict, data) -> tuple[str, ...]:
+    fields = [f.strip() for f in str(config["training"]["aux_labels"]).split(",") if f.strip()]
+    return tuple(f for f in fields if len(data.label_vocabulary(f)) > 1)
+
+
+def choose_prompts(data, seed: int = 0) -> tuple[list[str], list[str]]:
+    train, held = data.subset("train"), data.subset("heldout")
+    captions = {c for caps in train.captions for c in caps}
+    prompts = [p for p in SAMPLE_PROMPTS if p in captions]
+    rng = np.random.default_rng(seed)
+    if len(prompts) < 4:  # a user's folder: random training captions instead
+        rows = rng.choice(len(train), size=min(6, len(train)), replace=False)
+        prompts = [train.captions[i][0] for i in rows]
+    tags = [""] * len(prompts)
+    if len(held):
+        base = [i for i in range(len(held)) if not held.metadata["skin_tone"][i]] or list(range(len(held)))
+        firsts = sorted({held.captions[i][0] for i in base})
+        extra = rng.choice(firsts, size=min(2, len(firsts)), replace=False).tolist()
+        prompts += extra
+        tags += ["[held-out] "] * len(extra)
+    return prompts, tags
+
+
+def make_model(config: dict, vocabulary_size: int):
+    cls = get_model_class(config["model"])
+    return cls(vocabulary_size, num_classes=config["num_classes"], **config["hparams"])
+
+
+def compile_model(model, config: dict) -> None:
+    t = config["training"]
+    adam = lambda lr: keras.optimizers.Adam(lr, beta_1=t["beta_1"], beta_2=t["beta_2"])  # noqa: E731
+    model.compile(g_optimizer=adam(t["g_lr"]), d_optimizer=adam(t["d_lr"]),
+                  jit_compile=bool(t["jit_compile"]))
+    model.build_all(int(t["sequence_length"]))
+
+
+def prepare(config: dict, run: RunDir | None, resume: bool):
+    """Data, vectorizer and label vocabularies; new ones are saved into the run directory."""
+    data = load_dataset(config["data"])
+    train = data.subset("train")
+    t = config["training"]
+    if resume:
+        vectorizer = load_vectorizer(run.vectorizer_path)
+        vocabularies = json.loads((run.path / "labels.json").read_text())
+    else:
+        captions = [c for caps in train.captions for c in caps]
+        vectorizer = make_vectorizer(t["vectorizer"], captions, int(t["sequence_length"]))
+        vocabularies = {f: train.label_vocabulary(f) for f in label_fields(config, data)}
+        config["num_classes"] = [len(v) for v in vocabularies.values()]
+        config["vocabulary_size"] = vectorizer.vocabulary_size()
+        if run is not None:
+            save_vectorizer(vectorizer, run.vectorizer_path)
+            (run.path / "labels.json").write_text(json.dumps(vocabularies) + "\n")
+    return data, train, vectorizer, vocabularies
+
+
+def train(config: dict, run: RunDir, resume: bool = False, dry_run: bool = False) -> dict:
+    set_determinism(config["seed"], bool(config["training"]["deterministic"]))
+    set_precision(config["precision"])
+    strategy = make_strategy(config["strategy"])
+    if not resume and not dry_run:
+        run.create(config)
+    data, train_data, vectorizer, vocabularies = prepare(config, None if dry_run else run, resume)
+    with strategy.scope():
+        model = make_model(config, vectorizer.vocabulary_size())
+        compile_model(model, config)
+    steps = steps_per_epoch(len(train_data), config["batch_size"], config["steps_per_epoch"])
+    if dry_run:
+        print(json.dumps({k: v for k, v in config.items()}, indent=2, sort_keys=True))
+        print(f"train images {len(train_data)}, {steps} steps/epoch, generator "
+              f"{model.generator.count_params():,} params, discriminator "
+              f"{model.discriminator.count_params():,} params; dry run: nothing written")
+        return {"dry_run": True}
+    run.write_config(config)
+    epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
+    checkpoint = run.checkpoint(model, epoch)
+    manager = run.manager(checkpoint)
+    if resume:
+        restored = run.restore(checkpoint)
+        print(f"resumed {restored}: epoch {int(epoch.numpy())}, step "
+              f"{int(model.g_optimizer.iterations.numpy())}", file=sys.stderr)
+    initial_epoch, epochs = int(epoch.numpy()), int(config["epochs"])
+    if initial_epoch >= epochs:
+        print(f"{run.path} already trained {initial_epoch} of {epochs} epochs; raise --epochs "
+              "to continue", file=sys.stderr)
+        return {"epochs": initial_epoch, "run": str(run.path)}
+    dataset = make_dataset(train_data, vectorizer, config["batch_size"], seed=config["seed"],
+                           initial_epoch=initial_epoch, epochs=epochs, steps_per_epoch=steps,
+                           label_fields=tuple(vocabularies), label_vocabularies=vocabularies,
+                           noise_dim=model.noise_dim, augment_params=AUGMENT_PARAMS)
+    writer = tf.summary.create_file_writer(str(run.logs_dir))
+    prompts, tags = choose_prompts(data, config["seed"])
+    progress = cb.ProgressBar(steps, config["batch_size"], epochs, run.path)
+    callbacks = [
+        progress,
+        cb.EpochLog(run.history_path, writer),
+        cb.SampleGrid(prompts, tags, vectorizer, model.noise_dim, run.samples_dir, writer,
+                      every=int(config["training"]["sample_every"]), seed=config["seed"]),
+        cb.EpochCheckpoint(manager, epoch, progress),
+    ]
+    model.fit(dataset, epochs=epochs, initial_epoch=initial_epoch, steps_per_epoch=steps,
+              callbacks=callbacks, verbose=0, shuffle=False)
+    if progress.failure is not None:
+        raise progress.failure
+    return {"epochs": int(epoch.numpy()), "run": str(run.path),
+            "step": int(model.g_optimizer.iterations.numpy())}
