@@ -34,6 +34,7 @@ def make_vectorizer(kind: str = "word", captions=None, sequence_length: int | No
         if captions is None:
             raise DataError("make_vectorizer needs training captions or a vocabulary")
         layer.adapt(list(captions), batch_size=1024)
+    layer([""])  # builds the layer: export refuses unbuilt layers
     layer.kind = kind
     return layer
 

@@ -40,9 +40,11 @@ class Generator(keras.Model):
         # Resize-based nearest upsampling: its gradient is a cheap resize, unlike ops.repeat's
         # gather, whose scatter-add gradient made the G step 3x slower on CPU.
         self.upsample = layers.UpSampling2D(2, interpolation="nearest", name="upsample")
-        self.convs = [layers.Conv2D(c, 3, padding="same", use_bias=False, name=f"conv{i}")
-                      for i, c in enumerate(channels[1:], 1)]
-        self.norms = [ConditionalBatchNorm(c, name=f"norm{i}") for i, c in enumerate(channels[1:], 1)]
+        # Blocks are named attributes, not a list: tf.train.Checkpoint does not see layers
+        # held in a Keras-tracked list, and a checkpoint would silently miss their weights.
+        for i, c in enumerate(channels[1:], 1):
+            setattr(self, f"conv{i}", layers.Conv2D(c, 3, padding="same", use_bias=False, name=f"conv{i}"))
+            setattr(self, f"norm{i}", ConditionalBatchNorm(c, name=f"norm{i}"))
         self.to_rgba = layers.Conv2D(4, 3, padding="same", activation="tanh", dtype="float32",
                                      name="to_rgba")
 
@@ -51,7 +53,8 @@ class Generator(keras.Model):
         cond = ops.concatenate([ops.cast(noise, self.compute_dtype), self.text(tokens)], axis=-1)
         x = ops.reshape(self.project(cond), (-1, 9, 9, self.channels[0]))
         x = ops.relu(self.norm0(x, cond, training=training))
-        for conv, norm in zip(self.convs, self.norms, strict=True):
+        for i in range(1, len(self.channels)):
+            conv, norm = getattr(self, f"conv{i}"), getattr(self, f"norm{i}")
             x = ops.relu(norm(conv(self.upsample(x)), cond, training=training))
         return self.to_rgba(x)
 
@@ -85,13 +88,13 @@ class Discriminator(keras.Model):
         # === Layers ===
         self.text = make_text_encoder(text_encoder, vocabulary_size, text_dim)
         self.stem = SpectralConv2D(channels[0], 3, padding="same", name="stem")
-        self.downs = [SpectralConv2D(c, 4, strides=2, padding="same", name=f"down{i}")
-                      for i, c in enumerate(channels[1:], 1)]
+        for i, c in enumerate(channels[1:], 1):  # named attributes: see Generator
+            setattr(self, f"down{i}", SpectralConv2D(c, 4, strides=2, padding="same", name=f"down{i}"))
         self.final = SpectralConv2D(channels[-1], 3, padding="same", name="final")
         self.real_head = layers.Dense(1, dtype="float32", name="real_head")
         self.text_projection = layers.Dense(channels[-1], dtype="float32", name="text_projection")
-        self.class_heads = [layers.Dense(k, dtype="float32", name=f"class_head{i}")
-                            for i, k in enumerate(self.num_classes)]
+        for i, k in enumerate(self.num_classes):
+            setattr(self, f"class_head{i}", layers.Dense(k, dtype="float32", name=f"class_head{i}"))
 
     def build(self, input_shape):
         images_shape, tokens_shape = input_shape
@@ -101,8 +104,8 @@ class Discriminator(keras.Model):
 
     def features(self, images, training=False):
         x = ops.leaky_relu(self.stem(images), 0.2)
-        for down in self.downs:
-            x = ops.leaky_relu(down(x), 0.2)
+        for i in range(1, len(self.channels)):
+            x = ops.leaky_relu(getattr(self, f"down{i}")(x), 0.2)
         x = ops.leaky_relu(self.final(x), 0.2)
         return ops.sum(ops.cast(x, "float32"), axis=(1, 2))
 
@@ -111,7 +114,7 @@ class Discriminator(keras.Model):
         return self.real_head(features) + ops.sum(code * features, axis=-1, keepdims=True)
 
     def classify(self, features):
-        return [head(features) for head in self.class_heads]
+        return [getattr(self, f"class_head{i}")(features) for i in range(len(self.num_classes))]
 
     def call(self, inputs, training=False):
         images, tokens = inputs

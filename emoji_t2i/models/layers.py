@@ -71,6 +71,16 @@ class SpectralConv2D(layers.Conv2D):
                                  trainable=False, name="sn_u",
                                  aggregation="only_first_replica", autocast=False)
 
+    # Conv2D saves only kernel and bias; the power-iteration vector must travel too.
+    def save_own_variables(self, store):
+        for i, variable in enumerate(self.weights):
+            store[str(i)] = variable
+
+    def load_own_variables(self, store):
+        self._check_load_own_variables(store)
+        for i, variable in enumerate(self.weights):
+            variable.assign(store[str(i)])
+
     def convolution_op(self, inputs, kernel):
         w = ops.reshape(ops.cast(self.kernel, "float32"), (-1, self.filters))
         u = self.u

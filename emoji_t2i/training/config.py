@@ -22,7 +22,7 @@ TRAINING_KEYS = {
     "deterministic": (False, "enable TF op determinism (bit-exact resume; slower)"),
     "sample_every": (1, "write the sample grid every N epochs"),
 }
-RUN_DEFAULTS = {"epochs": 8, "batch_size": 64, "seed": 0, "precision": None,
+RUN_DEFAULTS = {"epochs": 6, "batch_size": 64, "seed": 0, "precision": None,
                 "strategy": "default", "steps_per_epoch": None, "data": "embedded"}
 
 

@@ -1,0 +1,62 @@
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from emoji_t2i.export import main as export_main
+from emoji_t2i.generate import main as generate_main
+from emoji_t2i.text_to_emoji import TextToEmojiPipeline
+
+ODD = ["", "zzqx blorf", "웃는 얼굴", "😀🐱", "cat " * 125]
+
+
+def test_generate_grid_and_png_files(trained_run, tmp_path):
+    assert generate_main(["--run", str(trained_run), "crying cat", "pizza", "-n", "3",
+                          "-o", str(tmp_path / "grid.png")]) == 0
+    assert Image.open(tmp_path / "grid.png").size[0] > 3 * 72
+    assert generate_main(["--run", str(trained_run), "red heart", "-n", "2",
+                          "--out-dir", str(tmp_path / "pngs")]) == 0
+    files = sorted((tmp_path / "pngs").glob("*.png"))
+    assert len(files) == 2 and Image.open(files[0]).mode == "RGBA"
+    assert Image.open(files[0]).size == (72, 72)
+
+
+def test_same_seed_same_images_and_odd_prompts(trained_run):
+    pipe = TextToEmojiPipeline.from_run(trained_run)
+    a, b = pipe(["crying cat"], n=2, seed=7), pipe(["crying cat"], n=2, seed=7)
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, pipe(["crying cat"], n=2, seed=8))
+    with pytest.warns(UserWarning, match="no word the model knows"):
+        images = pipe(ODD, n=1)
+    assert images.shape == (len(ODD), 72, 72, 4) and images.dtype == np.uint8
+
+
+def test_generate_bad_run_is_one_line(tmp_path, capsys):
+    assert generate_main(["--run", str(tmp_path / "nope"), "cat"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "no such run directory" in err and "\n" not in err
+
+
+def test_export_loads_with_tensorflow_alone(trained_run, tmp_path):
+    out = tmp_path / "saved"
+    assert export_main(["--run", str(trained_run), "--out", str(out)]) == 0
+    expected = TextToEmojiPipeline.from_run(trained_run)(["crying cat", "pizza"], n=1, seed=3)
+    np.save(tmp_path / "expected.npy", expected)
+    script = f"""
+import sys, numpy as np, tensorflow as tf
+m = tf.saved_model.load({str(out)!r})
+images = m.serve(tf.constant(["crying cat", "pizza"]), tf.constant(3)).numpy()
+assert images.dtype == np.uint8 and images.shape == (2, 72, 72, 4), images.shape
+odd = m.serve(tf.constant({ODD!r}), tf.constant(0)).numpy()
+assert odd.shape == ({len(ODD)}, 72, 72, 4)
+diff = np.abs(images.astype(int) - np.load({str(tmp_path / 'expected.npy')!r}).astype(int)).max()
+assert diff <= 1, diff
+assert not any(name.startswith("emoji_t2i") for name in sys.modules)
+print("ok")
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            env={"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin"}, timeout=300)
+    assert result.stdout.strip().endswith("ok"), result.stderr[-2000:]
+    assert export_main(["--run", str(trained_run), "--out", str(out)]) == 2  # not empty

@@ -1,0 +1,131 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from emoji_t2i.train import main
+from tests.training.conftest import train_args
+
+
+def test_run_directory_contents(trained_run):
+    config = json.loads((trained_run / "config.json").read_text())
+    assert config["model"] == "cgan" and config["hparams"]["g_channels"] == [16, 8, 8, 8]
+    assert config["precision"] == "float32" and config["num_classes"]  # identity labels
+    for name in ("vectorizer.json", "labels.json", "history.csv", "samples/epoch_0001.png",
+                 "samples/progress.gif", "checkpoints/checkpoint"):
+        assert (trained_run / name).exists(), name
+    assert list((trained_run / "logs").glob("events.out.tfevents.*"))
+    history = (trained_run / "history.csv").read_text().splitlines()
+    assert history[0].startswith("epoch,") and "g_lr" in history[0] and len(history) == 2
+
+
+def test_list_models_and_unknown_model(capsys):
+    assert main(["--list-models"]) == 0
+    assert "cgan" in capsys.readouterr().out
+    assert main(["--model", "nope"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "unknown model 'nope'" in err and "cgan" in err and "\n" not in err
+
+
+def test_dry_run_writes_nothing(tmp_path, emoji_folder, capsys):
+    assert main(train_args(emoji_folder, tmp_path / "dry", 1, 2, "--dry-run")) == 0
+    assert not (tmp_path / "dry").exists()
+    assert '"model": "cgan"' in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("make_bad", "expect"), [
+    (lambda p: p / "missing", "no such run directory"),
+    (lambda p: (p / "empty").mkdir() or p / "empty", "no config.json"),
+    (lambda p: (p / "broken").mkdir() or (p / "broken" / "config.json").write_text("{") or p / "broken",
+     "broken JSON"),
+])
+def test_bad_run_directories(tmp_path, capsys, make_bad, expect):
+    assert main(["--resume", "--out", str(make_bad(tmp_path))]) == 2
+    err = capsys.readouterr().err.strip()
+    assert expect in err and "\n" not in err
+
+
+def test_unwritable_out_and_unknown_set_key(tmp_path, emoji_folder, capsys):
+    (tmp_path / "file").write_text("x")
+    assert main(train_args(emoji_folder, tmp_path / "file" / "run")) == 2
+    assert "not writable" in capsys.readouterr().err
+    assert main(train_args(emoji_folder, tmp_path / "r", 1, 2, "--set", "nope=1")) == 2
+    assert "--set nope: unknown" in capsys.readouterr().err
+
+
+def test_checkpoint_of_a_different_model_is_refused(tmp_path, trained_run, emoji_folder, capsys):
+    other = tmp_path / "other"
+    assert main(train_args(emoji_folder, other, 1, 1, "--set", "g_channels=8,8,8,8", "--dry-run")) == 0
+    other.mkdir()
+    config = json.loads((trained_run / "config.json").read_text())
+    config["hparams"]["g_channels"] = [8, 8, 8, 8]
+    (other / "config.json").write_text(json.dumps(config))
+    for name in ("vectorizer.json", "labels.json"):
+        (other / name).write_bytes((trained_run / name).read_bytes())
+    (other / "checkpoints").mkdir()
+    for f in (trained_run / "checkpoints").iterdir():
+        (other / "checkpoints" / f.name).write_bytes(f.read_bytes())
+    assert main(["--resume", "--out", str(other), "--epochs", "2"]) == 2
+    assert "does not fit this model" in capsys.readouterr().err
+
+
+def _variables(run):
+    reader = tf.train.load_checkpoint(str(run / "checkpoints"))
+    return {k: reader.get_tensor(k) for k in reader.get_variable_to_shape_map()
+            if "OPTIMIZER_SLOT" not in k and not k.startswith("_CHECKPOINTABLE")}
+
+
+def test_resume_gives_the_same_weights_as_a_straight_run(tmp_path, emoji_folder):
+    det = ("--set", "deterministic=true")
+    assert main(train_args(emoji_folder, tmp_path / "straight", 2, 3, *det)) == 0
+    assert main(train_args(emoji_folder, tmp_path / "split", 1, 3, *det)) == 0
+    assert main(["--resume", "--out", str(tmp_path / "split"), "--epochs", "2"]) == 0
+    a, b = _variables(tmp_path / "straight"), _variables(tmp_path / "split")
+    assert a.keys() == b.keys() and len(a) > 20
+    for key in a:
+        np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+    history = (tmp_path / "split" / "history.csv").read_text().splitlines()
+    assert [line.split(",")[0] for line in history[1:]] == ["1", "2"]
+
+
+def test_non_finite_loss_stops_keeps_checkpoint_and_resumes(tmp_path, emoji_folder, capsys):
+    run = tmp_path / "nan"
+    assert main(train_args(emoji_folder, run, 1, 2)) == 0
+    config = json.loads((run / "config.json").read_text())
+    good = dict(config["training"])
+    config["training"].update(g_lr=1e38, d_lr=1e38)
+    (run / "config.json").write_text(json.dumps(config))
+    assert main(["--resume", "--out", str(run), "--epochs", "2"]) == 2
+    err = capsys.readouterr().err
+    assert "non-finite" in err and "at step" in err and "--resume" in err
+    assert tf.train.latest_checkpoint(str(run / "checkpoints")).endswith("ckpt-1")
+    config["training"] = good
+    (run / "config.json").write_text(json.dumps(config))
+    assert main(["--resume", "--out", str(run), "--epochs", "2"]) == 0
+    assert tf.train.latest_checkpoint(str(run / "checkpoints")).endswith("ckpt-2")
+
+
+def test_sigkill_then_resume(tmp_path, emoji_folder):
+    run = tmp_path / "killed"
+    cmd = [sys.executable, "-m", "emoji_t2i.train", *train_args(emoji_folder, run, 40, 2)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline and not (run / "checkpoints" / "ckpt-2.index").exists():
+        time.sleep(0.2)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    latest = tf.train.latest_checkpoint(str(run / "checkpoints"))
+    assert latest is not None
+    done = int(latest.rsplit("-", 1)[1])
+    assert done < 40
+    assert main(["--resume", "--out", str(run), "--epochs", str(done + 1)]) == 0
+    reader = tf.train.load_checkpoint(str(run / "checkpoints"))
+    assert int(reader.get_tensor("epoch/.ATTRIBUTES/VARIABLE_VALUE")) == done + 1
+    steps = [k for k in reader.get_variable_to_shape_map() if k.startswith("g_optimizer/") and "iter" in k]
+    assert steps and int(reader.get_tensor(steps[0])) == 2 * (done + 1)
