@@ -103,6 +103,10 @@ def train(config: dict, run: RunDir, resume: bool = False, dry_run: bool = False
     manager = run.manager(checkpoint)
     if resume:
         restored = run.restore(checkpoint)
+        # The checkpoint holds state; config.json holds hyper-parameters. Learning rates are
+        # optimizer variables, so restore brought back the old ones: re-apply the config's.
+        model.g_optimizer.learning_rate = float(config["training"]["g_lr"])
+        model.d_optimizer.learning_rate = float(config["training"]["d_lr"])
         print(f"resumed {restored}: epoch {int(epoch.numpy())}, step "
               f"{int(model.g_optimizer.iterations.numpy())}", file=sys.stderr)
     initial_epoch, epochs = int(epoch.numpy()), int(config["epochs"])
