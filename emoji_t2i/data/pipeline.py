@@ -61,10 +61,9 @@ def make_dataset(
     """
     n = len(ds)
     seed = tf.constant(seed, tf.int64)
-    batches = n // batch_size
-    if batches == 0:
+    if n < batch_size:
         raise ValueError(f"batch size {batch_size} exceeds the {n} images; lower --batch-size")
-    steps = min(batches, steps_per_epoch) if steps_per_epoch else batches
+    steps = epoch_steps(n, batch_size, steps_per_epoch)
     # Decoded once, held as constants: the gathers below are the whole per-epoch cost.
     images = tf.constant(ds.images)
     table, counts = caption_table(ds)
@@ -105,6 +104,6 @@ def make_dataset(
     return out.with_options(options).prefetch(tf.data.AUTOTUNE)
 
 
-def steps_per_epoch(n_images: int, batch_size: int, cap: int | None = None) -> int:
+def epoch_steps(n_images: int, batch_size: int, cap: int | None = None) -> int:
     batches = n_images // batch_size
     return min(batches, cap) if cap else batches

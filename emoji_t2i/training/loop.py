@@ -10,7 +10,7 @@ import numpy as np
 import tensorflow as tf
 
 from emoji_t2i.data import load_dataset
-from emoji_t2i.data.pipeline import make_dataset, steps_per_epoch
+from emoji_t2i.data.pipeline import epoch_steps, make_dataset
 from emoji_t2i.data.vectorizers import load_vectorizer, make_vectorizer, save_vectorizer
 from emoji_t2i.models import get_model_class
 from emoji_t2i.models.layers import AUGMENT_PARAMS
@@ -90,7 +90,7 @@ def train(config: dict, run: RunDir, resume: bool = False, dry_run: bool = False
     with strategy.scope():
         model = make_model(config, vectorizer.vocabulary_size())
         compile_model(model, config)
-    steps = steps_per_epoch(len(train_data), config["batch_size"], config["steps_per_epoch"])
+    steps = epoch_steps(len(train_data), config["batch_size"], config["steps_per_epoch"])
     if dry_run:
         print(json.dumps({k: v for k, v in config.items()}, indent=2, sort_keys=True))
         print(f"train images {len(train_data)}, {steps} steps/epoch, generator "
