@@ -31,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true",
                    help="continue the run in --out from its last checkpoint")
     p.add_argument("--precision", choices=("float32", "mixed_float16", "mixed_bfloat16"),
-                   help="dtype policy (default: mixed_float16 on GPU, mixed_bfloat16 on a bf16 CPU)")
+                   help="dtype policy (default: mixed_float16 on a GPU, float32 on a CPU)")
     p.add_argument("--strategy", choices=("default", "mirrored", "multiworker", "tpu"),
                    help="tf.distribute strategy (default: one device)")
     p.add_argument("--seed", type=int, help="seed for data order, noise and weights (default 0)")
