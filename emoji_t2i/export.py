@@ -22,9 +22,10 @@ def export_pipeline(pipe, out: Path) -> Path:
     import keras
     import tensorflow as tf
 
-    generator, vectorizer, dim = pipe.model.ema_generator, pipe.vectorizer, pipe.model.noise_dim
+    model, vectorizer, dim = pipe.model, pipe.vectorizer, pipe.model.noise_dim
     archive = keras.export.ExportArchive()
-    archive.track(generator)
+    for layer in model.sampling_layers():  # only what sampling needs: no D, no optimizers
+        archive.track(layer)
     archive.track(vectorizer)  # its vocabulary lookup table must travel with the graph
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="prompts"),
@@ -32,7 +33,7 @@ def export_pipeline(pipe, out: Path) -> Path:
     def serve(prompts, seed):
         tokens = vectorizer(prompts)
         noise = tf.random.stateless_normal([tf.shape(prompts)[0], dim], seed=tf.stack([seed, 0]))
-        images = tf.cast(generator([noise, tokens], training=False), tf.float32)
+        images = model.generate(noise, tokens)
         return tf.cast(tf.clip_by_value(tf.round((images + 1.0) * 127.5), 0.0, 255.0), tf.uint8)
 
     archive.add_endpoint("serve", serve)

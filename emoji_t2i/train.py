@@ -47,7 +47,7 @@ def main(argv=None) -> int:
     from emoji_t2i.data import DataError
     from emoji_t2i.models import get_model_class, list_models
     from emoji_t2i.training.callbacks import NonFiniteLoss
-    from emoji_t2i.training.config import resolve
+    from emoji_t2i.training.config import apply_resume_overrides, resolve
     from emoji_t2i.training.environment import SetupError
     from emoji_t2i.training.loop import train
     from emoji_t2i.training.run_dir import RunDir, RunError, default_run_dir
@@ -65,6 +65,7 @@ def main(argv=None) -> int:
             config = run.load_config(expect_model=args.model)
             if args.epochs is not None:
                 config["epochs"] = args.epochs
+            apply_resume_overrides(config, args.set)
         else:
             if not args.model:
                 raise RunError("no --model given; choose one of: " + ", ".join(list_models()))

@@ -64,8 +64,8 @@ def run_forward_test(name: str) -> None:
 def run_train_step_test(name: str, **overrides) -> dict:
     """One fit step: finite losses, EVERY trainable weight of G and D moves, the EMA follows G.
 
-    Checking trainable weights one by one matters: BatchNorm statistics move even when a
-    network gets no gradient at all, so "some weight changed" proves nothing.
+    Checking trainable weights one by one matters: a network with BatchNorm changes its statistics
+    even when it gets no gradient at all, so "some weight changed" proves nothing.
     """
     model = tiny_model(name, **overrides)
     nets = {n: getattr(model, n) for n in ("generator", "discriminator")}

@@ -11,16 +11,16 @@ import keras
 from keras import layers, ops
 
 from emoji_t2i.models.gan import TextConditionalGAN
-from emoji_t2i.models.layers import ConditionalBatchNorm, SpectralConv2D
+from emoji_t2i.models.layers import ConditionalGroupNorm, SpectralConv2D
 from emoji_t2i.models.registry import register
 from emoji_t2i.text import make_text_encoder
 
 
 @keras.saving.register_keras_serializable("emoji_t2i")
 class Generator(keras.Model):
-    """noise ⊕ text code -> Dense -> 9x9 -> 3 x (nearest up, 3x3 conv, cBN, ReLU) -> 72x72x4 tanh.
+    """noise ⊕ text code -> Dense -> 9x9 -> 3 x (nearest up, 3x3 conv, cGN, ReLU) -> 72x72x4 tanh.
 
-    Conditional BatchNorm feeds noise ⊕ text code to every block, not only the input.
+    Conditional GroupNorm feeds noise ⊕ text code to every block, not only the input.
     The output layer computes in float32 under mixed precision.
     """
 
@@ -36,7 +36,7 @@ class Generator(keras.Model):
         # === Layers ===
         self.text = make_text_encoder(text_encoder, vocabulary_size, text_dim)
         self.project = layers.Dense(9 * 9 * channels[0], use_bias=False, name="project")
-        self.norm0 = ConditionalBatchNorm(channels[0], name="norm0")
+        self.norm0 = ConditionalGroupNorm(channels[0], name="norm0")
         # Resize-based nearest upsampling: its gradient is a cheap resize, unlike ops.repeat's
         # gather, whose scatter-add gradient made the G step 3x slower on CPU.
         self.upsample = layers.UpSampling2D(2, interpolation="nearest", name="upsample")
@@ -44,7 +44,7 @@ class Generator(keras.Model):
         # held in a Keras-tracked list, and a checkpoint would silently miss their weights.
         for i, c in enumerate(channels[1:], 1):
             setattr(self, f"conv{i}", layers.Conv2D(c, 3, padding="same", use_bias=False, name=f"conv{i}"))
-            setattr(self, f"norm{i}", ConditionalBatchNorm(c, name=f"norm{i}"))
+            setattr(self, f"norm{i}", ConditionalGroupNorm(c, name=f"norm{i}"))
         self.to_rgba = layers.Conv2D(4, 3, padding="same", activation="tanh", dtype="float32",
                                      name="to_rgba")
 
@@ -140,7 +140,7 @@ class ConditionalGAN(TextConditionalGAN):
     - DiffAugment on real and fake: each emoji has only ~4 images (2 vendors, skin tones);
     - auxiliary classifier heads (``num_classes``, one per label field: subcategory and
       identity by default), which pull G's samples towards the captioned emoji;
-    - conditional BatchNorm in every G block; an EMA of G's weights for sampling.
+    - conditional GroupNorm in every G block (not BatchNorm: see ConditionalGroupNorm); an EMA of G's weights for sampling.
 
     With ``text_encoder="padded"`` it is the diary's day-3 CGAN (token ids as numbers).
 

@@ -23,7 +23,16 @@ class TextConditionalGAN(keras.Model):
     One step trains D ``d_steps`` times on the same generated batch, then G once. G is run
     forward once per step: the D update happens inside the G tape with recording paused,
     so the fake images are not generated twice.
+
+    The zoo contract the training engine relies on (every zoo model provides it):
+    ``OPTIMIZERS`` maps each optimizer attribute to its learning-rate key in the config,
+    ``training_defaults`` gives those keys' defaults, ``noise_dim`` sizes the sampling noise,
+    ``generate(noise, tokens)`` samples, ``sampling_layers()`` lists what export must keep,
+    and ``build_all(sequence_length)`` creates every variable a checkpoint holds.
     """
+
+    OPTIMIZERS = {"g_optimizer": "g_lr", "d_optimizer": "d_lr"}
+    training_defaults = {"g_lr": 2e-4, "d_lr": 4e-4}  # TTUR: D learns faster
 
     def __init__(self, vocabulary_size, noise_dim=64, text_encoder="embedding_gru", text_dim=128,
                  num_classes=(), loss="hinge", matching_weight=0.5, aux_weight=1.0, augment=True,
@@ -107,8 +116,11 @@ class TextConditionalGAN(keras.Model):
         noise, tokens = inputs
         return self.generate(noise, tokens)
 
+    def sampling_layers(self):
+        return [self.ema_generator]
+
     def copy_to_ema(self, decay):
-        """EMA of G's trainable weights; BatchNorm statistics are copied as they are."""
+        """EMA of G's trainable weights; non-trainable state (if a G has any) is copied."""
         ctx = tf.distribute.get_replica_context()
         if ctx is not None and ctx.num_replicas_in_sync > 1:
             # Mirrored EMA variables can only be assigned in cross-replica context.

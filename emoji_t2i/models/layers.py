@@ -1,4 +1,4 @@
-"""Layers the zoo's networks share: conditional BatchNorm, spectral norm, DiffAugment."""
+"""Layers the zoo's networks share: conditional GroupNorm, spectral norm, DiffAugment."""
 
 from __future__ import annotations
 
@@ -8,52 +8,52 @@ from keras import layers, ops
 
 
 @keras.saving.register_keras_serializable("emoji_t2i")
-class ConditionalBatchNorm(layers.Layer):
-    """BatchNorm whose scale and shift are predicted from a condition vector (BigGAN).
+class ConditionalGroupNorm(layers.Layer):
+    """GroupNorm whose scale and shift are predicted from a condition vector.
 
-    It puts the text into every generator block rather than only the input, which the
-    first CGAN attempt here lacked. Batch statistics are averaged across replicas under
-    ``tf.distribute`` so a mirrored step equals the single-device step.
+    The condition (noise ⊕ text code) reaches every generator block, not only the input,
+    which the first CGAN attempt here lacked. It normalises each sample on its own, unlike
+    BigGAN's conditional BatchNorm: with BatchNorm the samples come from moving statistics
+    that lag the fast-changing generator (and belong to the live G, not its EMA copy); on
+    this dataset that made epoch-2 samples ~6% opaque where the same weights in training
+    mode gave ~54%. Per-sample statistics mean training, sampling, the EMA copy and every
+    replica of a distributed step all see the same function.
+
+    Args:
+        channels: channels of the normalised input.
+        groups: channel groups (at most ``channels``; must divide it).
+        epsilon: added to the variance.
     """
 
-    def __init__(self, channels, momentum=0.99, epsilon=1e-5, **kwargs):
+    def __init__(self, channels, groups=8, epsilon=1e-5, **kwargs):
         super().__init__(**kwargs)
         # === Config ===
         self.channels = channels
-        self.momentum = momentum
+        self.groups = min(groups, channels)
         self.epsilon = epsilon
+        if channels % self.groups:
+            raise ValueError(f"ConditionalGroupNorm: groups={self.groups} must divide channels={channels}")
         # === Layers ===
-        # Zero-initialised: the layer starts as a plain BatchNorm (scale 1, shift 0).
+        # Zero-initialised: the layer starts as a plain GroupNorm (scale 1, shift 0).
         self.gamma = layers.Dense(channels, kernel_initializer="zeros", name="gamma")
         self.beta = layers.Dense(channels, kernel_initializer="zeros", name="beta")
 
     def build(self, x_shape, condition_shape):
-        channels = self.channels
-        self.moving_mean = self.add_weight(shape=(channels,), initializer="zeros", trainable=False,
-                                           name="moving_mean", aggregation="mean", autocast=False)
-        self.moving_var = self.add_weight(shape=(channels,), initializer="ones", trainable=False,
-                                          name="moving_var", aggregation="mean", autocast=False)
+        self.gamma.build(condition_shape)
+        self.beta.build(condition_shape)
 
     def call(self, x, condition, training=False):
         x32 = ops.cast(x, "float32")
-        if training:
-            mean = ops.mean(x32, axis=(0, 1, 2))
-            mean_sq = ops.mean(ops.square(x32), axis=(0, 1, 2))
-            ctx = tf.distribute.get_replica_context()
-            if ctx is not None and ctx.num_replicas_in_sync > 1:
-                mean, mean_sq = ctx.all_reduce("mean", [mean, mean_sq])
-            var = ops.maximum(mean_sq - ops.square(mean), 0.0)
-            self.moving_mean.assign(self.momentum * self.moving_mean + (1 - self.momentum) * mean)
-            self.moving_var.assign(self.momentum * self.moving_var + (1 - self.momentum) * var)
-        else:
-            mean, var = self.moving_mean, self.moving_var
-        normed = (x32 - mean) * ops.rsqrt(var + self.epsilon)
+        shape = ops.shape(x32)
+        grouped = ops.reshape(x32, (shape[0], shape[1], shape[2], self.groups, self.channels // self.groups))
+        mean, var = ops.moments(grouped, axes=(1, 2, 4), keepdims=True)
+        normed = ops.reshape((grouped - mean) * ops.rsqrt(var + self.epsilon), shape)
         scale = 1.0 + ops.cast(self.gamma(condition), "float32")[:, None, None, :]
         shift = ops.cast(self.beta(condition), "float32")[:, None, None, :]
         return ops.cast(normed * scale + shift, x.dtype)
 
     def get_config(self):
-        return {**super().get_config(), "channels": self.channels, "momentum": self.momentum,
+        return {**super().get_config(), "channels": self.channels, "groups": self.groups,
                 "epsilon": self.epsilon}
 
 

@@ -49,8 +49,8 @@ class ProgressBar(keras.callbacks.Callback):
                 step = self.epoch * self.steps + batch + 1
                 self.failure = NonFiniteLoss(
                     f"non-finite {key} at step {step} (epoch {self.epoch + 1}); the last good "
-                    f"checkpoint is kept in {self.run_dir / 'checkpoints'}: lower the learning "
-                    f"rates (--set g_lr=... --set d_lr=...) and rerun with --resume")
+                    f"checkpoint is kept in {self.run_dir / 'checkpoints'}; lower the learning "
+                    f"rate(s) and continue: --resume --out {self.run_dir} --set KEY=VALUE")
                 self.model.stop_training = True
                 return
         elapsed = time.perf_counter() - self.start
@@ -124,8 +124,8 @@ class EpochLog(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         row = {"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()}}
-        row["g_lr"] = float(keras.ops.convert_to_numpy(self.model.g_optimizer.learning_rate))
-        row["d_lr"] = float(keras.ops.convert_to_numpy(self.model.d_optimizer.learning_rate))
+        for name, key in self.model.OPTIMIZERS.items():
+            row[key] = float(keras.ops.convert_to_numpy(getattr(self.model, name).learning_rate))
         new = not self.history_path.exists()
         with open(self.history_path, "a", newline="") as f:
             writer = csv.DictWriter(f, fieldnames=list(row))

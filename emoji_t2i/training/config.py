@@ -11,8 +11,6 @@ import json
 
 TRAINING_KEYS = {
     # key: (default, help)
-    "g_lr": (2e-4, "generator learning rate (Adam)"),
-    "d_lr": (4e-4, "discriminator learning rate (Adam; TTUR: D learns faster)"),
     "beta_1": (0.0, "Adam beta_1 (0 is the GAN-stable choice)"),
     "beta_2": (0.9, "Adam beta_2"),
     "aux_labels": ("subcategory,identity", "label fields for the auxiliary heads ('' for none)"),
@@ -52,8 +50,9 @@ def model_hyperparameters(model_class) -> dict:
 
 def resolve(model_name: str, model_class, cli: dict, overrides: list[str]) -> dict:
     hparams = model_hyperparameters(model_class)
-    training = {k: v for k, (v, _) in TRAINING_KEYS.items()}
-    training.update(getattr(model_class, "training_defaults", {}))
+    # Learning rates come from the model class: one per optimizer it has (g_lr/d_lr, lr).
+    training = dict(getattr(model_class, "training_defaults", {}))
+    training.update({k: v for k, (v, _) in TRAINING_KEYS.items()})
     for item in overrides:
         if "=" not in item:
             raise ValueError(f"--set {item!r}: expected KEY=VALUE, e.g. --set g_lr=2e-4")
@@ -73,6 +72,22 @@ def resolve(model_name: str, model_class, cli: dict, overrides: list[str]) -> di
     config["training"] = training
     config["hparams"] = hparams
     config["created"] = dt.datetime.now().isoformat(timespec="seconds")
+    return config
+
+
+def apply_resume_overrides(config: dict, overrides: list[str]) -> dict:
+    """``--set`` on ``--resume``: training keys (learning rates, sampling...) may change;
+    model hyper-parameters may not, since the checkpoint holds that architecture."""
+    for item in overrides:
+        key, _, value = item.partition("=")
+        key = key.strip()
+        if key in config["hparams"]:
+            raise ValueError(f"--set {key}: a model hyper-parameter cannot change on --resume "
+                             "(the checkpoint holds that architecture); start a new run")
+        if key not in config["training"] or not _:
+            known = ", ".join(sorted(config["training"]))
+            raise ValueError(f"--set {item!r} on --resume: expected KEY=VALUE with KEY one of {known}")
+        config["training"][key] = parse_value(value)
     return config
 
 

@@ -55,8 +55,8 @@ def make_model(config: dict, vocabulary_size: int):
 def compile_model(model, config: dict) -> None:
     t = config["training"]
     adam = lambda lr: keras.optimizers.Adam(lr, beta_1=t["beta_1"], beta_2=t["beta_2"])  # noqa: E731
-    model.compile(g_optimizer=adam(t["g_lr"]), d_optimizer=adam(t["d_lr"]),
-                  jit_compile=bool(t["jit_compile"]))
+    optimizers = {name: adam(t[key]) for name, key in model.OPTIMIZERS.items()}
+    model.compile(**optimizers, jit_compile=bool(t["jit_compile"]))
     model.build_all(int(t["sequence_length"]))
 
 
@@ -105,10 +105,10 @@ def train(config: dict, run: RunDir, resume: bool = False, dry_run: bool = False
         restored = run.restore(checkpoint)
         # The checkpoint holds state; config.json holds hyper-parameters. Learning rates are
         # optimizer variables, so restore brought back the old ones: re-apply the config's.
-        model.g_optimizer.learning_rate = float(config["training"]["g_lr"])
-        model.d_optimizer.learning_rate = float(config["training"]["d_lr"])
-        print(f"resumed {restored}: epoch {int(epoch.numpy())}, step "
-              f"{int(model.g_optimizer.iterations.numpy())}", file=sys.stderr)
+        for name, key in model.OPTIMIZERS.items():
+            getattr(model, name).learning_rate = float(config["training"][key])
+        print(f"resumed {restored}: epoch {int(epoch.numpy())}, step {train_step_count(model)}",
+              file=sys.stderr)
     initial_epoch, epochs = int(epoch.numpy()), int(config["epochs"])
     if initial_epoch >= epochs:
         print(f"{run.path} already trained {initial_epoch} of {epochs} epochs; raise --epochs "
@@ -133,4 +133,9 @@ def train(config: dict, run: RunDir, resume: bool = False, dry_run: bool = False
     if progress.failure is not None:
         raise progress.failure
     return {"epochs": int(epoch.numpy()), "run": str(run.path),
-            "step": int(model.g_optimizer.iterations.numpy())}
+            "step": train_step_count(model)}
+
+
+def train_step_count(model) -> int:
+    """Updates of the model's first optimizer (the generator's, for a GAN)."""
+    return int(getattr(model, next(iter(model.OPTIMIZERS))).iterations.numpy())

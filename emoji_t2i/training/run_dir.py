@@ -80,8 +80,8 @@ class RunDir:
 
     # --- checkpoints ---------------------------------------------------------------------
     def checkpoint(self, model, epoch: tf.Variable) -> tf.train.Checkpoint:
-        return tf.train.Checkpoint(model=model, g_optimizer=model.g_optimizer,
-                                   d_optimizer=model.d_optimizer, epoch=epoch)
+        optimizers = {name: getattr(model, name) for name in model.OPTIMIZERS}
+        return tf.train.Checkpoint(model=model, epoch=epoch, **optimizers)
 
     def manager(self, checkpoint: tf.train.Checkpoint) -> tf.train.CheckpointManager:
         return tf.train.CheckpointManager(checkpoint, str(self.checkpoint_dir), max_to_keep=3)

@@ -76,7 +76,7 @@ def test_mixed_precision_step(policy):
 
 def test_mirrored_step_matches_single_device():
     """Same global batch on 1 device and on 2 logical CPUs: same weights after two steps
-    (compute_average_loss over the global batch, cross-replica BatchNorm statistics)."""
+    (compute_average_loss over the global batch, spectral-norm vectors of the first replica)."""
     batch = tiny_batch(tiny_model("cgan", compile=False), 4)
     keras.utils.set_random_seed(1)
     single = tiny_model("cgan")
@@ -90,6 +90,19 @@ def test_mirrored_step_matches_single_device():
     fit_steps(mirrored, batch, steps=2)
     for a, b in zip(weights_of(single), weights_of(mirrored), strict=True):
         np.testing.assert_allclose(a, b, rtol=2e-3, atol=2e-4)
+
+
+def test_generator_samples_what_it_trains():
+    """Per-sample normalisation: training and sampling mode compute the same images, and one
+    sample does not depend on the rest of its batch (BatchNorm broke both; see layers.py)."""
+    model = tiny_model("cgan")
+    fit_steps(model, tiny_batch(model), steps=2)
+    batch = tiny_batch(model, 4, seed=3)
+    inputs = [batch["noise"], batch["tokens"]]
+    train_mode = np.asarray(model.generator(inputs, training=True))
+    np.testing.assert_allclose(np.asarray(model.generator(inputs, training=False)), train_mode, atol=1e-5)
+    alone = np.asarray(model.generator([batch["noise"][:1], batch["tokens"][:1]], training=True))
+    np.testing.assert_allclose(alone[0], train_mode[0], atol=1e-5)
 
 
 def test_diff_augment_keeps_range_and_is_differentiable():

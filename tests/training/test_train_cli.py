@@ -106,10 +106,12 @@ def test_non_finite_loss_stops_keeps_checkpoint_and_resumes(tmp_path, emoji_fold
     err = capsys.readouterr().err
     assert "non-finite" in err and "at step" in err and "--resume" in err
     assert tf.train.latest_checkpoint(str(run / "checkpoints")).endswith("ckpt-1")
-    config["training"] = good
-    (run / "config.json").write_text(json.dumps(config))
-    assert main(["--resume", "--out", str(run), "--epochs", "2"]) == 0
+    # The architecture is fixed by the checkpoint; the learning rate is not.
+    assert main(["--resume", "--out", str(run), "--set", "noise_dim=9"]) == 2
+    assert "cannot change on --resume" in capsys.readouterr().err
+    assert main(["--resume", "--out", str(run), "--epochs", "2", "--set", f"g_lr={good['g_lr']}"]) == 0
     assert tf.train.latest_checkpoint(str(run / "checkpoints")).endswith("ckpt-2")
+    assert json.loads((run / "config.json").read_text())["training"]["g_lr"] == good["g_lr"]
 
 
 def test_sigkill_then_resume(tmp_path, emoji_folder):
