@@ -67,7 +67,7 @@ def keras_io_style_gan(base_class):
         def __init__(self, vocabulary_size, text_encoder, text_dim, channels, **kwargs):
             super().__init__(**kwargs)
             self.channels = tuple(channels)
-            self.text = make_text_encoder(text_encoder, vocabulary_size, text_dim)
+            self.text = make_text_encoder(text_encoder, vocabulary_size, text_dim, normalize=False)
             self.stem = SpectralConv2D(channels[0], 3, padding="same")
             for i, c in enumerate(channels[1:], 1):
                 setattr(self, f"down{i}", SpectralConv2D(c, 4, strides=2, padding="same"))

@@ -20,7 +20,19 @@ from emoji_t2i.data.images import to_uint8
 from emoji_t2i.data.vectorizers import known_word_fraction, load_vectorizer
 from emoji_t2i.training.environment import set_precision
 from emoji_t2i.training.loop import make_model
-from emoji_t2i.training.run_dir import RunDir
+from emoji_t2i.training.run_dir import RunDir, RunError
+
+
+def load_run_model(path: str | Path, model_name: str | None = None):
+    """(model, vectorizer, config) of a run, its latest checkpoint restored, in float32."""
+    run = RunDir(path)
+    config = run.load_config(expect_model=model_name)
+    set_precision("float32")  # inference in float32 everywhere: exact and portable
+    vectorizer = load_vectorizer(run.vectorizer_path)
+    model = make_model(config, vectorizer.vocabulary_size())
+    model.build([(None, model.noise_dim), (None, int(config["training"]["sequence_length"]))])
+    run.restore(tf.train.Checkpoint(model=model), partial=True)
+    return model, vectorizer, config
 
 
 class TextToEmojiPipeline:
@@ -30,13 +42,11 @@ class TextToEmojiPipeline:
     @classmethod
     def from_run(cls, path: str | Path, model_name: str | None = None) -> TextToEmojiPipeline:
         """Rebuild the model from config.json and restore its latest checkpoint (EMA weights)."""
-        run = RunDir(path)
-        config = run.load_config(expect_model=model_name)
-        set_precision("float32")  # inference in float32 everywhere: exact and portable
-        vectorizer = load_vectorizer(run.vectorizer_path)
-        model = make_model(config, vectorizer.vocabulary_size())
-        model.build([(None, model.noise_dim), (None, int(config["training"]["sequence_length"]))])
-        run.restore(tf.train.Checkpoint(model=model), partial=True)
+        model, vectorizer, config = load_run_model(path, model_name)
+        if not getattr(model, "is_generator", True):
+            raise RunError(f"{path} is a {config['model']!r} run, a text encoder that generates "
+                           "nothing; use it in a generator with --set text_encoder="
+                           f"{config['model']}:{path}")
         return cls(model, vectorizer, config)
 
     @staticmethod

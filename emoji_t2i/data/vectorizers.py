@@ -43,10 +43,14 @@ def vocabulary_size(layer) -> int:
     return layer.vocabulary_size()
 
 
+def sequence_length(layer) -> int:
+    return int(layer._output_sequence_length)
+
+
 def save_vectorizer(layer, path: Path) -> None:
     config = {
         "kind": layer.kind,
-        "sequence_length": int(layer._output_sequence_length),
+        "sequence_length": sequence_length(layer),
         "vocabulary": layer.get_vocabulary(include_special_tokens=False),
     }
     Path(path).write_text(json.dumps(config, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -20,12 +20,14 @@ from emoji_t2i.text import make_text_encoder
 class Generator(keras.Model):
     """noise ⊕ text code -> Dense -> 9x9 -> 3 x (nearest up, 3x3 conv, cGN, ReLU) -> 72x72x4 tanh.
 
-    Conditional GroupNorm feeds noise ⊕ text code to every block, not only the input.
+    With ``conditional_norm`` (the default) a conditional GroupNorm feeds noise ⊕ text code to
+    every block, not only the input; without it the condition enters only at the input Dense
+    and the blocks use plain GroupNorm (the diary's day-1 generator).
     The output layer computes in float32 under mixed precision.
     """
 
     def __init__(self, vocabulary_size, noise_dim=64, text_encoder="embedding_gru", text_dim=128,
-                 channels=(256, 128, 64, 32), **kwargs):
+                 channels=(256, 128, 64, 32), conditional_norm=True, **kwargs):
         super().__init__(**kwargs)
         # === Config ===
         self.vocabulary_size = vocabulary_size
@@ -33,10 +35,13 @@ class Generator(keras.Model):
         self.text_encoder_kind = text_encoder
         self.text_dim = text_dim
         self.channels = tuple(channels)
+        self.conditional_norm = conditional_norm
         # === Layers ===
         self.text = make_text_encoder(text_encoder, vocabulary_size, text_dim)
         self.project = layers.Dense(9 * 9 * channels[0], use_bias=False, name="project")
-        self.norm0 = ConditionalGroupNorm(channels[0], name="norm0")
+        norm = ConditionalGroupNorm if conditional_norm else (
+            lambda c, name: layers.GroupNormalization(min(8, c), epsilon=1e-5, name=name))
+        self.norm0 = norm(channels[0], name="norm0")
         # Resize-based nearest upsampling: its gradient is a cheap resize, unlike ops.repeat's
         # gather, whose scatter-add gradient made the G step 3x slower on CPU.
         self.upsample = layers.UpSampling2D(2, interpolation="nearest", name="upsample")
@@ -44,7 +49,7 @@ class Generator(keras.Model):
         # held in a Keras-tracked list, and a checkpoint would silently miss their weights.
         for i, c in enumerate(channels[1:], 1):
             setattr(self, f"conv{i}", layers.Conv2D(c, 3, padding="same", use_bias=False, name=f"conv{i}"))
-            setattr(self, f"norm{i}", ConditionalGroupNorm(c, name=f"norm{i}"))
+            setattr(self, f"norm{i}", norm(c, name=f"norm{i}"))
         self.to_rgba = layers.Conv2D(4, 3, padding="same", activation="tanh", dtype="float32",
                                      name="to_rgba")
 
@@ -52,16 +57,20 @@ class Generator(keras.Model):
         noise, tokens = inputs
         cond = ops.concatenate([ops.cast(noise, self.compute_dtype), self.text(tokens)], axis=-1)
         x = ops.reshape(self.project(cond), (-1, 9, 9, self.channels[0]))
-        x = ops.relu(self.norm0(x, cond, training=training))
+        x = ops.relu(self._norm(self.norm0, x, cond))
         for i in range(1, len(self.channels)):
             conv, norm = getattr(self, f"conv{i}"), getattr(self, f"norm{i}")
-            x = ops.relu(norm(conv(self.upsample(x)), cond, training=training))
+            x = ops.relu(self._norm(norm, conv(self.upsample(x)), cond))
         return self.to_rgba(x)
+
+    def _norm(self, norm, x, cond):
+        return norm(x, cond) if self.conditional_norm else norm(x)
 
     def get_config(self):
         return {**super().get_config(), "vocabulary_size": self.vocabulary_size,
                 "noise_dim": self.noise_dim, "text_encoder": self.text_encoder_kind,
-                "text_dim": self.text_dim, "channels": list(self.channels)}
+                "text_dim": self.text_dim, "channels": list(self.channels),
+                "conditional_norm": self.conditional_norm}
 
 
 @keras.saving.register_keras_serializable("emoji_t2i")
@@ -86,7 +95,7 @@ class Discriminator(keras.Model):
         self.channels = tuple(channels)
         self.num_classes = tuple(num_classes)
         # === Layers ===
-        self.text = make_text_encoder(text_encoder, vocabulary_size, text_dim)
+        self.text = make_text_encoder(text_encoder, vocabulary_size, text_dim, normalize=False)
         self.stem = SpectralConv2D(channels[0], 3, padding="same", name="stem")
         for i, c in enumerate(channels[1:], 1):  # named attributes: see Generator
             setattr(self, f"down{i}", SpectralConv2D(c, 4, strides=2, padding="same", name=f"down{i}"))
@@ -153,13 +162,18 @@ class ConditionalGAN(TextConditionalGAN):
             (256, 128, 64, 32) / (32, 64, 128, 256) ran at 18 img/s here, this at 43 img/s.
         d_channels: channels at 72, 36, 18 and 9 px in D.
         num_classes: classes of each auxiliary label field (empty: no auxiliary heads).
-        loss: "hinge" or "bce".
+        loss: "hinge", "bce" (non-saturating) or "wgan_gp" (Wasserstein critic + gradient
+            penalty in float32, as seed 002 found WGAN helped StackGAN).
         matching_weight: share of the fake term given to mismatched captions.
         aux_weight: weight of the auxiliary classification losses.
         augment: DiffAugment on/off.
         ema_decay: decay of the generator EMA used for sampling.
-        d_steps: discriminator updates per generator update.
+        d_steps: discriminator updates per generator update (default 5 for wgan_gp, else 1),
+            all on the step's batch.
+        gp_weight: weight of the WGAN-GP gradient penalty.
     """
+
+    conditional_norm = True  # the text reaches every G block
 
     def __init__(self, vocabulary_size, g_channels=(192, 96, 48, 16),
                  d_channels=(16, 32, 64, 128), **kwargs):
@@ -170,7 +184,7 @@ class ConditionalGAN(TextConditionalGAN):
 
     def make_generator(self, name):
         return Generator(self.vocabulary_size, self.noise_dim, self.text_encoder, self.text_dim,
-                         self.g_channels, name=name)
+                         self.g_channels, self.conditional_norm, name=name)
 
     def make_discriminator(self, name):
         return Discriminator(self.vocabulary_size, self.text_encoder, self.text_dim,

@@ -14,6 +14,7 @@ from keras import ops
 
 from emoji_t2i.models import losses
 from emoji_t2i.models.layers import diff_augment
+from emoji_t2i.text import load_pretrained_text_encoders, pretrained_runs
 
 
 class TextConditionalGAN(keras.Model):
@@ -28,15 +29,19 @@ class TextConditionalGAN(keras.Model):
     ``OPTIMIZERS`` maps each optimizer attribute to its learning-rate key in the config,
     ``training_defaults`` gives those keys' defaults, ``noise_dim`` sizes the sampling noise,
     ``generate(noise, tokens)`` samples, ``sampling_layers()`` lists what export must keep,
+    ``networks()`` names the trained networks, ``uses_labels`` asks for ``num_classes``,
     and ``build_all(sequence_length)`` creates every variable a checkpoint holds.
     """
 
     OPTIMIZERS = {"g_optimizer": "g_lr", "d_optimizer": "d_lr"}
-    training_defaults = {"g_lr": 2e-4, "d_lr": 4e-4}  # TTUR: D learns faster
+    uses_labels = True  # auxiliary classifier heads: num_classes comes from the data
+    progress_metrics = ("d_loss", "g_loss")  # what the progress bar shows
+    # TTUR (D learns faster) and Adam(0, 0.9), the usual stable GAN settings.
+    training_defaults = {"g_lr": 2e-4, "d_lr": 4e-4, "beta_1": 0.0, "beta_2": 0.9}
 
     def __init__(self, vocabulary_size, noise_dim=64, text_encoder="embedding_gru", text_dim=128,
                  num_classes=(), loss="hinge", matching_weight=0.5, aux_weight=1.0, augment=True,
-                 ema_decay=0.999, d_steps=1, **kwargs):
+                 ema_decay=0.999, d_steps=None, gp_weight=10.0, **kwargs):
         super().__init__(**kwargs)
         if loss not in losses.LOSSES:
             raise ValueError(f"unknown loss {loss!r}; use one of {', '.join(losses.LOSSES)}")
@@ -51,12 +56,16 @@ class TextConditionalGAN(keras.Model):
         self.aux_weight = aux_weight
         self.augment = augment
         self.ema_decay = ema_decay
-        self.d_steps = d_steps
+        # WGAN-GP trains its critic several times per G step (Gulrajani et al. use 5).
+        self.d_steps = d_steps if d_steps is not None else (5 if loss == "wgan_gp" else 1)
+        self.gp_weight = gp_weight
         # === Networks ===
         self.generator = self.make_generator(name="generator")
         self.ema_generator = self.make_generator(name="ema_generator")
         self.discriminator = self.make_discriminator(name="discriminator")
         self.ema_generator.trainable = False
+        if loss == "wgan_gp":  # in-graph randomness for the penalty's interpolation points
+            self.seed_generator = keras.random.SeedGenerator(0)
         names = ("d_loss", "g_loss", "real_score", "fake_score", "wrong_score", "aux_accuracy")
         self.trackers = {n: keras.metrics.Mean(name=n) for n in names}
 
@@ -72,7 +81,7 @@ class TextConditionalGAN(keras.Model):
                 "text_dim": self.text_dim, "num_classes": list(self.num_classes),
                 "loss": self.loss_kind, "matching_weight": self.matching_weight,
                 "aux_weight": self.aux_weight, "augment": self.augment,
-                "ema_decay": self.ema_decay, "d_steps": self.d_steps}
+                "ema_decay": self.ema_decay, "d_steps": self.d_steps, "gp_weight": self.gp_weight}
 
     # --- compile / build -------------------------------------------------------------
     def compile(self, g_optimizer, d_optimizer, **kwargs):
@@ -119,6 +128,10 @@ class TextConditionalGAN(keras.Model):
     def sampling_layers(self):
         return [self.ema_generator]
 
+    def networks(self):
+        """The trained networks, by name (what tests and reports walk over)."""
+        return {"generator": self.generator, "discriminator": self.discriminator}
+
     def copy_to_ema(self, decay):
         """EMA of G's trainable weights; non-trainable state (if a G has any) is copied."""
         ctx = tf.distribute.get_replica_context()
@@ -131,6 +144,24 @@ class TextConditionalGAN(keras.Model):
             if id(src) in trainable:
                 value = decay * dst.value + (1.0 - decay) * value
             dst.assign(value)
+
+    # --- runs this one starts from ----------------------------------------------------------
+    @classmethod
+    def source_runs(cls, hparams: dict) -> list[str]:
+        """Runs whose vectorizer and weights a new run takes (a pretrained text encoder)."""
+        return pretrained_runs(hparams.get("text_encoder", ""))
+
+    def initialize_from_runs(self):
+        load_pretrained_text_encoders(self)
+
+    # --- hooks a zoo GAN may override ----------------------------------------------------
+    def generator_forward(self, noise, tokens, training):
+        """(images, per-example extra G loss): StackGAN adds its Conditioning Augmentation KL."""
+        return self.generator([noise, tokens], training=training), 0.0
+
+    def real_images(self, images):
+        """The real images D sees (StackGAN's Stage I sees them at 36x36)."""
+        return images
 
     # --- training --------------------------------------------------------------------
     def _aux_terms(self, h, labels):
@@ -154,6 +185,10 @@ class TextConditionalGAN(keras.Model):
             per_example = losses.d_loss(self.loss_kind, s_real, s_fake, s_wrong, self.matching_weight)
             aux, logits = self._aux_terms(h_real, labels)
             per_example = per_example + self.aux_weight * aux
+            if self.loss_kind == "wgan_gp":
+                alpha = keras.random.uniform((ops.shape(real)[0], 1, 1, 1), seed=self.seed_generator)
+                critic = lambda x: d.score(d.features(x, training=True), tokens, training=True)  # noqa: E731
+                per_example = per_example + self.gp_weight * losses.gradient_penalty(critic, real, fake, alpha)
             loss = tf.nn.compute_average_loss(per_example)
             scaled = self.d_optimizer.scale_loss(loss)
         grads = tape.gradient(scaled, d.trainable_variables)
@@ -168,10 +203,10 @@ class TextConditionalGAN(keras.Model):
             self.trackers["aux_accuracy"].update_state(ops.mean(hit))
 
     def train_step(self, data):
-        real, tokens, wrong = data["images"], data["tokens"], data["wrong_tokens"]
+        real, tokens, wrong = self.real_images(data["images"]), data["tokens"], data["wrong_tokens"]
         labels, noise, aug = data["labels"], data["noise"], data["augment"]
         with tf.GradientTape() as g_tape:
-            fake = self.generator([noise, tokens], training=True)
+            fake, g_extra = self.generator_forward(noise, tokens, training=True)
             with g_tape.stop_recording():
                 for _ in range(self.d_steps):
                     self._d_step(real, tf.stop_gradient(fake), tokens, wrong, labels, aug)
@@ -179,7 +214,7 @@ class TextConditionalGAN(keras.Model):
             h_fake = self.discriminator.features(seen, training=True)
             s_fake = self.discriminator.score(h_fake, tokens, training=True)
             aux, _ = self._aux_terms(h_fake, labels)
-            per_example = losses.g_loss(self.loss_kind, s_fake) + self.aux_weight * aux
+            per_example = losses.g_loss(self.loss_kind, s_fake) + self.aux_weight * aux + g_extra
             loss = tf.nn.compute_average_loss(per_example)
             scaled = self.g_optimizer.scale_loss(loss)
         g_vars = self.generator.trainable_variables

@@ -10,7 +10,11 @@ from __future__ import annotations
 
 from keras import ops
 
-LOSSES = ("hinge", "bce")
+LOSSES = ("hinge", "bce", "wgan_gp")
+
+# WGAN-GP's critic score is unbounded; this small drift penalty (Karras et al. 2018) keeps
+# real scores near 0 so they cannot wander off while the gradient penalty holds the slope.
+WGAN_DRIFT = 1e-3
 
 
 def d_loss(kind, real, fake, wrong, matching_weight=0.5):
@@ -21,6 +25,9 @@ def d_loss(kind, real, fake, wrong, matching_weight=0.5):
     elif kind == "bce":
         neg = lambda s: ops.softplus(s)  # noqa: E731  (-log(1 - sigmoid(s)))
         pos = ops.softplus(-real)
+    elif kind == "wgan_gp":  # the gradient penalty is added by the caller (it needs D)
+        neg = lambda s: s  # noqa: E731
+        pos = -real + WGAN_DRIFT * ops.square(real)
     else:
         raise ValueError(f"unknown loss {kind!r}; use one of {', '.join(LOSSES)}")
     return pos + (1.0 - matching_weight) * neg(fake) + matching_weight * neg(wrong)
@@ -28,7 +35,7 @@ def d_loss(kind, real, fake, wrong, matching_weight=0.5):
 
 def g_loss(kind, fake):
     fake = ops.cast(ops.reshape(fake, (-1,)), "float32")
-    if kind == "hinge":
+    if kind in ("hinge", "wgan_gp"):
         return -fake
     if kind == "bce":
         return ops.softplus(-fake)  # the non-saturating loss
@@ -42,3 +49,20 @@ def masked_cross_entropy(labels, logits):
     ce = ops.sparse_categorical_crossentropy(ops.maximum(labels, 0), ops.cast(logits, "float32"),
                                              from_logits=True)
     return ce * valid
+
+
+def gradient_penalty(critic, real, fake, alpha):
+    """WGAN-GP (Gulrajani et al. 2017): (‖∇ critic(x̂)‖₂ - 1)² per example, at random points
+    x̂ = alpha·real + (1 - alpha)·fake, alpha ~ U(0, 1) per example. Computed in float32:
+    the interpolation, the gradient and its norm (under mixed precision only D's own layers
+    run in the low precision)."""
+    import tensorflow as tf
+
+    mixed = alpha * ops.cast(real, "float32") + (1.0 - alpha) * ops.cast(fake, "float32")
+    with tf.GradientTape() as tape:
+        tape.watch(mixed)
+        scores = ops.cast(critic(ops.cast(mixed, real.dtype)), "float32")
+        total = ops.sum(scores)
+    grads = ops.cast(tape.gradient(total, mixed), "float32")
+    norms = ops.sqrt(ops.sum(ops.square(grads), axis=(1, 2, 3)) + 1e-12)
+    return ops.square(norms - 1.0)

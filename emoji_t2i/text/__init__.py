@@ -9,9 +9,23 @@ padded          the raw padded token ids, scaled to [0, 1], Dense  days 2-3 (VAE
 embedding       Embedding + masked mean pooling                    day 4 (VAE + embedding)
 embedding_gru   Embedding + GRU (the cgan default)                 day 5 (CGAN + GRU)
 lstm            Embedding + LSTM                                   day 1 (LSTM GAN)
+char_cnn_rnn    char Embedding + 2 x (Conv1D, max-pool) + GRU,     day 6 (StackGAN)
+                mean of states (use the char vectorizer)
 =============== ================================================== =========================
+
+``char_cnn_rnn:RUN_DIR`` uses the encoder pretrained by ``--model char_cnn_rnn`` in RUN_DIR,
+frozen (with its vectorizer), as StackGAN used a pretrained char-CNN-RNN.
 """
 
-from emoji_t2i.text.encoders import ENCODERS, TextEncoder, make_text_encoder
+from emoji_t2i.text.encoders import (
+    ENCODERS,
+    PRETRAINED_PREFIX,
+    PretrainedTextEncoder,
+    TextEncoder,
+    load_pretrained_text_encoders,
+    make_text_encoder,
+    pretrained_runs,
+)
 
-__all__ = ["ENCODERS", "TextEncoder", "make_text_encoder"]
+__all__ = ["ENCODERS", "PRETRAINED_PREFIX", "PretrainedTextEncoder", "TextEncoder",
+           "load_pretrained_text_encoders", "make_text_encoder", "pretrained_runs"]

@@ -26,7 +26,7 @@ class ProgressBar(keras.callbacks.Callback):
     a NaN/inf metric stops training before the epoch's checkpoint is written."""
 
     def __init__(self, steps_per_epoch: int, batch_size: int, epochs: int, run_dir: Path,
-                 show: tuple[str, ...] = ("d_loss", "g_loss")):
+                 show: tuple[str, ...] | None = None):
         super().__init__()
         self.steps, self.batch_size, self.epochs = steps_per_epoch, batch_size, epochs
         self.run_dir, self.show = run_dir, show
@@ -54,7 +54,8 @@ class ProgressBar(keras.callbacks.Callback):
                 self.model.stop_training = True
                 return
         elapsed = time.perf_counter() - self.start
-        post = {k: f"{float(logs[k]):.3f}" for k in self.show if k in logs}
+        show = self.show or getattr(self.model, "progress_metrics", None) or sorted(logs)[:2]
+        post = {k: f"{float(logs[k]):.3f}" for k in show if k in logs}
         if self.timed and elapsed > 0:
             post["img/s"] = f"{self.timed * self.batch_size / elapsed:.0f}"
         self.bar.set_postfix(post, refresh=False)
@@ -113,6 +114,48 @@ class SampleGrid(keras.callbacks.Callback):
                        duration=400, loop=0)
         with self.writer.as_default():
             tf.summary.image("samples", np.asarray(grid)[None], step=epoch + 1)
+
+
+class RetrievalGrid(keras.callbacks.Callback):
+    """For a text encoder (no generator): each fixed prompt's nearest images in a bank of
+    real emoji (``samples/epoch_XXXX.png``), and held-out retrieval accuracy in the logs:
+    ``heldout_top1``, a held-out caption's top image among all held-out images (a hit when it
+    is the same emoji), next to ``heldout_chance``."""
+
+    def __init__(self, prompts, tags, vectorizer, bank, heldout, samples_dir: Path, writer,
+                 columns: int = 6, every: int = 1):
+        super().__init__()
+        self.prompts, self.tags, self.samples_dir = prompts, tags, Path(samples_dir)
+        self.vectorizer, self.bank, self.heldout = vectorizer, bank, heldout
+        self.writer, self.columns, self.every = writer, columns, max(1, every)
+
+    def _embed_images(self, images):
+        images = images.astype(np.float32) / 127.5 - 1.0
+        return np.concatenate([np.asarray(self.model.embed_images(images[i:i + 256]))
+                               for i in range(0, len(images), 256)])
+
+    def on_epoch_end(self, epoch, logs=None):
+        if (epoch + 1) % self.every:
+            return
+        if len(self.heldout) and logs is not None:
+            images = self._embed_images(self.heldout.images)
+            texts = np.asarray(self.model.embed_text(self.vectorizer([c[0] for c in self.heldout.captions])))
+            best = (texts @ images.T).argmax(axis=1)
+            identity = np.asarray(self.heldout.identity)
+            logs["heldout_top1"] = float((identity[best] == identity).mean())
+            logs["heldout_chance"] = float(np.mean([(identity == k).mean() for k in identity]))
+        bank = self._embed_images(self.bank.images)
+        texts = np.asarray(self.model.embed_text(self.vectorizer(list(self.prompts))))
+        top = np.argsort(-(texts @ bank.T), axis=1)[:, : self.columns]
+        captions = []
+        for prompt, tag in zip(self.prompts, self.tags, strict=True):
+            captions += [f"{tag}{prompt}"] + [""] * (self.columns - 1)
+        grid = image_grid(self.bank.images[top.reshape(-1)], captions, columns=self.columns,
+                          title=f"epoch {epoch + 1}: nearest real emoji to each prompt")
+        self.samples_dir.mkdir(parents=True, exist_ok=True)
+        grid.save(self.samples_dir / f"epoch_{epoch + 1:04d}.png")
+        with self.writer.as_default():
+            tf.summary.image("retrieval", np.asarray(grid)[None], step=epoch + 1)
 
 
 class EpochLog(keras.callbacks.Callback):

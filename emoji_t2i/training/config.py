@@ -11,8 +11,8 @@ import json
 
 TRAINING_KEYS = {
     # key: (default, help)
-    "beta_1": (0.0, "Adam beta_1 (0 is the GAN-stable choice)"),
-    "beta_2": (0.9, "Adam beta_2"),
+    "beta_1": (0.9, "Adam beta_1 (the GANs default to 0, the stable choice for them)"),
+    "beta_2": (0.999, "Adam beta_2 (the GANs default to 0.9)"),
     "aux_labels": ("subcategory,identity", "label fields for the auxiliary heads ('' for none)"),
     "vectorizer": ("word", "caption tokeniser: word or char"),
     "sequence_length": (16, "tokens per caption"),
@@ -50,9 +50,10 @@ def model_hyperparameters(model_class) -> dict:
 
 def resolve(model_name: str, model_class, cli: dict, overrides: list[str]) -> dict:
     hparams = model_hyperparameters(model_class)
-    # Learning rates come from the model class: one per optimizer it has (g_lr/d_lr, lr).
-    training = dict(getattr(model_class, "training_defaults", {}))
-    training.update({k: v for k, (v, _) in TRAINING_KEYS.items()})
+    # A model class adds its learning-rate keys (one per optimizer: g_lr/d_lr, lr) and may
+    # change a shared default (a character-level model defaults to the char vectorizer).
+    training = {k: v for k, (v, _) in TRAINING_KEYS.items()}
+    training.update(getattr(model_class, "training_defaults", {}))
     for item in overrides:
         if "=" not in item:
             raise ValueError(f"--set {item!r}: expected KEY=VALUE, e.g. --set g_lr=2e-4")
@@ -65,6 +66,9 @@ def resolve(model_name: str, model_class, cli: dict, overrides: list[str]) -> di
         else:
             known = ", ".join(sorted([*hparams, *training]))
             raise ValueError(f"--set {key}: unknown for model {model_name}; known keys: {known}")
+    set_keys = {item.split("=", 1)[0].strip() for item in overrides}
+    if str(hparams.get("text_encoder")) == "char_cnn_rnn" and "vectorizer" not in set_keys:
+        training["vectorizer"], training["sequence_length"] = "char", 64  # it reads characters
     config = {"model": model_name, **RUN_DEFAULTS}
     config.update({k: v for k, v in cli.items() if v is not None})
     if config["precision"] is None:

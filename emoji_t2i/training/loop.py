@@ -11,7 +11,7 @@ import tensorflow as tf
 
 from emoji_t2i.data import load_dataset
 from emoji_t2i.data.pipeline import epoch_steps, make_dataset
-from emoji_t2i.data.vectorizers import load_vectorizer, make_vectorizer, save_vectorizer
+from emoji_t2i.data.vectorizers import load_vectorizer, make_vectorizer, save_vectorizer, sequence_length
 from emoji_t2i.models import get_model_class
 from emoji_t2i.models.layers import AUGMENT_PARAMS
 from emoji_t2i.training import callbacks as cb
@@ -47,9 +47,16 @@ def choose_prompts(data, seed: int = 0) -> tuple[list[str], list[str]]:
     return prompts, tags
 
 
+def source_runs(config: dict) -> list[str]:
+    """Run directories this run starts from (StackGAN Stage II: its Stage I run)."""
+    cls = get_model_class(config["model"])
+    return cls.source_runs(config["hparams"]) if hasattr(cls, "source_runs") else []
+
+
 def make_model(config: dict, vocabulary_size: int):
     cls = get_model_class(config["model"])
-    return cls(vocabulary_size, num_classes=config["num_classes"], **config["hparams"])
+    extra = {"num_classes": config["num_classes"]} if getattr(cls, "uses_labels", False) else {}
+    return cls(vocabulary_size, **extra, **config["hparams"])
 
 
 def compile_model(model, config: dict) -> None:
@@ -69,9 +76,16 @@ def prepare(config: dict, run: RunDir | None, resume: bool):
         vectorizer = load_vectorizer(run.vectorizer_path)
         vocabularies = json.loads((run.path / "labels.json").read_text())
     else:
-        captions = [c for caps in train.captions for c in caps]
-        vectorizer = make_vectorizer(t["vectorizer"], captions, int(t["sequence_length"]))
-        vocabularies = {f: train.label_vocabulary(f) for f in label_fields(config, data)}
+        sources = source_runs(config)
+        if sources:  # a model that starts from another run must read text the same way
+            vectorizer = load_vectorizer(RunDir(sources[0]).vectorizer_path)
+            t["vectorizer"], t["sequence_length"] = vectorizer.kind, sequence_length(vectorizer)
+        else:
+            captions = [c for caps in train.captions for c in caps]
+            vectorizer = make_vectorizer(t["vectorizer"], captions, int(t["sequence_length"]))
+        uses_labels = getattr(get_model_class(config["model"]), "uses_labels", False)
+        fields = label_fields(config, data) if uses_labels else ()
+        vocabularies = {f: train.label_vocabulary(f) for f in fields}
         config["num_classes"] = [len(v) for v in vocabularies.values()]
         config["vocabulary_size"] = vectorizer.vocabulary_size()
         if run is not None:
@@ -101,6 +115,8 @@ def train(config: dict, run: RunDir, resume: bool = False, dry_run: bool = False
     epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
     checkpoint = run.checkpoint(model, epoch)
     manager = run.manager(checkpoint)
+    if not resume and hasattr(model, "initialize_from_runs"):
+        model.initialize_from_runs()
     if resume:
         restored = run.restore(checkpoint)
         # The checkpoint holds state; config.json holds hyper-parameters. Learning rates are
@@ -121,13 +137,16 @@ def train(config: dict, run: RunDir, resume: bool = False, dry_run: bool = False
     writer = tf.summary.create_file_writer(str(run.logs_dir))
     prompts, tags = choose_prompts(data, config["seed"])
     progress = cb.ProgressBar(steps, config["batch_size"], epochs, run.path)
-    callbacks = [
-        progress,
-        cb.EpochLog(run.history_path, writer),
-        cb.SampleGrid(prompts, tags, vectorizer, model.noise_dim, run.samples_dir, writer,
-                      every=int(config["training"]["sample_every"]), seed=config["seed"]),
-        cb.EpochCheckpoint(manager, epoch, progress),
-    ]
+    every = int(config["training"]["sample_every"])
+    if getattr(model, "is_generator", True):
+        samples = cb.SampleGrid(prompts, tags, vectorizer, model.noise_dim, run.samples_dir, writer,
+                                every=every, seed=config["seed"])
+    else:  # a text encoder: retrieval among real emoji instead of samples
+        bank = train_data.take(np.random.default_rng(config["seed"]).permutation(len(train_data))[:1000])
+        samples = cb.RetrievalGrid(prompts, tags, vectorizer, bank, data.subset("heldout"),
+                                   run.samples_dir, writer, every=every)
+    callbacks = [progress, samples, cb.EpochLog(run.history_path, writer),
+                 cb.EpochCheckpoint(manager, epoch, progress)]
     model.fit(dataset, epochs=epochs, initial_epoch=initial_epoch, steps_per_epoch=steps,
               callbacks=callbacks, verbose=0, shuffle=False)
     if progress.failure is not None:

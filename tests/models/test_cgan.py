@@ -1,16 +1,14 @@
+"""cgan-specific behaviour; what every zoo model shares is in test_zoo.py."""
+
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from emoji_t2i.models import list_models
 from emoji_t2i.models.layers import diff_augment
 from emoji_t2i.text import ENCODERS
 from tests.harness import (
     fit_steps,
-    run_checkpoint_coverage_test,
-    run_forward_test,
-    run_model_saving_test,
     run_train_step_test,
     tiny_batch,
     tiny_model,
@@ -24,14 +22,6 @@ def float32_policy():
     keras.config.set_dtype_policy("float32")
 
 
-def test_registered():
-    assert "cgan" in list_models()
-
-
-def test_forward_shapes_and_range():
-    run_forward_test("cgan")
-
-
 @pytest.mark.parametrize("encoder", ENCODERS)
 def test_one_step_trains_every_network_with_each_text_encoder(encoder):
     logs = run_train_step_test("cgan", text_encoder=encoder)
@@ -40,38 +30,6 @@ def test_one_step_trains_every_network_with_each_text_encoder(encoder):
 
 def test_bce_loss_and_no_aux_heads():
     run_train_step_test("cgan", loss="bce", num_classes=(), augment=False)
-
-
-def test_saving_round_trips(tmp_path):
-    run_model_saving_test("cgan", tmp_path)
-
-
-def test_checkpoint_holds_every_weight(tmp_path):
-    run_checkpoint_coverage_test("cgan", tmp_path)
-
-
-def test_text_changes_the_image():
-    model = tiny_model("cgan")
-    fit_steps(model, tiny_batch(model), steps=2)
-    batch = tiny_batch(model, 2)
-    a = np.asarray(model.generate(batch["noise"], batch["tokens"]))
-    b = np.asarray(model.generate(batch["noise"], batch["wrong_tokens"]))
-    assert np.abs(a - b).mean() > 1e-4
-
-
-@pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
-def test_mixed_precision_step(policy):
-    keras.config.set_dtype_policy(policy)
-    model = tiny_model("cgan")
-    scaled = isinstance(model.g_optimizer, keras.optimizers.LossScaleOptimizer)
-    assert scaled == (policy == "mixed_float16")
-    assert isinstance(model.d_optimizer, keras.optimizers.LossScaleOptimizer) == scaled
-    assert model.generator.to_rgba.compute_dtype == "float32"
-    assert model.discriminator.real_head.compute_dtype == "float32"
-    assert model.generator.project.compute_dtype == policy.split("_")[1]
-    logs = fit_steps(model, tiny_batch(model), steps=2)
-    assert all(np.isfinite(v) for v in logs.values())
-    assert model.generate(tiny_batch(model)["noise"], tiny_batch(model)["tokens"]).dtype == "float32"
 
 
 def test_mirrored_step_matches_single_device():
@@ -117,3 +75,24 @@ def test_diff_augment_keeps_range_and_is_differentiable():
     same = diff_augment(x, tf.constant([[0.5, 0.5, 0.5, 0.5, 0.5, 2.0, 2.0]] * 3))
     # neutral colour, no shift, cutout outside the image: alpha untouched
     np.testing.assert_allclose(same[..., 3], x.numpy()[..., 3], atol=1e-6)
+
+
+def test_wgan_gp_trains_with_several_critic_steps():
+    model = tiny_model("cgan", loss="wgan_gp")
+    assert model.d_steps == 5 and tiny_model("cgan").d_steps == 1
+    run_train_step_test("cgan", loss="wgan_gp", d_steps=2)
+    assert model.d_optimizer.iterations.numpy() == 0
+    fit_steps(model, tiny_batch(model))
+    assert model.d_optimizer.iterations.numpy() == 5 and model.g_optimizer.iterations.numpy() == 1
+
+
+def test_gradient_penalty_known_answer():
+    """A linear critic w·x has gradient w everywhere: the penalty is (‖w‖ - 1)²."""
+    from emoji_t2i.models.losses import gradient_penalty
+
+    w = tf.constant(np.random.default_rng(0).normal(size=(1, 72, 72, 4)).astype("float32") * 0.01)
+    critic = lambda x: tf.reduce_sum(w * x, axis=(1, 2, 3))  # noqa: E731
+    real, fake = tf.random.uniform((3, 72, 72, 4)), tf.random.uniform((3, 72, 72, 4))
+    gp = gradient_penalty(critic, real, fake, tf.random.uniform((3, 1, 1, 1)))
+    expected = (float(tf.norm(w)) - 1.0) ** 2
+    np.testing.assert_allclose(np.asarray(gp), [expected] * 3, rtol=1e-4)

@@ -1,3 +1,6 @@
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -31,4 +34,33 @@ def trained_run(tmp_path_factory, emoji_folder):
 
     out = tmp_path_factory.mktemp("runs") / "tiny"
     assert main(train_args(emoji_folder, out)) == 0
+    return out
+
+
+def export_and_check_in_fresh_process(run, tmp_path, odd_prompts=()):
+    """Export a run, load the SavedModel in a Python that imports only TensorFlow, and check
+    it gives the in-process pipeline's images for the same prompts and seed."""
+    from emoji_t2i.export import main as export_main
+    from emoji_t2i.text_to_emoji import TextToEmojiPipeline
+
+    out = tmp_path / "saved"
+    assert export_main(["--run", str(run), "--out", str(out)]) == 0
+    expected = TextToEmojiPipeline.from_run(run)(["crying cat", "pizza"], n=1, seed=3)
+    np.save(tmp_path / "expected.npy", expected)
+    odd = list(odd_prompts) or ["zzqx"]
+    script = f"""
+import sys, numpy as np, tensorflow as tf
+m = tf.saved_model.load({str(out)!r})
+images = m.serve(tf.constant(["crying cat", "pizza"]), tf.constant(3)).numpy()
+assert images.dtype == np.uint8 and images.shape == (2, 72, 72, 4), images.shape
+odd = m.serve(tf.constant({odd!r}), tf.constant(0)).numpy()
+assert odd.shape == ({len(odd)}, 72, 72, 4)
+diff = np.abs(images.astype(int) - np.load({str(tmp_path / 'expected.npy')!r}).astype(int)).max()
+assert diff <= 1, diff
+assert not any(name.startswith("emoji_t2i") for name in sys.modules)
+print("ok")
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            env={"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin"}, timeout=300)
+    assert result.stdout.strip().endswith("ok"), result.stderr[-2000:]
     return out

@@ -1,6 +1,3 @@
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 from PIL import Image
@@ -8,6 +5,7 @@ from PIL import Image
 from emoji_t2i.export import main as export_main
 from emoji_t2i.generate import main as generate_main
 from emoji_t2i.text_to_emoji import TextToEmojiPipeline
+from tests.training.conftest import export_and_check_in_fresh_process
 
 ODD = ["", "zzqx blorf", "웃는 얼굴", "😀🐱", "cat " * 125]
 
@@ -40,23 +38,5 @@ def test_generate_bad_run_is_one_line(tmp_path, capsys):
 
 
 def test_export_loads_with_tensorflow_alone(trained_run, tmp_path):
-    out = tmp_path / "saved"
-    assert export_main(["--run", str(trained_run), "--out", str(out)]) == 0
-    expected = TextToEmojiPipeline.from_run(trained_run)(["crying cat", "pizza"], n=1, seed=3)
-    np.save(tmp_path / "expected.npy", expected)
-    script = f"""
-import sys, numpy as np, tensorflow as tf
-m = tf.saved_model.load({str(out)!r})
-images = m.serve(tf.constant(["crying cat", "pizza"]), tf.constant(3)).numpy()
-assert images.dtype == np.uint8 and images.shape == (2, 72, 72, 4), images.shape
-odd = m.serve(tf.constant({ODD!r}), tf.constant(0)).numpy()
-assert odd.shape == ({len(ODD)}, 72, 72, 4)
-diff = np.abs(images.astype(int) - np.load({str(tmp_path / 'expected.npy')!r}).astype(int)).max()
-assert diff <= 1, diff
-assert not any(name.startswith("emoji_t2i") for name in sys.modules)
-print("ok")
-"""
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                            env={"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin"}, timeout=300)
-    assert result.stdout.strip().endswith("ok"), result.stderr[-2000:]
+    out = export_and_check_in_fresh_process(trained_run, tmp_path, odd_prompts=ODD)
     assert export_main(["--run", str(trained_run), "--out", str(out)]) == 2  # not empty

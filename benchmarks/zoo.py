@@ -1,0 +1,144 @@
+"""The README zoo table: every experiment of the original diary, re-run at one fixed budget.
+
+Each row trains through the public CLI (the exact command is in the table), at the same
+number of epochs over the embedded dataset, seed 0, on whatever machine runs this; its last
+sample grid is copied to ``docs/zoo/<row>.png`` and its wall time and final metrics go to
+``docs/zoo/results.json``. Runs live in ``runs/zoo/<row>``; a finished row is skipped and an
+interrupted one resumes, so the script can be stopped and restarted.
+
+    python benchmarks/zoo.py                     # all rows, 6 epochs each (make train's budget)
+    python benchmarks/zoo.py --epochs 2 --only day5_cgan_gru,day4_vae_embedding
+    python benchmarks/zoo.py --table             # print the markdown table from results.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs" / "zoo"
+RUNS = ROOT / "runs" / "zoo"
+
+# row: (experiment, what the original got, [steps: (run name, CLI args)])
+ROWS = {
+    "day1_lstm_gan": ("Day 1: LSTM GAN", "the same noise for every input after 10,000 epochs",
+                      [("day1_lstm_gan", ["--model", "lstm_gan"])]),
+    "day2_vae_padded": ("Day 2: VAE + padded tokens", "noise at 100 epochs; low-quality copies of a few "
+                        "training emoji at 10,000, context ignored",
+                        [("day2_vae_padded", ["--model", "vae", "--set", "text_encoder=padded"])]),
+    "day3_cgan_padded": ("Day 3: CGAN + padded tokens", "abstract shapes, hard to recognise",
+                         [("day3_cgan_padded", ["--model", "cgan", "--set", "text_encoder=padded"])]),
+    "day4_vae_embedding": ("Day 4: VAE + word embedding", "follows the text (smiling, cold) but cannot "
+                           "compose new ones; stays near training emoji",
+                           [("day4_vae_embedding", ["--model", "vae", "--set", "text_encoder=embedding"])]),
+    "day5_cgan_gru": ("Day 5: CGAN + embedding + GRU", "progress, but G's loss diverged while D's fell",
+                      [("day5_cgan_gru", ["--model", "cgan"])]),
+    "day6_stackgan_char": ("Days 5-6: StackGAN + char-CNN-RNN", "meaningless after 574 epochs; stalled "
+                           "at 184 (resources)",
+                           [("day6_char_encoder", ["--model", "char_cnn_rnn"]),
+                            ("day6_stage1", ["--model", "stackgan", "--set", "stage=1", "--set",
+                                             "text_encoder=char_cnn_rnn:{runs}/day6_char_encoder"]),
+                            ("day6_stage2", ["--model", "stackgan", "--set", "stage=2", "--set",
+                                             "stage1_run={runs}/day6_stage1", "--set",
+                                             "text_encoder=char_cnn_rnn:{runs}/day6_char_encoder"])]),
+    "seed002_stackgan_wgan": ("Seed 002: StackGAN + WGAN-GP", "best of its variants (BN + Adam + "
+                              "Wasserstein + dropout), stage I 4-5 h, stage II 24 h on birds",
+                              [("wgan_stage1", ["--model", "stackgan", "--set", "stage=1", "--set",
+                                                "loss=wgan_gp"]),
+                               ("wgan_stage2", ["--model", "stackgan", "--set", "stage=2", "--set",
+                                                "loss=wgan_gp", "--set", "stage1_run={runs}/wgan_stage1"])]),
+}
+
+
+def finished(run: Path, epochs: int) -> bool:
+    history = run / "history.csv"
+    return history.exists() and len(history.read_text().splitlines()) - 1 >= epochs
+
+
+def train(run: Path, args: list[str], epochs: int, batch_size: int) -> float:
+    """Train (or resume) one run; returns the wall seconds spent now."""
+    if finished(run, epochs):
+        return 0.0
+    if (run / "checkpoints").exists():
+        cmd = ["--resume", "--out", str(run), "--epochs", str(epochs)]
+    else:
+        shutil.rmtree(run, ignore_errors=True)
+        cmd = [*args, "--out", str(run), "--epochs", str(epochs), "--batch-size", str(batch_size)]
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "emoji_t2i.train", *cmd], check=True, cwd=ROOT)
+    return time.perf_counter() - start
+
+
+def last_metrics(run: Path) -> dict:
+    with open(run / "history.csv") as f:
+        rows = list(csv.DictReader(f))
+    return {k: float(v) for k, v in rows[-1].items()} if rows else {}
+
+
+def run_rows(names: list[str], epochs: int, batch_size: int) -> None:
+    DOCS.mkdir(parents=True, exist_ok=True)
+    results_path = DOCS / "results.json"
+    results = json.loads(results_path.read_text()) if results_path.exists() else {}
+    for name in names:
+        title, original, steps = ROWS[name]
+        entry = results.get(name, {})
+        if entry.get("epochs") != epochs:
+            entry = {"epochs": epochs, "wall_s": {}}
+        commands = []
+        for run_name, args in steps:
+            args = [a.replace("{runs}", str(RUNS.relative_to(ROOT))) for a in args]
+            run = RUNS / run_name
+            spent = train(run, args, epochs, batch_size)
+            entry["wall_s"][run_name] = entry["wall_s"].get(run_name, 0.0) + spent
+            commands.append("python -m emoji_t2i.train " + " ".join(args))
+        final = RUNS / steps[-1][0]
+        shutil.copy(sorted((final / "samples").glob("epoch_*.png"))[-1], DOCS / f"{name}.png")
+        entry.update(title=title, original=original, commands=commands,
+                     metrics={s[0]: last_metrics(RUNS / s[0]) for s in steps}, batch_size=batch_size)
+        results[name] = entry
+        results_path.write_text(json.dumps(results, indent=2) + "\n")
+        print(f"{name}: {sum(entry['wall_s'].values()) / 60:.1f} min", flush=True)
+
+
+def table() -> str:
+    results = json.loads((DOCS / "results.json").read_text())
+    lines = ["| experiment | command(s) | the original got | ours (last sample grid) | wall time |",
+             "|---|---|---|---|---:|"]
+    for name in ROWS:
+        if name not in results:
+            continue
+        r = results[name]
+        commands = "<br>".join(f"`{c}`" for c in r["commands"])
+        minutes = sum(r["wall_s"].values()) / 60
+        lines.append(f"| {r['title']} | {commands} | {r['original']} | "
+                     f"![{name}](docs/zoo/{name}.png) | {minutes:.0f} min ({r['epochs']} epochs per run) |")
+    return "\n".join(lines)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--epochs", type=int, default=6, help="epochs per run (default 6, as make train)")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--only", help="comma list of rows: " + ", ".join(ROWS))
+    p.add_argument("--table", action="store_true", help="print the README table and exit")
+    args = p.parse_args()
+    if args.table:
+        print(table())
+        return
+    names = args.only.split(",") if args.only else list(ROWS)
+    unknown = [n for n in names if n not in ROWS]
+    if unknown:
+        sys.exit(f"error: unknown row(s) {', '.join(unknown)}; rows are: {', '.join(ROWS)}")
+    run_rows(names, args.epochs, args.batch_size)
+    print(table())
+
+
+if __name__ == "__main__":
+    main()

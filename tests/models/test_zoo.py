@@ -1,0 +1,82 @@
+"""Behaviour every zoo model shares, run on each registered model with the tiny harness."""
+
+import keras
+import numpy as np
+import pytest
+
+from emoji_t2i.models import get_model_class, list_models
+from tests.harness import (
+    TINY,
+    fit_steps,
+    run_checkpoint_coverage_test,
+    run_forward_test,
+    run_model_saving_test,
+    run_train_step_test,
+    tiny_batch,
+    tiny_model,
+)
+
+MODELS = list_models()
+GENERATORS = [m for m in MODELS if getattr(get_model_class(m), "is_generator", True)]
+
+
+@pytest.fixture(autouse=True)
+def float32_policy():
+    yield
+    keras.config.set_dtype_policy("float32")
+
+
+def test_every_registered_model_has_a_tiny_config():
+    assert set(MODELS) == set(TINY)
+
+
+@pytest.mark.parametrize("name", GENERATORS)
+def test_forward_shapes_and_range(name):
+    run_forward_test(name)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_one_step_trains_every_network(name):
+    run_train_step_test(name)
+
+
+@pytest.mark.parametrize("name", GENERATORS)
+def test_saving_round_trips(name, tmp_path):
+    run_model_saving_test(name, tmp_path)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_checkpoint_holds_every_weight(name, tmp_path):
+    run_checkpoint_coverage_test(name, tmp_path)
+
+
+@pytest.mark.parametrize("name", GENERATORS)
+def test_text_changes_the_image(name):
+    model = tiny_model(name)
+    fit_steps(model, tiny_batch(model), steps=2)
+    batch = tiny_batch(model, 2)
+    a = np.asarray(model.generate(batch["noise"], batch["tokens"]))
+    b = np.asarray(model.generate(batch["noise"], batch["wrong_tokens"]))
+    assert np.abs(a - b).mean() > 1e-4
+
+
+@pytest.mark.parametrize("name", GENERATORS)
+@pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
+def test_mixed_precision_step(name, policy):
+    """Every optimizer is loss-scaled under mixed_float16 (and only then); images come out
+    float32 and finite; the layers that produce images and scores compute in float32."""
+    keras.config.set_dtype_policy(policy)
+    model = tiny_model(name)
+    for attr in model.OPTIMIZERS:
+        scaled = isinstance(getattr(model, attr), keras.optimizers.LossScaleOptimizer)
+        assert scaled == (policy == "mixed_float16"), attr
+    for layer in model.sampling_layers():
+        assert layer.to_rgba.compute_dtype == "float32"
+        low = policy.split("_")[1]
+        assert any(sub.compute_dtype == low for sub in layer._flatten_layers()), "nothing runs in " + low
+    if hasattr(model, "discriminator"):
+        assert model.discriminator.real_head.compute_dtype == "float32"
+    logs = fit_steps(model, tiny_batch(model), steps=2)
+    assert all(np.isfinite(v) for v in logs.values()), logs
+    images = model.generate(tiny_batch(model)["noise"], tiny_batch(model)["tokens"])
+    assert images.dtype == "float32" and np.isfinite(np.asarray(images)).all()

@@ -1,0 +1,59 @@
+"""Every zoo model through the command line: train, resume, generate, export."""
+
+import json
+
+import pytest
+import tensorflow as tf
+from PIL import Image
+
+from emoji_t2i.generate import main as generate_main
+from emoji_t2i.models import list_models
+from emoji_t2i.train import main as train_main
+from tests.harness import TINY
+from tests.training.conftest import export_and_check_in_fresh_process
+
+
+def tiny_sets(name):
+    """The harness's tiny hyper-parameters as --set flags (num_classes comes from the data)."""
+    sets = []
+    for key, value in TINY[name].items():
+        if key != "num_classes":
+            text = ",".join(map(str, value)) if isinstance(value, tuple) else str(value)
+            sets += ["--set", f"{key}={text}"]
+    return sets
+
+
+@pytest.mark.parametrize("name", [m for m in list_models() if m != "cgan"])  # cgan: test_train_cli
+def test_train_resume_generate_export(name, emoji_folder, tmp_path):
+    run = tmp_path / name
+    common = ["--data", str(emoji_folder), "--steps-per-epoch", "2", "--batch-size", "8"]
+    assert train_main(["--model", name, "--epochs", "1", "--out", str(run), *common, *tiny_sets(name)]) == 0
+    assert json.loads((run / "config.json").read_text())["model"] == name
+    assert train_main(["--resume", "--out", str(run), "--epochs", "2"]) == 0
+    assert tf.train.latest_checkpoint(str(run / "checkpoints")).endswith("ckpt-2")
+    assert len((run / "history.csv").read_text().splitlines()) == 3
+    assert (run / "samples" / "epoch_0002.png").is_file()
+    assert generate_main(["--run", str(run), "crying cat", "-n", "2", "-o", str(tmp_path / "g.png")]) == 0
+    assert Image.open(tmp_path / "g.png").size[0] >= 2 * 72
+    export_and_check_in_fresh_process(run, tmp_path)
+
+
+def test_stackgan_stage2_starts_from_a_frozen_stage1(emoji_folder, tmp_path):
+    import numpy as np
+
+    from emoji_t2i.text_to_emoji import TextToEmojiPipeline
+
+    common = ["--model", "stackgan", "--data", str(emoji_folder), "--epochs", "1",
+              "--steps-per-epoch", "2", "--batch-size", "8", *tiny_sets("stackgan")]
+    stage1 = tmp_path / "stage1"
+    assert train_main([*common, "--out", str(stage1)]) == 0
+    stage2 = tmp_path / "stage2"
+    assert train_main([*common, "--out", str(stage2), "--set", "stage=2"]) == 2  # no stage1_run
+    assert train_main([*common, "--out", str(stage2), "--set", "stage=2",
+                       "--set", f"stage1_run={stage1}"]) == 0
+    first = TextToEmojiPipeline.from_run(stage1).model.ema_generator
+    second = TextToEmojiPipeline.from_run(stage2).model
+    for a, b in zip(first.get_weights(), second.ema_generator.stage1.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)  # Stage I was loaded and stayed frozen
+    assert (stage2 / "vectorizer.json").read_text() == (stage1 / "vectorizer.json").read_text()
+    export_and_check_in_fresh_process(stage2, tmp_path)
