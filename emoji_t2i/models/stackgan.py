@@ -247,7 +247,11 @@ class StackGAN(ConditionalGAN):
     @classmethod
     def source_runs(cls, hparams: dict) -> list[str]:
         """Runs a new run of this config starts from (their vectorizer must be reused)."""
-        stage1 = [hparams["stage1_run"]] if int(hparams.get("stage", 1)) == 2 else []
+        stage1 = []
+        if int(hparams.get("stage", 1)) == 2:
+            if not hparams.get("stage1_run"):
+                raise ValueError("stackgan stage 2 needs a trained Stage I: --set stage1_run=RUN_DIR")
+            stage1 = [hparams["stage1_run"]]
         return [*super().source_runs(hparams), *stage1]
 
     def initialize_from_runs(self):

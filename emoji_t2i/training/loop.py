@@ -68,7 +68,7 @@ def compile_model(model, config: dict) -> None:
 
 
 def prepare(config: dict, run: RunDir | None, resume: bool):
-    """Data, vectorizer and label vocabularies; new ones are saved into the run directory."""
+    """Data, vectorizer and label vocabularies (a resumed run's own; else new ones)."""
     data = load_dataset(config["data"])
     train = data.subset("train")
     t = config["training"]
@@ -77,6 +77,8 @@ def prepare(config: dict, run: RunDir | None, resume: bool):
         vocabularies = json.loads((run.path / "labels.json").read_text())
     else:
         sources = source_runs(config)
+        for source in sources:
+            RunDir(source).load_config()  # one-line error when it is not a run
         if sources:  # a model that starts from another run must read text the same way
             vectorizer = load_vectorizer(RunDir(sources[0]).vectorizer_path)
             t["vectorizer"], t["sequence_length"] = vectorizer.kind, sequence_length(vectorizer)
@@ -88,9 +90,6 @@ def prepare(config: dict, run: RunDir | None, resume: bool):
         vocabularies = {f: train.label_vocabulary(f) for f in fields}
         config["num_classes"] = [len(v) for v in vocabularies.values()]
         config["vocabulary_size"] = vectorizer.vocabulary_size()
-        if run is not None:
-            save_vectorizer(vectorizer, run.vectorizer_path)
-            (run.path / "labels.json").write_text(json.dumps(vocabularies) + "\n")
     return data, train, vectorizer, vocabularies
 
 
@@ -99,24 +98,28 @@ def train(config: dict, run: RunDir, resume: bool = False, dry_run: bool = False
     set_precision(config["precision"])
     strategy = make_strategy(config["strategy"])
     if not resume and not dry_run:
-        run.create(config)
-    data, train_data, vectorizer, vocabularies = prepare(config, None if dry_run else run, resume)
+        run.check_new()  # fail before any work if --out is taken or unwritable
+    # Everything that can fail on bad settings happens before the run directory exists.
+    data, train_data, vectorizer, vocabularies = prepare(config, run, resume)
     with strategy.scope():
         model = make_model(config, vectorizer.vocabulary_size())
         compile_model(model, config)
+        if not resume and hasattr(model, "initialize_from_runs"):
+            model.initialize_from_runs()
     steps = epoch_steps(len(train_data), config["batch_size"], config["steps_per_epoch"])
     if dry_run:
         print(json.dumps({k: v for k, v in config.items()}, indent=2, sort_keys=True))
-        print(f"train images {len(train_data)}, {steps} steps/epoch, generator "
-              f"{model.generator.count_params():,} params, discriminator "
-              f"{model.discriminator.count_params():,} params; dry run: nothing written")
+        sizes = ", ".join(f"{n} {net.count_params():,} params" for n, net in model.networks().items())
+        print(f"train images {len(train_data)}, {steps} steps/epoch, {sizes}; dry run: nothing written")
         return {"dry_run": True}
+    if not resume:
+        run.create(config)
+        save_vectorizer(vectorizer, run.vectorizer_path)
+        (run.path / "labels.json").write_text(json.dumps(vocabularies) + "\n")
     run.write_config(config)
     epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
     checkpoint = run.checkpoint(model, epoch)
     manager = run.manager(checkpoint)
-    if not resume and hasattr(model, "initialize_from_runs"):
-        model.initialize_from_runs()
     if resume:
         restored = run.restore(checkpoint)
         # The checkpoint holds state; config.json holds hyper-parameters. Learning rates are

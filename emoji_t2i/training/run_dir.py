@@ -44,10 +44,20 @@ class RunDir:
     history_path = property(lambda self: self.path / "history.csv")
 
     # --- creation and loading ----------------------------------------------------------
-    def create(self, config: dict) -> None:
+    def check_new(self) -> None:
+        """Raise now, before data and model are built, if a new run cannot go here."""
         if self.config_path.exists():
             raise RunError(f"{self.path} already holds a run; pass --resume to continue it or "
                            "choose another --out")
+        existing = self.path
+        while not existing.exists() and existing != existing.parent:
+            existing = existing.parent
+        if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+            raise RunError(f"--out {self.path}: not writable ({existing} is not a writable "
+                           "folder); choose a writable folder")
+
+    def create(self, config: dict) -> None:
+        self.check_new()
         try:
             self.path.mkdir(parents=True, exist_ok=True)
             probe = self.path / ".write-test"

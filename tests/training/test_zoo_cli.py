@@ -7,7 +7,7 @@ import tensorflow as tf
 from PIL import Image
 
 from emoji_t2i.generate import main as generate_main
-from emoji_t2i.models import list_models
+from emoji_t2i.models import get_model_class, list_models
 from emoji_t2i.train import main as train_main
 from tests.harness import TINY
 from tests.training.conftest import export_and_check_in_fresh_process
@@ -23,7 +23,10 @@ def tiny_sets(name):
     return sets
 
 
-@pytest.mark.parametrize("name", [m for m in list_models() if m != "cgan"])  # cgan: test_train_cli
+GENERATORS = [m for m in list_models() if getattr(get_model_class(m), "is_generator", True)]
+
+
+@pytest.mark.parametrize("name", [m for m in GENERATORS if m != "cgan"])  # cgan: test_train_cli
 def test_train_resume_generate_export(name, emoji_folder, tmp_path):
     run = tmp_path / name
     common = ["--data", str(emoji_folder), "--steps-per-epoch", "2", "--batch-size", "8"]
@@ -57,3 +60,34 @@ def test_stackgan_stage2_starts_from_a_frozen_stage1(emoji_folder, tmp_path):
         np.testing.assert_array_equal(a, b)  # Stage I was loaded and stayed frozen
     assert (stage2 / "vectorizer.json").read_text() == (stage1 / "vectorizer.json").read_text()
     export_and_check_in_fresh_process(stage2, tmp_path)
+
+
+def test_char_cnn_rnn_pretrains_then_serves_frozen_in_a_generator(emoji_folder, tmp_path, capsys):
+    import numpy as np
+
+    from emoji_t2i.text_to_emoji import TextToEmojiPipeline, load_run_model
+
+    encoder_run = tmp_path / "encoder"
+    common = ["--data", str(emoji_folder), "--epochs", "1", "--steps-per-epoch", "2", "--batch-size", "8"]
+    assert train_main(["--model", "char_cnn_rnn", "--out", str(encoder_run), *common,
+                       *tiny_sets("char_cnn_rnn")]) == 0
+    config = json.loads((encoder_run / "config.json").read_text())
+    assert config["training"]["vectorizer"] == "char"
+    assert "heldout_top1" in (encoder_run / "history.csv").read_text().splitlines()[0]
+    assert (encoder_run / "samples" / "epoch_0001.png").is_file()  # retrieval grid
+    assert generate_main(["--run", str(encoder_run), "cat"]) == 2
+    assert "text encoder that generates nothing" in capsys.readouterr().err
+
+    gan_run = tmp_path / "gan"
+    assert train_main(["--model", "cgan", "--out", str(gan_run), *common, *tiny_sets("cgan"),
+                       "--set", f"text_encoder=char_cnn_rnn:{encoder_run}"]) == 0
+    assert (gan_run / "vectorizer.json").read_text() == (encoder_run / "vectorizer.json").read_text()
+    pretrained = load_run_model(encoder_run)[0].text_encoder.get_weights()
+    gan = TextToEmojiPipeline.from_run(gan_run).model
+    for net in (gan.ema_generator, gan.discriminator):
+        for a, b in zip(pretrained, net.text.encoder.get_weights(), strict=True):
+            np.testing.assert_array_equal(a, b)  # loaded, and frozen through training
+    assert train_main(["--model", "cgan", "--out", str(tmp_path / "bad"), *common,
+                       "--set", f"text_encoder=char_cnn_rnn:{tmp_path / 'nowhere'}"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith("error: ") and "nowhere" in err and "no such run directory" in err
