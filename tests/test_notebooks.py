@@ -1,5 +1,6 @@
 """The quickstart notebook runs top to bottom (with tiny settings) in a real kernel."""
 
+import re
 import sys
 from pathlib import Path
 
@@ -23,7 +24,10 @@ def test_quickstart_notebook_runs(tmp_path, monkeypatch):
     outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.get("outputs", [])]
     assert not [o for o in outputs if o.output_type == "error"]
     text = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
-    assert "max difference to in-process generation: 0" in text
+    # <= 1: the SavedModel graph and eager code may round a value at .5 differently (as in
+    # the export test); anything more would mean a different model or noise.
+    found = re.search(r"max difference to in-process generation: (\d+)", text)
+    assert found and int(found.group(1)) <= 1, text[-500:]
     images = [o for o in outputs if o.output_type == "display_data" and "image/png" in o.get("data", {})]
     assert len(images) >= 4  # data, last sample grid, generated grid, exported grid
     assert (tmp_path / "runs" / "quickstart" / "checkpoints").is_dir()
