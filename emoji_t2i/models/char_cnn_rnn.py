@@ -14,6 +14,7 @@ import keras
 import tensorflow as tf
 from keras import layers, ops
 
+from emoji_t2i.models.base import ZooModel
 from emoji_t2i.models.registry import register
 from emoji_t2i.text import TextEncoder
 
@@ -42,7 +43,7 @@ class ImageEmbedder(keras.Model):
 
 @register("char_cnn_rnn")
 @keras.saving.register_keras_serializable("emoji_t2i")
-class CharCNNRNNPretraining(keras.Model):
+class CharCNNRNNPretraining(ZooModel):
     """Joint text-image embedding that pretrains the char-CNN-RNN text encoder.
 
     StackGAN used a char-CNN-RNN encoder pretrained with Reed et al.'s structured joint
@@ -106,10 +107,6 @@ class CharCNNRNNPretraining(keras.Model):
 
     def sampling_layers(self):
         return []
-
-    @property
-    def metrics(self):
-        return list(self.trackers.values())
 
     def embed_text(self, tokens, training=False):
         code = self.text_encoder(tokens, training=training)

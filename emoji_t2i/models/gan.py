@@ -13,24 +13,18 @@ import tensorflow as tf
 from keras import ops
 
 from emoji_t2i.models import losses
+from emoji_t2i.models.base import ZooModel
 from emoji_t2i.models.layers import diff_augment
-from emoji_t2i.text import load_pretrained_text_encoders, pretrained_runs
 
 
-class TextConditionalGAN(keras.Model):
+class TextConditionalGAN(ZooModel):
     """Base class: see the subclasses (``cgan``) for the networks and their docstrings.
 
     Each batch is the pipeline's dict (images, tokens, wrong_tokens, labels, noise, augment).
     One step trains D ``d_steps`` times on the same generated batch, then G once. G is run
     forward once per step: the D update happens inside the G tape with recording paused,
     so the fake images are not generated twice.
-
-    The zoo contract the training engine relies on (every zoo model provides it):
-    ``OPTIMIZERS`` maps each optimizer attribute to its learning-rate key in the config,
-    ``training_defaults`` gives those keys' defaults, ``noise_dim`` sizes the sampling noise,
-    ``generate(noise, tokens)`` samples, ``sampling_layers()`` lists what export must keep,
-    ``networks()`` names the trained networks, ``uses_labels`` asks for ``num_classes``,
-    and ``build_all(sequence_length)`` creates every variable a checkpoint holds.
+    The engine's contract is ``ZooModel``'s (models/base.py).
     """
 
     OPTIMIZERS = {"g_optimizer": "g_lr", "d_optimizer": "d_lr"}
@@ -112,18 +106,10 @@ class TextConditionalGAN(keras.Model):
             if not opt.built:
                 opt.build(net.trainable_variables)
 
-    @property
-    def metrics(self):
-        return list(self.trackers.values())
-
     # --- sampling --------------------------------------------------------------------
     def generate(self, noise, tokens):
         """Images in [-1, 1], float32 (B, 72, 72, 4), from the EMA generator."""
         return ops.cast(self.ema_generator([noise, tokens], training=False), "float32")
-
-    def call(self, inputs, training=False):
-        noise, tokens = inputs
-        return self.generate(noise, tokens)
 
     def sampling_layers(self):
         return [self.ema_generator]
@@ -144,15 +130,6 @@ class TextConditionalGAN(keras.Model):
             if id(src) in trainable:
                 value = decay * dst.value + (1.0 - decay) * value
             dst.assign(value)
-
-    # --- runs this one starts from ----------------------------------------------------------
-    @classmethod
-    def source_runs(cls, hparams: dict) -> list[str]:
-        """Runs whose vectorizer and weights a new run takes (a pretrained text encoder)."""
-        return pretrained_runs(hparams.get("text_encoder", ""))
-
-    def initialize_from_runs(self):
-        load_pretrained_text_encoders(self)
 
     # --- hooks a zoo GAN may override ----------------------------------------------------
     def generator_forward(self, noise, tokens, training):

@@ -11,9 +11,10 @@ import keras
 import tensorflow as tf
 from keras import layers, ops
 
+from emoji_t2i.models.base import ZooModel
 from emoji_t2i.models.cgan import Generator
 from emoji_t2i.models.registry import register
-from emoji_t2i.text import load_pretrained_text_encoders, make_text_encoder, pretrained_runs
+from emoji_t2i.text import make_text_encoder
 
 
 @keras.saving.register_keras_serializable("emoji_t2i")
@@ -60,7 +61,7 @@ class ImageEncoder(keras.Model):
 
 @register("vae")
 @keras.saving.register_keras_serializable("emoji_t2i")
-class TextConditionalVAE(keras.Model):
+class TextConditionalVAE(ZooModel):
     """Text-conditioned VAE: encoder q(z | x, text) for training, decoder p(x | z, text).
 
     Generation samples z ~ N(0, I) and decodes it with the caption's text code. The loss per
@@ -134,29 +135,14 @@ class TextConditionalVAE(keras.Model):
         if not self.optimizer.built:
             self.optimizer.build(self.trainable_variables)
 
-    @classmethod
-    def source_runs(cls, hparams: dict) -> list[str]:
-        return pretrained_runs(hparams.get("text_encoder", ""))
-
-    def initialize_from_runs(self):
-        load_pretrained_text_encoders(self)
-
     def networks(self):
         return {"encoder": self.encoder, "decoder": self.decoder}
 
     def sampling_layers(self):
         return [self.decoder]
 
-    @property
-    def metrics(self):
-        return list(self.trackers.values())
-
     def generate(self, noise, tokens):
         return ops.cast(self.decoder([noise, tokens], training=False), "float32")
-
-    def call(self, inputs, training=False):
-        noise, tokens = inputs
-        return self.generate(noise, tokens)
 
     def train_step(self, data):
         images, tokens, eps = data["images"], data["tokens"], data["noise"]
