@@ -9,6 +9,9 @@ interrupted one resumes, so the script can be stopped and restarted.
     python benchmarks/zoo.py                     # all rows, 6 epochs each (make train's budget)
     python benchmarks/zoo.py --epochs 2 --only day5_cgan_gru,day4_vae_embedding
     python benchmarks/zoo.py --table             # print the markdown table from results.json
+    python benchmarks/zoo.py --evaluate          # evaluate every finished row, the real data
+                                                 # and noise (docs/zoo/eval/<row>.json)
+    python benchmarks/zoo.py --eval-table        # the metrics table README shows
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs" / "zoo"
+EVAL = DOCS / "eval"
 RUNS = ROOT / "runs" / "zoo"
 
 # row: (experiment, what the original got, [steps: (run name, CLI args)])
@@ -122,20 +126,61 @@ def table() -> str:
     return "\n".join(lines)
 
 
+def evaluate_rows(names: list[str], samples: int) -> None:
+    """``python -m emoji_t2i.evaluate`` on each finished row's final run, then on the real
+    data (ceiling) and noise (floor); reports go to runs/zoo/eval/, their JSON to docs."""
+    EVAL.mkdir(parents=True, exist_ok=True)
+    results = json.loads((DOCS / "results.json").read_text()) if (DOCS / "results.json").exists() else {}
+    targets = [(n, ["--run", str(RUNS / ROWS[n][2][-1][0])]) for n in names if n in results]
+    for name, args in [*targets, ("real", ["--real"]), ("noise", ["--noise"])]:
+        if (EVAL / f"{name}.json").exists():
+            continue
+        out = RUNS / "eval" / name
+        subprocess.run([sys.executable, "-m", "emoji_t2i.evaluate", *args, "--samples", str(samples),
+                        "--out", str(out)], check=True, cwd=ROOT)
+        shutil.copy(out / "report.json", EVAL / f"{name}.json")
+
+
+def eval_table() -> str:
+    titles = {n: ROWS[n][0] for n in ROWS} | {"real": "**real images (other vendor): ceiling**",
+                                              "noise": "**uniform noise: floor**"}
+    lines = ["| | FID train / held-out | KID×1000 held-out | IS held-out | R-precision train / held-out "
+             "| near copies held-out | diversity (relative) | eval time |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for name in [*ROWS, "real", "noise"]:
+        path = EVAL / f"{name}.json"
+        if not path.exists():
+            continue
+        report = json.loads(path.read_text())
+        tr, ho = report["splits"]["train"], report["splits"]["heldout"]
+        lines.append(f"| {titles[name]} | {tr['fid']:.1f} / {ho['fid']:.1f} | {1000 * ho['kid']:.1f} ± "
+                     f"{1000 * ho['kid_std']:.1f} | {ho['inception_score']:.2f} | {tr['r_precision']:.2f} / "
+                     f"{ho['r_precision']:.2f} | {ho['near_copy_fraction']:.0%} | "
+                     f"{ho['diversity_relative']:.2f} | {report['wall_seconds']:.0f} s |")
+    return "\n".join(lines)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--epochs", type=int, default=6, help="epochs per run (default 6, as make train)")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--only", help="comma list of rows: " + ", ".join(ROWS))
     p.add_argument("--table", action="store_true", help="print the README table and exit")
+    p.add_argument("--evaluate", action="store_true", help="evaluate the finished rows (no training)")
+    p.add_argument("--samples", type=int, default=1000, help="prompts per split for --evaluate")
+    p.add_argument("--eval-table", action="store_true", help="print the README metrics table and exit")
     args = p.parse_args()
-    if args.table:
-        print(table())
+    if args.table or args.eval_table:
+        print(table() if args.table else eval_table())
         return
     names = args.only.split(",") if args.only else list(ROWS)
     unknown = [n for n in names if n not in ROWS]
     if unknown:
         sys.exit(f"error: unknown row(s) {', '.join(unknown)}; rows are: {', '.join(ROWS)}")
+    if args.evaluate:
+        evaluate_rows(names, args.samples)
+        print(eval_table())
+        return
     run_rows(names, args.epochs, args.batch_size)
     print(table())
 

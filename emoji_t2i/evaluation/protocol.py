@@ -1,0 +1,55 @@
+"""Which images, prompts and mismatched captions an evaluation uses: fixed by a seed.
+
+For each split the REFERENCE set is the images of one vendor (the first alphabetically);
+each reference image gives one prompt (one of its captions, drawn with the seed). A model
+draws one sample per prompt. The real-data CEILING answers the same prompts with the same
+emoji drawn by the other vendor (same code point, same skin tone): another artist's
+rendering of exactly what was asked, never the reference image itself.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from emoji_t2i.data import EmojiDataset
+
+MISMATCHED = 99  # AttnGAN: the true caption against 99 random mismatched ones
+
+
+@dataclasses.dataclass
+class PromptSet:
+    split: str
+    rows: np.ndarray  # reference rows in the full dataset
+    prompts: list[str]
+    partners: np.ndarray  # the other vendor's row for each reference row (-1 if none)
+    candidates: np.ndarray  # (n, MISMATCHED) indices into ``caption_pool``
+    caption_pool: list[str]  # prompts first, then the captions of other emoji
+
+
+def prompt_set(ds: EmojiDataset, split: str, limit: int | None, seed: int) -> PromptSet:
+    rng = np.random.default_rng([seed, 0 if split == "train" else 1])
+    vendors = sorted(set(ds.metadata["vendor"]))
+    in_split = ds.split == split
+    reference = np.flatnonzero(in_split & (ds.metadata["vendor"] == vendors[0]))
+    if limit is not None and limit < len(reference):
+        reference = np.sort(rng.choice(reference, limit, replace=False))
+    prompts = [ds.captions[i][rng.integers(len(ds.captions[i]))] for i in reference]
+    by_code = {}
+    for row in np.flatnonzero(in_split):
+        by_code.setdefault(str(ds.metadata["unified"][row]), []).append(row)
+    partners = np.array([next((r for r in by_code[str(ds.metadata["unified"][i])] if r != i), -1)
+                         for i in reference], np.int64)
+    # mismatched captions: other emoji's captions in the split, never the prompt's own text
+    # (generic tags such as "keycap" belong to many emoji)
+    pool_rows = np.flatnonzero(in_split)
+    pool = [(str(ds.identity[r]), c) for r in pool_rows for c in ds.captions[r]]
+    pool_identity = np.array([p[0] for p in pool])
+    pool_text = np.array([p[1] for p in pool], dtype=object)
+    caption_pool = list(prompts) + [p[1] for p in pool]
+    candidates = np.empty((len(reference), MISMATCHED), np.int64)
+    for k, row in enumerate(reference):
+        allowed = np.flatnonzero((pool_identity != ds.identity[row]) & (pool_text != prompts[k]))
+        candidates[k] = len(prompts) + rng.choice(allowed, MISMATCHED, replace=False)
+    return PromptSet(split, reference, prompts, partners, candidates, caption_pool)

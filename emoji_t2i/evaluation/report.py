@@ -1,0 +1,118 @@
+"""One evaluation: a source's samples for the training and held-out prompts, read through
+the judges, written as ``report.json`` + ``report.md`` with sample grids.
+
+Memorisation is measured against every training image. A sample is a NEAR COPY when its
+pixel distance to the nearest training image (RMS over premultiplied RGBA in [0, 1] at
+36x36) is below the 5th percentile of the same distance for the real held-out images:
+closer to something in the training set than 95% of genuinely unseen emoji are.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from emoji_t2i.data import EmojiDataset
+from emoji_t2i.evaluation import metrics
+from emoji_t2i.evaluation.judges import Judges
+from emoji_t2i.evaluation.protocol import prompt_set
+from emoji_t2i.plotting import save_grid
+
+DIVERSITY_PROMPTS, DIVERSITY_SAMPLES = 16, 8
+NEAR_COPY_PERCENTILE = 5
+
+
+def pixel_space(images_uint8) -> np.ndarray:
+    """Premultiplied RGBA in [0, 1], 2x2-averaged to 36x36, flattened; distances are RMS."""
+    x = np.asarray(images_uint8, np.float32) / 255.0
+    x = np.concatenate([x[..., :3] * x[..., 3:], x[..., 3:]], -1)
+    x = x.reshape(len(x), 36, 2, 36, 2, 4).mean((2, 4))
+    return x.reshape(len(x), -1) / np.sqrt(36 * 36 * 4)
+
+
+def evaluate(source, ds: EmojiDataset, judges: Judges, samples: int, seed: int, out: str | Path) -> dict:
+    start = time.perf_counter()
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    train = ds.subset("train")
+    train_features, _ = judges.image_outputs(train.images)
+    train_pixels = pixel_space(train.images)
+    heldout_real = pixel_space(ds.subset("heldout").images)
+    threshold = float(np.percentile(metrics.nearest_distances(heldout_real, train_pixels)[0],
+                                    NEAR_COPY_PERCENTILE))
+    report = {"source": source.name, "seed": seed, "judges": judges.info.get("measured", {}),
+              "near_copy_threshold": threshold, "splits": {}}
+    for split in ("train", "heldout"):
+        ps = prompt_set(ds, split, samples, seed)
+        images = source.samples(ps, seed)
+        reference_features, _ = judges.image_outputs(ds.images[ps.rows])
+        features, posteriors = judges.image_outputs(images)
+        kid, kid_std = metrics.kid(features, reference_features, seed=seed)
+        score, score_std = metrics.inception_score(posteriors)
+        image_emb = judges.image_embeddings(features)
+        text_emb = judges.text_embeddings(ps.caption_pool)
+        feature_nn = metrics.nearest_distances(features, train_features)[0]
+        pixel_nn, nearest = metrics.nearest_distances(pixel_space(images), train_pixels)
+        variations = source.variations(ps, DIVERSITY_PROMPTS, DIVERSITY_SAMPLES, seed)
+        spread = [metrics.mean_pairwise_distance(judges.image_outputs(v)[0]) for v in variations]
+        report["splits"][split] = {
+            "samples": len(images),
+            "fid": metrics.fid(features, reference_features),
+            "kid": kid, "kid_std": kid_std,
+            "inception_score": score, "inception_score_std": score_std,
+            "r_precision": metrics.r_precision(image_emb, text_emb, ps.candidates, seed),
+            "text_image_similarity": metrics.mean_similarity(image_emb, text_emb[: len(images)]),
+            "feature_nn_median": float(np.median(feature_nn)),
+            "pixel_nn_median": float(np.median(pixel_nn)),
+            "near_copy_fraction": float(np.mean(pixel_nn < threshold)),
+            "diversity": float(np.mean(spread)),
+            "diversity_relative": float(np.mean(spread)
+                                        / metrics.mean_pairwise_distance(reference_features[:500])),
+        }
+        show = slice(0, 24)
+        save_grid(out / f"{split}_samples.png", images[show], ps.prompts[show], columns=8)
+        save_grid(out / f"{split}_nearest_training.png", train.images[nearest[show]],
+                  [f"{d:.3f}" for d in pixel_nn[show]], columns=8, caption_lines=1)
+        save_grid(out / f"{split}_diversity.png", np.concatenate([v[:DIVERSITY_SAMPLES] for v in variations[:6]]),
+                  [p for p in ps.prompts[:6] for _ in range(DIVERSITY_SAMPLES)], columns=DIVERSITY_SAMPLES,
+                  caption_lines=1)
+    report["wall_seconds"] = round(time.perf_counter() - start, 1)
+    (out / "report.json").write_text(json.dumps(report, indent=1) + "\n")
+    (out / "report.md").write_text(markdown(report))
+    return report
+
+
+ROWS = [("FID", "fid", "{:.1f}"), ("KID x1000", "kid", None), ("IS", "inception_score", None),
+        ("R-precision", "r_precision", "{:.3f}"), ("text-image similarity", "text_image_similarity", "{:.3f}"),
+        ("near copies", "near_copy_fraction", "{:.1%}"), ("pixel NN distance (median)", "pixel_nn_median", "{:.3f}"),
+        ("feature NN distance (median)", "feature_nn_median", "{:.2f}"),
+        ("per-prompt diversity (relative)", "diversity_relative", "{:.2f}")]
+
+
+def cell(split: dict, key: str, fmt: str | None) -> str:
+    if key == "kid":
+        return f"{1000 * split['kid']:.1f} ± {1000 * split['kid_std']:.1f}"
+    if key == "inception_score":
+        return f"{split['inception_score']:.2f} ± {split['inception_score_std']:.2f}"
+    return fmt.format(split[key])
+
+
+def markdown(report: dict) -> str:
+    splits = report["splits"]
+    lines = [f"# Evaluation of {report['source']}", "",
+             f"Seed {report['seed']}; {splits['train']['samples']} training-prompt and "
+             f"{splits['heldout']['samples']} held-out-prompt samples; {report['wall_seconds']:.0f} s.", "",
+             "| metric | training prompts | held-out prompts |", "|---|---:|---:|"]
+    lines += [f"| {title} | {cell(splits['train'], key, fmt)} | {cell(splits['heldout'], key, fmt)} |"
+              for title, key, fmt in ROWS]
+    lines += ["", f"Near copy: pixel distance to the nearest training image below "
+              f"{report['near_copy_threshold']:.3f} (the 5th percentile of real held-out images).", ""]
+    for split in ("train", "heldout"):
+        lines += [f"## {split} prompts", "", f"![samples]({split}_samples.png)", "",
+                  "Nearest training image of each (pixel distance):", "",
+                  f"![nearest]({split}_nearest_training.png)", "", "Samples of one prompt:", "",
+                  f"![diversity]({split}_diversity.png)", ""]
+    return "\n".join(lines)

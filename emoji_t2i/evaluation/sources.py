@@ -1,0 +1,72 @@
+"""What gets evaluated: a trained run, the real data (the ceiling) or uniform noise (the floor).
+
+A source answers a ``PromptSet`` with one uint8 RGBA image per prompt (``samples``) and
+with several images for each of a few prompts (``variations``, for per-prompt diversity).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from emoji_t2i.data import EmojiDataset
+from emoji_t2i.evaluation.protocol import PromptSet
+
+
+class RunSource:
+    """Samples of a run's model: noise from ``tf.random.stateless_normal`` keyed by the seed."""
+
+    def __init__(self, run_dir, chunk: int = 256):
+        from emoji_t2i.text_to_emoji import TextToEmojiPipeline
+
+        self.pipeline = TextToEmojiPipeline.from_run(run_dir)
+        self.name = f"run {run_dir} ({self.pipeline.config['model']})"
+        self.chunk = chunk
+
+    def generate(self, prompts, n, seed):
+        with warnings.catch_warnings():  # held-out prompts with no known word are expected
+            warnings.simplefilter("ignore", UserWarning)
+            return self.pipeline(prompts, n=n, seed=seed)
+
+    def samples(self, ps: PromptSet, seed: int) -> np.ndarray:
+        return np.concatenate([self.generate(ps.prompts[s:s + self.chunk], 1, seed * 1000 + k)
+                               for k, s in enumerate(range(0, len(ps.prompts), self.chunk))])
+
+    def variations(self, ps: PromptSet, prompts: int, per_prompt: int, seed: int) -> list[np.ndarray]:
+        images = self.generate(ps.prompts[:prompts], per_prompt, seed * 1000 + 999)
+        return list(images.reshape(-1, per_prompt, *images.shape[1:]))
+
+
+class RealSource:
+    """The same emoji drawn by the other vendor; variations are the emoji's other images
+    (vendors and skin tones)."""
+
+    name = "real images (other vendor)"
+
+    def __init__(self, ds: EmojiDataset):
+        self.ds = ds
+
+    def samples(self, ps: PromptSet, seed: int) -> np.ndarray:
+        if np.any(ps.partners < 0):
+            raise ValueError("--real needs every emoji in two vendors' drawings; this dataset "
+                             "has single images, evaluate a run instead")
+        return self.ds.images[ps.partners]
+
+    def variations(self, ps: PromptSet, prompts: int, per_prompt: int, seed: int) -> list[np.ndarray]:
+        return [self.ds.images[np.flatnonzero((self.ds.identity == self.ds.identity[row])
+                                              & (self.ds.split == ps.split))[:per_prompt]]
+                for row in ps.rows[:prompts]]
+
+
+class NoiseSource:
+    """Uniform random RGBA pixels."""
+
+    name = "uniform noise"
+
+    def samples(self, ps: PromptSet, seed: int) -> np.ndarray:
+        return np.random.default_rng(seed).integers(0, 256, (len(ps.prompts), 72, 72, 4), np.uint8)
+
+    def variations(self, ps: PromptSet, prompts: int, per_prompt: int, seed: int) -> list[np.ndarray]:
+        rng = np.random.default_rng(seed + 1)
+        return [rng.integers(0, 256, (per_prompt, 72, 72, 4), np.uint8) for _ in range(prompts)]

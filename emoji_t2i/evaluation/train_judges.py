@@ -1,0 +1,146 @@
+"""Train the evaluation networks on the TRAINING split and write them where evaluate reads them.
+
+    python -m emoji_t2i.evaluation.train_judges                 # -> emoji_t2i/evaluation/judges/
+    python -m emoji_t2i.evaluation.train_judges --classifier-epochs 1 --matcher-epochs 1 --out /tmp/j
+
+Held-out identities are never seen; their subcategory accuracy and the matcher's
+R-precision on them go into ``judges.json`` next to the configs and vocabularies.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from emoji_t2i.data import load_dataset
+from emoji_t2i.data.vectorizers import make_vectorizer, save_vectorizer
+from emoji_t2i.evaluation import metrics
+from emoji_t2i.evaluation.judges import JUDGES_DIR, EmojiClassifier, Judges, TextImageMatcher
+from emoji_t2i.evaluation.protocol import prompt_set
+
+
+def train_classifier(train, subcategories, identities, epochs, batch_size, seed):
+    keras.utils.set_random_seed(seed)
+    sub_index = {v: i for i, v in enumerate(subcategories)}
+    id_index = {v: i for i, v in enumerate(identities)}
+    labels = {"subcategory": np.array([sub_index[str(v)] for v in train.metadata["subcategory"]]),
+              "identity": np.array([id_index[str(v)] for v in train.identity])}
+    images = train.images.astype(np.float32) / 127.5 - 1.0
+    data = (tf.data.Dataset.from_tensor_slices((images, labels))
+            .shuffle(len(images), seed=seed).batch(batch_size).prefetch(2))
+    model = EmojiClassifier(len(subcategories), len(identities))
+    steps = epochs * -(-len(images) // batch_size)
+    model.compile(optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(2e-3, steps)),
+                  loss={k: keras.losses.SparseCategoricalCrossentropy(from_logits=True) for k in labels},
+                  metrics={k: ["accuracy"] for k in labels})
+    model.fit(data, epochs=epochs, verbose=2)
+    return model
+
+
+def train_matcher(features, train, vectorizer, epochs, batch_size, seed):
+    """Symmetric InfoNCE over (image features, caption) pairs; the other vendor's image of the
+    same code point is a positive, not a negative, so it is masked out of the softmax."""
+    keras.utils.set_random_seed(seed)
+    rows = np.array([r for r, caps in enumerate(train.captions) for _ in caps])
+    captions = [c for caps in train.captions for c in caps]
+    codes = np.unique(train.metadata["unified"], return_inverse=True)[1][rows]
+    tokens = vectorizer(captions).numpy()
+    model = TextImageMatcher(vectorizer.vocabulary_size(), features.shape[1])
+    model([features[:2], tokens[:2]])
+    optimizer = keras.optimizers.Adam(1e-3)
+
+    @tf.function
+    def step(f, t, code):
+        with tf.GradientTape() as tape:
+            sims = model([f, t], training=True)
+            same = tf.equal(code[:, None], code[None, :]) & ~tf.eye(tf.shape(code)[0], dtype=tf.bool)
+            logits = tf.where(same, -1e9, tf.exp(tf.minimum(model.logit_scale, 4.6)) * sims)
+            targets = tf.range(tf.shape(code)[0])
+            loss = 0.5 * tf.reduce_mean(
+                tf.nn.sparse_softmax_cross_entropy_with_logits(targets, logits)
+                + tf.nn.sparse_softmax_cross_entropy_with_logits(targets, tf.transpose(logits)))
+        optimizer.apply_gradients(zip(tape.gradient(loss, model.trainable_variables),
+                                      model.trainable_variables))
+        return loss
+
+    rng = np.random.default_rng(seed)
+    for epoch in range(epochs):
+        order = rng.permutation(len(rows))
+        losses = [float(step(features[rows[b]], tokens[b], codes[b]))
+                  for b in (order[s:s + batch_size] for s in range(0, len(order) - batch_size + 1, batch_size))]
+        print(f"matcher epoch {epoch + 1}/{epochs}: loss {np.median(losses):.3f}", flush=True)
+    return model
+
+
+def train_judges(ds, out, classifier_epochs=12, matcher_epochs=10, batch_size=128, seed=0,
+                 settings=None) -> dict:
+    """Train both judges on ``ds``'s training split, measure them on its held-out split and
+    write weights, vectorizer and ``judges.json`` to ``out``; returns the measured figures."""
+    start = time.perf_counter()
+    train = ds.subset("train")
+    subcategories, identities = train.label_vocabulary("subcategory"), train.label_vocabulary("identity")
+    classifier = train_classifier(train, subcategories, identities, classifier_epochs, batch_size, seed)
+    vectorizer = make_vectorizer("word", [c for caps in train.captions for c in caps])
+    judges = Judges(classifier, None, vectorizer, {})
+    features, _ = judges.image_outputs(train.images)
+    judges.matcher = train_matcher(features, train, vectorizer, matcher_epochs, 256, seed)
+
+    heldout = ds.subset("heldout")
+    known = np.isin(heldout.metadata["subcategory"], subcategories)
+    _, h_probs = judges.image_outputs(heldout.images)
+    predicted = np.array(subcategories)[h_probs.argmax(1)]
+    t_logits = classifier.predict(train.images.astype(np.float32) / 127.5 - 1.0, verbose=0)
+    id_index = {v: i for i, v in enumerate(identities)}
+    measured = {
+        "heldout_subcategory_accuracy": float(np.mean(predicted[known] == heldout.metadata["subcategory"][known])),
+        "heldout_images_with_known_subcategory": int(known.sum()),
+        "train_identity_accuracy": float(np.mean(t_logits["identity"].argmax(1)
+                                                 == [id_index[str(v)] for v in train.identity])),
+    }
+    for split in ("train", "heldout"):
+        ps = prompt_set(ds, split, 1000, seed)
+        feats, _ = judges.image_outputs(ds.images[ps.rows])
+        measured[f"{split}_real_r_precision"] = metrics.r_precision(
+            judges.image_embeddings(feats), judges.text_embeddings(ps.caption_pool), ps.candidates)
+    measured["train_seconds"] = round(time.perf_counter() - start, 1)
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    classifier.save_weights(out / "classifier.weights.h5")
+    judges.matcher.save_weights(out / "matcher.weights.h5")
+    save_vectorizer(vectorizer, out / "matcher_vectorizer.json")
+    info = {"classifier": {k: classifier.get_config()[k]
+                           for k in ("num_subcategories", "num_identities", "widths", "dropout")},
+            "matcher": {k: judges.matcher.get_config()[k]
+                        for k in ("vocabulary_size", "feature_dim", "embed_dim", "word_dim", "rnn_units")},
+            "subcategories": subcategories, "measured": measured,
+            "settings": settings or {"classifier_epochs": classifier_epochs,
+                                     "matcher_epochs": matcher_epochs, "batch_size": batch_size, "seed": seed},
+            "made_by": "python -m emoji_t2i.evaluation.train_judges"}
+    (out / "judges.json").write_text(json.dumps(info, indent=1) + "\n")
+    return measured
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", default=None, help="dataset spec (default: the embedded artifact)")
+    p.add_argument("--out", default=str(JUDGES_DIR))
+    p.add_argument("--classifier-epochs", type=int, default=12)
+    p.add_argument("--matcher-epochs", type=int, default=10)
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args(argv)
+    measured = train_judges(load_dataset(args.data), args.out, args.classifier_epochs,
+                            args.matcher_epochs, args.batch_size, args.seed, settings=vars(args))
+    print(json.dumps(measured, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,34 @@
+import numpy as np
+import pytest
+
+
+@pytest.fixture(scope="session")
+def small_dataset(embedded):
+    """Every image of 40 training and 10 held-out identities (~250 images, both vendors)."""
+    rng = np.random.default_rng(3)
+    picked = []
+    for split, count in (("train", 40), ("heldout", 10)):
+        identities = np.unique(embedded.identity[embedded.split == split])
+        picked += list(rng.choice(identities, count, replace=False))
+    return embedded.take(np.flatnonzero(np.isin(embedded.identity, picked)))
+
+
+@pytest.fixture(scope="session")
+def small_judges(tmp_path_factory, small_dataset):
+    from emoji_t2i.evaluation.train_judges import train_judges
+
+    out = tmp_path_factory.mktemp("judges")
+    measured = train_judges(small_dataset, out, classifier_epochs=1, matcher_epochs=1, batch_size=32)
+    return out, measured
+
+
+@pytest.fixture(scope="session")
+def eval_run(tmp_path_factory):
+    """A 2-step tiny cgan on the embedded data (its vocabulary covers the prompts)."""
+    from emoji_t2i.train import main
+
+    out = tmp_path_factory.mktemp("runs") / "tiny"
+    assert main(["--model", "cgan", "--epochs", "1", "--steps-per-epoch", "2", "--batch-size", "8",
+                 "--out", str(out), "--set", "noise_dim=8", "--set", "text_dim=16",
+                 "--set", "g_channels=16,8,8,8", "--set", "d_channels=8,8,8,16"]) == 0
+    return out

@@ -1,0 +1,82 @@
+"""The judges' training script, the report and the CLI, on real emoji."""
+
+import json
+
+import numpy as np
+import pytest
+
+from emoji_t2i.evaluate import main
+from emoji_t2i.evaluation import sources
+from emoji_t2i.evaluation.judges import JUDGES_DIR, Judges
+from emoji_t2i.evaluation.report import ROWS, evaluate
+
+SPLIT_KEYS = {"samples", "fid", "kid", "kid_std", "inception_score", "inception_score_std",
+              "r_precision", "text_image_similarity", "feature_nn_median", "pixel_nn_median",
+              "near_copy_fraction", "diversity", "diversity_relative"}
+
+
+def test_trained_judges_reload_with_identical_outputs(small_dataset, small_judges):
+    out, measured = small_judges
+    assert {"heldout_subcategory_accuracy", "train_identity_accuracy", "train_real_r_precision",
+            "heldout_real_r_precision"} <= set(measured)
+    judges = Judges.load(out)
+    info = json.loads((out / "judges.json").read_text())
+    assert info["measured"] == measured and len(info["subcategories"]) == info["classifier"]["num_subcategories"]
+    images = small_dataset.images[:8]
+    features, posteriors = judges.image_outputs(images)
+    assert features.shape == (8, judges.classifier.feature_dim)
+    np.testing.assert_allclose(posteriors.sum(1), 1.0, atol=1e-5)
+    assert judges.text_embeddings(["crying cat", "zzqx"]).shape == (2, judges.matcher.embed_dim)
+
+
+def test_report_has_every_metric_for_both_splits(tmp_path, small_dataset, small_judges):
+    report = evaluate(sources.RealSource(small_dataset), small_dataset, Judges.load(small_judges[0]),
+                      samples=12, seed=0, out=tmp_path)
+    for split in ("train", "heldout"):
+        values = report["splits"][split]
+        assert set(values) == SPLIT_KEYS and all(np.isfinite(v) for v in values.values()), values
+    saved = json.loads((tmp_path / "report.json").read_text())
+    assert saved["splits"] == json.loads(json.dumps(report["splits"])) and saved["wall_seconds"] > 0
+    md = (tmp_path / "report.md").read_text()
+    assert all(title in md for title, _, _ in ROWS)
+    assert all((tmp_path / f"{s}_{g}.png").exists() for s in ("train", "heldout")
+               for g in ("samples", "nearest_training", "diversity"))
+
+
+@pytest.mark.skipif(not (JUDGES_DIR / "judges.json").exists(), reason="judges not trained yet")
+def test_shipped_judges_rank_real_emoji_far_above_noise(tmp_path, embedded):
+    judges = Judges.load()
+    real = evaluate(sources.RealSource(embedded), embedded, judges, 200, 0, tmp_path / "real")["splits"]
+    noise = evaluate(sources.NoiseSource(), embedded, judges, 200, 0, tmp_path / "noise")["splits"]
+    for split in ("train", "heldout"):
+        assert real[split]["r_precision"] > 0.3 > 0.05 > noise[split]["r_precision"]
+        assert real[split]["fid"] < noise[split]["fid"] / 5
+        assert real[split]["kid"] < noise[split]["kid"] / 5
+    # the other vendor's drawing of a TRAINING emoji is itself a training image
+    assert real["train"]["near_copy_fraction"] == 1.0
+    assert real["heldout"]["near_copy_fraction"] < 0.2
+
+
+def test_cli_evaluates_a_trained_run(tmp_path, eval_run, small_judges, capsys):
+    out = tmp_path / "eval"
+    assert main(["--run", str(eval_run), "--judges", str(small_judges[0]), "--samples", "6",
+                 "--out", str(out)]) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert report["source"].endswith("(cgan)") and report["splits"]["heldout"]["samples"] == 6
+    assert "wrote" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--run", "no/such/run"], "no/such/run"),
+    (["--noise", "--judges", "no/judges"], "train_judges"),
+])
+def test_cli_bad_input_is_one_clear_line(tmp_path, capsys, argv, message):
+    assert main([*argv, "--out", str(tmp_path / "x")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error:") and message in err[0], err
+
+
+def test_cli_refuses_too_few_samples(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--noise", "--samples", "1", "--out", str(tmp_path)])
+    assert exit_info.value.code == 2 and "--samples 1" in capsys.readouterr().err
