@@ -112,7 +112,13 @@ def train_judges(ds, out, classifier_epochs=12, matcher_epochs=10, batch_size=12
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    # a fresh, uncompiled copy: the compiled one would also save Adam's moments (3x the size)
+    shipped = EmojiClassifier(**{k: classifier.get_config()[k] for k in
+                                 ("num_subcategories", "num_identities", "widths", "dropout")})
+    shipped.build((None, 72, 72, 4))
     classifier.save_weights(out / "classifier.weights.h5")
+    shipped.load_weights(out / "classifier.weights.h5")
+    shipped.save_weights(out / "classifier.weights.h5")
     judges.matcher.save_weights(out / "matcher.weights.h5")
     save_vectorizer(vectorizer, out / "matcher_vectorizer.json")
     info = {"classifier": {k: classifier.get_config()[k]
