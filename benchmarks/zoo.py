@@ -28,6 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs" / "zoo"
 EVAL = DOCS / "eval"
+MAKE_TRAIN_RUN = "runs/default-cgan"
 RUNS = ROOT / "runs" / "zoo"
 
 # row: (experiment, what the original got, [steps: (run name, CLI args)])
@@ -92,13 +93,14 @@ def run_rows(names: list[str], epochs: int, batch_size: int) -> None:
     results = json.loads(results_path.read_text()) if results_path.exists() else {}
     for name in names:
         title, original, steps = ROWS[name]
-        entry = results.get(name, {})
-        if entry.get("epochs") != epochs:
-            entry = {"epochs": epochs, "wall_s": {}}
+        entry = results.get(name, {"wall_s": {}})
+        entry["epochs"] = epochs  # a row resumed to more epochs adds the new wall time
         commands = []
         for run_name, args in steps:
             args = [a.replace("{runs}", str(RUNS.relative_to(ROOT))) for a in args]
             run = RUNS / run_name
+            if not (run / "checkpoints").exists():
+                entry["wall_s"][run_name] = 0.0  # starts from scratch
             spent = train(run, args, epochs, batch_size)
             entry["wall_s"][run_name] = entry["wall_s"].get(run_name, 0.0) + spent
             commands.append("python -m emoji_t2i.train " + " ".join(args))
@@ -132,6 +134,8 @@ def evaluate_rows(names: list[str], samples: int) -> None:
     EVAL.mkdir(parents=True, exist_ok=True)
     results = json.loads((DOCS / "results.json").read_text()) if (DOCS / "results.json").exists() else {}
     targets = [(n, ["--run", str(RUNS / ROWS[n][2][-1][0])]) for n in names if n in results]
+    if (ROOT / MAKE_TRAIN_RUN / "checkpoints").exists():  # make train's cgan: a 6-epoch reference
+        targets.append(("make_train_cgan", ["--run", MAKE_TRAIN_RUN]))
     for name, args in [*targets, ("real", ["--real"]), ("noise", ["--noise"])]:
         if (EVAL / f"{name}.json").exists():
             continue
@@ -141,13 +145,53 @@ def evaluate_rows(names: list[str], samples: int) -> None:
         shutil.copy(out / "report.json", EVAL / f"{name}.json")
 
 
+def overview(names: list[str], prompts=("smiling face with heart-eyes", "crying cat",
+                                          "thumbs up: dark skin tone", "red heart", "pizza", "rocket",
+                                          "sun", "flag: japan"), seed: int = 0) -> Path:
+    """docs/zoo/overview.png: one row per experiment (and make train's cgan, and the real
+    emoji), the same prompts and noise seed in every row."""
+    import numpy as np
+    from PIL import Image, ImageDraw
+
+    from emoji_t2i.data import load_dataset
+    from emoji_t2i.plotting import image_grid
+    from emoji_t2i.text_to_emoji import TextToEmojiPipeline
+
+    rows = [(ROWS[n][0], RUNS / ROWS[n][2][-1][0]) for n in names if (DOCS / f"{n}.png").exists()]
+    if (ROOT / MAKE_TRAIN_RUN / "checkpoints").exists():
+        rows.append(("cgan, make train (6 epochs)", ROOT / MAKE_TRAIN_RUN))
+    strips = []
+    for title, run in rows:
+        images = TextToEmojiPipeline.from_run(run)(list(prompts), n=1, seed=seed)
+        strips.append((title, image_grid(images, columns=len(prompts), scale=1)))
+    ds = load_dataset()
+    first = {}
+    for i, caps in enumerate(ds.captions):
+        for c in caps:
+            first.setdefault(c, i)
+    picked = [first[p] for p in prompts]
+    strips.append((f"real ({ds.metadata['vendor'][picked[0]]})",
+                   image_grid(ds.images[picked], list(prompts), columns=len(prompts), caption_lines=2)))
+    label_w = 190
+    sheet = Image.new("RGB", (label_w + strips[0][1].width, sum(s.height for _, s in strips)), "white")
+    draw, y = ImageDraw.Draw(sheet), 0
+    for title, strip in strips:
+        sheet.paste(strip, (label_w, y))
+        draw.text((6, y + strip.height // 2 - 6), title[:32], fill="black")
+        y += strip.height
+    path = DOCS / "overview.png"
+    sheet.save(path)
+    return path
+
+
 def eval_table() -> str:
-    titles = {n: ROWS[n][0] for n in ROWS} | {"real": "**real images (other vendor): ceiling**",
+    titles = {n: ROWS[n][0] for n in ROWS} | {"make_train_cgan": "cgan after `make train` (6 epochs)",
+                                              "real": "**real images (other vendor): ceiling**",
                                               "noise": "**uniform noise: floor**"}
     lines = ["| | FID train / held-out | KID×1000 held-out | IS held-out | R-precision train / held-out "
              "| near copies held-out | diversity (relative) | eval time |",
              "|---|---:|---:|---:|---:|---:|---:|---:|"]
-    for name in [*ROWS, "real", "noise"]:
+    for name in [*ROWS, "make_train_cgan", "real", "noise"]:
         path = EVAL / f"{name}.json"
         if not path.exists():
             continue
@@ -179,6 +223,7 @@ def main():
         sys.exit(f"error: unknown row(s) {', '.join(unknown)}; rows are: {', '.join(ROWS)}")
     if args.evaluate:
         evaluate_rows(names, args.samples)
+        print(f"wrote {overview(names)}")
         print(eval_table())
         return
     run_rows(names, args.epochs, args.batch_size)

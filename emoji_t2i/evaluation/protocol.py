@@ -33,8 +33,9 @@ def prompt_set(ds: EmojiDataset, split: str, limit: int | None, seed: int) -> Pr
     vendors = sorted(set(ds.metadata["vendor"]))
     in_split = ds.split == split
     reference = np.flatnonzero(in_split & (ds.metadata["vendor"] == vendors[0]))
-    if limit is not None and limit < len(reference):
-        reference = np.sort(rng.choice(reference, limit, replace=False))
+    # random order: grids and the diversity prompts take the first few, which must not all
+    # be keycaps and flags (the artifact's rows are sorted by code point)
+    reference = rng.permutation(reference)[:limit]
     prompts = [ds.captions[i][rng.integers(len(ds.captions[i]))] for i in reference]
     by_code = {}
     for row in np.flatnonzero(in_split):
