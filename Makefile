@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup train test test-all bench clean
+.PHONY: setup train test test-all bench evaluate zoo clean
 
 setup: $(STAMP)
 
@@ -27,6 +27,15 @@ test-all: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/input_pipeline.py
 	$(PY) benchmarks/train_step.py
+
+RUN ?= runs/default-cgan
+evaluate: $(STAMP)
+	$(PY) -m emoji_t2i.evaluate --run $(RUN) --out $(RUN)/eval $(ARGS)
+
+# the README zoo table and its metrics (hours on a 2-core CPU; resumable)
+zoo: $(STAMP)
+	$(PY) benchmarks/zoo.py --epochs 2
+	$(PY) benchmarks/zoo.py --evaluate
 
 clean:
 	rm -rf $(VENV) .pytest_cache
