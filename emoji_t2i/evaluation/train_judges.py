@@ -143,7 +143,8 @@ def main(argv=None) -> int:
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
     measured = train_judges(load_dataset(args.data), args.out, args.classifier_epochs,
-                            args.matcher_epochs, args.batch_size, args.seed, settings=vars(args))
+                            args.matcher_epochs, args.batch_size, args.seed,
+                            settings={k: v for k, v in vars(args).items() if k != "out"})
     print(json.dumps(measured, indent=1))
     return 0
 
