@@ -9,6 +9,10 @@ Each element is a dict::
     labels       int32   (B, F) class ids of the F ``label_fields`` (-1 where a row has none)
     noise        float32 (B, noise_dim) standard normal, when ``noise_dim`` > 0
     augment      float32 (B, 2, augment_params) uniforms in [0, 1), when ``augment_params`` > 0
+    <name>       one entry per extra ``draws`` item {name: ("normal" | "uniform", shape)}: the
+                 random inputs a model declares (diffusion: image noise, time, dropout)
+    text_features float32 (B, D), when ``caption_features`` (N, K, D) is given: a frozen
+                 encoder's features of the caption picked for each image, computed once
 
 The order of epoch ``e``, and its noise and augmentation draws, are pure functions of
 ``(seed, e)`` (stateless random ops): a resumed run re-creates exactly the batches it would
@@ -53,6 +57,8 @@ def make_dataset(
     label_vocabularies: dict[str, list[str]] | None = None,
     noise_dim: int = 0,
     augment_params: int = 0,
+    draws: dict[str, tuple[str, tuple[int, ...]]] | None = None,
+    caption_features: np.ndarray | None = None,
 ) -> tf.data.Dataset:
     """Batches for epochs ``initial_epoch .. epochs-1`` (endless when ``epochs`` is None).
 
@@ -69,6 +75,11 @@ def make_dataset(
     table, counts = caption_table(ds)
     table, counts = tf.constant(table.astype(str)), tf.constant(counts)
     labels = tf.constant(label_ids(ds, label_fields, label_vocabularies or {}))
+    features = None if caption_features is None else tf.constant(caption_features, tf.float32)
+    draws = dict(draws or {})
+    for name in draws:
+        if draws[name][0] not in ("normal", "uniform"):
+            raise ValueError(f"draw {name!r}: distribution must be normal or uniform")
 
     def epoch(e):
         order = tf.random.experimental.stateless_shuffle(
@@ -81,13 +92,24 @@ def make_dataset(
         total = steps * batch_size
         noise = tf.random.stateless_normal([total, noise_dim], seed=tf.stack([e, seed + 104729]))
         aug = tf.random.stateless_uniform([total, 2, augment_params], seed=tf.stack([e, seed + 15485863]))
-        slices = (order, pick, noise, aug)
+        batch_ids = tf.fill([total], e) * steps + tf.range(total, dtype=tf.int64) // batch_size
+        slices = (order, pick, noise, aug, batch_ids)
         return tf.data.Dataset.from_tensor_slices(slices).batch(batch_size, drop_remainder=True)
 
-    def assemble(rows, pick, noise, aug):
+    def assemble(rows, pick, noise, aug, batch_ids):
         captions = tf.gather_nd(table, tf.stack([rows, pick], axis=1))
         tokens = vectorizer(captions)
-        return {
+        extra = {}
+        for k, (name, (kind, shape)) in enumerate(sorted(draws.items())):
+            # Drawn per batch, keyed by (seed, draw, global batch index): a resumed epoch
+            # gets the same draws, and no epoch-sized tensor of image noise is materialised.
+            key = tf.stack([seed * 1009 + 7 + k, batch_ids[0]])
+            shape = [batch_size, *shape]
+            extra[name] = (tf.random.stateless_normal(shape, seed=key) if kind == "normal"
+                           else tf.random.stateless_uniform(shape, seed=key))
+        if features is not None:
+            extra["text_features"] = tf.gather_nd(features, tf.stack([rows, pick], axis=1))
+        return {**extra,
             "images": tf.cast(tf.gather(images, rows), tf.float32) / 127.5 - 1.0,
             "tokens": tokens,
             "wrong_tokens": tf.roll(tokens, shift=1, axis=0),

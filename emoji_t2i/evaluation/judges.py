@@ -19,6 +19,7 @@ import keras
 import numpy as np
 from keras import layers, ops
 
+from emoji_t2i.data.images import to_unit_range
 from emoji_t2i.data.vectorizers import load_vectorizer
 
 JUDGES_DIR = Path(__file__).resolve().parent / "judges"
@@ -191,7 +192,7 @@ class Judges:
         """(features, subcategory posteriors) of uint8 RGBA images."""
         feats, probs = [], []
         for start in range(0, len(images_uint8), batch):
-            x = np.asarray(images_uint8[start:start + batch], np.float32) / 127.5 - 1.0
+            x = to_unit_range(np.asarray(images_uint8[start:start + batch], np.float32))
             f = self.classifier.features(x)
             feats.append(np.asarray(f))
             logits = self.classifier.subcategory_head(f)

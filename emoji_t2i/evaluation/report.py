@@ -17,7 +17,8 @@ import numpy as np
 
 from emoji_t2i.data import EmojiDataset
 from emoji_t2i.evaluation import metrics
-from emoji_t2i.evaluation.judges import Judges
+from emoji_t2i.data.images import to_unit_range
+from emoji_t2i.evaluation.judges import Judges, premultiply
 from emoji_t2i.evaluation.protocol import prompt_set
 from emoji_t2i.plotting import save_grid
 
@@ -27,8 +28,7 @@ NEAR_COPY_PERCENTILE = 5
 
 def pixel_space(images_uint8) -> np.ndarray:
     """Premultiplied RGBA in [0, 1], 2x2-averaged to 36x36, flattened; distances are RMS."""
-    x = np.asarray(images_uint8, np.float32) / 255.0
-    x = np.concatenate([x[..., :3] * x[..., 3:], x[..., 3:]], -1)
+    x = np.asarray(premultiply(to_unit_range(np.asarray(images_uint8, np.float32))))
     x = x.reshape(len(x), 36, 2, 36, 2, 4).mean((2, 4))
     return x.reshape(len(x), -1) / np.sqrt(36 * 36 * 4)
 

@@ -19,10 +19,12 @@ import numpy as np
 import tensorflow as tf
 
 from emoji_t2i.data import load_dataset
+from emoji_t2i.data.images import to_unit_range
 from emoji_t2i.data.vectorizers import make_vectorizer, save_vectorizer
 from emoji_t2i.evaluation import metrics
 from emoji_t2i.evaluation.judges import JUDGES_DIR, EmojiClassifier, Judges, TextImageMatcher
 from emoji_t2i.evaluation.protocol import prompt_set
+from emoji_t2i.models.losses import symmetric_info_nce
 
 
 def train_classifier(train, subcategories, identities, epochs, batch_size, seed):
@@ -31,7 +33,7 @@ def train_classifier(train, subcategories, identities, epochs, batch_size, seed)
     id_index = {v: i for i, v in enumerate(identities)}
     labels = {"subcategory": np.array([sub_index[str(v)] for v in train.metadata["subcategory"]]),
               "identity": np.array([id_index[str(v)] for v in train.identity])}
-    images = train.images.astype(np.float32) / 127.5 - 1.0
+    images = to_unit_range(train.images.astype(np.float32))
     data = (tf.data.Dataset.from_tensor_slices((images, labels))
             .shuffle(len(images), seed=seed).batch(batch_size).prefetch(2))
     model = EmojiClassifier(len(subcategories), len(identities))
@@ -58,13 +60,8 @@ def train_matcher(features, train, vectorizer, epochs, batch_size, seed):
     @tf.function
     def step(f, t, code):
         with tf.GradientTape() as tape:
-            sims = model([f, t], training=True)
-            same = tf.equal(code[:, None], code[None, :]) & ~tf.eye(tf.shape(code)[0], dtype=tf.bool)
-            logits = tf.where(same, -1e9, tf.exp(tf.minimum(model.logit_scale, 4.6)) * sims)
-            targets = tf.range(tf.shape(code)[0])
-            loss = 0.5 * tf.reduce_mean(
-                tf.nn.sparse_softmax_cross_entropy_with_logits(targets, logits)
-                + tf.nn.sparse_softmax_cross_entropy_with_logits(targets, tf.transpose(logits)))
+            per_example, _ = symmetric_info_nce(model([f, t], training=True), code, model.logit_scale)
+            loss = tf.reduce_mean(per_example)
         optimizer.apply_gradients(zip(tape.gradient(loss, model.trainable_variables),
                                       model.trainable_variables))
         return loss
@@ -95,13 +92,12 @@ def train_judges(ds, out, classifier_epochs=12, matcher_epochs=10, batch_size=12
     known = np.isin(heldout.metadata["subcategory"], subcategories)
     _, h_probs = judges.image_outputs(heldout.images)
     predicted = np.array(subcategories)[h_probs.argmax(1)]
-    t_logits = classifier.predict(train.images.astype(np.float32) / 127.5 - 1.0, verbose=0)
+    train_identity = np.asarray(classifier.identity_head(features)).argmax(1)
     id_index = {v: i for i, v in enumerate(identities)}
     measured = {
         "heldout_subcategory_accuracy": float(np.mean(predicted[known] == heldout.metadata["subcategory"][known])),
         "heldout_images_with_known_subcategory": int(known.sum()),
-        "train_identity_accuracy": float(np.mean(t_logits["identity"].argmax(1)
-                                                 == [id_index[str(v)] for v in train.identity])),
+        "train_identity_accuracy": float(np.mean(train_identity == [id_index[str(v)] for v in train.identity])),
     }
     for split in ("train", "heldout"):
         ps = prompt_set(ds, split, 1000, seed)

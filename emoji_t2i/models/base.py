@@ -1,19 +1,32 @@
-"""``ZooModel``: the contract every zoo model gives the training engine, in one place.
+"""``ZooModel``: the contract every zoo model gives the training engine and the pipelines.
 
-``OPTIMIZERS`` maps each optimizer attribute to its learning-rate key in the config,
-``training_defaults`` gives those keys' defaults (and may change shared ones),
-``noise_dim`` sizes the sampling noise, ``generate(noise, tokens)`` samples,
-``sampling_layers()`` lists what export must keep, ``networks()`` names the trained
-networks, ``uses_labels`` asks for ``num_classes``, ``is_generator`` is False for a text
-encoder, ``progress_metrics`` are what the progress bar shows, and ``build_all`` creates
-every variable a checkpoint holds. ``source_runs``/``initialize_from_runs`` let a new run
-start from other runs (a pretrained text encoder here; StackGAN adds its Stage I).
+What a model declares (class attributes and methods, all with defaults here):
+
+- ``OPTIMIZERS`` maps each optimizer attribute to its learning-rate key in the config;
+  ``training_defaults`` gives those keys' defaults (and may change shared ones);
+  ``make_optimizers(training, total_steps)`` builds them (Adam with the configured rates by
+  default; a model may use schedules) and ``apply_learning_rates`` re-applies the config's
+  rates on resume.
+- ``random_draws()``: what the data pipeline draws for each example, by name, as
+  ``(distribution, shape)``: GANs take z ``noise`` and DiffAugment ``augment`` draws; the
+  diffusion model takes image noise, a time and a condition-dropout uniform.
+- ``cached_text``: True when the model reads a frozen text encoder's features, which the
+  engine then computes once per run for every training caption (``encode_captions``)
+  and feeds as ``text_features``.
+- ``noise_shape`` (one example's sampling noise) and ``sample(tokens, noise, **options)``
+  (images in [-1, 1]); ``generate(noise, tokens)`` is ``sample`` with default options.
+- ``sampling_layers()`` (what export and presets keep), ``networks()`` (the trained
+  networks), ``uses_labels`` (asks for ``num_classes``), ``is_generator`` (False for a text
+  encoder), ``progress_metrics`` and ``build_all`` (every variable a checkpoint holds).
+- ``source_runs``/``initialize_from_runs`` let a new run start from other runs.
 """
 
 from __future__ import annotations
 
 import keras
+import numpy as np
 
+from emoji_t2i.models.layers import AUGMENT_PARAMS
 from emoji_t2i.text import load_pretrained_text_encoders, pretrained_runs
 
 
@@ -22,6 +35,7 @@ class ZooModel(keras.Model):
     training_defaults: dict = {}
     uses_labels = False
     is_generator = True
+    cached_text = False
     progress_metrics: tuple[str, ...] = ()
 
     @property
@@ -32,6 +46,41 @@ class ZooModel(keras.Model):
         noise, tokens = inputs
         return self.generate(noise, tokens)
 
+    # --- randomness and sampling ---------------------------------------------------------------
+    @property
+    def noise_shape(self) -> tuple[int, ...]:
+        return (self.noise_dim,)
+
+    def random_draws(self) -> dict[str, tuple[str, tuple[int, ...]]]:
+        return {"noise": ("normal", self.noise_shape), "augment": ("uniform", (2, AUGMENT_PARAMS))}
+
+    def sample(self, tokens, noise, **options):
+        if options:
+            raise ValueError(f"{self.zoo_name} samples from noise alone; it takes no "
+                             f"{', '.join(sorted(options))}")
+        return self.generate(noise, tokens)
+
+    def build_for_sampling(self, sequence_length: int) -> None:
+        if not self.built:
+            self.build([(None, *self.noise_shape), (None, sequence_length)])
+
+    # --- optimizers ------------------------------------------------------------------------------
+    def make_optimizers(self, training: dict, total_steps: int) -> dict:
+        return {name: keras.optimizers.Adam(float(training[key]), beta_1=training["beta_1"],
+                                            beta_2=training["beta_2"])
+                for name, key in self.OPTIMIZERS.items()}
+
+    def apply_learning_rates(self, training: dict, total_steps: int) -> None:
+        """On resume: the checkpoint restored the old rates; the config's win."""
+        for name, key in self.OPTIMIZERS.items():
+            getattr(self, name).learning_rate = float(training[key])
+
+    # --- text ------------------------------------------------------------------------------------
+    def encode_captions(self, captions: list[str], tokenizer, batch_size: int = 256) -> np.ndarray:
+        """(len(captions), D) frozen text features, for a ``cached_text`` model."""
+        raise NotImplementedError(f"{type(self).__name__} reads tokens, not cached text features")
+
+    # --- runs that start from runs ---------------------------------------------------------------
     @classmethod
     def source_runs(cls, hparams: dict) -> list[str]:
         """Runs whose vectorizer and weights a new run takes (a pretrained text encoder)."""

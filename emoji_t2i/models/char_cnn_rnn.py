@@ -14,6 +14,7 @@ import keras
 import tensorflow as tf
 from keras import layers, ops
 
+from emoji_t2i.models import losses
 from emoji_t2i.models.base import ZooModel
 from emoji_t2i.models.registry import register
 from emoji_t2i.text import TextEncoder
@@ -125,20 +126,8 @@ class CharCNNRNNPretraining(ZooModel):
     def pair_losses(self, similarities, labels):
         """Symmetric InfoNCE per example from a (B, B) caption x image similarity matrix;
         off-diagonal pairs of the same identity (first label field) are masked out."""
-        batch = ops.shape(similarities)[0]
-        eye = ops.eye(batch, dtype="bool")
-        if self.num_classes:
-            ident = ops.cast(labels[:, 0], "int32")
-            excluded = ops.equal(ident[:, None], ident[None, :]) & (ident[:, None] >= 0) & ~eye
-        else:
-            excluded = ops.zeros((batch, batch), "bool")
-        scale = ops.exp(ops.minimum(self.logit_scale, 4.6052))  # temperature >= 0.01
-        logits = ops.where(excluded, -1e9, scale * ops.cast(similarities, "float32"))
-        targets = ops.arange(batch)
-        per_example = 0.5 * (
-            ops.sparse_categorical_crossentropy(targets, logits, from_logits=True)
-            + ops.sparse_categorical_crossentropy(targets, ops.transpose(logits), from_logits=True))
-        return per_example, logits
+        group = labels[:, 0] if self.num_classes else -ops.ones(ops.shape(similarities)[:1], "int32")
+        return losses.symmetric_info_nce(similarities, group, self.logit_scale)
 
     def train_step(self, data):
         images, tokens, labels = data["images"], data["tokens"], data["labels"]

@@ -66,3 +66,21 @@ def gradient_penalty(critic, real, fake, alpha):
     grads = ops.cast(tape.gradient(total, mixed), "float32")
     norms = ops.sqrt(ops.sum(ops.square(grads), axis=(1, 2, 3)) + 1e-12)
     return ops.square(norms - 1.0)
+
+
+def symmetric_info_nce(similarities, group, logit_scale):
+    """CLIP's symmetric InfoNCE per example from a (B, B) caption x image cosine matrix, and
+    the logits it used. Off-diagonal pairs of the same ``group`` (an int id per example; -1
+    for none) are true matches, not negatives, so they are masked out of both softmaxes. The
+    temperature exp(logit_scale) is capped at 100 (>= 0.01) as in CLIP."""
+    batch = ops.shape(similarities)[0]
+    group = ops.cast(group, "int32")
+    excluded = (ops.equal(group[:, None], group[None, :]) & (group[:, None] >= 0)
+                & ~ops.eye(batch, dtype="bool"))
+    scale = ops.exp(ops.minimum(logit_scale, 4.6052))
+    logits = ops.where(excluded, -1e9, scale * ops.cast(similarities, "float32"))
+    targets = ops.arange(batch)
+    per_example = 0.5 * (
+        ops.sparse_categorical_crossentropy(targets, logits, from_logits=True)
+        + ops.sparse_categorical_crossentropy(targets, ops.transpose(logits), from_logits=True))
+    return per_example, logits

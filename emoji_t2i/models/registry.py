@@ -25,3 +25,10 @@ def get_model_class(name: str) -> type:
 
 def list_models() -> list[str]:
     return sorted(MODELS)
+
+
+def build_model(config: dict, vocabulary_size: int):
+    """The model a resolved run config describes (its class from the registry, its kwargs)."""
+    cls = get_model_class(config["model"])
+    extra = {"num_classes": config["num_classes"]} if cls.uses_labels else {}
+    return cls(vocabulary_size, **extra, **config["hparams"])

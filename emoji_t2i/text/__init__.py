@@ -11,6 +11,8 @@ embedding_gru   Embedding + GRU (the cgan default)                 day 5 (CGAN +
 lstm            Embedding + LSTM                                   day 1 (LSTM GAN)
 char_cnn_rnn    char Embedding + 2 x (Conv1D, max-pool) + GRU,     day 6 (StackGAN)
                 mean of states (use the char vectorizer)
+minilm          pretrained all-MiniLM-L6-v2 sentence embedding,    days 8-10, seed 001 (BERT,
+                frozen, shared, + a trainable Dense adapter        CLIP), done offline
 =============== ================================================== =========================
 
 ``char_cnn_rnn:RUN_DIR`` uses the encoder pretrained by ``--model char_cnn_rnn`` in RUN_DIR,
@@ -19,6 +21,7 @@ frozen (with its vectorizer), as StackGAN used a pretrained char-CNN-RNN.
 
 from emoji_t2i.text.encoders import (
     ENCODERS,
+    TOKENIZERS,
     PRETRAINED_PREFIX,
     PretrainedTextEncoder,
     TextEncoder,
@@ -27,5 +30,5 @@ from emoji_t2i.text.encoders import (
     pretrained_runs,
 )
 
-__all__ = ["ENCODERS", "PRETRAINED_PREFIX", "PretrainedTextEncoder", "TextEncoder",
+__all__ = ["ENCODERS", "TOKENIZERS", "PRETRAINED_PREFIX", "PretrainedTextEncoder", "TextEncoder",
            "load_pretrained_text_encoders", "make_text_encoder", "pretrained_runs"]

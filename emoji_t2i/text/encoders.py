@@ -9,7 +9,10 @@ from pathlib import Path
 import keras
 from keras import layers, ops
 
-ENCODERS = ("padded", "embedding", "embedding_gru", "lstm", "char_cnn_rnn")
+LEARNED = ("padded", "embedding", "embedding_gru", "lstm", "char_cnn_rnn")
+ENCODERS = (*LEARNED, "minilm")
+# The tokenizer (kind, ids per caption) an encoder reads when it needs other than words.
+TOKENIZERS = {"char_cnn_rnn": ("char", 64), "minilm": ("wordpiece", 24)}
 PRETRAINED_PREFIX = "char_cnn_rnn:"  # "char_cnn_rnn:RUN_DIR": the frozen encoder of that run
 
 
@@ -28,7 +31,7 @@ class TextEncoder(layers.Layer):
     def __init__(self, kind="embedding_gru", vocabulary_size=1000, output_dim=128,
                  embedding_dim=128, normalize=True, **kwargs):
         super().__init__(**kwargs)
-        if kind not in ENCODERS:
+        if kind not in LEARNED:
             raise ValueError(f"unknown text_encoder {kind!r}; use one of {', '.join(ENCODERS)} "
                              f"or {PRETRAINED_PREFIX}RUN_DIR")
         # === Config ===
@@ -152,6 +155,13 @@ def make_text_encoder(kind: str, vocabulary_size: int, output_dim: int, name: st
     if kind.startswith(PRETRAINED_PREFIX):
         return PretrainedTextEncoder(kind[len(PRETRAINED_PREFIX):], vocabulary_size, output_dim,
                                      normalize, name=name)
+    if kind == "minilm":
+        from emoji_t2i.text.minilm import MiniLMAdapter
+
+        return MiniLMAdapter(output_dim, normalize, name=name)
+    if kind not in ENCODERS:
+        raise ValueError(f"unknown text_encoder {kind!r}; use one of {', '.join(ENCODERS)} "
+                         f"or {PRETRAINED_PREFIX}RUN_DIR")
     embedding_dim = CHAR_EMBEDDING_DIM if kind == "char_cnn_rnn" else output_dim
     return TextEncoder(kind, vocabulary_size, output_dim, embedding_dim=embedding_dim,
                        normalize=normalize, name=name)

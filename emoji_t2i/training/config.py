@@ -9,12 +9,14 @@ import datetime as dt
 import inspect
 import json
 
+from emoji_t2i.text.encoders import TOKENIZERS
+
 TRAINING_KEYS = {
     # key: (default, help)
     "beta_1": (0.9, "Adam beta_1 (the GANs default to 0, the stable choice for them)"),
     "beta_2": (0.999, "Adam beta_2 (the GANs default to 0.9)"),
     "aux_labels": ("subcategory,identity", "label fields for the auxiliary heads ('' for none)"),
-    "vectorizer": ("word", "caption tokeniser: word or char"),
+    "vectorizer": ("word", "caption tokeniser: word, char or wordpiece (minilm's)"),
     "sequence_length": (16, "tokens per caption"),
     "jit_compile": (False, "XLA-compile the train step (measured slower on CPU)"),
     "deterministic": (False, "enable TF op determinism (bit-exact resume; slower)"),
@@ -67,8 +69,11 @@ def resolve(model_name: str, model_class, cli: dict, overrides: list[str]) -> di
             known = ", ".join(sorted([*hparams, *training]))
             raise ValueError(f"--set {key}: unknown for model {model_name}; known keys: {known}")
     set_keys = {item.split("=", 1)[0].strip() for item in overrides}
-    if str(hparams.get("text_encoder")) == "char_cnn_rnn" and "vectorizer" not in set_keys:
-        training["vectorizer"], training["sequence_length"] = "char", 64  # it reads characters
+    tokenizer = TOKENIZERS.get(str(hparams.get("text_encoder")))
+    if tokenizer and "vectorizer" not in set_keys:  # it reads characters or word pieces
+        training["vectorizer"] = tokenizer[0]
+        if "sequence_length" not in set_keys:
+            training["sequence_length"] = tokenizer[1]
     config = {"model": model_name, **RUN_DEFAULTS}
     config.update({k: v for k, v in cli.items() if v is not None})
     if config["precision"] is None:

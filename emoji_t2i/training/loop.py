@@ -10,10 +10,9 @@ import numpy as np
 import tensorflow as tf
 
 from emoji_t2i.data import load_dataset
-from emoji_t2i.data.pipeline import epoch_steps, make_dataset
-from emoji_t2i.data.vectorizers import load_vectorizer, make_vectorizer, save_vectorizer, sequence_length
-from emoji_t2i.models import get_model_class
-from emoji_t2i.models.layers import AUGMENT_PARAMS
+from emoji_t2i.data.pipeline import caption_table, epoch_steps, make_dataset
+from emoji_t2i.models import build_model, get_model_class
+from emoji_t2i.text.tokenizers import load_tokenizer, make_tokenizer, save_tokenizer, sequence_length
 from emoji_t2i.training import callbacks as cb
 from emoji_t2i.training.environment import make_strategy, set_determinism, set_precision
 from emoji_t2i.training.run_dir import RunDir
@@ -49,22 +48,31 @@ def choose_prompts(data, seed: int = 0) -> tuple[list[str], list[str]]:
 
 def source_runs(config: dict) -> list[str]:
     """Run directories this run starts from (StackGAN Stage II: its Stage I run)."""
-    cls = get_model_class(config["model"])
-    return cls.source_runs(config["hparams"]) if hasattr(cls, "source_runs") else []
+    return get_model_class(config["model"]).source_runs(config["hparams"])
 
 
-def make_model(config: dict, vocabulary_size: int):
-    cls = get_model_class(config["model"])
-    extra = {"num_classes": config["num_classes"]} if getattr(cls, "uses_labels", False) else {}
-    return cls(vocabulary_size, **extra, **config["hparams"])
+make_model = build_model  # the name tests and benchmarks know
 
 
-def compile_model(model, config: dict) -> None:
+def compile_model(model, config: dict, total_steps: int) -> None:
     t = config["training"]
-    adam = lambda lr: keras.optimizers.Adam(lr, beta_1=t["beta_1"], beta_2=t["beta_2"])  # noqa: E731
-    optimizers = {name: adam(t[key]) for name, key in model.OPTIMIZERS.items()}
-    model.compile(**optimizers, jit_compile=bool(t["jit_compile"]))
+    model.compile(**model.make_optimizers(t, total_steps), jit_compile=bool(t["jit_compile"]))
     model.build_all(int(t["sequence_length"]))
+
+
+def caption_features(model, data, tokenizer) -> np.ndarray:
+    """(N, K, D): a frozen text encoder's features of every caption slot of every image."""
+    table, _ = caption_table(data)
+    unique = sorted({c for row in table for c in row if c})
+    index = {c: i for i, c in enumerate(unique)}
+    print(f"encoding {len(unique)} distinct captions once with the frozen text encoder",
+          file=sys.stderr)
+    features = model.encode_captions(unique, tokenizer)
+    out = np.zeros((*table.shape, features.shape[1]), np.float32)
+    for (i, k), caption in np.ndenumerate(table):
+        if caption:
+            out[i, k] = features[index[caption]]
+    return out
 
 
 def prepare(config: dict, run: RunDir | None, resume: bool):
@@ -73,20 +81,19 @@ def prepare(config: dict, run: RunDir | None, resume: bool):
     train = data.subset("train")
     t = config["training"]
     if resume:
-        vectorizer = load_vectorizer(run.vectorizer_path)
+        vectorizer = load_tokenizer(run.vectorizer_path)
         vocabularies = json.loads((run.path / "labels.json").read_text())
     else:
         sources = source_runs(config)
         for source in sources:
             RunDir(source).load_config()  # one-line error when it is not a run
         if sources:  # a model that starts from another run must read text the same way
-            vectorizer = load_vectorizer(RunDir(sources[0]).vectorizer_path)
+            vectorizer = load_tokenizer(RunDir(sources[0]).vectorizer_path)
             t["vectorizer"], t["sequence_length"] = vectorizer.kind, sequence_length(vectorizer)
         else:
             captions = [c for caps in train.captions for c in caps]
-            vectorizer = make_vectorizer(t["vectorizer"], captions, int(t["sequence_length"]))
-        uses_labels = getattr(get_model_class(config["model"]), "uses_labels", False)
-        fields = label_fields(config, data) if uses_labels else ()
+            vectorizer = make_tokenizer(t["vectorizer"], captions, int(t["sequence_length"]))
+        fields = label_fields(config, data) if get_model_class(config["model"]).uses_labels else ()
         vocabularies = {f: train.label_vocabulary(f) for f in fields}
         config["num_classes"] = [len(v) for v in vocabularies.values()]
         config["vocabulary_size"] = vectorizer.vocabulary_size()
@@ -101,12 +108,13 @@ def train(config: dict, run: RunDir, resume: bool = False, dry_run: bool = False
         run.check_new()  # fail before any work if --out is taken or unwritable
     # Everything that can fail on bad settings happens before the run directory exists.
     data, train_data, vectorizer, vocabularies = prepare(config, run, resume)
+    steps = epoch_steps(len(train_data), config["batch_size"], config["steps_per_epoch"])
+    total_steps = steps * int(config["epochs"])
     with strategy.scope():
         model = make_model(config, vectorizer.vocabulary_size())
-        compile_model(model, config)
-        if not resume and hasattr(model, "initialize_from_runs"):
+        compile_model(model, config, total_steps)
+        if not resume:
             model.initialize_from_runs()
-    steps = epoch_steps(len(train_data), config["batch_size"], config["steps_per_epoch"])
     if dry_run:
         print(json.dumps({k: v for k, v in config.items()}, indent=2, sort_keys=True))
         sizes = ", ".join(f"{n} {net.count_params():,} params" for n, net in model.networks().items())
@@ -114,7 +122,7 @@ def train(config: dict, run: RunDir, resume: bool = False, dry_run: bool = False
         return {"dry_run": True}
     if not resume:
         run.create(config)
-        save_vectorizer(vectorizer, run.vectorizer_path)
+        save_tokenizer(vectorizer, run.vectorizer_path)
         (run.path / "labels.json").write_text(json.dumps(vocabularies) + "\n")
     run.write_config(config)
     epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
@@ -124,8 +132,7 @@ def train(config: dict, run: RunDir, resume: bool = False, dry_run: bool = False
         restored = run.restore(checkpoint)
         # The checkpoint holds state; config.json holds hyper-parameters. Learning rates are
         # optimizer variables, so restore brought back the old ones: re-apply the config's.
-        for name, key in model.OPTIMIZERS.items():
-            getattr(model, name).learning_rate = float(config["training"][key])
+        model.apply_learning_rates(config["training"], total_steps)
         print(f"resumed {restored}: epoch {int(epoch.numpy())}, step {train_step_count(model)}",
               file=sys.stderr)
     initial_epoch, epochs = int(epoch.numpy()), int(config["epochs"])
@@ -133,16 +140,22 @@ def train(config: dict, run: RunDir, resume: bool = False, dry_run: bool = False
         print(f"{run.path} already trained {initial_epoch} of {epochs} epochs; raise --epochs "
               "to continue", file=sys.stderr)
         return {"epochs": initial_epoch, "run": str(run.path)}
+    draws = model.random_draws()
+    # z noise and DiffAugment keep the draws every earlier run of the zoo was trained with.
+    legacy = {name: draws.pop(name)[1] for name in ("noise", "augment") if name in draws}
     dataset = make_dataset(train_data, vectorizer, config["batch_size"], seed=config["seed"],
                            initial_epoch=initial_epoch, epochs=epochs, steps_per_epoch=steps,
                            label_fields=tuple(vocabularies), label_vocabularies=vocabularies,
-                           noise_dim=model.noise_dim, augment_params=AUGMENT_PARAMS)
+                           noise_dim=legacy.get("noise", (0,))[0],
+                           augment_params=legacy.get("augment", (2, 0))[1], draws=draws,
+                           caption_features=caption_features(model, train_data, vectorizer)
+                           if model.cached_text else None)
     writer = tf.summary.create_file_writer(str(run.logs_dir))
     prompts, tags = choose_prompts(data, config["seed"])
     progress = cb.ProgressBar(steps, config["batch_size"], epochs, run.path)
     every = int(config["training"]["sample_every"])
-    if getattr(model, "is_generator", True):
-        samples = cb.SampleGrid(prompts, tags, vectorizer, model.noise_dim, run.samples_dir, writer,
+    if model.is_generator:
+        samples = cb.SampleGrid(prompts, tags, vectorizer, model.noise_shape, run.samples_dir, writer,
                                 every=every, seed=config["seed"])
     else:  # a text encoder: retrieval among real emoji instead of samples
         bank = train_data.take(np.random.default_rng(config["seed"]).permutation(len(train_data))[:1000])

@@ -1,0 +1,71 @@
+"""Every caption tokenizer by kind, saved with its run (``vectorizer.json``).
+
+- ``word`` / ``char``: ``TextVectorization`` layers learned from the training captions
+  (``emoji_t2i.data.vectorizers``; unknown words map to id 1);
+- ``wordpiece``: BERT's uncased WordPiece with the pretrained vocabulary that ``minilm``
+  reads (``emoji_t2i.text.wordpiece``; [CLS] ... [SEP], unknown pieces map to [UNK]).
+
+All are Keras layers that map a string tensor (B,) to int ids (B, L) inside a graph.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from emoji_t2i.data.errors import DataError
+from emoji_t2i.data.vectorizers import KINDS as LEARNED_KINDS
+from emoji_t2i.data.vectorizers import known_word_fraction as _learned_known_fraction
+from emoji_t2i.data.vectorizers import load_vectorizer, make_vectorizer, save_vectorizer
+from emoji_t2i.data.vectorizers import sequence_length as _learned_sequence_length
+from emoji_t2i.text.wordpiece import WordPieceTokenizer
+
+KINDS = (*LEARNED_KINDS, "wordpiece")
+
+
+def make_tokenizer(kind: str, captions=None, sequence_length: int | None = None):
+    """A new tokenizer: learned from ``captions`` (word, char) or pretrained (wordpiece)."""
+    if kind == "wordpiece":
+        from emoji_t2i.text.minilm import load_vocabulary
+
+        tokenizer = WordPieceTokenizer(load_vocabulary(), sequence_length or 24, name="wordpiece")
+        tokenizer.kind = "wordpiece"
+        return tokenizer
+    if kind not in LEARNED_KINDS:
+        raise DataError(f"unknown tokenizer kind {kind!r}; use one of {', '.join(KINDS)}")
+    return make_vectorizer(kind, captions, sequence_length)
+
+
+def sequence_length(tokenizer) -> int:
+    if isinstance(tokenizer, WordPieceTokenizer):
+        return tokenizer.sequence_length
+    return _learned_sequence_length(tokenizer)
+
+
+def save_tokenizer(tokenizer, path: Path) -> None:
+    if isinstance(tokenizer, WordPieceTokenizer):
+        config = {"kind": "wordpiece", "sequence_length": tokenizer.sequence_length,
+                  "vocabulary": tokenizer.vocabulary}
+        Path(path).write_text(json.dumps(config, ensure_ascii=False) + "\n", encoding="utf-8")
+    else:
+        save_vectorizer(tokenizer, path)
+
+
+def load_tokenizer(path: Path):
+    path = Path(path)
+    if path.exists():
+        config = json.loads(path.read_text(encoding="utf-8"))
+        if config.get("kind") == "wordpiece":
+            tokenizer = WordPieceTokenizer(config["vocabulary"], config["sequence_length"], name="wordpiece")
+            tokenizer.kind = "wordpiece"
+            return tokenizer
+    return load_vectorizer(path)
+
+
+def known_fraction(tokenizer, prompt: str) -> float:
+    """Share of the prompt's tokens the tokenizer knows (0 for an empty prompt)."""
+    if isinstance(tokenizer, WordPieceTokenizer):
+        ids = tokenizer([prompt]).numpy()[0]
+        ids = ids[(ids != tokenizer.pad_id) & (ids != tokenizer.cls_id) & (ids != tokenizer.sep_id)]
+        return float((ids != tokenizer.unk_id).mean()) if len(ids) else 0.0
+    return _learned_known_fraction(tokenizer, prompt)
