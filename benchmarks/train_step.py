@@ -101,12 +101,12 @@ def keras_io_style_gan(base_class):
             with tf.GradientTape() as tape:
                 d_loss = bce(targets, self.discriminator([combined, both], training=True))
             d_vars = self.discriminator.trainable_variables
-            self.d_optimizer.apply_gradients(zip(tape.gradient(d_loss, d_vars), d_vars))
+            self.d_optimizer.apply_gradients(zip(tape.gradient(d_loss, d_vars), d_vars, strict=True))
             with tf.GradientTape() as tape:  # keras.io generates the fakes a second time
                 fake = self.generator([noise[::-1], tokens], training=True)
                 g_loss = bce(ops.zeros((batch, 1)), self.discriminator([fake, tokens], training=True))
             g_vars = self.generator.trainable_variables
-            self.g_optimizer.apply_gradients(zip(tape.gradient(g_loss, g_vars), g_vars))
+            self.g_optimizer.apply_gradients(zip(tape.gradient(g_loss, g_vars), g_vars, strict=True))
             self.trackers["d_loss"].update_state(d_loss)
             self.trackers["g_loss"].update_state(g_loss)
             return {"d_loss": self.trackers["d_loss"].result(), "g_loss": self.trackers["g_loss"].result()}
@@ -161,7 +161,7 @@ def measure(name: str, batch_size: int, seconds: float) -> dict:
     start = time.perf_counter()
     model.fit(tf.data.Dataset.from_tensors(batch).repeat(), steps_per_epoch=10_000, epochs=1,
               callbacks=[Clock()], verbose=0)
-    steps = [b - a for a, b in zip(times[2:], times[3:])]  # the first steps trace and compile
+    steps = [b - a for a, b in zip(times[2:], times[3:], strict=False)]  # the first steps trace and compile
     step = statistics.median(steps)
     return {"name": name, "precision": precision, "jit": jit, "images_per_s": batch_size / step,
             "step_s": step, "steps_timed": len(steps), "gflop_per_step": flops / 1e9,

@@ -156,7 +156,6 @@ def overview(names: list[str], prompts=("smiling face with heart-eyes", "crying 
                                           "sun", "flag: japan"), seed: int = 0) -> Path:
     """docs/zoo/overview.png: one row per experiment (and make train's cgan, and the real
     emoji), the same prompts and noise seed in every row."""
-    import numpy as np
     from PIL import Image, ImageDraw
 
     from emoji_t2i.data import load_dataset

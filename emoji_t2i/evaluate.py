@@ -18,10 +18,25 @@ import sys
 from emoji_t2i.evaluation.judges import JUDGES_DIR
 
 
+def parse_options(items: list[str]) -> dict:
+    """``--set KEY=VALUE`` sampling options, numbers parsed."""
+    options = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ValueError(f"--set {item!r}: expected KEY=VALUE, e.g. --set num_steps=20")
+        try:
+            options[key.strip()] = int(value) if value.strip().lstrip("-").isdigit() else float(value)
+        except ValueError:
+            options[key.strip()] = value
+    return options
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     which = p.add_mutually_exclusive_group(required=True)
     which.add_argument("--run", help="a run directory of a generator model")
+    which.add_argument("--preset", help="a shipped preset's name or a preset folder")
     which.add_argument("--real", action="store_true", help="the other vendor's real images: the ceiling")
     which.add_argument("--noise", action="store_true", help="uniform noise images: the floor")
     p.add_argument("--out", required=True, help="folder for report.json, report.md and grids")
@@ -30,6 +45,8 @@ def main(argv=None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--data", default=None, help="dataset spec (default: the embedded artifact)")
     p.add_argument("--judges", default=str(JUDGES_DIR), help="folder of the evaluation networks")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="sampling option (diffusion: num_steps, guidance_scale, sampler)")
     args = p.parse_args(argv)
     if args.samples < 2:
         p.error(f"--samples {args.samples}: need at least 2 per split for FID and KID")
@@ -38,12 +55,15 @@ def main(argv=None) -> int:
     from emoji_t2i.evaluation import sources
     from emoji_t2i.evaluation.judges import Judges
     from emoji_t2i.evaluation.report import evaluate
-    from emoji_t2i.training.run_dir import RunError
+    from emoji_t2i.pipelines import RunError, TextToImagePipeline
 
     try:
+        options = parse_options(args.set)
         ds = load_dataset(args.data)
-        if args.run:
-            source = sources.RunSource(args.run)
+        if args.run or args.preset:
+            pipe = (TextToImagePipeline.from_run(args.run) if args.run
+                    else TextToImagePipeline.from_preset(args.preset))
+            source = sources.PipelineSource(pipe, args.run or args.preset, options)
         else:
             source = sources.RealSource(ds) if args.real else sources.NoiseSource()
         judges = Judges.load(args.judges)

@@ -1,11 +1,14 @@
-"""``python -m emoji_t2i.export --run DIR --out DIR``: a TensorFlow SavedModel of a run.
+"""``python -m emoji_t2i.export (--run DIR | --preset NAME) --out DIR``: a TensorFlow SavedModel.
 
-The SavedModel's ``serve`` endpoint takes ``prompts`` (tf.string [N]) and ``seed`` (int32
-scalar) and returns uint8 RGBA images [N, 72, 72, 4]. Tokenisation is inside the graph, so
-it needs only TensorFlow:
+Endpoints (tokenisation and the whole sampling loop are inside the graph, so loading needs
+only TensorFlow):
 
-    m = tf.saved_model.load("export/cgan")
-    images = m.serve(tf.constant(["crying cat"]), tf.constant(0))
+    m = tf.saved_model.load("export/diffusion")
+    m.serve(tf.constant(["crying cat"]), tf.constant(0))                  # uint8 [N, 72, 72, 4]
+    m.sample(tf.constant(["crying cat"]), tf.constant(0), tf.constant(30), tf.constant(4.0))
+
+``sample(prompts, seed, num_steps, guidance_scale)`` exists for diffusion models; ``serve``
+uses their default options. The same seed gives the in-process pipeline's images.
 """
 
 from __future__ import annotations
@@ -22,21 +25,35 @@ def export_pipeline(pipe, out: Path) -> Path:
     import keras
     import tensorflow as tf
 
-    model, vectorizer, dim = pipe.model, pipe.vectorizer, pipe.model.noise_dim
+    from emoji_t2i.pipelines import initial_noise
+
+    model, tokenizer, shape = pipe.model, pipe.tokenizer, pipe.model.noise_shape
     archive = keras.export.ExportArchive()
     for layer in model.sampling_layers():  # only what sampling needs: no D, no optimizers
         archive.track(layer)
-    archive.track(vectorizer)  # its vocabulary lookup table must travel with the graph
+    archive.track(tokenizer)  # its vocabulary lookup table must travel with the graph
+
+    def to_uint8(images):
+        return tf.cast(tf.clip_by_value(tf.round((images + 1.0) * 127.5), 0.0, 255.0), tf.uint8)
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="prompts"),
                                   tf.TensorSpec([], tf.int32, name="seed")])
     def serve(prompts, seed):
-        tokens = vectorizer(prompts)
-        noise = tf.random.stateless_normal([tf.shape(prompts)[0], dim], seed=tf.stack([seed, 0]))
-        images = model.generate(noise, tokens)
-        return tf.cast(tf.clip_by_value(tf.round((images + 1.0) * 127.5), 0.0, 255.0), tf.uint8)
+        noise = initial_noise(tf.shape(prompts)[0], shape, seed)
+        return to_uint8(model.sample(tokenizer(prompts), noise))
 
     archive.add_endpoint("serve", serve)
+    if "num_steps" in pipe.options:
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="prompts"),
+                                      tf.TensorSpec([], tf.int32, name="seed"),
+                                      tf.TensorSpec([], tf.int32, name="num_steps"),
+                                      tf.TensorSpec([], tf.float32, name="guidance_scale")])
+        def sample(prompts, seed, num_steps, guidance_scale):
+            noise = initial_noise(tf.shape(prompts)[0], shape, seed)
+            return to_uint8(model.sample(tokenizer(prompts), noise, num_steps=num_steps,
+                                         guidance_scale=guidance_scale))
+
+        archive.add_endpoint("sample", sample)
     archive.write_out(str(out), verbose=False)
     return out
 
@@ -44,22 +61,38 @@ def export_pipeline(pipe, out: Path) -> Path:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m emoji_t2i.export", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--run", required=True, type=Path, help="a run directory written by train")
-    p.add_argument("--out", required=True, type=Path, help="SavedModel folder to write")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--run", type=Path, help="a run directory written by train")
+    source.add_argument("--preset", help="a shipped preset's name or a preset folder")
+    p.add_argument("--out", required=True, type=Path, help="folder to write")
+    p.add_argument("--format", choices=("savedmodel", "preset"), default="savedmodel",
+                   help="a SavedModel (default) or a preset folder (what emoji_t2i/presets/ ships)")
     args = p.parse_args(argv)
-    from emoji_t2i.text_to_emoji import TextToEmojiPipeline
-    from emoji_t2i.training.run_dir import RunError
+    from emoji_t2i.pipelines import RunDir, RunError, TextToImagePipeline, run_metadata
 
     try:
-        pipe = TextToEmojiPipeline.from_run(args.run)
         if args.out.exists() and any(args.out.iterdir()):
             raise RunError(f"--out {args.out} is not empty; choose a new folder")
+        pipe = (TextToImagePipeline.from_run(args.run) if args.run
+                else TextToImagePipeline.from_preset(args.preset))
+        if args.format == "preset":
+            from emoji_t2i.pipelines import save_preset
+
+            if args.run:
+                latest = RunDir(args.run).latest_checkpoint()
+                metadata = run_metadata(pipe.config, int(latest.rsplit("-", 1)[1]))
+            else:
+                metadata = pipe.config.get("metadata", {})
+            save_preset(pipe.model, pipe.tokenizer, args.out, metadata)
+            print(f"wrote preset {args.out} (load: TextToImagePipeline.from_preset({str(args.out)!r}))")
+            return 0
         export_pipeline(pipe, args.out)
     except (RunError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    print(f"wrote SavedModel {args.out} (signature serve(prompts: string[N], seed: int32) -> "
-          "uint8[N,72,72,4])")
+    extra = ", sample(prompts, seed, num_steps, guidance_scale)" if "num_steps" in pipe.options else ""
+    print(f"wrote SavedModel {args.out} (serve(prompts: string[N], seed: int32) -> "
+          f"uint8[N,72,72,4]{extra})")
     return 0
 
 

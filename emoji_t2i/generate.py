@@ -1,13 +1,18 @@
-"""``python -m emoji_t2i.generate --run DIR "prompt" ...``: emoji from a trained run.
+"""``python -m emoji_t2i.generate "prompt" ...``: emoji from the shipped model, a preset or a run.
 
-    python -m emoji_t2i.generate --run runs/default-cgan "crying cat" "pizza" -n 4 -o grid.png
-    python -m emoji_t2i.generate --run runs/default-cgan "red heart" --out-dir hearts/
+    python -m emoji_t2i.generate "crying cat" "a cat wearing sunglasses" -n 4 --seed 0 -o grid.png
+    python -m emoji_t2i.generate --run runs/default-cgan "pizza" --out-dir pizzas/
+    python -m emoji_t2i.generate --preset runs/my-run/preset "rocket" --num-steps 30 --guidance-scale 4
+
+With neither --run nor --preset it uses the shipped preset (the diffusion model). The same
+seed gives the same images; without --seed one is drawn and printed.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import random
 import re
 import sys
 from pathlib import Path
@@ -15,37 +20,73 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
-def main(argv=None) -> int:
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")[:40] or "prompt"
+
+
+def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m emoji_t2i.generate", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--run", required=True, type=Path, help="a run directory written by train")
+    source = p.add_mutually_exclusive_group()
+    source.add_argument("--run", type=Path, help="a run directory written by train")
+    source.add_argument("--preset", help="a shipped preset's name or a preset folder "
+                                         "(default: the shipped diffusion model)")
     p.add_argument("prompts", nargs="+", help="one or more prompts")
     p.add_argument("-n", type=int, default=4, help="images per prompt (default 4)")
-    p.add_argument("--seed", type=int, default=0, help="noise seed: same seed, same images")
+    p.add_argument("--seed", type=int, help="noise seed: same seed, same images (default: random, printed)")
+    p.add_argument("--num-steps", type=int, help="diffusion: sampling steps (default: the model's, 20)")
+    p.add_argument("--guidance-scale", type=float, help="diffusion: classifier-free guidance (default 3)")
+    p.add_argument("--sampler", choices=("dpm_solver", "ddim", "ddpm"), help="diffusion: sampler")
     out = p.add_mutually_exclusive_group()
     out.add_argument("-o", "--output", type=Path, help="captioned grid PNG (default samples.png)")
-    out.add_argument("--out-dir", type=Path, help="one RGBA PNG per image instead of a grid")
-    args = p.parse_args(argv)
-    from PIL import Image
+    out.add_argument("--out-dir", type=Path, help="one RGBA PNG per image, named by prompt and seed")
+    return p
 
-    from emoji_t2i.plotting import save_grid
-    from emoji_t2i.text_to_emoji import TextToEmojiPipeline
-    from emoji_t2i.training.run_dir import RunError
 
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
     if args.n < 1:
         print("error: -n must be at least 1", file=sys.stderr)
         return 2
+    from PIL import Image
+    from tqdm.auto import tqdm
+
+    from emoji_t2i.pipelines import DEFAULT_PRESET, RunError, TextToImagePipeline
+    from emoji_t2i.plotting import save_grid
+    from emoji_t2i.text.minilm import MissingWeights
+
     try:
-        pipe = TextToEmojiPipeline.from_run(args.run)
-    except RunError as e:
+        pipe = (TextToImagePipeline.from_run(args.run) if args.run
+                else TextToImagePipeline.from_preset(args.preset or DEFAULT_PRESET))
+    except (RunError, MissingWeights) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    images = pipe(args.prompts, n=args.n, seed=args.seed)
+    options = {k: v for k, v in (("num_steps", args.num_steps), ("guidance_scale", args.guidance_scale),
+                                 ("sampler", args.sampler)) if v is not None}
+    unknown = sorted(set(options) - set(pipe.options))
+    if unknown:
+        print(f"error: a {pipe.config['model']} model takes no --{unknown[0].replace('_', '-')}; "
+              "only diffusion models take sampling options", file=sys.stderr)
+        return 2
+    seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**31 - 1)
+    if args.seed is None:
+        print(f"seed {seed} (pass --seed {seed} to get these images again)")
+    steps = options.get("num_steps", pipe.options.get("num_steps"))
+    bar = tqdm(total=steps, desc="sampling", unit="step") if steps else None
+    try:
+        images = pipe.sample(args.prompts, seed=seed, n=args.n, progress=bar.update if bar else None,
+                             **options)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    finally:
+        if bar:
+            bar.close()
     if args.out_dir:
         args.out_dir.mkdir(parents=True, exist_ok=True)
         for i, image in enumerate(images):
-            slug = re.sub(r"[^a-z0-9]+", "_", args.prompts[i // args.n].lower()).strip("_")[:40]
-            Image.fromarray(image, "RGBA").save(args.out_dir / f"{i:03d}_{slug or 'prompt'}.png")
+            name = f"{slug(args.prompts[i // args.n])}-seed{seed}-{i % args.n}.png"
+            Image.fromarray(image, "RGBA").save(args.out_dir / name)
         print(f"wrote {len(images)} PNGs to {args.out_dir}")
     else:
         path = args.output or Path("samples.png")

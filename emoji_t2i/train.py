@@ -77,6 +77,7 @@ def main(argv=None) -> int:
                    "batch_size": args.batch_size, "precision": args.precision,
                    "strategy": args.strategy, "seed": args.seed}
             config = resolve(args.model, model_class, cli, args.set)
+            config["command"] = "python -m emoji_t2i.train " + " ".join(argv if argv is not None else sys.argv[1:])
             run = RunDir(args.out or default_run_dir(args.model))
             config["out"] = str(run.path)
         result = train(config, run, resume=args.resume, dry_run=args.dry_run)

@@ -98,7 +98,8 @@ def read_artifact(art_dir: Path) -> EmojiDataset:
     decoded = read_images(art_dir)
     missing = [r["id"] for r in rows if r["id"] not in decoded]
     if missing:
-        raise DataError(f"{art_dir}: {len(missing)} manifest ids have no image (first {missing[0]}); rebuild the artifact")
+        raise DataError(f"{art_dir}: {len(missing)} manifest ids have no image (first {missing[0]}); "
+                        "rebuild the artifact")
     images = np.stack([decoded[r["id"]] for r in rows]) if rows else np.zeros((0, 72, 72, 4), np.uint8)
     return EmojiDataset(
         images=images,

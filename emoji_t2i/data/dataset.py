@@ -77,7 +77,7 @@ def load_dataset(spec: str | Path | None = None, *, skip_bad: bool = False) -> E
         return artifact.read_artifact(embedded_dataset_dir())
     spec = str(spec)
     if spec.startswith("tfds:"):
-        from emoji_t2i.datasets.emoji72 import load_tfds_as_dataset
+        from emoji_t2i.data.tfds_builder import load_tfds_as_dataset
 
         return load_tfds_as_dataset(spec[len("tfds:") :])
     path = Path(spec)

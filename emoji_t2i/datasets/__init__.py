@@ -1,5 +1,9 @@
-"""TFDS builders. Importing this package registers ``emoji72`` with tensorflow-datasets."""
+"""TFDS builders. Importing this package registers ``emoji72`` with tensorflow-datasets.
 
-from emoji_t2i.datasets.emoji72 import Emoji72
+The builder lives in ``emoji_t2i.data.tfds_builder`` (data imports nothing above it);
+this package is the conventional import path for TFDS users.
+"""
 
-__all__ = ["Emoji72"]
+from emoji_t2i.data.tfds_builder import Emoji72, load_tfds_as_dataset
+
+__all__ = ["Emoji72", "load_tfds_as_dataset"]

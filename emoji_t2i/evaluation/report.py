@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from emoji_t2i.data import EmojiDataset
-from emoji_t2i.evaluation import metrics
 from emoji_t2i.data.images import to_unit_range
+from emoji_t2i.evaluation import metrics
 from emoji_t2i.evaluation.judges import Judges, premultiply
 from emoji_t2i.evaluation.protocol import prompt_set
 from emoji_t2i.plotting import save_grid

@@ -1,4 +1,5 @@
-"""What gets evaluated: a trained run, the real data (the ceiling) or uniform noise (the floor).
+"""What gets evaluated: a trained model (run or preset), the real data (the ceiling) or
+uniform noise (the floor).
 
 A source answers a ``PromptSet`` with one uint8 RGBA image per prompt (``samples``) and
 with several images for each of a few prompts (``variations``, for per-prompt diversity).
@@ -14,20 +15,20 @@ from emoji_t2i.data import EmojiDataset
 from emoji_t2i.evaluation.protocol import PromptSet
 
 
-class RunSource:
-    """Samples of a run's model: noise from ``tf.random.stateless_normal`` keyed by the seed."""
+class PipelineSource:
+    """Samples of a trained model (a run or a preset) through its pipeline: noise from
+    ``tf.random.stateless_normal`` keyed by the seed; ``options`` are sampling options."""
 
-    def __init__(self, run_dir, chunk: int = 256):
-        from emoji_t2i.text_to_emoji import TextToEmojiPipeline
-
-        self.pipeline = TextToEmojiPipeline.from_run(run_dir)
-        self.name = f"run {run_dir} ({self.pipeline.config['model']})"
-        self.chunk = chunk
+    def __init__(self, pipeline, label, options: dict | None = None, chunk: int = 256):
+        self.pipeline, self.options, self.chunk = pipeline, dict(options or {}), chunk
+        self.name = f"{label} ({pipeline.config['model']})"
+        if self.options:
+            self.name += " " + ", ".join(f"{k}={v}" for k, v in sorted(self.options.items()))
 
     def generate(self, prompts, n, seed):
         with warnings.catch_warnings():  # held-out prompts with no known word are expected
             warnings.simplefilter("ignore", UserWarning)
-            return self.pipeline(prompts, n=n, seed=seed)
+            return self.pipeline.sample(prompts, seed=seed, n=n, **self.options)
 
     def samples(self, ps: PromptSet, seed: int) -> np.ndarray:
         return np.concatenate([self.generate(ps.prompts[s:s + self.chunk], 1, seed * 1000 + k)
@@ -70,3 +71,4 @@ class NoiseSource:
     def variations(self, ps: PromptSet, prompts: int, per_prompt: int, seed: int) -> list[np.ndarray]:
         rng = np.random.default_rng(seed + 1)
         return [rng.integers(0, 256, (per_prompt, 72, 72, 4), np.uint8) for _ in range(prompts)]
+

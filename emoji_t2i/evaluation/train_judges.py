@@ -63,7 +63,7 @@ def train_matcher(features, train, vectorizer, epochs, batch_size, seed):
             per_example, _ = symmetric_info_nce(model([f, t], training=True), code, model.logit_scale)
             loss = tf.reduce_mean(per_example)
         optimizer.apply_gradients(zip(tape.gradient(loss, model.trainable_variables),
-                                      model.trainable_variables))
+                                      model.trainable_variables, strict=True))
         return loss
 
     rng = np.random.default_rng(seed)

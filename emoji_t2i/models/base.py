@@ -86,5 +86,7 @@ class ZooModel(keras.Model):
         """Runs whose vectorizer and weights a new run takes (a pretrained text encoder)."""
         return pretrained_runs(hparams.get("text_encoder", ""))
 
-    def initialize_from_runs(self):
-        load_pretrained_text_encoders(self)
+    def initialize_from_runs(self, load_run):
+        """``load_run(path, model_name) -> (model, tokenizer, config)`` is handed in by the
+        training engine, so models never import the layers above them."""
+        load_pretrained_text_encoders(self, load_run)

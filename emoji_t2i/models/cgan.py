@@ -149,7 +149,8 @@ class ConditionalGAN(TextConditionalGAN):
     - DiffAugment on real and fake: each emoji has only ~4 images (2 vendors, skin tones);
     - auxiliary classifier heads (``num_classes``, one per label field: subcategory and
       identity by default), which pull G's samples towards the captioned emoji;
-    - conditional GroupNorm in every G block (not BatchNorm: see ConditionalGroupNorm); an EMA of G's weights for sampling.
+    - conditional GroupNorm in every G block (not BatchNorm: see ConditionalGroupNorm);
+    - an EMA of G's weights for sampling.
 
     With ``text_encoder="padded"`` it is the diary's day-3 CGAN (token ids as numbers).
 

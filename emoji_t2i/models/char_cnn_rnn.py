@@ -137,7 +137,7 @@ class CharCNNRNNPretraining(ZooModel):
             loss = tf.nn.compute_average_loss(per_example)
             scaled = self.optimizer.scale_loss(loss)
         variables = self.trainable_variables
-        self.optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables))
+        self.optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables, strict=True))
         hit = ops.cast(ops.equal(ops.argmax(logits, axis=-1), ops.cast(targets, "int64")), "float32")
         self.trackers["loss"].update_state(ops.mean(per_example))
         self.trackers["text_to_image_top1"].update_state(ops.mean(hit))

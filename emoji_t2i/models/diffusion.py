@@ -175,19 +175,27 @@ class TextToEmojiDiffusion(ZooModel):
         return ops.cast(encoder(tokens), "float32")
 
     # --- sampling ------------------------------------------------------------------------------
-    def sample(self, tokens, noise, num_steps=None, guidance_scale=None, sampler=None, seed=None):
-        """Images in [-1, 1] (straight alpha), float32 (B, 72, 72, 4), from the EMA U-Net."""
+    def sample(self, tokens, noise, num_steps=None, guidance_scale=None, sampler=None, seed=None,
+               callback=None):
+        """Images in [-1, 1] (straight alpha), float32 (B, 72, 72, 4), from the EMA U-Net.
+
+        Conditional and unconditional predictions come from one batched U-Net call per step.
+        ``callback()`` runs after each step when called eagerly (a progress bar)."""
         num_steps = self.num_steps if num_steps is None else num_steps
         guidance = tf.cast(self.guidance_scale if guidance_scale is None else guidance_scale, tf.float32)
         features = self.encode(tokens)
         batch = tf.shape(features)[0]
         both = tf.concat([features, features], 0)
         keep = tf.concat([tf.ones([batch]), tf.zeros([batch])], 0)
+        # Eagerly, the sampler's loop runs in Python; the U-Net call is still a graph.
+        network = self._denoiser_graph() if tf.executing_eagerly() else self.ema_denoiser
 
         def denoise(x, t):
             logsnr = tf.fill([2 * batch], self.schedule.logsnr(t))
-            v = self.ema_denoiser((tf.concat([x, x], 0), logsnr, both, keep), training=False)
+            v = network((tf.concat([x, x], 0), logsnr, both, keep))
             v_cond, v_uncond = v[:batch], v[batch:]
+            if callback is not None and tf.executing_eagerly():
+                callback()
             t_batch = tf.fill([batch], t)
             return self.schedule.from_v(x, v_uncond + guidance * (v_cond - v_uncond), t_batch)
 
@@ -195,10 +203,17 @@ class TextToEmojiDiffusion(ZooModel):
         x0 = chosen.sample(denoise, tf.cast(noise, tf.float32), num_steps, seed=seed)
         return unpremultiply(tf.clip_by_value(x0, -1.0, 1.0))
 
+    def _denoiser_graph(self):
+        if "_denoiser_fn" not in self.__dict__:
+            net = self.ema_denoiser
+            self.__dict__["_denoiser_fn"] = tf.function(lambda inputs: net(inputs, training=False),
+                                                        reduce_retracing=True)
+        return self.__dict__["_denoiser_fn"]
+
     def generate(self, noise, tokens):
         """``sample`` with the default options, traced once (the sample grids call it)."""
         if "_sample_graph" not in self.__dict__:
-            self.__dict__["_sample_graph"] = tf.function(self.sample)
+            self.__dict__["_sample_graph"] = tf.function(self.sample, reduce_retracing=True)
         return self.__dict__["_sample_graph"](tokens, noise)
 
     # --- training ------------------------------------------------------------------------------
@@ -233,7 +248,7 @@ class TextToEmojiDiffusion(ZooModel):
                                    axis=(1, 2, 3))
             loss = tf.nn.compute_average_loss(per_example)
             scaled = self.optimizer.scale_loss(loss)
-        self.optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables))
+        self.optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables, strict=True))
         step = ops.cast(self.optimizer.iterations, "float32")
         self.copy_to_ema(ops.minimum(self.ema_decay, (1.0 + step) / (10.0 + step)))
         self.trackers["loss"].update_state(ops.mean(per_example))

@@ -169,7 +169,7 @@ class TextConditionalGAN(ZooModel):
             loss = tf.nn.compute_average_loss(per_example)
             scaled = self.d_optimizer.scale_loss(loss)
         grads = tape.gradient(scaled, d.trainable_variables)
-        self.d_optimizer.apply_gradients(zip(grads, d.trainable_variables))
+        self.d_optimizer.apply_gradients(zip(grads, d.trainable_variables, strict=True))
         self.trackers["d_loss"].update_state(ops.mean(per_example))
         self.trackers["real_score"].update_state(ops.mean(ops.cast(s_real, "float32")))
         self.trackers["fake_score"].update_state(ops.mean(ops.cast(s_fake, "float32")))
@@ -195,7 +195,7 @@ class TextConditionalGAN(ZooModel):
             loss = tf.nn.compute_average_loss(per_example)
             scaled = self.g_optimizer.scale_loss(loss)
         g_vars = self.generator.trainable_variables
-        self.g_optimizer.apply_gradients(zip(g_tape.gradient(scaled, g_vars), g_vars))
+        self.g_optimizer.apply_gradients(zip(g_tape.gradient(scaled, g_vars), g_vars, strict=True))
         step = ops.cast(self.g_optimizer.iterations, "float32")
         # Short warm-up: early on the EMA follows G closely, later it averages ~1/(1-decay) steps.
         self.copy_to_ema(ops.minimum(self.ema_decay, (1.0 + step) / (10.0 + step)))

@@ -254,15 +254,13 @@ class StackGAN(ConditionalGAN):
             stage1 = [hparams["stage1_run"]]
         return [*super().source_runs(hparams), *stage1]
 
-    def initialize_from_runs(self):
+    def initialize_from_runs(self, load_run):
         """A pretrained text encoder, and for Stage II the Stage I run's EMA generator copied
         into both G copies (frozen)."""
-        super().initialize_from_runs()
+        super().initialize_from_runs(load_run)
         if self.stage != 2:
             return
-        from emoji_t2i.text_to_emoji import load_run_model
-
-        first = load_run_model(self.stage1_run, "stackgan")[0]
+        first = load_run(self.stage1_run, "stackgan")[0]
         if first.stage != 1:
             raise ValueError(f"stage1_run {self.stage1_run} is a stage-{first.stage} run; "
                              "give the run of --set stage=1")

@@ -160,7 +160,7 @@ class TextConditionalVAE(ZooModel):
             loss = tf.nn.compute_average_loss(per_example)
             scaled = self.optimizer.scale_loss(loss)
         variables = self.trainable_variables
-        self.optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables))
+        self.optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables, strict=True))
         prior = ops.cast(from_prior[:, 0], "float32")
         self.trackers["loss"].update_state(ops.mean(per_example))
         self.trackers["kl"].update_state(ops.mean(kl))

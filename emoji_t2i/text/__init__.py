@@ -21,8 +21,8 @@ frozen (with its vectorizer), as StackGAN used a pretrained char-CNN-RNN.
 
 from emoji_t2i.text.encoders import (
     ENCODERS,
-    TOKENIZERS,
     PRETRAINED_PREFIX,
+    TOKENIZERS,
     PretrainedTextEncoder,
     TextEncoder,
     load_pretrained_text_encoders,

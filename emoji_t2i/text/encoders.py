@@ -137,12 +137,11 @@ class PretrainedTextEncoder(layers.Layer):
     def compute_output_shape(self, input_shape):
         return (input_shape[0], self.output_dim)
 
-    def load_pretrained(self, cache: dict | None = None):
-        from emoji_t2i.text_to_emoji import load_run_model
-
+    def load_pretrained(self, load_run, cache: dict | None = None):
+        """``load_run(path, model_name) -> (model, ...)``: see ZooModel.initialize_from_runs."""
         cache = {} if cache is None else cache
         if self.run not in cache:
-            cache[self.run] = load_run_model(self.run, "char_cnn_rnn")[0].text_encoder.get_weights()
+            cache[self.run] = load_run(self.run, "char_cnn_rnn")[0].text_encoder.get_weights()
         self.encoder.set_weights(cache[self.run])
 
     def get_config(self):
@@ -173,11 +172,11 @@ def pretrained_runs(text_encoder: str) -> list[str]:
     return [text_encoder[len(PRETRAINED_PREFIX):]] if text_encoder.startswith(PRETRAINED_PREFIX) else []
 
 
-def load_pretrained_text_encoders(model) -> int:
+def load_pretrained_text_encoders(model, load_run) -> int:
     """Copy pretrained weights into every ``PretrainedTextEncoder`` of a model; returns how many."""
     cache, count = {}, 0
     for layer in model._flatten_layers(include_self=False, recursive=True):
         if isinstance(layer, PretrainedTextEncoder):
-            layer.load_pretrained(cache)
+            layer.load_pretrained(load_run, cache)
             count += 1
     return count

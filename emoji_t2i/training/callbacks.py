@@ -68,16 +68,21 @@ class ProgressBar(keras.callbacks.Callback):
 
 
 class EpochCheckpoint(keras.callbacks.Callback):
-    """Saves model, EMA, optimizers and the epoch counter after every finished epoch."""
+    """Saves model, EMA, optimizers and the epoch counter after every finished epoch, then
+    the run's preset (``<run>/preset``: sampling weights + tokenizer + metadata) from it."""
 
-    def __init__(self, manager: tf.train.CheckpointManager, epoch: tf.Variable, guard: ProgressBar):
+    def __init__(self, manager: tf.train.CheckpointManager, epoch: tf.Variable, guard: ProgressBar,
+                 write_preset=None):
         super().__init__()
         self.manager, self.epoch, self.guard = manager, epoch, guard
+        self.write_preset = write_preset
 
     def on_epoch_end(self, epoch, logs=None):
         if self.guard.failure is None:
             self.epoch.assign(epoch + 1)
             self.manager.save(checkpoint_number=epoch + 1)
+            if self.write_preset is not None:
+                self.write_preset(epoch + 1)
 
 
 class SampleGrid(keras.callbacks.Callback):

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import sys
 
-import keras
 import numpy as np
 import tensorflow as tf
 
 from emoji_t2i.data import load_dataset
 from emoji_t2i.data.pipeline import caption_table, epoch_steps, make_dataset
 from emoji_t2i.models import build_model, get_model_class
+from emoji_t2i.pipelines import load_run_model, run_metadata, save_preset
 from emoji_t2i.text.tokenizers import load_tokenizer, make_tokenizer, save_tokenizer, sequence_length
 from emoji_t2i.training import callbacks as cb
 from emoji_t2i.training.environment import make_strategy, set_determinism, set_precision
@@ -114,7 +114,7 @@ def train(config: dict, run: RunDir, resume: bool = False, dry_run: bool = False
         model = make_model(config, vectorizer.vocabulary_size())
         compile_model(model, config, total_steps)
         if not resume:
-            model.initialize_from_runs()
+            model.initialize_from_runs(load_run_model)
     if dry_run:
         print(json.dumps({k: v for k, v in config.items()}, indent=2, sort_keys=True))
         sizes = ", ".join(f"{n} {net.count_params():,} params" for n, net in model.networks().items())
@@ -161,8 +161,13 @@ def train(config: dict, run: RunDir, resume: bool = False, dry_run: bool = False
         bank = train_data.take(np.random.default_rng(config["seed"]).permutation(len(train_data))[:1000])
         samples = cb.RetrievalGrid(prompts, tags, vectorizer, bank, data.subset("heldout"),
                                    run.samples_dir, writer, every=every)
+    def write_preset(done_epochs):
+        save_preset(model, vectorizer, run.path / "preset",
+                    run_metadata(config, done_epochs, train_step_count(model)))
+
     callbacks = [progress, samples, cb.EpochLog(run.history_path, writer),
-                 cb.EpochCheckpoint(manager, epoch, progress)]
+                 cb.EpochCheckpoint(manager, epoch, progress,
+                                    write_preset if model.is_generator else None)]
     model.fit(dataset, epochs=epochs, initial_epoch=initial_epoch, steps_per_epoch=steps,
               callbacks=callbacks, verbose=0, shuffle=False)
     if progress.failure is not None:

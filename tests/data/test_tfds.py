@@ -1,7 +1,7 @@
 import tensorflow_datasets as tfds
 
 import emoji_t2i.datasets  # noqa: F401  (registers emoji72)
-from emoji_t2i.datasets.emoji72 import load_tfds_as_dataset
+from emoji_t2i.datasets import load_tfds_as_dataset
 
 
 def test_tfds_builds_offline_and_matches_the_artifact(tmp_path, embedded):

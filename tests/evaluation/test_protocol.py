@@ -6,7 +6,7 @@ from emoji_t2i.evaluation.protocol import MISMATCHED, prompt_set
 def test_prompts_partners_and_mismatched_captions(embedded):
     ps = prompt_set(embedded, "heldout", 50, seed=0)
     assert len(ps.prompts) == len(ps.rows) == 50 and set(embedded.split[ps.rows]) == {"heldout"}
-    assert all(p in embedded.captions[r] for p, r in zip(ps.prompts, ps.rows))
+    assert all(p in embedded.captions[r] for p, r in zip(ps.prompts, ps.rows, strict=True))
     # the ceiling's partner: the same code point drawn by the other vendor, in the same split
     meta = embedded.metadata
     assert np.all(meta["unified"][ps.partners] == meta["unified"][ps.rows])

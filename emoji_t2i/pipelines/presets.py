@@ -1,0 +1,122 @@
+"""Presets: a trained model in one folder that loads with nothing from training.
+
+    <preset>/
+      config.json      {"format", "model" (zoo name), "config" (the model's get_config()),
+                        "tokenizer", "weights"}
+      tokenizer.json   the caption tokenizer (vocabulary included)
+      model.weights.h5 the sampling networks' weights (EMA copies; no discriminator, no
+                       optimizer state). A frozen pretrained text encoder (minilm) is not
+                       copied: it loads from its installed package.
+      metadata.json    what trained it: command, data, epochs, steps, evaluation figures
+      README.md        the model card (shipped presets)
+
+Training writes ``<run>/preset/`` after every checkpoint; ``emoji_t2i/presets/<name>/``
+holds the shipped ones, found by name.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from emoji_t2i.models import get_model_class
+from emoji_t2i.pipelines.run_dir import RunError
+from emoji_t2i.text.minilm import MiniLM
+from emoji_t2i.text.tokenizers import load_tokenizer, save_tokenizer
+
+SHIPPED_DIR = Path(__file__).resolve().parents[1] / "presets"
+DEFAULT_PRESET = "diffusion-emoji72"
+FORMAT = 1
+
+
+def run_metadata(config: dict, epochs: int, steps: int | None = None) -> dict:
+    """What a preset records about the run that trained it."""
+    keys = ("model", "command", "data", "batch_size", "seed", "precision", "created", "out")
+    return {**{k: config.get(k) for k in keys}, "epochs": epochs, "steps": steps,
+            "training": config.get("training", {})}
+
+
+def shipped_presets() -> list[str]:
+    return sorted(p.name for p in SHIPPED_DIR.iterdir() if (p / "config.json").is_file()) \
+        if SHIPPED_DIR.is_dir() else []
+
+
+def resolve_preset(name_or_path: str | Path) -> Path:
+    """A shipped preset's name, or a folder holding config.json."""
+    path = Path(name_or_path)
+    if (path / "config.json").is_file():
+        return path
+    if (SHIPPED_DIR / str(name_or_path) / "config.json").is_file():
+        return SHIPPED_DIR / str(name_or_path)
+    shipped = ", ".join(shipped_presets()) or "none"
+    raise RunError(f"--preset {name_or_path}: not a preset folder (no config.json) nor a shipped "
+                   f"preset (shipped: {shipped}); pass a folder written by training (<run>/preset)")
+
+
+def _stored_layers(model):
+    """Sampling layers a preset stores: all but frozen pretrained encoders from a package."""
+    return [layer for layer in model.sampling_layers() if not isinstance(layer, MiniLM)]
+
+
+def save_preset(model, tokenizer, path: Path, metadata: dict | None = None) -> Path:
+    """Write a preset atomically (a temporary folder renamed into place)."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    config = {"format": FORMAT, "model": model.zoo_name, "config": model.get_config(),
+              "tokenizer": "tokenizer.json", "weights": "model.weights.h5"}
+    (tmp / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+    save_tokenizer(tokenizer, tmp / "tokenizer.json")
+    with h5py.File(tmp / "model.weights.h5", "w") as f:
+        for layer in _stored_layers(model):
+            group = f.create_group(layer.name)
+            for i, weight in enumerate(layer.weights):
+                group.create_dataset(str(i), data=np.asarray(weight))
+    (tmp / "metadata.json").write_text(json.dumps(metadata or {}, indent=2) + "\n")
+    if path.exists():
+        for extra in ("README.md",):  # a model card written by hand survives a refresh
+            if (path / extra).exists():
+                shutil.copy2(path / extra, tmp / extra)
+        old = path.with_name(path.name + ".old")
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(path, old)
+        os.replace(tmp, path)
+        shutil.rmtree(old)
+    else:
+        os.replace(tmp, path)
+    return path
+
+
+def load_preset(name_or_path: str | Path):
+    """(model, tokenizer, config) of a preset, weights loaded, ready to sample."""
+    path = resolve_preset(name_or_path)
+    try:
+        config = json.loads((path / "config.json").read_text())
+        model_config = dict(config["config"])
+        cls = get_model_class(config["model"])
+    except (json.JSONDecodeError, KeyError) as e:
+        raise RunError(f"{path / 'config.json'}: not a preset config ({e}); re-export the preset") from e
+    tokenizer = load_tokenizer(path / config["tokenizer"])
+    for key in ("name", "trainable", "dtype"):
+        model_config.pop(key, None)
+    model = cls(**model_config)
+    model.build_for_sampling(int(tokenizer([""]).shape[1]))
+    with h5py.File(path / config["weights"], "r") as f:
+        for layer in _stored_layers(model):
+            if layer.name not in f:
+                raise RunError(f"{path}: weights for {layer.name} missing; the preset is incomplete")
+            group = f[layer.name]
+            if len(group) != len(layer.weights):
+                raise RunError(f"{path}: {layer.name} has {len(group)} weights, the model "
+                               f"{len(layer.weights)}; the preset does not fit this version")
+            for i, weight in enumerate(layer.weights):
+                weight.assign(group[str(i)][()])
+    metadata = json.loads((path / "metadata.json").read_text()) if (path / "metadata.json").exists() else {}
+    return model, tokenizer, {"model": config["model"], "preset": str(path), "metadata": metadata,
+                              "hparams": model_config}
