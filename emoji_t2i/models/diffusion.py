@@ -235,17 +235,21 @@ class TextToEmojiDiffusion(ZooModel):
                     value = decay * dst.value + (1.0 - decay) * value
                 dst.assign(value)
 
-    def train_step(self, data):
+    def denoising_loss(self, data, training=True):
+        """Per-example v-prediction MSE of a batch; captions whose ``keep`` draw falls below
+        ``condition_dropout`` are replaced by the null caption."""
         x0 = premultiply(data["images"])
         eps, t = data["image_noise"], data["time"]
         keep = ops.cast(data["keep"] >= self.condition_dropout, "float32")
+        features = data["text_features"] if self.cached_text else self.encode(data["tokens"], ema=False)
+        x_t = self.schedule.add_noise(x0, eps, t)
+        v = self.denoiser((x_t, self.schedule.logsnr(t), features, keep), training=training)
+        return ops.mean(ops.square(ops.cast(v, "float32") - self.schedule.v_target(x0, eps, t)), axis=(1, 2, 3))
+
+    def train_step(self, data):
         variables = self._trained_variables()
         with tf.GradientTape() as tape:
-            features = data["text_features"] if self.cached_text else self.encode(data["tokens"], ema=False)
-            x_t = self.schedule.add_noise(x0, eps, t)
-            v = self.denoiser((x_t, self.schedule.logsnr(t), features, keep), training=True)
-            per_example = ops.mean(ops.square(ops.cast(v, "float32") - self.schedule.v_target(x0, eps, t)),
-                                   axis=(1, 2, 3))
+            per_example = self.denoising_loss(data)
             loss = tf.nn.compute_average_loss(per_example)
             scaled = self.optimizer.scale_loss(loss)
         self.optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables, strict=True))

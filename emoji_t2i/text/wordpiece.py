@@ -61,6 +61,7 @@ class WordPieceTokenizer(keras.layers.Layer):
                                                 oov_token="\x00oov", mask_token=None,
                                                 output_mode="int", name="lookup")
         self.accents = tf.constant(_accent_table())
+        self.built = True  # no weights of its own; export refuses unbuilt layers
 
     def vocabulary_size(self) -> int:
         return len(self.vocabulary)

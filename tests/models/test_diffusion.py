@@ -1,0 +1,96 @@
+"""What only the diffusion model does: classifier-free guidance in training and sampling,
+premultiplied alpha, one batched U-Net call per step, the learning-rate schedule."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from emoji_t2i.models.diffusion import premultiply, unpremultiply
+from emoji_t2i.models.optim import WarmupCosine
+from tests.harness import tiny_batch, tiny_model
+
+
+def test_premultiplied_round_trip_on_real_emoji(tiny):
+    images = tiny.images[:8].astype(np.float32) / 127.5 - 1.0
+    x = np.asarray(premultiply(images))
+    transparent = tiny.images[:8, ..., 3] == 0
+    assert np.all(x[transparent] == -1.0)  # no colour hides under alpha 0
+    back = np.asarray(unpremultiply(x))
+    visible = tiny.images[:8, ..., 3] > 32
+    np.testing.assert_allclose(back[visible], images[visible], atol=2 / 255)
+    np.testing.assert_allclose(back[..., 3], images[..., 3], atol=1e-6)
+
+
+def wake(model):
+    """Random weights where the U-Net starts at zero, so the text reaches the output now."""
+    rng = np.random.default_rng(0)
+    for w in model.denoiser.weights:
+        if w.path.endswith(("conv2/kernel", "out_conv/kernel")):
+            w.assign(rng.normal(0, 0.1, w.shape).astype("float32"))
+
+
+def test_condition_dropout_really_drops():
+    """With every caption dropped the tokens cannot change the loss; with none they do."""
+    model = tiny_model("diffusion")
+    wake(model)
+    batch = tiny_batch(model)
+    swapped = {**batch, "tokens": batch["wrong_tokens"]}
+    for dropout, differs in ((1.0, False), (0.0, True)):
+        model.condition_dropout = dropout
+        a = np.asarray(model.denoising_loss(batch, training=False))
+        b = np.asarray(model.denoising_loss(swapped, training=False))
+        assert (np.abs(a - b).max() > 1e-4) == differs, (dropout, np.abs(a - b).max())
+
+
+def test_pipeline_draws_drop_the_configured_share(tiny, tiny_vectorizer):
+    from emoji_t2i.data.pipeline import make_dataset
+
+    model = tiny_model("diffusion", condition_dropout=0.15)
+    batch = next(iter(make_dataset(tiny, tiny_vectorizer, 64, draws=model.random_draws())))
+    dropped = float(np.mean(batch["keep"].numpy() < model.condition_dropout))
+    assert 0.03 < dropped < 0.35  # 64 draws of Bernoulli(0.15)
+    assert batch["image_noise"].shape == (64, 72, 72, 4) and batch["time"].shape == (64,)
+
+
+@pytest.mark.parametrize("sampler", ["dpm_solver", "ddim"])
+def test_one_batched_unet_call_per_step_and_seeded_noise(sampler):
+    model = tiny_model("diffusion")
+    calls = []
+    network = model._denoiser_graph()
+
+    def counting(inputs):
+        calls.append(int(inputs[0].shape[0]))
+        return network(inputs)
+
+    model.__dict__["_denoiser_fn"] = counting
+    batch = tiny_batch(model, 3)
+    noise = tf.random.stateless_normal([3, 72, 72, 4], seed=[4, 0])
+    a = model.sample(batch["tokens"], noise, num_steps=5, guidance_scale=2.0, sampler=sampler)
+    assert calls == [6] * 5  # conditional + unconditional halves in one call, 5 steps
+    b = model.sample(batch["tokens"], noise, num_steps=5, guidance_scale=2.0, sampler=sampler)
+    np.testing.assert_array_equal(a, b)
+    assert a.shape == (3, 72, 72, 4) and np.asarray(a).min() >= -1 and np.asarray(a).max() <= 1
+
+
+def test_guidance_scale_one_ignores_the_unconditional_branch():
+    """guidance 1 is the conditional model alone: the null caption cannot matter."""
+    model = tiny_model("diffusion")
+    wake(model)
+    model.copy_to_ema(0.0)
+    batch = tiny_batch(model, 2)
+    noise = tf.random.stateless_normal([2, 72, 72, 4], seed=[1, 0])
+    before = np.asarray(model.sample(batch["tokens"], noise, num_steps=2, guidance_scale=1.0))
+    model.ema_denoiser.null_text.assign(model.ema_denoiser.null_text + 5.0)
+    after = np.asarray(model.sample(batch["tokens"], noise, num_steps=2, guidance_scale=1.0))
+    np.testing.assert_allclose(before, after, atol=5e-4)  # v_u - v_u: float rounding only
+    guided = np.asarray(model.sample(batch["tokens"], noise, num_steps=2, guidance_scale=3.0))
+    assert np.abs(guided - after).max() > 0.05
+
+
+def test_warmup_then_cosine_to_the_floor():
+    schedule = WarmupCosine(1e-3, warmup_steps=10, decay_steps=110, floor=0.1)
+    lr = [float(schedule(s)) for s in (0, 9, 10, 60, 110, 500)]
+    assert lr[0] == pytest.approx(1e-4) and lr[1] == pytest.approx(1e-3)
+    assert lr[2] == pytest.approx(1e-3) and lr[3] == pytest.approx(0.55e-3, rel=1e-4)
+    assert lr[4] == pytest.approx(1e-4) and lr[5] == pytest.approx(1e-4)
+    assert float(WarmupCosine(1e-3, 10, 0)(1000)) == pytest.approx(1e-3)  # constant after warm-up

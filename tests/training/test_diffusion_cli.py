@@ -1,0 +1,91 @@
+"""The diffusion model through the command line with its default text encoder (frozen
+minilm, caption features cached per run): train, resume, the run's preset, generate with
+sampling options, and a SavedModel whose two endpoints match the in-process pipeline."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+
+from emoji_t2i.export import main as export_main
+from emoji_t2i.generate import main as generate_main
+from emoji_t2i.pipelines import TextToImagePipeline
+from emoji_t2i.train import main as train_main
+
+TINY_UNET = ["--set", "widths=8,16,16", "--set", "blocks=1", "--set", "num_steps=2"]
+
+
+@pytest.fixture(scope="module")
+def diffusion_run(tmp_path_factory, emoji_folder):
+    run = tmp_path_factory.mktemp("diffusion") / "run"
+    common = ["--data", str(emoji_folder), "--steps-per-epoch", "2", "--batch-size", "8"]
+    assert train_main(["--model", "diffusion", "--epochs", "1", "--out", str(run), *common, *TINY_UNET]) == 0
+    assert train_main(["--resume", "--out", str(run), "--epochs", "2"]) == 0
+    return run
+
+
+def test_run_has_wordpiece_tokenizer_checkpoints_and_preset(diffusion_run):
+    config = json.loads((diffusion_run / "config.json").read_text())
+    assert config["hparams"]["text_encoder"] == "minilm"
+    assert config["training"]["vectorizer"] == "wordpiece" and config["command"].startswith("python -m")
+    assert tf.train.latest_checkpoint(str(diffusion_run / "checkpoints")).endswith("ckpt-2")
+    assert len((diffusion_run / "history.csv").read_text().splitlines()) == 3
+    metadata = json.loads((diffusion_run / "preset" / "metadata.json").read_text())
+    assert metadata["epochs"] == 2 and metadata["steps"] == 4
+    from_run = TextToImagePipeline.from_run(diffusion_run).sample(["crying cat"], seed=5, n=2)
+    from_preset = TextToImagePipeline.from_preset(diffusion_run / "preset").sample(["crying cat"], seed=5, n=2)
+    np.testing.assert_array_equal(from_run, from_preset)
+
+
+def test_generate_with_options_names_files_by_prompt_and_seed(diffusion_run, tmp_path, capsys):
+    out = tmp_path / "pngs"
+    assert generate_main(["--run", str(diffusion_run), "crying cat", "-n", "2", "--num-steps", "3",
+                          "--guidance-scale", "2", "--sampler", "ddim", "--out-dir", str(out)]) == 0
+    printed = capsys.readouterr().out
+    seed = int(printed.split("seed ")[1].split()[0])  # no --seed: one is drawn and printed
+    files = sorted(p.name for p in out.glob("*.png"))
+    assert files == [f"crying_cat-seed{seed}-0.png", f"crying_cat-seed{seed}-1.png"]
+    assert Image.open(out / files[0]).mode == "RGBA"
+
+
+def test_gan_refuses_diffusion_options(trained_run, capsys):
+    assert generate_main(["--run", str(trained_run), "cat", "--num-steps", "5"]) == 2
+    assert "takes no --num-steps" in capsys.readouterr().err
+
+
+def test_savedmodel_endpoints_match_the_pipeline(diffusion_run, tmp_path):
+    out = tmp_path / "saved"
+    assert export_main(["--run", str(diffusion_run), "--out", str(out)]) == 0
+    pipe = TextToImagePipeline.from_run(diffusion_run)
+    np.save(tmp_path / "default.npy", pipe.sample(["crying cat", "pizza"], seed=3))
+    np.save(tmp_path / "options.npy", pipe.sample(["rocket"], seed=4, num_steps=3, guidance_scale=4.0))
+    script = f"""
+import sys, numpy as np, tensorflow as tf
+m = tf.saved_model.load({str(out)!r})
+a = m.serve(tf.constant(["crying cat", "pizza"]), tf.constant(3)).numpy()
+b = m.sample(tf.constant(["rocket"]), tf.constant(4), tf.constant(3), tf.constant(4.0)).numpy()
+for got, name in ((a, "default"), (b, "options")):
+    want = np.load({str(tmp_path)!r} + "/" + name + ".npy")
+    assert got.dtype == np.uint8 and got.shape == want.shape, (got.shape, want.shape)
+    assert np.abs(got.astype(int) - want.astype(int)).max() <= 1, name
+assert not any(n.startswith("emoji_t2i") for n in sys.modules)
+print("ok")
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            env={"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin"}, timeout=300)
+    assert result.stdout.strip().endswith("ok"), result.stderr[-2000:]
+
+
+def test_cgan_trains_with_minilm(emoji_folder, tmp_path):
+    from tests.training.conftest import train_args
+
+    run = tmp_path / "cgan-minilm"
+    assert train_main(train_args(emoji_folder, run, 1, 2, "--set", "text_encoder=minilm")) == 0
+    config = json.loads((run / "config.json").read_text())
+    assert config["training"]["vectorizer"] == "wordpiece"
+    images = TextToImagePipeline.from_run(run).sample(["crying cat", "rocket"], seed=0)
+    assert images.shape == (2, 72, 72, 4)
