@@ -63,7 +63,10 @@ ROWS = {
                                                 "loss=wgan_gp"]),
                                ("wgan_stage2", ["--model", "stackgan", "--set", "stage=2", "--set",
                                                 "loss=wgan_gp", "--set", "stage1_run={runs}/wgan_stage1"])]),
+    "diffusion": ("The zoo's diffusion model (minilm text)", "not in the diary: the flagship, here at the "
+                  "zoo's budget", [("diffusion", ["--model", "diffusion"])]),
 }
+SHIPPED = "emoji_t2i/presets/diffusion-emoji72"  # evaluated as its own row when present
 
 
 def finished(run: Path, epochs: int) -> bool:
@@ -142,6 +145,8 @@ def evaluate_rows(names: list[str], samples: int) -> None:
     targets = [(n, ["--run", str(RUNS / ROWS[n][2][-1][0])]) for n in names if n in results]
     if (ROOT / MAKE_TRAIN_RUN / "checkpoints").exists():  # make train's cgan: a 6-epoch reference
         targets.append(("make_train_cgan", ["--run", MAKE_TRAIN_RUN]))
+    if (ROOT / SHIPPED / "config.json").exists():
+        targets.append(("shipped_diffusion", ["--preset", SHIPPED]))
     for name, args in [*targets, ("real", ["--real"]), ("noise", ["--noise"])]:
         if (EVAL / f"{name}.json").exists():
             continue
@@ -159,15 +164,19 @@ def overview(names: list[str], prompts=("smiling face with heart-eyes", "crying 
     from PIL import Image, ImageDraw
 
     from emoji_t2i.data import load_dataset
+    from emoji_t2i.pipelines import TextToImagePipeline
     from emoji_t2i.plotting import image_grid
-    from emoji_t2i.text_to_emoji import TextToEmojiPipeline
 
     rows = [(ROWS[n][0], RUNS / ROWS[n][2][-1][0]) for n in names if (DOCS / f"{n}.png").exists()]
     if (ROOT / MAKE_TRAIN_RUN / "checkpoints").exists():
         rows.append(("cgan, make train (6 epochs)", ROOT / MAKE_TRAIN_RUN))
+    if (ROOT / SHIPPED / "config.json").exists():
+        rows.append(("diffusion, shipped preset", ROOT / SHIPPED))
     strips = []
     for title, run in rows:
-        images = TextToEmojiPipeline.from_run(run)(list(prompts), n=1, seed=seed)
+        pipe = (TextToImagePipeline.from_preset(run) if (run / "config.json").exists() and run.parent.name == "presets"
+                else TextToImagePipeline.from_run(run))
+        images = pipe.sample(list(prompts), seed=seed)
         strips.append((title, image_grid(images, columns=len(prompts), scale=1)))
     ds = load_dataset()
     first = {}
@@ -191,12 +200,13 @@ def overview(names: list[str], prompts=("smiling face with heart-eyes", "crying 
 
 def eval_table() -> str:
     titles = {n: ROWS[n][0] for n in ROWS} | {"make_train_cgan": "cgan after `make train` (6 epochs)",
+                                              "shipped_diffusion": "**diffusion, the shipped preset**",
                                               "real": "**real images (other vendor): ceiling**",
                                               "noise": "**uniform noise: floor**"}
     lines = ["| | FID train / held-out | KID×1000 held-out | IS held-out | R-precision train / held-out "
              "| near copies held-out | diversity (relative) | eval time |",
              "|---|---:|---:|---:|---:|---:|---:|---:|"]
-    for name in [*ROWS, "make_train_cgan", "real", "noise"]:
+    for name in [*ROWS, "make_train_cgan", "shipped_diffusion", "real", "noise"]:
         path = EVAL / f"{name}.json"
         if not path.exists():
             continue
