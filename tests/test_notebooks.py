@@ -28,7 +28,7 @@ def test_quickstart_notebook_runs(tmp_path, monkeypatch):
     found = re.search(r"max difference to in-process generation: (\d+)", text)
     assert found and int(found.group(1)) <= 1, text[-500:]
     images = [o for o in outputs if o.output_type == "display_data" and "image/png" in o.get("data", {})]
-    assert len(images) >= 4  # data, last sample grid, generated grid, exported grid
+    assert len(images) >= 5  # shipped model, data, last sample grid, generated grid, exported grid
     assert (tmp_path / "runs" / "quickstart" / "checkpoints").is_dir()
     assert (tmp_path / "runs" / "quickstart-savedmodel" / "saved_model.pb").is_file()
 
