@@ -91,6 +91,18 @@ def run_forward_test(name: str) -> None:
 # so step 1 moves only the output conv, step 2 the blocks' last convs, step 3 the rest.
 STEPS_TO_MOVE_ALL = {"diffusion": 3}
 
+def wake_zero_initialised(model, seed: int = 0) -> None:
+    """Random weights where a network starts at exactly zero (the U-Net's output conv and
+    each block's last conv), so conditioning reaches the output without training first."""
+    rng = np.random.default_rng(seed)
+    for net in model.networks().values():
+        for w in net.weights:
+            if w.path.endswith(("conv2/kernel", "out_conv/kernel")):
+                w.assign(rng.normal(0, 0.1, w.shape).astype("float32"))
+    if hasattr(model, "copy_to_ema"):
+        model.copy_to_ema(0.0)
+
+
 # A score head's bias shifts real, fake and mismatched scores alike, so its gradient is
 # exactly -1 + 0.5 + 0.5 = 0 under the hinge loss while every score is inside the margin
 # (and always 0 under WGAN): it may legitimately stay still for one step.

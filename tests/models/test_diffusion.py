@@ -7,7 +7,7 @@ import tensorflow as tf
 
 from emoji_t2i.models.diffusion import premultiply, unpremultiply
 from emoji_t2i.models.optim import WarmupCosine
-from tests.harness import tiny_batch, tiny_model
+from tests.harness import tiny_batch, tiny_model, wake_zero_initialised
 
 
 def test_premultiplied_round_trip_on_real_emoji(tiny):
@@ -21,18 +21,10 @@ def test_premultiplied_round_trip_on_real_emoji(tiny):
     np.testing.assert_allclose(back[..., 3], images[..., 3], atol=1e-6)
 
 
-def wake(model):
-    """Random weights where the U-Net starts at zero, so the text reaches the output now."""
-    rng = np.random.default_rng(0)
-    for w in model.denoiser.weights:
-        if w.path.endswith(("conv2/kernel", "out_conv/kernel")):
-            w.assign(rng.normal(0, 0.1, w.shape).astype("float32"))
-
-
 def test_condition_dropout_really_drops():
     """With every caption dropped the tokens cannot change the loss; with none they do."""
     model = tiny_model("diffusion")
-    wake(model)
+    wake_zero_initialised(model)
     batch = tiny_batch(model)
     swapped = {**batch, "tokens": batch["wrong_tokens"]}
     for dropout, differs in ((1.0, False), (0.0, True)):
@@ -75,8 +67,7 @@ def test_one_batched_unet_call_per_step_and_seeded_noise(sampler):
 def test_guidance_scale_one_ignores_the_unconditional_branch():
     """guidance 1 is the conditional model alone: the null caption cannot matter."""
     model = tiny_model("diffusion")
-    wake(model)
-    model.copy_to_ema(0.0)
+    wake_zero_initialised(model)
     batch = tiny_batch(model, 2)
     noise = tf.random.stateless_normal([2, 72, 72, 4], seed=[1, 0])
     before = np.asarray(model.sample(batch["tokens"], noise, num_steps=2, guidance_scale=1.0))

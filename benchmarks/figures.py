@@ -1,0 +1,70 @@
+"""The README's figures of the shipped diffusion model.
+
+    python benchmarks/figures.py [--preset diffusion-emoji72] [--num-steps 20]
+
+docs/diffusion/text_to_emoji.png   16 prompts (8 training captions, 8 held-out emoji the
+                                   model never saw, marked) x 4 seeds
+docs/diffusion/one_prompt.png      one prompt x 8 seeds (diversity)
+docs/diffusion/guidance.png        one seed, guidance scale 1 / 2 / 3 / 5 / 8 for 4 prompts
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+OUT = ROOT / "docs" / "diffusion"
+
+TRAIN_PROMPTS = ["smiling face with heart-eyes", "crying cat", "red heart", "pizza", "rocket",
+                 "thumbs up: dark skin tone", "sun", "flag: japan"]
+
+
+def heldout_prompts(count: int = 8, seed: int = 0) -> list[str]:
+    import numpy as np
+
+    from emoji_t2i.data import load_dataset
+
+    held = load_dataset().subset("heldout")
+    base = sorted({held.captions[i][0] for i in range(len(held)) if not held.metadata["skin_tone"][i]})
+    return np.random.default_rng(seed).choice(base, count, replace=False).tolist()
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--preset", default="diffusion-emoji72")
+    p.add_argument("--num-steps", type=int, default=20)
+    p.add_argument("--guidance-scale", type=float, default=3.0)
+    args = p.parse_args()
+    import numpy as np
+
+    from emoji_t2i.pipelines import TextToImagePipeline
+    from emoji_t2i.plotting import save_grid
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    pipe = TextToImagePipeline.from_preset(args.preset)
+    options = {"num_steps": args.num_steps, "guidance_scale": args.guidance_scale}
+    held = heldout_prompts()
+    prompts = TRAIN_PROMPTS + held
+    images = pipe.sample(prompts, seed=0, n=4, **options)
+    captions = [(f"[held-out] {q}" if q in held else q) if j == 0 else "" for q in prompts for j in range(4)]
+    # two prompts per row: 8 columns
+    save_grid(OUT / "text_to_emoji.png", images, captions, columns=8, caption_lines=2)
+    save_grid(OUT / "one_prompt.png", pipe.sample(["crying cat"], seed=1, n=8, **options),
+              ["crying cat"] + [""] * 7, columns=8)
+    scales = (1.0, 2.0, 3.0, 5.0, 8.0)
+    rows = []
+    for q in ("crying cat", "red heart", "rocket", held[0]):
+        rows += [pipe.sample([q], seed=2, n=1, num_steps=args.num_steps, guidance_scale=s)[0] for s in scales]
+    save_grid(OUT / "guidance.png", np.stack(rows),
+              [f"{q[:18]} g={s:g}" for q in ("crying cat", "red heart", "rocket", held[0]) for s in scales],
+              columns=len(scales))
+    print(f"wrote {OUT}/text_to_emoji.png, one_prompt.png, guidance.png; held-out prompts: {held}")
+
+
+if __name__ == "__main__":
+    main()
