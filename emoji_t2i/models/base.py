@@ -4,6 +4,7 @@ What a model declares (class attributes and methods, all with defaults here):
 
 - ``OPTIMIZERS`` maps each optimizer attribute to its learning-rate key in the config;
   ``training_defaults`` gives those keys' defaults (and may change shared ones);
+  ``run_defaults`` may change run defaults such as the number of epochs;
   ``make_optimizers(training, total_steps)`` builds them (Adam with the configured rates by
   default; a model may use schedules) and ``apply_learning_rates`` re-applies the config's
   rates on resume.
@@ -33,6 +34,7 @@ from emoji_t2i.text import load_pretrained_text_encoders, pretrained_runs
 class ZooModel(keras.Model):
     OPTIMIZERS = {"optimizer": "lr"}
     training_defaults: dict = {}
+    run_defaults: dict = {}  # e.g. {"epochs": 20}: the model's default budget
     uses_labels = False
     is_generator = True
     cached_text = False

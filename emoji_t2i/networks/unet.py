@@ -123,6 +123,11 @@ class TextConditionedUNet(keras.Model):
         self.text_dim, self.widths, self.blocks = text_dim, tuple(widths), blocks
         self.embedding_dim, self.heads = embedding_dim, heads
         # === Layers === (named attributes, not lists: tf.train.Checkpoint misses list items)
+        # Text features arrive at any scale (minilm's are unit vectors: entries ~0.05, next
+        # to unit-amplitude time features). Measured: un-normalised, the text reached FiLM
+        # ~11x weaker than time and a 6-epoch run barely used the caption (x0 error with the
+        # caption 2.6 % below the null caption's at t = 0.97). LayerNorm puts both on one scale.
+        self.text_norm = layers.LayerNormalization(name="text_norm")
         self.null_text = self.add_weight(shape=(text_dim,), initializer="zeros", name="null_text")
         self.time_dense1 = layers.Dense(embedding_dim, name="time_dense1")
         self.time_dense2 = layers.Dense(embedding_dim, name="time_dense2")
@@ -159,6 +164,7 @@ class TextConditionedUNet(keras.Model):
 
     def embed(self, logsnr, text, keep):
         keep = ops.cast(keep, "float32")[:, None]
+        text = self.text_norm(ops.cast(text, "float32"))
         text = keep * ops.cast(text, "float32") + (1.0 - keep) * ops.cast(self.null_text, "float32")[None]
         t = self.time_dense2(ops.silu(self.time_dense1(timestep_embedding(logsnr, self.embedding_dim))))
         c = self.text_dense2(ops.silu(self.text_dense1(ops.cast(text, self.compute_dtype))))

@@ -74,7 +74,7 @@ def resolve(model_name: str, model_class, cli: dict, overrides: list[str]) -> di
         training["vectorizer"] = tokenizer[0]
         if "sequence_length" not in set_keys:
             training["sequence_length"] = tokenizer[1]
-    config = {"model": model_name, **RUN_DEFAULTS}
+    config = {"model": model_name, **RUN_DEFAULTS, **model_class.run_defaults}
     config.update({k: v for k, v in cli.items() if v is not None})
     if config["precision"] is None:
         config["precision"] = default_precision()
