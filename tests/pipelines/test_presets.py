@@ -1,0 +1,57 @@
+"""Presets: the shipped one (size budget, model card, it generates) and the format itself."""
+
+import json
+
+import numpy as np
+import pytest
+
+from emoji_t2i.pipelines import RunError, TextToImagePipeline, resolve_preset, save_preset, shipped_presets
+from emoji_t2i.pipelines.presets import DEFAULT_PRESET, SHIPPED_DIR
+
+BUDGET_MB = 25
+
+
+def test_the_default_preset_ships_within_its_budget_with_a_model_card():
+    assert DEFAULT_PRESET in shipped_presets()
+    folder = SHIPPED_DIR / DEFAULT_PRESET
+    size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 2**20
+    assert size <= BUDGET_MB, f"{folder} is {size:.1f} MB"
+    card = (folder / "README.md").read_text()
+    for section in ("Training", "Evaluation", "Limitations", "python -m emoji_t2i.train"):
+        assert section in card, section
+    metadata = json.loads((folder / "metadata.json").read_text())
+    assert metadata["model"] == "diffusion" and metadata["epochs"] >= 1
+
+
+def test_the_shipped_preset_generates():
+    pipe = TextToImagePipeline.from_preset()
+    images = pipe.sample(["crying cat", "red heart"], seed=0, num_steps=4)
+    assert images.shape == (2, 72, 72, 4) and images.dtype == np.uint8
+    alpha = images[..., 3]
+    assert (alpha == 0).mean() > 0.05 and (alpha == 255).mean() > 0.05  # a shape on transparency
+    np.testing.assert_array_equal(images, pipe.sample(["crying cat", "red heart"], seed=0, num_steps=4))
+
+
+def test_unknown_preset_names_the_shipped_ones(tmp_path):
+    with pytest.raises(RunError, match=DEFAULT_PRESET):
+        resolve_preset(tmp_path / "nothing-here")
+
+
+def test_preset_round_trip_and_refresh_keeps_the_model_card(tmp_path):
+    from emoji_t2i.models import get_model_class
+    from emoji_t2i.text.tokenizers import make_tokenizer
+    from tests.harness import TINY
+
+    tokenizer = make_tokenizer("word", ["crying cat", "red heart"])
+    model = get_model_class("diffusion")(tokenizer.vocabulary_size(), **TINY["diffusion"])
+    model.build_for_sampling(16)
+    path = save_preset(model, tokenizer, tmp_path / "p", {"epochs": 1})
+    (path / "README.md").write_text("card")
+    save_preset(model, tokenizer, path, {"epochs": 2})
+    assert (path / "README.md").read_text() == "card"
+    assert json.loads((path / "metadata.json").read_text())["epochs"] == 2
+    loaded = TextToImagePipeline.from_preset(path)
+    tokens = tokenizer(["crying cat"])
+    noise = np.random.default_rng(0).standard_normal((1, 72, 72, 4)).astype("float32")
+    expected = np.asarray(model.sample(tokens, noise))
+    np.testing.assert_array_equal(np.asarray(loaded.model.sample(tokens, noise)), expected)
