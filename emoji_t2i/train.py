@@ -24,7 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", help="zoo model to train (see --list-models)")
     p.add_argument("--list-models", action="store_true", help="print the zoo and exit")
     p.add_argument("--data", help="'embedded' (default), a folder with captions.csv, or tfds:emoji72")
-    p.add_argument("--epochs", type=int, help="total epochs to reach (default 6; diffusion 20)")
+    p.add_argument("--epochs", type=int, help="total epochs to reach (default 6; diffusion 18)")
     p.add_argument("--steps-per-epoch", type=int, help="cap the steps of each epoch")
     p.add_argument("--batch-size", type=int, help="global batch size (default 64)")
     p.add_argument("--out", type=Path, help="run directory (default runs/<YYYYmmdd-HHMMSS>-<model>)")

@@ -165,9 +165,11 @@ def train(config: dict, run: RunDir, resume: bool = False, dry_run: bool = False
         save_preset(model, vectorizer, run.path / "preset",
                     run_metadata(config, done_epochs, train_step_count(model)))
 
-    callbacks = [progress, samples, cb.EpochLog(run.history_path, writer),
-                 cb.EpochCheckpoint(manager, epoch, progress,
-                                    write_preset if model.is_generator else None)]
+    # The checkpoint comes before the samples: an epoch's weights are safe even if drawing
+    # its sample grid fails.
+    callbacks = [progress, cb.EpochCheckpoint(manager, epoch, progress,
+                                              write_preset if model.is_generator else None),
+                 samples, cb.EpochLog(run.history_path, writer)]
     model.fit(dataset, epochs=epochs, initial_epoch=initial_epoch, steps_per_epoch=steps,
               callbacks=callbacks, verbose=0, shuffle=False)
     if progress.failure is not None:
