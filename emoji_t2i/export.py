@@ -25,6 +25,7 @@ def export_pipeline(pipe, out: Path) -> Path:
     import keras
     import tensorflow as tf
 
+    from emoji_t2i.data.images import to_uint8_tensor
     from emoji_t2i.pipelines import initial_noise
 
     model, tokenizer, shape = pipe.model, pipe.tokenizer, pipe.model.noise_shape
@@ -33,14 +34,11 @@ def export_pipeline(pipe, out: Path) -> Path:
         archive.track(layer)
     archive.track(tokenizer)  # its vocabulary lookup table must travel with the graph
 
-    def to_uint8(images):
-        return tf.cast(tf.clip_by_value(tf.round((images + 1.0) * 127.5), 0.0, 255.0), tf.uint8)
-
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="prompts"),
                                   tf.TensorSpec([], tf.int32, name="seed")])
     def serve(prompts, seed):
         noise = initial_noise(tf.shape(prompts)[0], shape, seed)
-        return to_uint8(model.sample(tokenizer(prompts), noise))
+        return to_uint8_tensor(model.sample(tokenizer(prompts), noise))
 
     archive.add_endpoint("serve", serve)
     if "num_steps" in pipe.options:
@@ -50,7 +48,7 @@ def export_pipeline(pipe, out: Path) -> Path:
                                       tf.TensorSpec([], tf.float32, name="guidance_scale")])
         def sample(prompts, seed, num_steps, guidance_scale):
             noise = initial_noise(tf.shape(prompts)[0], shape, seed)
-            return to_uint8(model.sample(tokenizer(prompts), noise, num_steps=num_steps,
+            return to_uint8_tensor(model.sample(tokenizer(prompts), noise, num_steps=num_steps,
                                          guidance_scale=guidance_scale))
 
         archive.add_endpoint("sample", sample)

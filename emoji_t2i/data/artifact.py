@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from emoji_t2i import CHANNELS, IMAGE_SIZE
 from emoji_t2i.data.dataset import METADATA_FIELDS, EmojiDataset
 from emoji_t2i.data.errors import DataError
 
@@ -100,7 +101,8 @@ def read_artifact(art_dir: Path) -> EmojiDataset:
     if missing:
         raise DataError(f"{art_dir}: {len(missing)} manifest ids have no image (first {missing[0]}); "
                         "rebuild the artifact")
-    images = np.stack([decoded[r["id"]] for r in rows]) if rows else np.zeros((0, 72, 72, 4), np.uint8)
+    empty = np.zeros((0, IMAGE_SIZE, IMAGE_SIZE, CHANNELS), np.uint8)
+    images = np.stack([decoded[r["id"]] for r in rows]) if rows else empty
     return EmojiDataset(
         images=images,
         captions=[r["captions"] for r in rows],

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from emoji_t2i import IMAGE_SIZE
 from emoji_t2i.data import artifact
 from emoji_t2i.data.errors import DataError
 from emoji_t2i.data.images import encode_png, load_rgba72
@@ -142,7 +143,7 @@ def build(out_dir: Path) -> dict:
         row["split"] = "heldout" if row["identity"] in held else "train"
     spec = {
         "name": "emoji72",
-        "image_size": 72,
+        "image_size": IMAGE_SIZE,
         "resize": "premultiplied-alpha Lanczos from 64 px",
         "packages": {**PACKAGES, "keywords": KEYWORDS_PACKAGE},
         "heldout_fraction": HELDOUT_FRACTION,

@@ -68,6 +68,13 @@ def to_unit_range(images_uint8):
     return images_uint8 / 127.5 - 1.0
 
 
+def to_uint8_tensor(images):
+    """float [-1, 1] tensor -> uint8 tensor, inside a graph (the SavedModel endpoints)."""
+    import tensorflow as tf
+
+    return tf.cast(tf.clip_by_value(tf.round((images + 1.0) * 127.5), 0.0, 255.0), tf.uint8)
+
+
 def to_uint8(images) -> np.ndarray:
     """float [-1, 1] -> uint8 [0, 255]."""
     return np.clip(np.round((np.asarray(images, np.float32) + 1.0) * 127.5), 0, 255).astype(

@@ -25,6 +25,7 @@ import numpy as np
 import tensorflow as tf
 
 from emoji_t2i.data.dataset import EmojiDataset
+from emoji_t2i.data.images import to_unit_range
 
 
 def caption_table(ds: EmojiDataset) -> tuple[np.ndarray, np.ndarray]:
@@ -110,7 +111,7 @@ def make_dataset(
         if features is not None:
             extra["text_features"] = tf.gather_nd(features, tf.stack([rows, pick], axis=1))
         return {**extra,
-            "images": tf.cast(tf.gather(images, rows), tf.float32) / 127.5 - 1.0,
+            "images": to_unit_range(tf.cast(tf.gather(images, rows), tf.float32)),
             "tokens": tokens,
             "wrong_tokens": tf.roll(tokens, shift=1, axis=0),
             "labels": tf.gather(labels, rows),

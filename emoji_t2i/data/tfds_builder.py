@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow_datasets as tfds
 
+from emoji_t2i import CHANNELS, IMAGE_SIZE
 from emoji_t2i.data.artifact import read_artifact
 from emoji_t2i.data.dataset import METADATA_FIELDS, SPLITS, EmojiDataset, embedded_dataset_dir
 
@@ -24,7 +25,7 @@ class Emoji72(tfds.core.GeneratorBasedBuilder):
     RELEASE_NOTES = {"1.0.0": "emoji-datasource 16.0.0 (google, twitter), CLDR keywords from openmoji 17.0.0"}
 
     def _info(self) -> tfds.core.DatasetInfo:
-        features = {"image": tfds.features.Image(shape=(72, 72, 4)),
+        features = {"image": tfds.features.Image(shape=(IMAGE_SIZE, IMAGE_SIZE, CHANNELS)),
                     "captions": tfds.features.Sequence(tfds.features.Text())}
         features.update({name: tfds.features.Text() for name in _TEXT_FIELDS})
         return tfds.core.DatasetInfo(

@@ -19,6 +19,7 @@ import keras
 import numpy as np
 from keras import layers, ops
 
+from emoji_t2i import CHANNELS, IMAGE_SIZE
 from emoji_t2i.data.images import to_unit_range
 from emoji_t2i.data.vectorizers import load_vectorizer
 
@@ -180,7 +181,7 @@ class Judges:
                                     "python -m emoji_t2i.evaluation.train_judges")
         info = json.loads(info_path.read_text())
         classifier = EmojiClassifier(**info["classifier"])
-        classifier(np.zeros((1, 72, 72, 4), np.float32))
+        classifier(np.zeros((1, IMAGE_SIZE, IMAGE_SIZE, CHANNELS), np.float32))
         classifier.load_weights(directory / "classifier.weights.h5")
         vectorizer = load_vectorizer(directory / "matcher_vectorizer.json")
         matcher = TextImageMatcher(**info["matcher"])

@@ -11,6 +11,7 @@ import warnings
 
 import numpy as np
 
+from emoji_t2i import CHANNELS, IMAGE_SIZE
 from emoji_t2i.data import EmojiDataset
 from emoji_t2i.evaluation.protocol import PromptSet
 
@@ -66,9 +67,10 @@ class NoiseSource:
     name = "uniform noise"
 
     def samples(self, ps: PromptSet, seed: int) -> np.ndarray:
-        return np.random.default_rng(seed).integers(0, 256, (len(ps.prompts), 72, 72, 4), np.uint8)
+        shape = (len(ps.prompts), IMAGE_SIZE, IMAGE_SIZE, CHANNELS)
+        return np.random.default_rng(seed).integers(0, 256, shape, np.uint8)
 
     def variations(self, ps: PromptSet, prompts: int, per_prompt: int, seed: int) -> list[np.ndarray]:
         rng = np.random.default_rng(seed + 1)
-        return [rng.integers(0, 256, (per_prompt, 72, 72, 4), np.uint8) for _ in range(prompts)]
+        return [rng.integers(0, 256, (per_prompt, IMAGE_SIZE, IMAGE_SIZE, CHANNELS), np.uint8) for _ in range(prompts)]
 

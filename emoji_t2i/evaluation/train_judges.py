@@ -18,6 +18,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from emoji_t2i import CHANNELS, IMAGE_SIZE
 from emoji_t2i.data import load_dataset
 from emoji_t2i.data.images import to_unit_range
 from emoji_t2i.data.vectorizers import make_vectorizer, save_vectorizer
@@ -111,7 +112,7 @@ def train_judges(ds, out, classifier_epochs=12, matcher_epochs=10, batch_size=12
     # a fresh, uncompiled copy: the compiled one would also save Adam's moments (3x the size)
     shipped = EmojiClassifier(**{k: classifier.get_config()[k] for k in
                                  ("num_subcategories", "num_identities", "widths", "dropout")})
-    shipped.build((None, 72, 72, 4))
+    shipped.build((None, IMAGE_SIZE, IMAGE_SIZE, CHANNELS))
     classifier.save_weights(out / "classifier.weights.h5")
     shipped.load_weights(out / "classifier.weights.h5")
     shipped.save_weights(out / "classifier.weights.h5")

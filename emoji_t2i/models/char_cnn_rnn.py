@@ -14,6 +14,7 @@ import keras
 import tensorflow as tf
 from keras import layers, ops
 
+from emoji_t2i import CHANNELS, IMAGE_SIZE
 from emoji_t2i.models import losses
 from emoji_t2i.models.base import ZooModel
 from emoji_t2i.models.registry import register
@@ -94,7 +95,7 @@ class CharCNNRNNPretraining(ZooModel):
     def build(self, input_shape=None):
         sequence_length = input_shape[1][1] if input_shape else 64
         self.embed_text(ops.ones((2, sequence_length), "int64"))
-        self.embed_images(ops.zeros((2, 72, 72, 4)))
+        self.embed_images(ops.zeros((2, IMAGE_SIZE, IMAGE_SIZE, CHANNELS)))
         self.built = True
 
     def build_all(self, sequence_length):

@@ -14,6 +14,8 @@ import math
 import keras
 from keras import layers, ops
 
+from emoji_t2i import CHANNELS, IMAGE_SIZE
+
 
 def space_to_depth(x, block=2):
     b, h, w, c = ops.shape(x)
@@ -158,7 +160,7 @@ class TextConditionedUNet(keras.Model):
 
     def build(self, input_shape):
         b = 2
-        self.call((ops.zeros((b, 72, 72, 4)), ops.zeros((b,)), ops.zeros((b, self.text_dim)),
+        self.call((ops.zeros((b, IMAGE_SIZE, IMAGE_SIZE, CHANNELS)), ops.zeros((b,)), ops.zeros((b, self.text_dim)),
                    ops.ones((b,))))
         self.built = True
 

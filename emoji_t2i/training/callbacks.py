@@ -13,7 +13,7 @@ import tensorflow as tf
 from PIL import Image
 from tqdm.auto import tqdm
 
-from emoji_t2i.data.images import to_uint8
+from emoji_t2i.data.images import to_uint8, to_unit_range
 from emoji_t2i.plotting import image_grid
 
 
@@ -135,7 +135,7 @@ class RetrievalGrid(keras.callbacks.Callback):
         self.writer, self.columns, self.every = writer, columns, max(1, every)
 
     def _embed_images(self, images):
-        images = images.astype(np.float32) / 127.5 - 1.0
+        images = to_unit_range(images.astype(np.float32))
         return np.concatenate([np.asarray(self.model.embed_images(images[i:i + 256]))
                                for i in range(0, len(images), 256)])
 
