@@ -5,6 +5,7 @@ Examples:
     python -m emoji_t2i.train --model cgan                       # the embedded dataset
     python -m emoji_t2i.train --model cgan --epochs 2 --steps-per-epoch 20 --out runs/try
     python -m emoji_t2i.train --resume --out runs/try --epochs 4   # continue a run
+    python -m emoji_t2i.train --init-from diffusion-emoji72 --epochs 20   # fine-tune a preset
     python -m emoji_t2i.train --model cgan --set g_lr=2e-4 --set text_encoder=lstm --dry-run
 """
 
@@ -30,6 +31,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, help="run directory (default runs/<YYYYmmdd-HHMMSS>-<model>)")
     p.add_argument("--resume", action="store_true",
                    help="continue the run in --out from its last checkpoint")
+    p.add_argument("--init-from", metavar="PRESET",
+                   help="start a new run from a trained preset (a shipped name, a preset folder or a "
+                        "run folder): its model, hyper-parameters, tokenizer and weights")
     p.add_argument("--precision", choices=("float32", "mixed_float16", "mixed_bfloat16"),
                    help="dtype policy (default: mixed_float16 on a GPU, float32 on a CPU)")
     p.add_argument("--strategy", choices=("default", "mirrored", "multiworker", "tpu"),
@@ -67,6 +71,15 @@ def main(argv=None) -> int:
                 config["epochs"] = args.epochs
             apply_resume_overrides(config, args.set)
         else:
+            init_from = None
+            if args.init_from:
+                from emoji_t2i.pipelines.presets import read_preset
+
+                init_from = read_preset(args.init_from)
+                if args.model and args.model != init_from["model"]:
+                    raise RunError(f"--init-from {args.init_from} is a {init_from['model']!r} preset, "
+                                   f"not {args.model!r}; drop --model or pick a {args.model} preset")
+                args.model = init_from["model"]
             if not args.model:
                 raise RunError("no --model given; choose one of: " + ", ".join(list_models()))
             try:
@@ -76,7 +89,7 @@ def main(argv=None) -> int:
             cli = {"data": args.data, "epochs": args.epochs, "steps_per_epoch": args.steps_per_epoch,
                    "batch_size": args.batch_size, "precision": args.precision,
                    "strategy": args.strategy, "seed": args.seed}
-            config = resolve(args.model, model_class, cli, args.set)
+            config = resolve(args.model, model_class, cli, args.set, init_from)
             config["command"] = "python -m emoji_t2i.train " + " ".join(argv if argv is not None else sys.argv[1:])
             run = RunDir(args.out or default_run_dir(args.model))
             config["out"] = str(run.path)

@@ -150,6 +150,26 @@ def run_model_saving_test(name: str, tmp_path) -> None:
     np.testing.assert_allclose(np.asarray(loaded.generate(batch["noise"], batch["tokens"])), expected, atol=1e-6)
 
 
+def run_warm_start_test(name: str) -> None:
+    """``warm_start`` (``--init-from``) copies a trained model's sampling layers, and into the
+    trained networks they are the EMA of, so the new model samples as the source did."""
+    source = tiny_model(name)
+    wake_zero_initialised(source)
+    fit_steps(source, tiny_batch(source), steps=2)
+    model = tiny_model(name)
+    model.warm_start(source)
+    for mine, theirs in zip(model.sampling_layers(), source.sampling_layers(), strict=True):
+        for a, b in zip(weights_of(mine), weights_of(theirs), strict=True):
+            np.testing.assert_array_equal(a, b)
+    assert bool(model.ema_pairs()) == (ema_network(model) is not None)
+    for trained, ema in model.ema_pairs():
+        for a, b in zip(weights_of(trained), weights_of(ema), strict=True):
+            np.testing.assert_array_equal(a, b)
+    batch = tiny_batch(model, 2, seed=1)
+    np.testing.assert_allclose(np.asarray(model.generate(batch["noise"], batch["tokens"])),
+                               np.asarray(source.generate(batch["noise"], batch["tokens"])), atol=1e-6)
+
+
 def run_checkpoint_coverage_test(name: str, tmp_path) -> None:
     """tf.train.Checkpoint (what runs resume from) must hold every weight of every network."""
     model = tiny_model(name)

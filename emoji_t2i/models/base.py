@@ -19,7 +19,8 @@ What a model declares (class attributes and methods, all with defaults here):
 - ``sampling_layers()`` (what export and presets keep), ``networks()`` (the trained
   networks), ``uses_labels`` (asks for ``num_classes``), ``is_generator`` (False for a text
   encoder), ``progress_metrics`` and ``build_all`` (every variable a checkpoint holds).
-- ``source_runs``/``initialize_from_runs`` let a new run start from other runs.
+- ``source_runs``/``initialize_from_runs`` let a new run start from other runs;
+  ``ema_pairs`` and ``warm_start`` let it start from a trained preset (``--init-from``).
 """
 
 from __future__ import annotations
@@ -92,3 +93,22 @@ class ZooModel(keras.Model):
         """``load_run(path, model_name) -> (model, tokenizer, config)`` is handed in by the
         training engine, so models never import the layers above them."""
         load_pretrained_text_encoders(self, load_run)
+
+    # --- starting from a trained preset (--init-from) ------------------------------------------
+    def ema_pairs(self) -> list[tuple]:
+        """(trained network, its EMA copy) pairs; the EMA copy is what sampling and presets use."""
+        return []
+
+    def warm_start(self, source) -> None:
+        """Start from ``source``, a model of the same config loaded from a preset: its sampling
+        layers go into ours and into the trained networks they average. What a preset does not
+        hold (a discriminator, optimizer state) starts fresh."""
+        for mine, theirs in zip(self.sampling_layers(), source.sampling_layers(), strict=True):
+            if mine is not theirs:  # a shared frozen encoder (minilm) is the same object
+                try:
+                    mine.set_weights(theirs.get_weights())
+                except ValueError as e:
+                    raise ValueError(f"--init-from: the preset's {theirs.name} does not fit this model "
+                                     f"({e}); keep the preset's architecture keys") from None
+        for trained, ema in self.ema_pairs():
+            trained.set_weights(ema.get_weights())

@@ -221,14 +221,17 @@ class TextToEmojiDiffusion(ZooModel):
     def _trained_variables(self):
         return [v for net in self.networks().values() for v in net.trainable_variables]
 
+    def ema_pairs(self):
+        pairs = [(self.denoiser, self.ema_denoiser)]
+        if not self.cached_text:
+            pairs.append((self.text_encoder, self.ema_text_encoder))
+        return pairs
+
     def copy_to_ema(self, decay):
         ctx = tf.distribute.get_replica_context()
         if ctx is not None and ctx.num_replicas_in_sync > 1:
             return ctx.merge_call(lambda _: self.copy_to_ema(decay))
-        pairs = [(self.denoiser, self.ema_denoiser)]
-        if not self.cached_text:
-            pairs.append((self.text_encoder, self.ema_text_encoder))
-        for src_net, dst_net in pairs:
+        for src_net, dst_net in self.ema_pairs():
             trainable = {id(v) for v in src_net.trainable_variables}
             for src, dst in zip(src_net.weights, dst_net.weights, strict=True):
                 value = src.value

@@ -118,6 +118,9 @@ class TextConditionalGAN(ZooModel):
         """The trained networks, by name (what tests and reports walk over)."""
         return {"generator": self.generator, "discriminator": self.discriminator}
 
+    def ema_pairs(self):
+        return [(self.generator, self.ema_generator)]
+
     def copy_to_ema(self, decay):
         """EMA of G's trainable weights; non-trainable state (if a G has any) is copied."""
         ctx = tf.distribute.get_replica_context()

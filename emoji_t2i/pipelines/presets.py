@@ -36,7 +36,7 @@ FORMAT = 1
 
 def run_metadata(config: dict, epochs: int, steps: int | None = None) -> dict:
     """What a preset records about the run that trained it."""
-    keys = ("model", "command", "data", "batch_size", "seed", "precision", "created", "out")
+    keys = ("model", "command", "data", "batch_size", "seed", "precision", "created", "out", "init_from")
     return {**{k: config.get(k) for k in keys}, "epochs": epochs, "steps": steps,
             "training": config.get("training", {})}
 
@@ -47,9 +47,12 @@ def shipped_presets() -> list[str]:
 
 
 def resolve_preset(name_or_path: str | Path) -> Path:
-    """A shipped preset's name, or a folder holding config.json."""
+    """A shipped preset's name, a folder holding a preset's config.json, or a run folder
+    (its ``preset/``, written at every checkpoint)."""
     path = Path(name_or_path)
-    if (path / "config.json").is_file():
+    if (path / "preset" / "config.json").is_file():
+        path = path / "preset"
+    if (path / "config.json").is_file() and (path / "tokenizer.json").is_file():
         return path
     if (SHIPPED_DIR / str(name_or_path) / "config.json").is_file():
         return SHIPPED_DIR / str(name_or_path)
@@ -91,6 +94,19 @@ def save_preset(model, tokenizer, path: Path, metadata: dict | None = None) -> P
     else:
         os.replace(tmp, path)
     return path
+
+
+def read_preset(name_or_path: str | Path) -> dict:
+    """A preset's description without building it: path, model name, hyper-parameters, metadata."""
+    path = resolve_preset(name_or_path)
+    try:
+        config = json.loads((path / "config.json").read_text())
+        hparams = {k: v for k, v in config["config"].items() if k not in ("name", "trainable", "dtype")}
+        model = config["model"]
+    except (json.JSONDecodeError, KeyError) as e:
+        raise RunError(f"{path / 'config.json'}: not a preset config ({e}); re-export the preset") from e
+    metadata = json.loads((path / "metadata.json").read_text()) if (path / "metadata.json").exists() else {}
+    return {"path": str(path), "model": model, "hparams": hparams, "metadata": metadata}
 
 
 def load_preset(name_or_path: str | Path):

@@ -50,8 +50,13 @@ def model_hyperparameters(model_class) -> dict:
     return params
 
 
-def resolve(model_name: str, model_class, cli: dict, overrides: list[str]) -> dict:
+def resolve(model_name: str, model_class, cli: dict, overrides: list[str],
+            init_from: dict | None = None) -> dict:
+    """``init_from``: a preset's description (``read_preset``) whose hyper-parameters replace
+    the model's defaults, so its weights fit; ``--set`` still wins."""
     hparams = model_hyperparameters(model_class)
+    if init_from is not None:
+        hparams.update({k: v for k, v in init_from["hparams"].items() if k in hparams})
     # A model class adds its learning-rate keys (one per optimizer: g_lr/d_lr, lr) and may
     # change a shared default (a character-level model defaults to the char vectorizer).
     training = {k: v for k, (v, _) in TRAINING_KEYS.items()}
@@ -81,6 +86,11 @@ def resolve(model_name: str, model_class, cli: dict, overrides: list[str]) -> di
     config["training"] = training
     config["hparams"] = hparams
     config["created"] = dt.datetime.now().isoformat(timespec="seconds")
+    if init_from is not None:
+        meta = init_from["metadata"]
+        config["init_from"] = {"preset": init_from["path"], "command": meta.get("command"),
+                               "epochs": meta.get("epochs"), "steps": meta.get("steps"),
+                               "init_from": meta.get("init_from")}
     return config
 
 

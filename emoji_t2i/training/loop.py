@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
@@ -11,7 +12,7 @@ import tensorflow as tf
 from emoji_t2i.data import load_dataset
 from emoji_t2i.data.pipeline import caption_table, epoch_steps, make_dataset
 from emoji_t2i.models import build_model, get_model_class
-from emoji_t2i.pipelines import load_run_model, run_metadata, save_preset
+from emoji_t2i.pipelines import load_preset, load_run_model, run_metadata, save_preset
 from emoji_t2i.text.tokenizers import load_tokenizer, make_tokenizer, save_tokenizer, sequence_length
 from emoji_t2i.training import callbacks as cb
 from emoji_t2i.training.environment import make_strategy, set_determinism, set_precision
@@ -87,7 +88,10 @@ def prepare(config: dict, run: RunDir | None, resume: bool):
         sources = source_runs(config)
         for source in sources:
             RunDir(source).load_config()  # one-line error when it is not a run
-        if sources:  # a model that starts from another run must read text the same way
+        if config.get("init_from"):  # a fine-tune reads text as its preset did
+            vectorizer = load_tokenizer(Path(config["init_from"]["preset"]) / "tokenizer.json")
+            t["vectorizer"], t["sequence_length"] = vectorizer.kind, sequence_length(vectorizer)
+        elif sources:  # a model that starts from another run must read text the same way
             vectorizer = load_tokenizer(RunDir(sources[0]).vectorizer_path)
             t["vectorizer"], t["sequence_length"] = vectorizer.kind, sequence_length(vectorizer)
         else:
@@ -115,6 +119,8 @@ def train(config: dict, run: RunDir, resume: bool = False, dry_run: bool = False
         compile_model(model, config, total_steps)
         if not resume:
             model.initialize_from_runs(load_run_model)
+            if config.get("init_from"):
+                model.warm_start(load_preset(config["init_from"]["preset"])[0])
     if dry_run:
         print(json.dumps({k: v for k, v in config.items()}, indent=2, sort_keys=True))
         sizes = ", ".join(f"{n} {net.count_params():,} params" for n, net in model.networks().items())

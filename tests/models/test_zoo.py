@@ -13,6 +13,7 @@ from tests.harness import (
     run_forward_test,
     run_model_saving_test,
     run_train_step_test,
+    run_warm_start_test,
     tiny_batch,
     tiny_model,
     wake_zero_initialised,
@@ -50,6 +51,11 @@ def test_saving_round_trips(name, tmp_path):
 @pytest.mark.parametrize("name", MODELS)
 def test_checkpoint_holds_every_weight(name, tmp_path):
     run_checkpoint_coverage_test(name, tmp_path)
+
+
+@pytest.mark.parametrize("name", GENERATORS)
+def test_warm_start_samples_as_the_source(name):
+    run_warm_start_test(name)
 
 
 @pytest.mark.parametrize("name", GENERATORS)

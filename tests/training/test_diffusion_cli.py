@@ -89,3 +89,25 @@ def test_cgan_trains_with_minilm(emoji_folder, tmp_path):
     assert config["training"]["vectorizer"] == "wordpiece"
     images = TextToImagePipeline.from_run(run).sample(["crying cat", "rocket"], seed=0)
     assert images.shape == (2, 72, 72, 4)
+
+
+def test_init_from_a_run_starts_at_its_weights_and_records_the_lineage(diffusion_run, emoji_folder, tmp_path,
+                                                                       capsys):
+    """--init-from takes the preset's architecture (no TINY_UNET flags needed), tokenizer and EMA
+    weights into both the trained and the EMA U-Net; a run of zero updates samples as the preset."""
+    run = tmp_path / "finetune"
+    common = ["--data", str(emoji_folder), "--batch-size", "8", "--seed", "3"]
+    assert train_main(["--init-from", str(diffusion_run), "--epochs", "1", "--steps-per-epoch", "1",
+                       "--set", "lr=0", "--out", str(run), *common]) == 0
+    config = json.loads((run / "config.json").read_text())
+    assert config["hparams"]["widths"] == [8, 16, 16] and config["training"]["vectorizer"] == "wordpiece"
+    assert config["init_from"]["preset"] == str(diffusion_run / "preset") and config["init_from"]["steps"] == 4
+    assert json.loads((run / "preset" / "metadata.json").read_text())["init_from"]["epochs"] == 2
+    # lr=0 (and EMA of identical weights) leaves the weights where the preset put them
+    before = TextToImagePipeline.from_preset(diffusion_run / "preset").sample(["pizza"], seed=2, n=2)
+    after = TextToImagePipeline.from_preset(run / "preset").sample(["pizza"], seed=2, n=2)
+    assert np.abs(before.astype(int) - after.astype(int)).max() <= 1
+    capsys.readouterr()
+    assert train_main(["--init-from", str(diffusion_run), "--model", "cgan", "--out", str(tmp_path / "x"),
+                       *common]) == 2
+    assert "is a 'diffusion' preset, not 'cgan'" in capsys.readouterr().err
