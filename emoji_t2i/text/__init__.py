@@ -16,7 +16,9 @@ minilm          pretrained all-MiniLM-L6-v2 sentence embedding,    days 8-10, se
 =============== ================================================== =========================
 
 ``char_cnn_rnn:RUN_DIR`` uses the encoder pretrained by ``--model char_cnn_rnn`` in RUN_DIR,
-frozen (with its vectorizer), as StackGAN used a pretrained char-CNN-RNN.
+frozen (with its vectorizer), as StackGAN used a pretrained char-CNN-RNN. The new run records
+it as ``char_cnn_rnn:RUN_DIR:dim=N`` and keeps the weights in its checkpoints, so RUN_DIR may
+move or go once the run has started.
 """
 
 from emoji_t2i.text.encoders import (
@@ -27,8 +29,10 @@ from emoji_t2i.text.encoders import (
     TextEncoder,
     load_pretrained_text_encoders,
     make_text_encoder,
+    pin_pretrained,
     pretrained_runs,
 )
 
 __all__ = ["ENCODERS", "TOKENIZERS", "PRETRAINED_PREFIX", "PretrainedTextEncoder", "TextEncoder",
-           "load_pretrained_text_encoders", "make_text_encoder", "pretrained_runs"]
+           "load_pretrained_text_encoders", "make_text_encoder", "pin_pretrained",
+           "pretrained_runs"]

@@ -14,6 +14,42 @@ ENCODERS = (*LEARNED, "minilm")
 # The tokenizer (kind, ids per caption) an encoder reads when it needs other than words.
 TOKENIZERS = {"char_cnn_rnn": ("char", 64), "minilm": ("wordpiece", 24)}
 PRETRAINED_PREFIX = "char_cnn_rnn:"  # "char_cnn_rnn:RUN_DIR": the frozen encoder of that run
+# A run records its pretrained encoder as "char_cnn_rnn:RUN_DIR:dim=N" (``pin_pretrained``):
+# the weights are in its own checkpoints, so with the size known RUN_DIR may move or go.
+DIM_SUFFIX = ":dim="
+
+
+def parse_pretrained(kind: str) -> tuple[str, int | None] | None:
+    """``(run, dim or None)`` of a pretrained encoder setting; None for any other kind."""
+    kind = str(kind)
+    if not kind.startswith(PRETRAINED_PREFIX):
+        return None
+    run, dim = kind[len(PRETRAINED_PREFIX):], None
+    head, sep, tail = run.rpartition(DIM_SUFFIX)
+    if sep and tail.isdigit():
+        run, dim = head, int(tail)
+    return run, dim
+
+
+def pin_pretrained(kind: str) -> str:
+    """``char_cnn_rnn:RUN_DIR`` -> ``char_cnn_rnn:RUN_DIR:dim=N`` (N read from the run's
+    config.json, which must exist); any other kind unchanged."""
+    parsed = parse_pretrained(kind)
+    if parsed is None or parsed[1] is not None:
+        return kind
+    return f"{PRETRAINED_PREFIX}{parsed[0]}{DIM_SUFFIX}{source_text_dim(parsed[0])}"
+
+
+def source_text_dim(run: str) -> int:
+    config_path = Path(run) / "config.json"
+    if not config_path.is_file():
+        raise ValueError(f"text_encoder {PRETRAINED_PREFIX}{run}: no run there; train one "
+                         f"with python -m emoji_t2i.train --model char_cnn_rnn --out {run}")
+    config = json.loads(config_path.read_text())
+    if config.get("model") != "char_cnn_rnn":
+        raise ValueError(f"text_encoder {PRETRAINED_PREFIX}{run}: that is a "
+                         f"{config.get('model')!r} run, not a char_cnn_rnn one")
+    return int(config["hparams"]["text_dim"])
 
 
 @keras.saving.register_keras_serializable("emoji_t2i")
@@ -106,24 +142,19 @@ class PretrainedTextEncoder(layers.Layer):
     Dense to ``output_dim`` (StackGAN likewise learned only what sits on its fixed encoder).
 
     The weights are copied in by ``load_pretrained()``, which a new training run calls
-    (``initialize_from_runs``); afterwards they live in the run's own checkpoints.
+    (``initialize_from_runs``); afterwards they live in the run's own checkpoints. Given
+    ``source_dim`` (the run records it), RUN_DIR is not read at all.
     """
 
-    def __init__(self, run, vocabulary_size=1000, output_dim=128, normalize=True, **kwargs):
+    def __init__(self, run, vocabulary_size=1000, output_dim=128, normalize=True, source_dim=None,
+                 **kwargs):
         super().__init__(**kwargs)
         # === Config ===
         self.run, self.vocabulary_size, self.output_dim = str(run), vocabulary_size, output_dim
         self.normalize = normalize
-        config_path = Path(self.run) / "config.json"
-        if not config_path.is_file():
-            raise ValueError(f"text_encoder {PRETRAINED_PREFIX}{self.run}: no run there; train one "
-                             f"with python -m emoji_t2i.train --model char_cnn_rnn --out {self.run}")
-        config = json.loads(config_path.read_text())
-        if config.get("model") != "char_cnn_rnn":
-            raise ValueError(f"text_encoder {PRETRAINED_PREFIX}{self.run}: that is a "
-                             f"{config.get('model')!r} run, not a char_cnn_rnn one")
+        self.source_dim = int(source_dim) if source_dim else source_text_dim(self.run)
         # === Layers ===
-        self.encoder = TextEncoder("char_cnn_rnn", vocabulary_size, config["hparams"]["text_dim"],
+        self.encoder = TextEncoder("char_cnn_rnn", vocabulary_size, self.source_dim,
                                    embedding_dim=CHAR_EMBEDDING_DIM, normalize=True, name="pretrained")
         self.encoder.trainable = False
         self.adapt = layers.Dense(output_dim, name="adapt")
@@ -146,14 +177,15 @@ class PretrainedTextEncoder(layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "run": self.run, "vocabulary_size": self.vocabulary_size,
-                "output_dim": self.output_dim, "normalize": self.normalize}
+                "output_dim": self.output_dim, "normalize": self.normalize, "source_dim": self.source_dim}
 
 
 def make_text_encoder(kind: str, vocabulary_size: int, output_dim: int, name: str = "text_encoder",
                       normalize: bool = True):
-    if kind.startswith(PRETRAINED_PREFIX):
-        return PretrainedTextEncoder(kind[len(PRETRAINED_PREFIX):], vocabulary_size, output_dim,
-                                     normalize, name=name)
+    pretrained = parse_pretrained(kind)
+    if pretrained is not None:
+        return PretrainedTextEncoder(pretrained[0], vocabulary_size, output_dim, normalize,
+                                     source_dim=pretrained[1], name=name)
     if kind == "minilm":
         from emoji_t2i.text.minilm import MiniLMAdapter
 
@@ -168,8 +200,8 @@ def make_text_encoder(kind: str, vocabulary_size: int, output_dim: int, name: st
 
 def pretrained_runs(text_encoder: str) -> list[str]:
     """The encoder run a ``text_encoder`` setting refers to, if any."""
-    text_encoder = str(text_encoder)
-    return [text_encoder[len(PRETRAINED_PREFIX):]] if text_encoder.startswith(PRETRAINED_PREFIX) else []
+    parsed = parse_pretrained(text_encoder)
+    return [parsed[0]] if parsed else []
 
 
 def load_pretrained_text_encoders(model, load_run) -> int:

@@ -60,6 +60,10 @@ def test_stackgan_stage2_starts_from_a_frozen_stage1(emoji_folder, tmp_path):
     for a, b in zip(first.get_weights(), second.ema_generator.stage1.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)  # Stage I was loaded and stayed frozen
     assert (stage2 / "vectorizer.json").read_text() == (stage1 / "vectorizer.json").read_text()
+    # The run is self-contained: with its Stage I run gone it still loads, samples and exports.
+    expected = TextToEmojiPipeline.from_run(stage2).sample(["crying cat"], seed=1)
+    stage1.rename(tmp_path / "moved-away")
+    np.testing.assert_array_equal(TextToEmojiPipeline.from_run(stage2).sample(["crying cat"], seed=1), expected)
     export_and_check_in_fresh_process(stage2, tmp_path)
 
 
@@ -88,6 +92,13 @@ def test_char_cnn_rnn_pretrains_then_serves_frozen_in_a_generator(emoji_folder, 
     for net in (gan.ema_generator, gan.discriminator):
         for a, b in zip(pretrained, net.text.encoder.get_weights(), strict=True):
             np.testing.assert_array_equal(a, b)  # loaded, and frozen through training
+    recorded = json.loads((gan_run / "config.json").read_text())["hparams"]["text_encoder"]
+    assert recorded == f"char_cnn_rnn:{encoder_run}:dim={config['hparams']['text_dim']}"
+    expected = TextToEmojiPipeline.from_run(gan_run).sample(["crying cat"], seed=1)
+    encoder_run.rename(tmp_path / "moved-away")  # the GAN run and its preset stand alone
+    np.testing.assert_array_equal(TextToEmojiPipeline.from_run(gan_run).sample(["crying cat"], seed=1), expected)
+    np.testing.assert_array_equal(TextToEmojiPipeline.from_preset(gan_run / "preset").sample(["crying cat"], seed=1),
+                                  expected)
     assert train_main(["--model", "cgan", "--out", str(tmp_path / "bad"), *common,
                        "--set", f"text_encoder=char_cnn_rnn:{tmp_path / 'nowhere'}"]) == 2
     err = capsys.readouterr().err.strip().splitlines()[-1]
