@@ -53,7 +53,13 @@ def tiny_batch(model, batch_size: int = 4, seed: int = 0) -> dict:
         if classes else np.zeros((batch_size, 0), "int32"),
         "noise": rng.standard_normal((batch_size, *model.noise_shape)).astype("float32"),
         "augment": rng.uniform(0, 1, (batch_size, 2, AUGMENT_PARAMS)).astype("float32"),
+        # what the engine caches for a model on frozen minilm: its pooled, unit-norm embedding
+        **({"text_features": unit_rows(rng.standard_normal((batch_size, 384)))} if model.cached_text else {}),
     }
+
+
+def unit_rows(x):
+    return (x / np.linalg.norm(x, axis=-1, keepdims=True)).astype("float32")
 
 
 def ema_network(model):

@@ -80,8 +80,17 @@ class ZooModel(keras.Model):
 
     # --- text ------------------------------------------------------------------------------------
     def encode_captions(self, captions: list[str], tokenizer, batch_size: int = 256) -> np.ndarray:
-        """(len(captions), D) frozen text features, for a ``cached_text`` model."""
-        raise NotImplementedError(f"{type(self).__name__} reads tokens, not cached text features")
+        """(len(captions), 384): the frozen minilm's pooled embeddings, for a ``cached_text`` model."""
+        if not self.cached_text:
+            raise NotImplementedError(f"{type(self).__name__} reads tokens, not cached text features")
+        import tensorflow as tf
+
+        from emoji_t2i.text.minilm import shared_minilm
+
+        minilm = shared_minilm()
+        encode = tf.function(lambda text: tf.cast(minilm(tokenizer(text))["pooled"], tf.float32))
+        return np.concatenate([np.asarray(encode(tf.constant(captions[i:i + batch_size])))
+                               for i in range(0, len(captions), batch_size)]).astype(np.float32)
 
     # --- runs that start from runs ---------------------------------------------------------------
     @classmethod

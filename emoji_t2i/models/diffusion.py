@@ -10,7 +10,6 @@ sampling mixes the conditional and unconditional predictions in one batched call
 from __future__ import annotations
 
 import keras
-import numpy as np
 import tensorflow as tf
 from keras import ops
 
@@ -137,11 +136,6 @@ class TextToEmojiDiffusion(ZooModel):
     def build_for_sampling(self, sequence_length: int) -> None:
         if not self.built:
             self.build()
-
-    def encode_captions(self, captions, tokenizer, batch_size=256):
-        encode = tf.function(lambda text: self.encode(tokenizer(text)))
-        return np.concatenate([np.asarray(encode(tf.constant(captions[i:i + batch_size])))
-                               for i in range(0, len(captions), batch_size)]).astype(np.float32)
 
     def build(self, input_shape=None):
         b = 2

@@ -53,6 +53,9 @@ class TextConditionalGAN(ZooModel):
         # WGAN-GP trains its critic several times per G step (Gulrajani et al. use 5).
         self.d_steps = d_steps if d_steps is not None else (5 if loss == "wgan_gp" else 1)
         self.gp_weight = gp_weight
+        # minilm is frozen: the engine caches its caption embeddings and G and D read those
+        # (one encoding per caption per run instead of one per network call).
+        self.cached_text = text_encoder == "minilm"
         # === Networks ===
         self.generator = self.make_generator(name="generator")
         self.ema_generator = self.make_generator(name="ema_generator")
@@ -184,6 +187,9 @@ class TextConditionalGAN(ZooModel):
 
     def train_step(self, data):
         real, tokens, wrong = self.real_images(data["images"]), data["tokens"], data["wrong_tokens"]
+        if self.cached_text:  # the pipeline's wrong captions are the batch rolled by one
+            tokens = data["text_features"]
+            wrong = tf.roll(tokens, shift=1, axis=0)
         labels, noise, aug = data["labels"], data["noise"], data["augment"]
         with tf.GradientTape() as g_tape:
             fake, g_extra = self.generator_forward(noise, tokens, training=True)

@@ -181,7 +181,8 @@ def shared_minilm() -> MiniLM:
 @keras.saving.register_keras_serializable("emoji_t2i")
 class MiniLMAdapter(layers.Layer):
     """``text_encoder=minilm`` in a zoo network: the shared frozen MiniLM's pooled sentence
-    embedding, then a small trainable adapter (Dense + optional LayerNorm) to ``output_dim``."""
+    embedding, then a small trainable adapter (Dense + optional LayerNorm) to ``output_dim``.
+    Training feeds the cached embedding instead of ids; sampling feeds ids."""
 
     def __init__(self, output_dim=128, normalize=True, **kwargs):
         super().__init__(**kwargs)
@@ -199,7 +200,10 @@ class MiniLMAdapter(layers.Layer):
             self.norm.build((None, self.output_dim))
 
     def call(self, tokens):
-        code = self.adapt(ops.cast(self.encoder(tokens)["pooled"], self.compute_dtype))
+        """``tokens``: WordPiece ids, or (B, 384) float features the model encoded once per
+        batch (``ZooModel.cached_text``) so G and D do not run MiniLM again."""
+        pooled = tokens if tokens.dtype.is_floating else self.encoder(tokens)["pooled"]
+        code = self.adapt(ops.cast(pooled, self.compute_dtype))
         return self.norm(code) if self.normalize else code
 
     def compute_output_shape(self, input_shape):

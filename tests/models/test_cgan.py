@@ -96,3 +96,25 @@ def test_gradient_penalty_known_answer():
     gp = gradient_penalty(critic, real, fake, tf.random.uniform((3, 1, 1, 1)))
     expected = (float(tf.norm(w)) - 1.0) ** 2
     np.testing.assert_allclose(np.asarray(gp), [expected] * 3, rtol=1e-4)
+
+
+def test_frozen_minilm_runs_once_per_caption_not_per_network_call(monkeypatch):
+    """With minilm, G and D train on the engine's cached caption embeddings (MiniLM is not
+    run at all in a train step), and sampling still reads token ids."""
+    from emoji_t2i.text.minilm import MiniLM
+
+    model = tiny_model("cgan", text_encoder="minilm")
+    calls = []
+    original = MiniLM.call
+    monkeypatch.setattr(MiniLM, "call", lambda self, *a, **k: calls.append(1) or original(self, *a, **k))
+    batch = tiny_batch(model)
+    g_before = weights_of(model.generator.text)
+    logs = fit_steps(model, batch)
+    assert calls == [] and np.isfinite(logs["g_loss"])
+    assert any(not np.allclose(a, b) for a, b in zip(g_before, weights_of(model.generator.text), strict=True))
+    other = dict(batch, text_features=np.roll(batch["text_features"], 1, axis=0))
+    d = model.discriminator
+    h = d.features(batch["images"])
+    assert not np.allclose(d.score(h, batch["text_features"]), d.score(h, other["text_features"]))
+    model.generate(batch["noise"], batch["tokens"])
+    assert calls  # sampling encodes the prompt's ids
