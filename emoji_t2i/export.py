@@ -14,6 +14,7 @@ uses their default options. The same seed gives the in-process pipeline's images
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from pathlib import Path
@@ -76,9 +77,15 @@ def main(argv=None) -> int:
         if args.format == "preset":
             from emoji_t2i.pipelines import save_preset
 
-            if args.run:
-                latest = RunDir(args.run).latest_checkpoint()
-                metadata = run_metadata(pipe.config, int(latest.rsplit("-", 1)[1]))
+            written = Path(args.run or "") / "preset" / "metadata.json"
+            if args.run and written.is_file():  # training wrote it beside the latest checkpoint
+                metadata = json.loads(written.read_text())
+            elif args.run:  # a run from before presets were written: epochs from the checkpoint
+                import tensorflow as tf
+
+                epoch = tf.Variable(0, dtype=tf.int64)
+                tf.train.Checkpoint(epoch=epoch).read(RunDir(args.run).latest_checkpoint()).expect_partial()
+                metadata = run_metadata(pipe.config, int(epoch.numpy()))
             else:
                 metadata = pipe.config.get("metadata", {})
             save_preset(pipe.model, pipe.tokenizer, args.out, metadata)

@@ -70,8 +70,10 @@ class TextToImagePipeline:
     @property
     def options(self) -> dict:
         """The sampling options this model takes, with their defaults."""
-        return {k: self.model.get_config()[k] for k in ("num_steps", "guidance_scale", "sampler")
-                if k in self.model.get_config()}
+        if "_options" not in self.__dict__:
+            config = self.model.get_config()
+            self._options = {k: config[k] for k in ("num_steps", "guidance_scale", "sampler") if k in config}
+        return dict(self._options)
 
     def check_prompts(self, prompts: list[str]) -> None:
         for prompt in prompts:

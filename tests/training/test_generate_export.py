@@ -40,3 +40,21 @@ def test_generate_bad_run_is_one_line(tmp_path, capsys):
 def test_export_loads_with_tensorflow_alone(trained_run, tmp_path):
     out = export_and_check_in_fresh_process(trained_run, tmp_path, odd_prompts=ODD)
     assert export_main(["--run", str(trained_run), "--out", str(out)]) == 2  # not empty
+
+
+def test_export_as_preset_keeps_the_runs_metadata(trained_run, tmp_path):
+    import json
+    import shutil
+
+    out = tmp_path / "preset"
+    assert export_main(["--run", str(trained_run), "--format", "preset", "--out", str(out)]) == 0
+    written = json.loads((trained_run / "preset" / "metadata.json").read_text())
+    assert json.loads((out / "metadata.json").read_text()) == written
+    want = TextToEmojiPipeline.from_run(trained_run).sample(["crying cat"], seed=2)
+    np.testing.assert_array_equal(TextToEmojiPipeline.from_preset(out).sample(["crying cat"], seed=2), want)
+    # A run without its preset folder: the epoch count comes from the checkpoint itself.
+    copy = tmp_path / "run-without-preset"
+    shutil.copytree(trained_run, copy)
+    shutil.rmtree(copy / "preset")
+    assert export_main(["--run", str(copy), "--format", "preset", "--out", str(tmp_path / "p2")]) == 0
+    assert json.loads((tmp_path / "p2" / "metadata.json").read_text())["epochs"] == written["epochs"]
