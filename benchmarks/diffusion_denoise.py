@@ -34,7 +34,7 @@ def main() -> None:
     p.add_argument("--figure", help="PNG: rows of noisy input / prediction per noise level")
     args = p.parse_args()
     from emoji_t2i.data import load_dataset
-    from emoji_t2i.models.diffusion import premultiply, unpremultiply
+    from emoji_t2i.data.images import premultiply, unpremultiply
     from emoji_t2i.pipelines import TextToImagePipeline
     from emoji_t2i.plotting import save_grid
 

@@ -24,6 +24,7 @@ TINY = {
     "vae": {"latent_dim": 8, "text_dim": 16, "g_channels": (16, 8, 8, 8), "e_channels": (8, 8, 8, 8)},
     # A trained word encoder keeps the shared tests fast; minilm has its own tests. Dropout
     # 0.7 makes the seed-0 tiny batch drop 2 of its 4 captions: the null caption must learn.
+    "vq": {"widths": (8, 8), "downsample": 4, "code_dim": 4, "num_codes": 16},
     "diffusion": {"text_encoder": "embedding", "text_dim": 16, "widths": (8, 16, 16), "blocks": 1,
                   "num_steps": 2, "condition_dropout": 0.7},
 }

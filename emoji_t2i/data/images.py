@@ -80,3 +80,22 @@ def to_uint8(images) -> np.ndarray:
     return np.clip(np.round((np.asarray(images, np.float32) + 1.0) * 127.5), 0, 255).astype(
         np.uint8
     )
+
+
+def premultiply(images):
+    """Straight RGBA in [-1, 1] -> premultiplied RGBA in [-1, 1]: a fully transparent pixel
+    is (-1, -1, -1, -1) whatever colour the file stored under it."""
+    from keras import ops
+
+    unit = (ops.cast(images, "float32") + 1.0) * 0.5
+    return ops.concatenate([unit[..., :3] * unit[..., 3:], unit[..., 3:]], axis=-1) * 2.0 - 1.0
+
+
+def unpremultiply(images):
+    """Inverse of ``premultiply`` (clipped): colour is divided back out where alpha > 0."""
+    from keras import ops
+
+    unit = ops.clip((ops.cast(images, "float32") + 1.0) * 0.5, 0.0, 1.0)
+    alpha = unit[..., 3:]
+    rgb = ops.where(alpha > 1.0 / 512.0, ops.clip(unit[..., :3] / ops.maximum(alpha, 1e-6), 0.0, 1.0), 0.0)
+    return ops.concatenate([rgb, alpha], axis=-1) * 2.0 - 1.0

@@ -17,8 +17,9 @@ What a model declares (class attributes and methods, all with defaults here):
 - ``noise_shape`` (one example's sampling noise) and ``sample(tokens, noise, **options)``
   (images in [-1, 1]); ``generate(noise, tokens)`` is ``sample`` with default options.
 - ``sampling_layers()`` (what export and presets keep), ``networks()`` (the trained
-  networks), ``uses_labels`` (asks for ``num_classes``), ``is_generator`` (False for a text
-  encoder), ``progress_metrics`` and ``build_all`` (every variable a checkpoint holds).
+  networks), ``uses_labels`` (asks for ``num_classes``), ``is_generator`` (False for a
+  component: a text encoder, an image tokenizer), ``preview`` (the grid training draws),
+  ``progress_metrics`` and ``build_all`` (every variable a checkpoint holds).
 - ``source_runs``/``initialize_from_runs`` let a new run start from other runs;
   ``ema_pairs`` and ``warm_start`` let it start from a trained preset (``--init-from``).
 """
@@ -37,7 +38,9 @@ class ZooModel(keras.Model):
     training_defaults: dict = {}
     run_defaults: dict = {}  # e.g. {"epochs": 20}: the model's default budget
     uses_labels = False
-    is_generator = True
+    is_generator = True  # False: a component other models load (a text encoder, an image tokenizer)
+    preview = "samples"  # the grid training draws: "samples", "retrieval" or "reconstructions"
+    component_hint = ""  # for a component: how to use it, in the error a generate call gets
     cached_text = False
     progress_metrics: tuple[str, ...] = ()
 

@@ -69,6 +69,8 @@ class CharCNNRNNPretraining(ZooModel):
                          "aux_labels": "identity"}
     uses_labels = True
     is_generator = False
+    preview = "retrieval"
+    component_hint = "it is a text encoder; use it in a generator with --set text_encoder=char_cnn_rnn:RUN_DIR"
     progress_metrics = ("loss", "text_to_image_top1")
     noise_dim = 0
 

@@ -14,27 +14,13 @@ import tensorflow as tf
 from keras import ops
 
 from emoji_t2i import CHANNELS, IMAGE_SIZE
+from emoji_t2i.data.images import premultiply, unpremultiply
 from emoji_t2i.models.base import ZooModel
 from emoji_t2i.models.optim import WarmupCosine
 from emoji_t2i.models.registry import register
 from emoji_t2i.networks.unet import TextConditionedUNet
 from emoji_t2i.schedulers import CosineSchedule, make_sampler
 from emoji_t2i.text import make_text_encoder
-
-
-def premultiply(images):
-    """Straight RGBA in [-1, 1] -> premultiplied RGBA in [-1, 1]: a fully transparent pixel
-    is (-1, -1, -1, -1) whatever colour the file stored under it."""
-    unit = (ops.cast(images, "float32") + 1.0) * 0.5
-    return ops.concatenate([unit[..., :3] * unit[..., 3:], unit[..., 3:]], axis=-1) * 2.0 - 1.0
-
-
-def unpremultiply(images):
-    """Inverse of ``premultiply`` (clipped): colour is divided back out where alpha > 0."""
-    unit = ops.clip((ops.cast(images, "float32") + 1.0) * 0.5, 0.0, 1.0)
-    alpha = unit[..., 3:]
-    rgb = ops.where(alpha > 1.0 / 512.0, ops.clip(unit[..., :3] / ops.maximum(alpha, 1e-6), 0.0, 1.0), 0.0)
-    return ops.concatenate([rgb, alpha], axis=-1) * 2.0 - 1.0
 
 
 @register("diffusion")

@@ -46,8 +46,7 @@ def initial_noise(count, shape, seed):
 class TextToImagePipeline:
     def __init__(self, model, tokenizer, config: dict):
         if not model.is_generator:
-            raise RunError(f"a {config.get('model')!r} model is a text encoder that generates "
-                           "nothing; use it in a generator with --set text_encoder=char_cnn_rnn:RUN_DIR")
+            raise RunError(f"a {config.get('model')!r} model generates nothing from text: {model.component_hint}")
         self.model, self.tokenizer, self.config = model, tokenizer, config
         self.sequence_length = sequence_length(tokenizer)
 

@@ -5,10 +5,14 @@
     sampler = make_sampler("dpm_solver", schedule)        # or "ddim", "ddpm"
     x0 = sampler.sample(denoise, x_T, num_steps=20)      # denoise(x_t, t) -> (x0_hat, eps_hat)
 
+Image-token models decode with ``MaskGITSampler`` (``maskgit.py``): [MASK] tokens to a full
+grid in ``num_steps`` calls of ``logits_fn(tokens)``.
+
 A denoising network is wrapped by its model into ``denoise``; samplers never see weights,
 so they are unit-tested with an exact "model" (tests/schedulers).
 """
 
+from emoji_t2i.schedulers.maskgit import MaskGITSampler, masked_after
 from emoji_t2i.schedulers.samplers import (
     SAMPLERS,
     DDIMSampler,
@@ -18,5 +22,5 @@ from emoji_t2i.schedulers.samplers import (
 )
 from emoji_t2i.schedulers.schedule import CosineSchedule
 
-__all__ = ["SAMPLERS", "CosineSchedule", "DDIMSampler", "DDPMSampler",
-           "DPMSolverMultistepSampler", "make_sampler"]
+__all__ = ["SAMPLERS", "CosineSchedule", "DDIMSampler", "DDPMSampler", "DPMSolverMultistepSampler",
+           "MaskGITSampler", "make_sampler", "masked_after"]

@@ -13,7 +13,7 @@ import tensorflow as tf
 from PIL import Image
 from tqdm.auto import tqdm
 
-from emoji_t2i.data.images import to_uint8, to_unit_range
+from emoji_t2i.data.images import premultiply, to_uint8, to_unit_range
 from emoji_t2i.plotting import image_grid
 
 
@@ -161,6 +161,44 @@ class RetrievalGrid(keras.callbacks.Callback):
         grid.save(self.samples_dir / f"epoch_{epoch + 1:04d}.png")
         with self.writer.as_default():
             tf.summary.image("retrieval", np.asarray(grid)[None], step=epoch + 1)
+
+
+class ReconstructionGrid(keras.callbacks.Callback):
+    """For an image tokenizer: fixed held-out emoji (odd rows) over their reconstructions (even
+    rows) in ``samples/epoch_XXXX.png``, and in the logs the held-out ``heldout_psnr`` (dB on
+    [0, 1] pixels, premultiplied as trained) and ``heldout_usage`` (share of codes used)."""
+
+    def __init__(self, data, samples_dir: Path, writer, columns: int = 8, rows: int = 4, every: int = 1,
+                 seed: int = 0, limit: int = 512):
+        super().__init__()
+        rng = np.random.default_rng(seed)
+        self.images = data.images[rng.permutation(len(data))[:limit]]
+        self.shown = self.images[: columns * rows]
+        self.samples_dir, self.writer = Path(samples_dir), writer
+        self.columns, self.rows, self.every = columns, rows, max(1, every)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if (epoch + 1) % self.every:
+            return
+        model = self.model
+        real = to_unit_range(self.images.astype(np.float32))
+        ids = np.concatenate([np.asarray(model.encode(real[i:i + 128])) for i in range(0, len(real), 128)])
+        out = np.concatenate([np.asarray(model.decode(ids[i:i + 128])) for i in range(0, len(ids), 128)])
+        if logs is not None:
+            pre_real, pre_out = (np.asarray(premultiply(x)) for x in (real, out))
+            mse = ((pre_real - pre_out) ** 2).mean(axis=(1, 2, 3)) / 4.0
+            logs["heldout_psnr"] = float(np.mean(-10 * np.log10(mse + 1e-10)))
+            logs["heldout_usage"] = float(len(np.unique(ids)) / model.num_codes)
+        pairs = []
+        n = self.columns
+        for r in range(self.rows):
+            pairs += list(self.shown[r * n:(r + 1) * n]) + list(to_uint8(out[r * n:(r + 1) * n]))
+        grid = image_grid(np.stack(pairs), None, columns=n,
+                          title=f"epoch {epoch + 1}: held-out emoji (odd rows), reconstructions (even rows)")
+        self.samples_dir.mkdir(parents=True, exist_ok=True)
+        grid.save(self.samples_dir / f"epoch_{epoch + 1:04d}.png")
+        with self.writer.as_default():
+            tf.summary.image("reconstructions", np.asarray(grid)[None], step=epoch + 1)
 
 
 class EpochLog(keras.callbacks.Callback):

@@ -164,13 +164,16 @@ def train(config: dict, run: RunDir, resume: bool = False, dry_run: bool = False
     prompts, tags = choose_prompts(data, config["seed"])
     progress = cb.ProgressBar(steps, config["batch_size"], epochs, run.path)
     every = int(config["training"]["sample_every"])
-    if model.is_generator:
+    if model.preview == "samples":
         samples = cb.SampleGrid(prompts, tags, vectorizer, model.noise_shape, run.samples_dir, writer,
                                 every=every, seed=config["seed"])
-    else:  # a text encoder: retrieval among real emoji instead of samples
+    elif model.preview == "retrieval":  # a text encoder: retrieval among real emoji instead
         bank = train_data.take(np.random.default_rng(config["seed"]).permutation(len(train_data))[:1000])
         samples = cb.RetrievalGrid(prompts, tags, vectorizer, bank, data.subset("heldout"),
                                    run.samples_dir, writer, every=every)
+    else:  # an image tokenizer: held-out emoji over their reconstructions
+        samples = cb.ReconstructionGrid(data.subset("heldout") if len(data.subset("heldout")) else train_data,
+                                        run.samples_dir, writer, every=every, seed=config["seed"])
     def write_preset(done_epochs):
         save_preset(model, vectorizer, run.path / "preset",
                     run_metadata(config, done_epochs, train_step_count(model)))
@@ -178,7 +181,7 @@ def train(config: dict, run: RunDir, resume: bool = False, dry_run: bool = False
     # The checkpoint comes before the samples: an epoch's weights are safe even if drawing
     # its sample grid fails.
     callbacks = [progress, cb.EpochCheckpoint(manager, epoch, progress,
-                                              write_preset if model.is_generator else None),
+                                              write_preset if model.sampling_layers() else None),
                  samples, cb.EpochLog(run.history_path, writer)]
     model.fit(dataset, epochs=epochs, initial_epoch=initial_epoch, steps_per_epoch=steps,
               callbacks=callbacks, verbose=0, shuffle=False)

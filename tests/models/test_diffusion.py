@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from emoji_t2i.models.diffusion import premultiply, unpremultiply
+from emoji_t2i.data.images import premultiply, unpremultiply
 from emoji_t2i.models.optim import WarmupCosine
 from tests.harness import tiny_batch, tiny_model, wake_zero_initialised
 

@@ -81,7 +81,7 @@ def test_char_cnn_rnn_pretrains_then_serves_frozen_in_a_generator(emoji_folder, 
     assert "heldout_top1" in (encoder_run / "history.csv").read_text().splitlines()[0]
     assert (encoder_run / "samples" / "epoch_0001.png").is_file()  # retrieval grid
     assert generate_main(["--run", str(encoder_run), "cat"]) == 2
-    assert "text encoder that generates nothing" in capsys.readouterr().err
+    assert "generates nothing from text: it is a text encoder" in capsys.readouterr().err
 
     gan_run = tmp_path / "gan"
     assert train_main(["--model", "cgan", "--out", str(gan_run), *common, *tiny_sets("cgan"),
