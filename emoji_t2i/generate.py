@@ -34,9 +34,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("prompts", nargs="+", help="one or more prompts")
     p.add_argument("-n", type=int, default=4, help="images per prompt (default 4)")
     p.add_argument("--seed", type=int, help="noise seed: same seed, same images (default: random, printed)")
-    p.add_argument("--num-steps", type=int, help="diffusion: sampling steps (default: the model's, 20)")
-    p.add_argument("--guidance-scale", type=float, help="diffusion: classifier-free guidance (default 3)")
+    p.add_argument("--num-steps", type=int, help="diffusion, vq_transformer: sampling steps (default: the model's)")
+    p.add_argument("--guidance-scale", type=float, help="diffusion, vq_transformer: classifier-free guidance "
+                                                         "(default 3)")
     p.add_argument("--sampler", choices=("dpm_solver", "ddim", "ddpm"), help="diffusion: sampler")
+    p.add_argument("--temperature", type=float, help="vq_transformer: token sampling temperature (default 1)")
+    p.add_argument("--top-k", type=int, help="vq_transformer: sample among the k likeliest tokens (0: all)")
     out = p.add_mutually_exclusive_group()
     out.add_argument("-o", "--output", type=Path, help="captioned grid PNG (default samples.png)")
     out.add_argument("--out-dir", type=Path, help="one RGBA PNG per image, named by prompt and seed")
@@ -62,11 +65,13 @@ def main(argv=None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     options = {k: v for k, v in (("num_steps", args.num_steps), ("guidance_scale", args.guidance_scale),
-                                 ("sampler", args.sampler)) if v is not None}
+                                 ("sampler", args.sampler), ("temperature", args.temperature),
+                                 ("top_k", args.top_k)) if v is not None}
     unknown = sorted(set(options) - set(pipe.options))
     if unknown:
-        print(f"error: a {pipe.config['model']} model takes no --{unknown[0].replace('_', '-')}; "
-              "only diffusion models take sampling options", file=sys.stderr)
+        takes = ", ".join("--" + k.replace("_", "-") for k in pipe.options) or "no sampling options"
+        print(f"error: a {pipe.config['model']} model takes no --{unknown[0].replace('_', '-')} "
+              f"(it takes {takes})", file=sys.stderr)
         return 2
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**31 - 1)
     if args.seed is None:

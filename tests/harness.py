@@ -25,6 +25,9 @@ TINY = {
     # A trained word encoder keeps the shared tests fast; minilm has its own tests. Dropout
     # 0.7 makes the seed-0 tiny batch drop 2 of its 4 captions: the null caption must learn.
     "vq": {"widths": (8, 8), "downsample": 4, "code_dim": 4, "num_codes": 16},
+    "vq_transformer": {"tokenizer_config": {"widths": (8, 8, 8), "downsample": 8, "code_dim": 4, "num_codes": 16},
+                       "text_encoder": "embedding", "text_dim": 16, "width": 16, "depth": 1, "heads": 2,
+                       "num_steps": 2, "condition_dropout": 0.7},
     "diffusion": {"text_encoder": "embedding", "text_dim": 16, "widths": (8, 16, 16), "blocks": 1,
                   "num_steps": 2, "condition_dropout": 0.7},
 }
@@ -70,8 +73,8 @@ def ema_network(model):
 
 def image_output_layers(model):
     """The layers that write the images (float32 under mixed precision)."""
-    return [getattr(layer, "to_rgba", None) or layer.out_conv for layer in model.sampling_layers()
-            if hasattr(layer, "to_rgba") or hasattr(layer, "out_conv")]
+    names = ("to_rgba", "out_conv", "to_pixels", "to_logits")
+    return [getattr(layer, name) for layer in model.sampling_layers() for name in names if hasattr(layer, name)]
 
 
 def fit_steps(model, batch: dict, steps: int = 1) -> dict:

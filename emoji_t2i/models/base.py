@@ -30,7 +30,7 @@ import keras
 import numpy as np
 
 from emoji_t2i.models.layers import AUGMENT_PARAMS
-from emoji_t2i.text import load_pretrained_text_encoders, pretrained_runs
+from emoji_t2i.text import load_pretrained_text_encoders, pin_pretrained, pretrained_runs
 
 
 class ZooModel(keras.Model):
@@ -100,6 +100,18 @@ class ZooModel(keras.Model):
     def source_runs(cls, hparams: dict) -> list[str]:
         """Runs whose vectorizer and weights a new run takes (a pretrained text encoder)."""
         return pretrained_runs(hparams.get("text_encoder", ""))
+
+    @classmethod
+    def text_source_runs(cls, hparams: dict) -> list[str]:
+        """Source runs whose caption tokenizer this run must reuse (all of them by default)."""
+        return cls.source_runs(hparams)
+
+    @classmethod
+    def pin_sources(cls, hparams: dict, read_config) -> dict:
+        """Record in the hyper-parameters what the source runs' architectures are, so that the
+        new run builds without them (runs stand alone). ``read_config(run) -> config dict``."""
+        return {**hparams, "text_encoder": pin_pretrained(hparams["text_encoder"])} \
+            if "text_encoder" in hparams else hparams
 
     def initialize_from_runs(self, load_run):
         """``load_run(path, model_name) -> (model, tokenizer, config)`` is handed in by the

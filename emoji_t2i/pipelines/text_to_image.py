@@ -71,7 +71,8 @@ class TextToImagePipeline:
         """The sampling options this model takes, with their defaults."""
         if "_options" not in self.__dict__:
             config = self.model.get_config()
-            self._options = {k: config[k] for k in ("num_steps", "guidance_scale", "sampler") if k in config}
+            keys = ("num_steps", "guidance_scale", "sampler", "temperature", "top_k")
+            self._options = {k: config[k] for k in keys if k in config}
         return dict(self._options)
 
     def check_prompts(self, prompts: list[str]) -> None:
@@ -83,8 +84,9 @@ class TextToImagePipeline:
     def sample(self, prompts, seed: int = 0, n: int = 1, progress=None, **options) -> np.ndarray:
         """(len(prompts) * n, 72, 72, 4) uint8; the n samples of a prompt are consecutive.
 
-        ``options``: ``num_steps``, ``guidance_scale``, ``sampler`` for a diffusion model
-        (none for a GAN or VAE). ``progress``: called once per sampling step (diffusion)."""
+        ``options``: ``num_steps``, ``guidance_scale``, ``sampler`` for a diffusion model;
+        ``num_steps``, ``guidance_scale``, ``temperature``, ``top_k`` for ``vq_transformer``;
+        none for a GAN or VAE. ``progress``: called once per sampling step."""
         prompts = list(prompts)
         if not prompts:
             raise ValueError("no prompts given; pass at least one prompt")

@@ -13,7 +13,6 @@ from emoji_t2i.data import load_dataset
 from emoji_t2i.data.pipeline import caption_table, epoch_steps, make_dataset
 from emoji_t2i.models import build_model, get_model_class
 from emoji_t2i.pipelines import load_preset, load_run_model, run_metadata, save_preset
-from emoji_t2i.text import pin_pretrained
 from emoji_t2i.text.tokenizers import load_tokenizer, make_tokenizer, save_tokenizer, sequence_length
 from emoji_t2i.training import callbacks as cb
 from emoji_t2i.training.environment import make_strategy, set_determinism, set_precision
@@ -89,9 +88,10 @@ def prepare(config: dict, run: RunDir | None, resume: bool):
         sources = source_runs(config)
         for source in sources:
             RunDir(source).load_config()  # one-line error when it is not a run
-        encoder = config["hparams"].get("text_encoder")
-        if encoder is not None:  # record the pretrained encoder's size: the run stands alone
-            config["hparams"]["text_encoder"] = pin_pretrained(encoder)
+        model_class = get_model_class(config["model"])
+        # What the sources' architectures are goes into the config: the run stands alone.
+        config["hparams"] = model_class.pin_sources(config["hparams"], lambda p: RunDir(p).load_config())
+        sources = model_class.text_source_runs(config["hparams"])
         if config.get("init_from"):  # a fine-tune reads text as its preset did
             vectorizer = load_tokenizer(Path(config["init_from"]["preset"]) / "tokenizer.json")
             t["vectorizer"], t["sequence_length"] = vectorizer.kind, sequence_length(vectorizer)

@@ -83,6 +83,8 @@ def test_mixed_precision_step(name, policy):
     assert outputs and all(layer.compute_dtype == "float32" for layer in outputs)
     low = policy.split("_")[1]
     for layer in model.sampling_layers():
+        if layer.dtype_policy.name == "float32":  # float32 by design (a vector quantiser)
+            continue
         assert any(sub.compute_dtype == low for sub in layer._flatten_layers()), "nothing runs in " + low
     if hasattr(model, "discriminator"):
         assert model.discriminator.real_head.compute_dtype == "float32"

@@ -26,8 +26,8 @@ def tiny_sets(name):
 GENERATORS = [m for m in list_models() if getattr(get_model_class(m), "is_generator", True)]
 
 
-# cgan: test_train_cli; diffusion (with its minilm encoder): test_diffusion_cli
-@pytest.mark.parametrize("name", [m for m in GENERATORS if m not in ("cgan", "diffusion")])
+# cgan: test_train_cli; diffusion (with its minilm encoder): test_diffusion_cli; vq_transformer: test_vq_cli
+@pytest.mark.parametrize("name", [m for m in GENERATORS if m not in ("cgan", "diffusion", "vq_transformer")])
 def test_train_resume_generate_export(name, emoji_folder, tmp_path):
     run = tmp_path / name
     common = ["--data", str(emoji_folder), "--steps-per-epoch", "2", "--batch-size", "8"]

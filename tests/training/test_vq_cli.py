@@ -1,0 +1,69 @@
+"""The DALL·E-like pair through the command line: a ``vq`` tokenizer run, then a
+``vq_transformer`` on it with the default frozen minilm: train, resume, generate with
+options, export (checked in a TensorFlow-only process), and the run standing alone."""
+
+import json
+
+import numpy as np
+import pytest
+
+from emoji_t2i.generate import main as generate_main
+from emoji_t2i.pipelines import TextToImagePipeline
+from emoji_t2i.train import main as train_main
+from tests.training.conftest import export_and_check_in_fresh_process
+
+TINY_VQ = ["--set", "widths=8,8,8", "--set", "downsample=8", "--set", "code_dim=4", "--set", "num_codes=16"]
+TINY_PRIOR = ["--set", "width=16", "--set", "depth=1", "--set", "heads=2", "--set", "num_steps=2"]
+
+
+@pytest.fixture(scope="module")
+def tokenizer_run(tmp_path_factory, emoji_folder):
+    run = tmp_path_factory.mktemp("vq") / "vq"
+    common = ["--data", str(emoji_folder), "--steps-per-epoch", "2", "--batch-size", "8"]
+    assert train_main(["--model", "vq", "--epochs", "1", "--out", str(run), *common, *TINY_VQ]) == 0
+    assert train_main(["--resume", "--out", str(run), "--epochs", "2"]) == 0
+    return run
+
+
+def test_tokenizer_run_logs_reconstruction_quality_and_is_no_generator(tokenizer_run, capsys):
+    header, *rows = (tokenizer_run / "history.csv").read_text().splitlines()
+    assert {"psnr", "usage", "heldout_psnr", "heldout_usage"} <= set(header.split(",")) and len(rows) == 2
+    assert (tokenizer_run / "samples" / "epoch_0002.png").is_file()
+    assert (tokenizer_run / "preset" / "model.weights.h5").is_file()
+    assert generate_main(["--run", str(tokenizer_run), "cat"]) == 2
+    assert "generates nothing from text: it is an image tokenizer" in capsys.readouterr().err
+
+
+def test_transformer_needs_a_tokenizer_run(emoji_folder, tmp_path, capsys):
+    args = ["--model", "vq_transformer", "--data", str(emoji_folder), "--out", str(tmp_path / "t")]
+    assert train_main(args) == 2
+    assert "--set image_tokenizer=RUN_DIR" in capsys.readouterr().err
+    assert not (tmp_path / "t").exists()
+
+
+def test_transformer_trains_resumes_generates_exports_and_stands_alone(tokenizer_run, emoji_folder, tmp_path,
+                                                                        capsys):
+    run = tmp_path / "prior"
+    common = ["--data", str(emoji_folder), "--steps-per-epoch", "2", "--batch-size", "8"]
+    assert train_main(["--model", "vq_transformer", "--epochs", "1", "--out", str(run), *common, *TINY_PRIOR,
+                       "--set", f"image_tokenizer={tokenizer_run}"]) == 0
+    assert train_main(["--resume", "--out", str(run), "--epochs", "2"]) == 0
+    config = json.loads((run / "config.json").read_text())
+    assert config["hparams"]["tokenizer_config"]["downsample"] == 8
+    assert config["training"]["vectorizer"] == "wordpiece"  # minilm's, not the tokenizer run's words
+    capsys.readouterr()
+    assert generate_main(["--run", str(run), "crying cat", "-n", "2", "--seed", "1", "--num-steps", "3",
+                          "--temperature", "0.5", "--top-k", "4", "-o", str(tmp_path / "g.png")]) == 0
+    assert generate_main(["--run", str(run), "cat", "--sampler", "ddim"]) == 2
+    assert "takes no --sampler (it takes --num-steps" in capsys.readouterr().err
+    pipe = TextToImagePipeline.from_run(run)
+    a = pipe.sample(["crying cat", "rocket"], seed=4, num_steps=3)
+    np.testing.assert_array_equal(a, pipe.sample(["crying cat", "rocket"], seed=4, num_steps=3))
+    assert (a != pipe.sample(["crying cat", "rocket"], seed=5, num_steps=3)).any()
+    tokenizer_run.rename(tmp_path / "moved-away")  # the prior's checkpoints hold the tokenizer
+    try:
+        np.testing.assert_array_equal(TextToImagePipeline.from_run(run).sample(["crying cat", "rocket"], seed=4,
+                                                                                num_steps=3), a)
+        export_and_check_in_fresh_process(run, tmp_path)
+    finally:
+        (tmp_path / "moved-away").rename(tokenizer_run)
