@@ -1,11 +1,14 @@
 """The README's figures of the shipped diffusion model.
 
     python benchmarks/figures.py [--preset diffusion-emoji72] [--num-steps 20]
+    python benchmarks/figures.py --progress runs/diffusion-ft --gif progress_finetune.gif
 
 docs/diffusion/text_to_emoji.png   16 prompts (8 training captions, 8 held-out emoji the
                                    model never saw, marked) x 4 seeds
 docs/diffusion/one_prompt.png      one prompt x 8 seeds (diversity)
 docs/diffusion/guidance.png        one seed, guidance scale 1 / 2 / 3 / 5 / 8 for 4 prompts
+docs/diffusion/<gif>               with --progress RUN: the run's per-epoch grids (epochs 1, 2,
+                                   then every other one, and the last), at half size
 """
 
 from __future__ import annotations
@@ -34,12 +37,33 @@ def heldout_prompts(count: int = 8, seed: int = 0) -> list[str]:
     return np.random.default_rng(seed).choice(base, count, replace=False).tolist()
 
 
+def progress_gif(run: Path, path: Path) -> None:
+    from PIL import Image
+
+    grids = sorted((run / "samples").glob("epoch_*.png"))
+    if not grids:
+        raise SystemExit(f"{run}/samples has no epoch grids")
+    keep = [g for i, g in enumerate(grids, 1) if i in (1, 2) or i % 2 == 0 or g == grids[-1]]
+    frames = []
+    for g in keep:
+        image = Image.open(g).convert("RGB")
+        frames.append(image.resize((image.width // 2, image.height // 2), Image.LANCZOS))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=600, loop=0, optimize=True)
+    print(f"wrote {path}: {len(frames)} frames ({', '.join(g.stem.split('_')[1].lstrip('0') for g in keep)})")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--preset", default="diffusion-emoji72")
     p.add_argument("--num-steps", type=int, default=20)
     p.add_argument("--guidance-scale", type=float, default=3.0)
+    p.add_argument("--progress", help="a run directory: make only its progress GIF")
+    p.add_argument("--gif", default="progress.gif", help="the GIF's file name under docs/diffusion")
     args = p.parse_args()
+    if args.progress:
+        progress_gif(Path(args.progress), OUT / args.gif)
+        return
     import numpy as np
 
     from emoji_t2i.pipelines import TextToImagePipeline

@@ -63,6 +63,11 @@ ROWS = {
                                                 "loss=wgan_gp"]),
                                ("wgan_stage2", ["--model", "stackgan", "--set", "stage=2", "--set",
                                                 "loss=wgan_gp", "--set", "stage1_run={runs}/wgan_stage1"])]),
+    "days8_10_vq_transformer": ("Days 8-10: dVAE + transformer (DALL·E-like)", "out of memory beyond 100 "
+                                "examples; the BERT output did not fit the shapes; \"needs rework\"",
+                                [("days8_10_vq", ["--model", "vq"]),
+                                 ("days8_10_prior", ["--model", "vq_transformer", "--set",
+                                                     "image_tokenizer={runs}/days8_10_vq"])]),
     "diffusion": ("The zoo's diffusion model (minilm text)", "not in the diary: the flagship, here at the "
                   "zoo's budget", [("diffusion", ["--model", "diffusion"])]),
 }

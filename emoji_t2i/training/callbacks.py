@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import math
+import resource
 import time
 from pathlib import Path
 
@@ -202,7 +203,8 @@ class ReconstructionGrid(keras.callbacks.Callback):
 
 
 class EpochLog(keras.callbacks.Callback):
-    """Per-epoch metrics and learning rates to history.csv (appended on resume) and TensorBoard."""
+    """Per-epoch metrics, learning rates and peak resident memory to history.csv (appended on
+    resume) and TensorBoard."""
 
     def __init__(self, history_path: Path, writer):
         super().__init__()
@@ -212,6 +214,8 @@ class EpochLog(keras.callbacks.Callback):
         row = {"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()}}
         for name, key in self.model.OPTIMIZERS.items():
             row[key] = float(keras.ops.convert_to_numpy(getattr(self.model, name).learning_rate))
+        # The process's peak resident memory so far (the diary's dVAE ran out of it).
+        row["peak_memory_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         new = not self.history_path.exists()
         with open(self.history_path, "a", newline="") as f:
             writer = csv.DictWriter(f, fieldnames=list(row))

@@ -23,6 +23,8 @@ def test_run_directory_contents(trained_run):
     assert list((trained_run / "logs").glob("events.out.tfevents.*"))
     history = (trained_run / "history.csv").read_text().splitlines()
     assert history[0].startswith("epoch,") and "g_lr" in history[0] and len(history) == 2
+    row = dict(zip(history[0].split(","), history[1].split(","), strict=True))
+    assert 100 < float(row["peak_memory_mb"]) < 24 * 1024  # a TF process, within the machine
 
 
 def test_list_models_and_unknown_model(capsys):
