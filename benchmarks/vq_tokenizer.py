@@ -65,7 +65,8 @@ def main() -> None:
             "train": train.images[rng.permutation(len(train))[: args.train_images]]}
     judges = Judges.load()
     real_features = {name: judges.image_outputs(images)[0] for name, images in sets.items()}
-    rows, shown = [], [sets["held-out"][:8]]
+    show = rng.choice(len(sets["held-out"]), 16, replace=False)  # faces, hands, objects, flags
+    rows, shown = [], [sets["held-out"][show]]
     for run in args.run:
         model, _, config = load_run_model(run, "vq")
         h = config["hparams"]
@@ -81,7 +82,7 @@ def main() -> None:
                          name, float(np.median(-10 * np.log10(mse + 1e-10))), fid, (counts > 0).mean(),
                          perplexity, 1000 * seconds / len(images)))
             if name == "held-out":
-                shown.append(to_uint8(out[:8]))
+                shown.append(to_uint8(out[show]))
     print("| run | tokens | images | PSNR (median dB) | FID of reconstructions | codes used | perplexity "
           "| encode+decode ms/emoji |")
     print("|---|---|---|---|---|---|---|---|")
@@ -90,8 +91,10 @@ def main() -> None:
     if args.figure:
         Path(args.figure).parent.mkdir(parents=True, exist_ok=True)
         labels = ["original"] + [f"{Path(r).name}" for r in args.run]
-        captions = [labels[i] if j == 0 else "" for i in range(len(shown)) for j in range(8)]
-        save_grid(args.figure, np.concatenate(shown), captions, columns=8, caption_lines=1)
+        # two rows of 8 per source: originals, then each run's reconstructions of the same emoji
+        images = np.concatenate([block[h * 8:(h + 1) * 8] for h in range(2) for block in shown])
+        captions = [labels[i] if j == 0 else "" for _ in range(2) for i in range(len(shown)) for j in range(8)]
+        save_grid(args.figure, images, captions, columns=8, caption_lines=1)
         print(f"wrote {args.figure}")
 
 
