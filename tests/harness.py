@@ -24,6 +24,7 @@ TINY = {
     "vae": {"latent_dim": 8, "text_dim": 16, "g_channels": (16, 8, 8, 8), "e_channels": (8, 8, 8, 8)},
     # A trained word encoder keeps the shared tests fast; minilm has its own tests. Dropout
     # 0.7 makes the seed-0 tiny batch drop 2 of its 4 captions: the null caption must learn.
+    "clip": {"embed_dim": 8, "widths": (8, 8, 8), "num_classes": (5,)},
     "vq": {"widths": (8, 8), "downsample": 4, "code_dim": 4, "num_codes": 16},
     "vq_transformer": {"tokenizer_config": {"widths": (8, 8, 8), "downsample": 8, "code_dim": 4, "num_codes": 16},
                        "text_encoder": "embedding", "text_dim": 16, "width": 16, "depth": 1, "heads": 2,

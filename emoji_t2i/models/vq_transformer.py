@@ -143,7 +143,9 @@ class VQTransformer(ZooModel):
 
     @staticmethod
     def learning_rate(training, total_steps):
-        return WarmupCosine(float(training["lr"]), int(training["warmup_steps"]), total_steps)
+        # A short run (the zoo's 222 steps) would otherwise spend nearly all of it warming up.
+        warmup = min(int(training["warmup_steps"]), max(1, total_steps // 10))
+        return WarmupCosine(float(training["lr"]), warmup, total_steps)
 
     def build(self, input_shape=None):
         self.tokenizer.build()
