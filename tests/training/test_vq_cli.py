@@ -1,6 +1,7 @@
 """The DALL·E-like pair through the command line: a ``vq`` tokenizer run, then a
-``vq_transformer`` on it with the default frozen minilm: train, resume, generate with
-options, export (checked in a TensorFlow-only process), and the run standing alone."""
+``vq_transformer`` on it: train, resume, generate with options, export (checked in a
+TensorFlow-only process), and the run standing alone. The prior trains with a learned word
+encoder here to keep the suite fast; its minilm prefix is tested in tests/models."""
 
 import json
 
@@ -13,7 +14,8 @@ from emoji_t2i.train import main as train_main
 from tests.training.conftest import export_and_check_in_fresh_process
 
 TINY_VQ = ["--set", "widths=8,8,8", "--set", "downsample=8", "--set", "code_dim=4", "--set", "num_codes=16"]
-TINY_PRIOR = ["--set", "width=16", "--set", "depth=1", "--set", "heads=2", "--set", "num_steps=2"]
+TINY_PRIOR = ["--set", "width=16", "--set", "depth=1", "--set", "heads=2", "--set", "num_steps=2",
+              "--set", "text_encoder=embedding", "--set", "text_dim=16"]
 
 
 @pytest.fixture(scope="module")
@@ -34,11 +36,16 @@ def test_tokenizer_run_logs_reconstruction_quality_and_is_no_generator(tokenizer
     assert "generates nothing from text: it is an image tokenizer" in capsys.readouterr().err
 
 
-def test_transformer_needs_a_tokenizer_run(emoji_folder, tmp_path, capsys):
+def test_transformer_needs_a_tokenizer_run_and_reads_minilm_word_pieces(tokenizer_run, emoji_folder, tmp_path,
+                                                                         capsys):
     args = ["--model", "vq_transformer", "--data", str(emoji_folder), "--out", str(tmp_path / "t")]
     assert train_main(args) == 2
     assert "--set image_tokenizer=RUN_DIR" in capsys.readouterr().err
     assert not (tmp_path / "t").exists()
+    assert train_main([*args, "--set", f"image_tokenizer={tokenizer_run}", "--dry-run"]) == 0
+    config = json.loads(capsys.readouterr().out.split("\ntrain images")[0])
+    assert config["training"]["vectorizer"] == "wordpiece"  # minilm's, not the tokenizer run's words
+    assert config["hparams"]["tokenizer_config"]["num_codes"] == 16
 
 
 def test_transformer_trains_resumes_generates_exports_and_stands_alone(tokenizer_run, emoji_folder, tmp_path,
@@ -50,7 +57,6 @@ def test_transformer_trains_resumes_generates_exports_and_stands_alone(tokenizer
     assert train_main(["--resume", "--out", str(run), "--epochs", "2"]) == 0
     config = json.loads((run / "config.json").read_text())
     assert config["hparams"]["tokenizer_config"]["downsample"] == 8
-    assert config["training"]["vectorizer"] == "wordpiece"  # minilm's, not the tokenizer run's words
     capsys.readouterr()
     assert generate_main(["--run", str(run), "crying cat", "-n", "2", "--seed", "1", "--num-steps", "3",
                           "--temperature", "0.5", "--top-k", "4", "-o", str(tmp_path / "g.png")]) == 0
