@@ -217,8 +217,10 @@ class EpochLog(keras.callbacks.Callback):
         # The process's peak resident memory so far (the diary's dVAE ran out of it).
         row["peak_memory_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         new = not self.history_path.exists()
+        # A resumed run keeps its file's columns (a newer version may log more keys).
+        fields = list(row) if new else self.history_path.read_text().splitlines()[0].split(",")
         with open(self.history_path, "a", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=list(row))
+            writer = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
             if new:
                 writer.writeheader()
             writer.writerow(row)
