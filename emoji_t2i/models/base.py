@@ -86,6 +86,9 @@ class ZooModel(keras.Model):
         """(len(captions), 384): the frozen minilm's pooled embeddings, for a ``cached_text`` model."""
         if not self.cached_text:
             raise NotImplementedError(f"{type(self).__name__} reads tokens, not cached text features")
+        if getattr(tokenizer, "kind", "wordpiece") != "wordpiece":
+            raise ValueError(f"minilm reads WordPiece ids, not {tokenizer.kind!r} ones: train with "
+                             "--set vectorizer=wordpiece --set sequence_length=24")
         import tensorflow as tf
 
         from emoji_t2i.text.minilm import shared_minilm

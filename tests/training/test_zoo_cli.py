@@ -109,6 +109,7 @@ def test_clip_trains_with_a_retrieval_grid(emoji_folder, tmp_path):
     run = tmp_path / "clip"
     assert train_main(["--model", "clip", "--data", str(emoji_folder), "--epochs", "1", "--steps-per-epoch", "2",
                        "--batch-size", "8", "--set", "widths=8,8,8", "--set", "embed_dim=16", "--out", str(run)]) == 0
+    assert json.loads((run / "config.json").read_text())["training"]["vectorizer"] == "wordpiece"  # minilm's
     header = (run / "history.csv").read_text().splitlines()[0].split(",")
     assert {"loss", "text_to_image_top1", "heldout_top1", "heldout_chance"} <= set(header)
     assert (run / "samples" / "epoch_0001.png").is_file() and (run / "preset" / "config.json").is_file()
