@@ -139,3 +139,21 @@ class ZooModel(keras.Model):
                                      f"({e}); keep the preset's architecture keys") from None
         for trained, ema in self.ema_pairs():
             trained.set_weights(ema.get_weights())
+
+
+class ShapeFreeZooModel(ZooModel):
+    """A zoo model with one optimizer over its ``networks()`` and a ``build()`` that needs no
+    input shapes (diffusion, vq, vq_transformer, clip): the shared build and variable plumbing."""
+
+    def build_for_sampling(self, sequence_length: int) -> None:
+        if not self.built:
+            self.build()
+
+    def build_all(self, sequence_length):
+        if not self.built:
+            self.build()
+        if not self.optimizer.built:
+            self.optimizer.build(self._trained_variables())
+
+    def _trained_variables(self):
+        return [v for net in self.networks().values() for v in net.trainable_variables]

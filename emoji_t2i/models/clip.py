@@ -20,7 +20,7 @@ from keras import layers, ops
 from emoji_t2i import CHANNELS, IMAGE_SIZE
 from emoji_t2i.data.images import premultiply
 from emoji_t2i.models import losses
-from emoji_t2i.models.base import ZooModel
+from emoji_t2i.models.base import ShapeFreeZooModel
 from emoji_t2i.models.registry import register
 from emoji_t2i.networks.unet import space_to_depth
 from emoji_t2i.networks.vq import ResBlock
@@ -79,7 +79,7 @@ class TextProjection(layers.Layer):
 
 @register("clip")
 @keras.saving.register_keras_serializable("emoji_t2i")
-class EmojiCLIP(ZooModel):
+class EmojiCLIP(ShapeFreeZooModel):
     """Emoji CLIP: symmetric InfoNCE between L2-normalised image and caption embeddings of a
     batch, with CLIP's learned temperature (capped at 100). Pairs that share an emoji identity
     (the two vendors' drawings, skin tones) are not counted as negatives. Augmentation keeps
@@ -138,16 +138,6 @@ class EmojiCLIP(ZooModel):
         self.image_encoder(ops.zeros((2, IMAGE_SIZE, IMAGE_SIZE, CHANNELS)))
         self.built = True
 
-    def build_for_sampling(self, sequence_length: int) -> None:
-        if not self.built:
-            self.build()
-
-    def build_all(self, sequence_length):
-        if not self.built:
-            self.build()
-        if not self.optimizer.built:
-            self.optimizer.build(self._trained_variables())
-
     def get_config(self):
         return {**super().get_config(), "vocabulary_size": self.vocabulary_size, "embed_dim": self.embed_dim,
                 "widths": list(self.widths), "shift": self.shift, "num_classes": list(self.num_classes)}
@@ -173,9 +163,6 @@ class EmojiCLIP(ZooModel):
                                           fill_value=-1.0)
 
     # --- training ------------------------------------------------------------------------------
-    def _trained_variables(self):
-        return [v for net in self.networks().values() for v in net.trainable_variables]
-
     def pair_losses(self, data, training=True):
         images = self.translate(data["images"], data["shift"]) if training else data["images"]
         similarities = ops.matmul(self.embed_features(data["text_features"]),

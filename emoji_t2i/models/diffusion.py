@@ -15,7 +15,7 @@ from keras import ops
 
 from emoji_t2i import CHANNELS, IMAGE_SIZE
 from emoji_t2i.data.images import premultiply, unpremultiply
-from emoji_t2i.models.base import ZooModel
+from emoji_t2i.models.base import ShapeFreeZooModel
 from emoji_t2i.models.optim import WarmupCosine
 from emoji_t2i.models.registry import register
 from emoji_t2i.networks.unet import TextConditionedUNet
@@ -25,7 +25,7 @@ from emoji_t2i.text import make_text_encoder
 
 @register("diffusion")
 @keras.saving.register_keras_serializable("emoji_t2i")
-class TextToEmojiDiffusion(ZooModel):
+class TextToEmojiDiffusion(ShapeFreeZooModel):
     """Text-conditioned diffusion on 72x72 RGBA emoji.
 
     Training: x0 = premultiplied image, t ~ U(0, 1), x_t = alpha_t x0 + sigma_t eps, the
@@ -119,10 +119,6 @@ class TextToEmojiDiffusion(ZooModel):
         decay = total_steps if kind == "cosine" else 0
         return WarmupCosine(float(training["lr"]), int(training["warmup_steps"]), decay)
 
-    def build_for_sampling(self, sequence_length: int) -> None:
-        if not self.built:
-            self.build()
-
     def build(self, input_shape=None):
         b = 2
         features = self.encode(ops.ones((b, 8), "int32"), ema=False)
@@ -132,12 +128,6 @@ class TextToEmojiDiffusion(ZooModel):
         self.ema_denoiser((x, ops.zeros((b,)), self.encode(ops.ones((b, 8), "int32"), ema=True), keep))
         self.copy_to_ema(0.0)
         self.built = True
-
-    def build_all(self, sequence_length):
-        if not self.built:
-            self.build()
-        if not self.optimizer.built:
-            self.optimizer.build(self._trained_variables())
 
     def get_config(self):
         return {**super().get_config(), "vocabulary_size": self.vocabulary_size,
@@ -198,9 +188,6 @@ class TextToEmojiDiffusion(ZooModel):
         return self.__dict__["_sample_graph"](tokens, noise)
 
     # --- training ------------------------------------------------------------------------------
-    def _trained_variables(self):
-        return [v for net in self.networks().values() for v in net.trainable_variables]
-
     def ema_pairs(self):
         pairs = [(self.denoiser, self.ema_denoiser)]
         if not self.cached_text:

@@ -15,14 +15,14 @@ from keras import ops
 
 from emoji_t2i import CHANNELS, IMAGE_SIZE
 from emoji_t2i.data.images import premultiply, unpremultiply
-from emoji_t2i.models.base import ZooModel
+from emoji_t2i.models.base import ShapeFreeZooModel
 from emoji_t2i.models.registry import register
 from emoji_t2i.networks.vq import VectorQuantizer, VQDecoder, VQEncoder
 
 
 @register("vq")
 @keras.saving.register_keras_serializable("emoji_t2i")
-class VQImageTokenizer(ZooModel):
+class VQImageTokenizer(ShapeFreeZooModel):
     """VQ-VAE on premultiplied RGBA: encoder -> EMA vector quantiser -> decoder.
 
     Loss: mean squared reconstruction error (premultiplied, so transparent pixels carry no
@@ -81,16 +81,6 @@ class VQImageTokenizer(ZooModel):
         self.reconstruct(ops.zeros((2, IMAGE_SIZE, IMAGE_SIZE, CHANNELS)))
         self.built = True
 
-    def build_for_sampling(self, sequence_length: int) -> None:
-        if not self.built:
-            self.build()
-
-    def build_all(self, sequence_length):
-        if not self.built:
-            self.build()
-        if not self.optimizer.built:
-            self.optimizer.build(self._trained_variables())
-
     def get_config(self):
         return {**super().get_config(), "vocabulary_size": self.vocabulary_size, "widths": list(self.widths),
                 "downsample": self.downsample, "code_dim": self.code_dim, "num_codes": self.num_codes,
@@ -112,9 +102,6 @@ class VQImageTokenizer(ZooModel):
         return self.reconstruct(images)
 
     # --- training ------------------------------------------------------------------------------
-    def _trained_variables(self):
-        return [v for net in self.networks().values() for v in net.trainable_variables]
-
     def losses_of(self, images, training=True):
         target = premultiply(images)
         z = self.encoder(target, training=training)

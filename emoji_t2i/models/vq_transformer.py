@@ -12,7 +12,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from emoji_t2i.models.base import ZooModel
+from emoji_t2i.models.base import ShapeFreeZooModel
 from emoji_t2i.models.optim import WarmupCosine
 from emoji_t2i.models.registry import register
 from emoji_t2i.models.vq import VQImageTokenizer
@@ -25,7 +25,7 @@ TOKENIZER_KEYS = ("widths", "downsample", "code_dim", "num_codes")
 
 @register("vq_transformer")
 @keras.saving.register_keras_serializable("emoji_t2i")
-class VQTransformer(ZooModel):
+class VQTransformer(ShapeFreeZooModel):
     """Masked image-token transformer conditioned on text, on a frozen ``vq`` tokenizer.
 
     Training (MaskGIT): an emoji's token grid (from the frozen tokenizer), a share
@@ -153,16 +153,6 @@ class VQTransformer(ZooModel):
         self.logits(ops.zeros((2, self.length), "int32"), self.prefix(tokens, ops.ones((2,))))
         self.built = True
 
-    def build_for_sampling(self, sequence_length: int) -> None:
-        if not self.built:
-            self.build()
-
-    def build_all(self, sequence_length):
-        if not self.built:
-            self.build()
-        if not self.optimizer.built:
-            self.optimizer.build(self._trained_variables())
-
     def get_config(self):
         return {**super().get_config(), "vocabulary_size": self.vocabulary_size,
                 "image_tokenizer": self.image_tokenizer, "tokenizer_config": self.tokenizer_config,
@@ -214,9 +204,6 @@ class VQTransformer(ZooModel):
         return self.__dict__["_sample_graph"](tokens, noise)
 
     # --- training ------------------------------------------------------------------------------
-    def _trained_variables(self):
-        return [v for net in self.networks().values() for v in net.trainable_variables]
-
     def masked_inputs(self, ids, mask_time, mask_scores):
         """MaskGIT's training corruption: ceil(cos(pi/2 u) L) positions (at least one) with the
         lowest scores become [MASK]. Returns (inputs, masked as float)."""
