@@ -21,6 +21,8 @@ TINY = {
     "stackgan": {"noise_dim": 8, "condition_dim": 4, "text_dim": 16, "g_channels": (16, 8, 8),
                  "g2_channels": (16, 8, 8, 8), "residual_blocks": 1, "d_channels": (8, 8, 8, 16),
                  "num_classes": (5, 7)},
+    "stackganpp": {"clip_config": {"embed_dim": 8, "widths": (8, 8, 8)}, "noise_dim": 8, "condition_dim": 4,
+                   "g_channels": (16, 8, 8, 8), "residual_blocks": 1, "d_channels": (8, 8, 8, 16)},
     "vae": {"latent_dim": 8, "text_dim": 16, "g_channels": (16, 8, 8, 8), "e_channels": (8, 8, 8, 8)},
     # A trained word encoder keeps the shared tests fast; minilm has its own tests. Dropout
     # 0.7 makes the seed-0 tiny batch drop 2 of its 4 captions: the null caption must learn.
@@ -114,10 +116,16 @@ def wake_zero_initialised(model, seed: int = 0) -> None:
         model.copy_to_ema(0.0)
 
 
+def frozen_weights(model) -> dict:
+    """The weights of the frozen components a model loads (``ZooModel.frozen_components``: an
+    emoji CLIP, a DAMSM), by path, with their values."""
+    return {w.path: (w, np.array(w)) for layer in model.frozen_components() for w in layer.weights}
+
+
 # A score head's bias shifts real, fake and mismatched scores alike, so its gradient is
 # exactly -1 + 0.5 + 0.5 = 0 under the hinge loss while every score is inside the margin
 # (and always 0 under WGAN): it may legitimately stay still for one step.
-SCORE_OFFSETS = ("real_head/bias",)
+SCORE_OFFSETS = ("real_head/bias", "conditional_head/bias")
 
 
 def run_train_step_test(name: str, **overrides) -> dict:
@@ -132,7 +140,10 @@ def run_train_step_test(name: str, **overrides) -> dict:
     before = {n: [np.array(v) for v in net.trainable_variables] for n, net in nets.items()}
     ema = ema_network(model)
     ema_before = weights_of(ema) if ema is not None else None
+    frozen_before = frozen_weights(model)
     logs = fit_steps(model, tiny_batch(model), steps=STEPS_TO_MOVE_ALL.get(name, 1))
+    for path, (variable, old) in frozen_before.items():  # loaded components stay as loaded
+        np.testing.assert_array_equal(np.array(variable), old, err_msg=f"frozen {path} changed")
     assert logs and all(np.isfinite(v) for v in logs.values()), logs
     for n, net in nets.items():
         frozen = [v.path for v, old in zip(net.trainable_variables, before[n], strict=True)

@@ -10,6 +10,7 @@ from emoji_t2i.models import (  # noqa: F401  (each module registers its model)
     diffusion,
     lstm_gan,
     stackgan,
+    stackganpp,
     vae,
     vq,
     vq_transformer,

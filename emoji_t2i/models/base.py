@@ -20,7 +20,8 @@ What a model declares (class attributes and methods, all with defaults here):
   networks), ``uses_labels`` (asks for ``num_classes``), ``is_generator`` (False for a
   component: a text encoder, an image tokenizer), ``preview`` (the grid training draws),
   ``progress_metrics`` and ``build_all`` (every variable a checkpoint holds).
-- ``source_runs``/``initialize_from_runs`` let a new run start from other runs;
+- ``source_runs``/``initialize_from_runs`` let a new run start from other runs, whose
+  networks it may hold frozen (``frozen_components``);
   ``ema_pairs`` and ``warm_start`` let it start from a trained preset (``--init-from``).
 """
 
@@ -120,6 +121,10 @@ class ZooModel(keras.Model):
         """``load_run(path, model_name) -> (model, tokenizer, config)`` is handed in by the
         training engine, so models never import the layers above them."""
         load_pretrained_text_encoders(self, load_run)
+
+    def frozen_components(self) -> list:
+        """Trained networks of other runs this model loads and never trains (an emoji CLIP)."""
+        return []
 
     # --- starting from a trained preset (--init-from) ------------------------------------------
     def ema_pairs(self) -> list[tuple]:

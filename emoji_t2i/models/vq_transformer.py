@@ -124,6 +124,9 @@ class VQTransformer(ShapeFreeZooModel):
         for mine, theirs in zip(self.tokenizer.sampling_layers(), vq.sampling_layers(), strict=True):
             mine.set_weights(theirs.get_weights())
 
+    def frozen_components(self):
+        return self.tokenizer.sampling_layers()
+
     def networks(self):
         nets = {"transformer": self.transformer, "text_prefix": self.text_prefix}
         if self.text_encoder_kind != "minilm":

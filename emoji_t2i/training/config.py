@@ -47,6 +47,8 @@ def model_hyperparameters(model_class) -> dict:
                     value = p.default
                     params[p.name] = list(value) if isinstance(value, tuple) else value
     params.pop("num_classes", None)  # derived from the data's label vocabularies
+    for name in getattr(model_class, "UNUSED_HPARAMS", ()):  # a base class's knobs this model lacks
+        params.pop(name, None)
     return params
 
 

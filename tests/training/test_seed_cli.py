@@ -1,0 +1,67 @@
+"""Seeds 001 and 003 through the command line: the encoders they pretrain (an emoji CLIP, a
+DAMSM), then the generators on them frozen: train, resume, generate, export, and the run
+standing alone once the encoder run is gone."""
+
+import json
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from emoji_t2i.generate import main as generate_main
+from emoji_t2i.text_to_emoji import TextToEmojiPipeline
+from emoji_t2i.train import main as train_main
+from tests.training.conftest import export_and_check_in_fresh_process
+
+COMMON = ["--steps-per-epoch", "2", "--batch-size", "8"]
+TINY_STACKGANPP = ["--set", "noise_dim=8", "--set", "condition_dim=4", "--set", "g_channels=16,8,8,8",
+                   "--set", "d_channels=8,8,8,16"]
+
+
+@pytest.fixture(scope="module")
+def clip_run(tmp_path_factory, emoji_folder):
+    run = tmp_path_factory.mktemp("clip") / "clip"
+    assert train_main(["--model", "clip", "--data", str(emoji_folder), "--epochs", "1", *COMMON,
+                       "--set", "widths=8,8,8", "--set", "embed_dim=16", "--out", str(run)]) == 0
+    return run
+
+
+def test_clip_trains_with_a_retrieval_grid(clip_run):
+    assert json.loads((clip_run / "config.json").read_text())["training"]["vectorizer"] == "wordpiece"  # minilm's
+    header = (clip_run / "history.csv").read_text().splitlines()[0].split(",")
+    assert {"loss", "text_to_image_top1", "heldout_top1", "heldout_chance"} <= set(header)
+    assert (clip_run / "samples" / "epoch_0001.png").is_file() and (clip_run / "preset" / "config.json").is_file()
+
+
+def train_on_encoder(model, encoder_key, encoder_run, emoji_folder, tmp_path, tiny, capsys):
+    """Refused without its encoder run; then 1 epoch, resumed to 2; returns the run."""
+    run = tmp_path / model
+    args = ["--model", model, "--data", str(emoji_folder), "--epochs", "1", "--out", str(run), *COMMON, *tiny]
+    assert train_main(args) == 2
+    assert f"--set {encoder_key}=RUN_DIR" in capsys.readouterr().err and not run.exists()
+    assert train_main([*args, "--set", f"{encoder_key}={encoder_run}"]) == 0
+    assert train_main(["--resume", "--out", str(run), "--epochs", "2"]) == 0
+    assert tf.train.latest_checkpoint(str(run / "checkpoints")).endswith("ckpt-2")
+    assert (run / "samples" / "epoch_0002.png").is_file()
+    return run
+
+
+def check_generates_and_stands_alone(run, encoder_run, tmp_path):
+    assert generate_main(["--run", str(run), "crying cat", "-n", "2", "-o", str(tmp_path / "g.png")]) == 0
+    expected = TextToEmojiPipeline.from_run(run).sample(["crying cat", "rocket"], seed=1)
+    encoder_run.rename(tmp_path / "moved-away")  # its weights are in the run's checkpoints
+    try:
+        np.testing.assert_array_equal(TextToEmojiPipeline.from_run(run).sample(["crying cat", "rocket"], seed=1),
+                                      expected)
+        export_and_check_in_fresh_process(run, tmp_path)
+    finally:
+        (tmp_path / "moved-away").rename(encoder_run)
+
+
+def test_stackganpp_trains_on_the_frozen_clip_resumes_generates_exports(clip_run, emoji_folder, tmp_path, capsys):
+    run = train_on_encoder("stackganpp", "clip_run", clip_run, emoji_folder, tmp_path, TINY_STACKGANPP, capsys)
+    config = json.loads((run / "config.json").read_text())
+    assert config["hparams"]["clip_config"] == {"embed_dim": 16, "widths": [8, 8, 8]}
+    assert "text_encoder" not in config["hparams"]
+    assert {"clip_loss", "align_loss"} <= set((run / "history.csv").read_text().splitlines()[0].split(","))
+    check_generates_and_stands_alone(run, clip_run, tmp_path)
