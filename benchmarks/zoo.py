@@ -35,6 +35,8 @@ RUNS = ROOT / "runs" / "zoo"
 # budget: at 2 epochs the char-CNN-RNN's held-out retrieval was still at chance (0.028 vs 0.031).
 PRETRAIN_EPOCHS = 20
 
+CLIP_EPOCHS = 10  # the emoji CLIP's own default budget (held-out top-1 0.49 at 10 epochs)
+
 # row: (experiment, what the original got, [steps: (run name, CLI args[, epochs])])
 ROWS = {
     "day1_lstm_gan": ("Day 1: LSTM GAN", "the same noise for every input after 10,000 epochs",
@@ -68,6 +70,11 @@ ROWS = {
                                 [("days8_10_vq", ["--model", "vq"]),
                                  ("days8_10_prior", ["--model", "vq_transformer", "--set",
                                                      "image_tokenizer={runs}/days8_10_vq"])]),
+    "seed001_stackganpp": ("Seed 001: StackGAN++ + CLIP", "blurry but roughly right faces (CelebA captions, "
+                           "64-256 px, OpenAI CLIP)",
+                           [("seed001_clip", ["--model", "clip"], CLIP_EPOCHS),
+                            ("seed001_stackganpp", ["--model", "stackganpp", "--set",
+                                                    "clip_run={runs}/seed001_clip"])]),
     "diffusion": ("The zoo's diffusion model (minilm text)", "not in the diary: the flagship, here at the "
                   "zoo's budget", [("diffusion", ["--model", "diffusion"])]),
 }

@@ -4,9 +4,11 @@
 """
 
 from emoji_t2i.models import (  # noqa: F401  (each module registers its model)
+    attngan,
     cgan,
     char_cnn_rnn,
     clip,
+    damsm,
     diffusion,
     lstm_gan,
     stackgan,

@@ -14,193 +14,26 @@ from __future__ import annotations
 import math
 
 import keras
-import tensorflow as tf
-from keras import layers, ops
+from keras import ops
 
 from emoji_t2i import CHANNELS, IMAGE_SIZE
 from emoji_t2i.models import losses
 from emoji_t2i.models.clip import ClipImageEncoder, TextProjection
-from emoji_t2i.models.gan import TextConditionalGAN
-from emoji_t2i.models.layers import ConditionalGroupNorm, SpectralConv2D, diff_augment
+from emoji_t2i.models.multiscale_gan import MultiScaleGAN
 from emoji_t2i.models.registry import register
-from emoji_t2i.models.stackgan import ConditioningAugmentation
 
-SCALES = (18, 36, 72)
 ALIGN_LOGIT_SCALE = math.log(10.0)  # the aligned heads' InfoNCE temperature 0.1
 
 
-def _norm(channels, name):
-    return layers.GroupNormalization(min(8, channels), epsilon=1e-5, name=name)
-
-
-@keras.saving.register_keras_serializable("emoji_t2i")
-class TreeGenerator(keras.Model):
-    """StackGAN++'s generator tree: [z, CA(text)] -> Dense 9x9 -> up -> h at 18 px; then per
-    further scale: the condition tiled and joined by a conv, residual blocks, up. Each scale
-    has its own float32 tanh RGBA head, so the call returns three images (18, 36, 72 px).
-    ``noise`` holds z and the CA's eps, so one seed fixes the whole sample.
-    """
-
-    def __init__(self, z_dim=64, condition_dim=64, channels=(192, 128, 64, 32), residual_blocks=1, **kwargs):
-        super().__init__(**kwargs)
-        # === Config ===
-        self.z_dim, self.condition_dim = z_dim, condition_dim
-        self.channels, self.residual_blocks = tuple(channels), residual_blocks
-        # === Layers === (named attributes: checkpoints miss layers held in lists)
-        self.augment = ConditioningAugmentation(condition_dim, name="conditioning_augmentation")
-        self.project = layers.Dense(9 * 9 * channels[0], use_bias=False, name="project")
-        self.norm0 = ConditionalGroupNorm(channels[0], name="norm0")
-        self.upsample = layers.UpSampling2D(2, interpolation="nearest", name="upsample")
-        self.conv1 = layers.Conv2D(channels[1], 3, padding="same", use_bias=False, name="conv1")
-        self.norm1 = ConditionalGroupNorm(channels[1], name="norm1")
-        for s in (2, 3):  # the stages that join the condition again (36 and 72 px)
-            width = channels[s - 1]
-            setattr(self, f"join{s}", layers.Conv2D(width, 3, padding="same", name=f"join{s}"))
-            setattr(self, f"join_norm{s}", _norm(width, f"join_norm{s}"))
-            for r in range(residual_blocks):
-                for part in "ab":
-                    setattr(self, f"res{s}_{r}{part}", layers.Conv2D(width, 3, padding="same", use_bias=False,
-                                                                    name=f"res{s}_{r}{part}"))
-                    setattr(self, f"res{s}_{r}{part}_norm", _norm(width, f"res{s}_{r}{part}_norm"))
-            setattr(self, f"conv{s}", layers.Conv2D(channels[s], 3, padding="same", use_bias=False,
-                                                    name=f"conv{s}"))
-            setattr(self, f"norm{s}", _norm(channels[s], f"norm{s}"))
-        for size in SCALES[:-1]:
-            setattr(self, f"to_rgba{size}", layers.Conv2D(CHANNELS, 3, padding="same", activation="tanh",
-                                                          dtype="float32", name=f"to_rgba{size}"))
-        self.to_rgba = layers.Conv2D(CHANNELS, 3, padding="same", activation="tanh", dtype="float32",
-                                     name="to_rgba")
-
-    def heads(self):
-        return [self.to_rgba18, self.to_rgba36, self.to_rgba]
-
-    def call(self, inputs, training=False, return_kl=False):
-        noise, text = inputs
-        z, eps = noise[:, : self.z_dim], noise[:, self.z_dim : self.z_dim + self.condition_dim]
-        condition, kl = self.augment(text, eps)
-        cond = ops.cast(ops.concatenate([ops.cast(z, "float32"), condition], -1), self.compute_dtype)
-        x = ops.relu(self.norm0(ops.reshape(self.project(cond), (-1, 9, 9, self.channels[0])), cond))
-        x = ops.relu(self.norm1(self.conv1(self.upsample(x)), cond))
-        images = [self.to_rgba18(x)]
-        for s in (2, 3):
-            size = ops.shape(x)[1]
-            tiled = ops.tile(ops.cast(condition, x.dtype)[:, None, None, :], (1, size, size, 1))
-            x = ops.relu(getattr(self, f"join_norm{s}")(getattr(self, f"join{s}")(ops.concatenate([x, tiled], -1))))
-            for r in range(self.residual_blocks):
-                h = ops.relu(getattr(self, f"res{s}_{r}a_norm")(getattr(self, f"res{s}_{r}a")(x)))
-                x = x + getattr(self, f"res{s}_{r}b_norm")(getattr(self, f"res{s}_{r}b")(h))
-            x = ops.relu(getattr(self, f"norm{s}")(getattr(self, f"conv{s}")(self.upsample(x))))
-            images.append(self.heads()[s - 1](x))
-        return (images, kl) if return_kl else images
-
-    def get_config(self):
-        return {**super().get_config(), "z_dim": self.z_dim, "condition_dim": self.condition_dim,
-                "channels": list(self.channels), "residual_blocks": self.residual_blocks}
-
-
-@keras.saving.register_keras_serializable("emoji_t2i")
-class ScaleDiscriminator(keras.Model):
-    """One scale's discriminator: spectral-normalised convs down to 9x9, then seed 001's three
-    heads: ``real_head`` (unconditional), ``conditional`` (the text code tiled over the 9x9
-    map, joined by a conv: StackGAN++'s conditional D) and ``align`` (the image features
-    projected into the CLIP space, trained contrastively against the caption's embedding).
-    """
-
-    def __init__(self, size=72, channels=(16, 32, 64, 128), embed_dim=256, condition_channels=32, **kwargs):
-        super().__init__(**kwargs)
-        # === Config ===
-        self.size, self.embed_dim, self.condition_channels = size, embed_dim, condition_channels
-        downs = {72: 3, 36: 2, 18: 1}[size]
-        self.channels = tuple(channels)[-(downs + 1):]
-        # === Layers ===
-        self.stem = SpectralConv2D(self.channels[0], 3, padding="same", name="stem")
-        for i, c in enumerate(self.channels[1:], 1):
-            setattr(self, f"down{i}", SpectralConv2D(c, 4, strides=2, padding="same", name=f"down{i}"))
-        width = self.channels[-1]
-        self.final = SpectralConv2D(width, 3, padding="same", name="final")
-        self.real_head = layers.Dense(1, dtype="float32", name="real_head")
-        self.condition_code = layers.Dense(condition_channels, name="condition_code")
-        self.joint = SpectralConv2D(width, 3, padding="same", name="joint")
-        self.conditional_head = layers.Dense(1, dtype="float32", name="conditional_head")
-        self.align = layers.Dense(embed_dim, dtype="float32", name="align")
-
-    def build(self, input_shape):
-        images_shape, text_shape = input_shape
-        self.call([ops.zeros((1, *images_shape[1:])), ops.zeros((1, text_shape[-1]))])
-
-    def features(self, images, training=False):
-        x = ops.leaky_relu(self.stem(images), 0.2)
-        for i in range(1, len(self.channels)):
-            x = ops.leaky_relu(getattr(self, f"down{i}")(x), 0.2)
-        return ops.leaky_relu(self.final(x), 0.2)
-
-    def scores(self, fmap, text):
-        """(unconditional logit, conditional logit) for a 9x9 feature map and text code."""
-        pooled = ops.sum(ops.cast(fmap, "float32"), axis=(1, 2))
-        code = ops.cast(ops.leaky_relu(self.condition_code(ops.cast(text, self.compute_dtype)), 0.2), fmap.dtype)
-        tiled = ops.tile(code[:, None, None, :], (1, 9, 9, 1))
-        joint = ops.leaky_relu(self.joint(ops.concatenate([fmap, tiled], -1)), 0.2)
-        return self.real_head(pooled), self.conditional_head(ops.sum(ops.cast(joint, "float32"), axis=(1, 2)))
-
-    def aligned(self, fmap):
-        """Unit vectors in the CLIP space from the image alone (no text: it is a retrieval)."""
-        return ops.normalize(self.align(ops.mean(ops.cast(fmap, "float32"), axis=(1, 2))), axis=-1)
-
-    def call(self, inputs, training=False):
-        images, text = inputs
-        fmap = self.features(images, training)
-        return (*self.scores(fmap, text), self.aligned(fmap))
-
-    def get_config(self):
-        return {**super().get_config(), "size": self.size, "channels": list(self.channels),
-                "embed_dim": self.embed_dim, "condition_channels": self.condition_channels}
-
-
-@keras.saving.register_keras_serializable("emoji_t2i")
-class MultiScaleDiscriminator(keras.Model):
-    """The three scale discriminators as one trained network (one optimizer)."""
-
-    def __init__(self, channels=(16, 32, 64, 128), embed_dim=256, **kwargs):
-        super().__init__(**kwargs)
-        self.channels, self.embed_dim = tuple(channels), embed_dim
-        for size in SCALES:
-            setattr(self, f"d{size}", ScaleDiscriminator(size, channels, embed_dim, name=f"d{size}"))
-
-    def scales(self):
-        return [self.d18, self.d36, self.d72]
-
-    @property
-    def real_head(self):  # the final scale's, where the harness checks its float32 head
-        return self.d72.real_head
-
-    def call(self, inputs, training=False):
-        images, text = inputs
-        return [d([x, text], training=training) for d, x in zip(self.scales(), images, strict=True)]
-
-    def get_config(self):
-        return {**super().get_config(), "channels": list(self.channels), "embed_dim": self.embed_dim}
-
-
-def color_consistency(small, large):
-    """StackGAN++'s colour-consistency term per example: squared differences of the per-image
-    channel means and covariances of two scales (``large`` average-pooled to ``small``'s)."""
-    factor = ops.shape(large)[1] // ops.shape(small)[1]
-    large = ops.average_pool(large, factor, factor)
-
-    def stats(x):
-        pixels = ops.reshape(ops.cast(x, "float32"), (ops.shape(x)[0], -1, CHANNELS))
-        mean = ops.mean(pixels, axis=1, keepdims=True)
-        centred = pixels - mean
-        cov = ops.matmul(ops.transpose(centred, (0, 2, 1)), centred) / ops.cast(ops.shape(pixels)[1], "float32")
-        return mean[:, 0], cov
-
-    (m1, c1), (m2, c2) = stats(small), stats(large)
-    return ops.sum(ops.square(m1 - m2), -1) + 5.0 * ops.sum(ops.square(c1 - c2), (1, 2))
+def info_nce(a, b, logit_scale):
+    """Symmetric InfoNCE per example between two batches of unit vectors (pairs on the diagonal)."""
+    return losses.symmetric_info_nce(ops.matmul(a, ops.transpose(b)), -ops.ones(ops.shape(a)[:1], "int32"),
+                                     logit_scale)[0]
 
 
 @register("stackganpp")
 @keras.saving.register_keras_serializable("emoji_t2i")
-class StackGANpp(TextConditionalGAN):
+class StackGANpp(MultiScaleGAN):
     """Seed 001: StackGAN++ conditioned on an emoji CLIP, at 18 -> 36 -> 72 px.
 
     The condition is the frozen emoji CLIP's text embedding of the caption (frozen MiniLM,
@@ -235,15 +68,14 @@ class StackGANpp(TextConditionalGAN):
         ``ema_decay``): see ``cgan``.
     """
 
-    training_defaults = {**TextConditionalGAN.training_defaults, "vectorizer": "wordpiece",
+    training_defaults = {**MultiScaleGAN.training_defaults, "vectorizer": "wordpiece",
                          "sequence_length": 24}  # minilm reads word pieces
-    uses_labels = False
+    aligned = True
     progress_metrics = ("d_loss", "g_loss", "clip_loss")
-    UNUSED_HPARAMS = ("text_encoder", "text_dim", "aux_weight")  # the CLIP is its text encoder
+    extra_metrics = ("clip_loss", "align_loss")
 
-    def __init__(self, vocabulary_size, clip_run="", clip_config=None, condition_dim=64,
-                 g_channels=(192, 128, 64, 32), residual_blocks=1, d_channels=(16, 32, 64, 128),
-                 kl_weight=1.0, clip_weight=1.0, align_weight=0.5, color_weight=0.0, **kwargs):
+    def __init__(self, vocabulary_size, clip_run="", clip_config=None, clip_weight=1.0, align_weight=0.5,
+                 **kwargs):
         if kwargs.pop("text_encoder", "minilm") != "minilm":
             raise ValueError("stackganpp reads the emoji CLIP's text embedding (of minilm); "
                              "it takes no --set text_encoder")
@@ -253,52 +85,25 @@ class StackGANpp(TextConditionalGAN):
         # === Config ===
         self.clip_run, self.clip_config = str(clip_run), {
             "embed_dim": int(clip_config["embed_dim"]), "widths": [int(w) for w in clip_config["widths"]]}
-        self.condition_dim, self.g_channels, self.d_channels = condition_dim, tuple(g_channels), tuple(d_channels)
-        self.residual_blocks = residual_blocks
-        self.kl_weight, self.clip_weight = kl_weight, clip_weight
-        self.align_weight, self.color_weight = align_weight, color_weight
-        self.embed_dim = int(self.clip_config["embed_dim"])
-        kwargs.setdefault("noise_dim", 64)
-        self.z_dim = kwargs["noise_dim"]
-        super().__init__(vocabulary_size, text_encoder="minilm", **kwargs)
-        self.noise_dim = self.z_dim + condition_dim  # z and the CA's eps
+        self.clip_weight, self.align_weight = clip_weight, align_weight
+        self.embed_dim = self.clip_config["embed_dim"]
         # === The frozen emoji CLIP ===
         from emoji_t2i.text.minilm import shared_minilm
 
+        super().__init__(vocabulary_size, text_encoder="minilm", **kwargs)
         self.minilm = shared_minilm()
         self.clip_text = TextProjection(self.embed_dim, name="clip_text", trainable=False)
         self.clip_image = ClipImageEncoder(self.embed_dim, self.clip_config["widths"], name="clip_image",
                                            trainable=False)
-        self.trackers["clip_loss"] = keras.metrics.Mean(name="clip_loss")
-        self.trackers["align_loss"] = keras.metrics.Mean(name="align_loss")
-        del self.trackers["aux_accuracy"]
-
-    def make_generator(self, name):
-        return TreeGenerator(self.z_dim, self.condition_dim, self.g_channels, self.residual_blocks, name=name)
-
-    def make_discriminator(self, name):
-        return MultiScaleDiscriminator(self.d_channels, self.embed_dim, name=name)
 
     def get_config(self):
-        config = {**super().get_config(), "clip_run": self.clip_run, "clip_config": dict(self.clip_config),
-                  "condition_dim": self.condition_dim, "g_channels": list(self.g_channels),
-                  "residual_blocks": self.residual_blocks, "d_channels": list(self.d_channels),
-                  "kl_weight": self.kl_weight, "clip_weight": self.clip_weight,
-                  "align_weight": self.align_weight, "color_weight": self.color_weight}
-        config["noise_dim"] = self.z_dim
-        for key in (*self.UNUSED_HPARAMS, "num_classes"):
-            config.pop(key, None)
-        return config
+        return {**super().get_config(), "clip_run": self.clip_run, "clip_config": dict(self.clip_config),
+                "clip_weight": self.clip_weight, "align_weight": self.align_weight}
 
     def build(self, input_shape=None):
-        text = ops.zeros((2, self.embed_dim))
-        images = self.generator([ops.zeros((2, self.noise_dim)), text])
-        self.ema_generator([ops.zeros((2, self.noise_dim)), text])
-        self.discriminator([images, text])
         self.clip_text.build((None, self.minilm.output_dim))
         self.clip_image(ops.zeros((2, IMAGE_SIZE, IMAGE_SIZE, CHANNELS)))
-        self.copy_to_ema(decay=0.0)
-        self.built = True
+        super().build(input_shape)
 
     # --- the frozen CLIP ---------------------------------------------------------------------
     def embed_text(self, tokens):
@@ -307,15 +112,16 @@ class StackGANpp(TextConditionalGAN):
         pooled = tokens if tokens.dtype.is_floating else self.minilm(tokens)["pooled"]
         return ops.normalize(self.clip_text(pooled), axis=-1)
 
-    def clip_logit_scale(self):
-        return ops.stop_gradient(self.clip_text.logit_scale)
-
-    # --- sampling ------------------------------------------------------------------------------
-    def generate(self, noise, tokens):
-        return ops.cast(self.ema_generator([noise, self.embed_text(tokens)], training=False)[-1], "float32")
+    def condition(self, tokens):
+        # Unit vectors have entries ~1/sqrt(E): scaled to unit variance, or CA's mu would be
+        # drowned by its sigma (~1 at the start) and G would ignore the text (seen at epoch 1).
+        return self.embed_text(tokens) * math.sqrt(self.embed_dim), []
 
     def sampling_layers(self):
         return [self.ema_generator, self.clip_text, self.minilm]
+
+    def frozen_components(self):
+        return [self.clip_text, self.clip_image]
 
     # --- runs this one starts from -------------------------------------------------------------
     @classmethod
@@ -338,64 +144,15 @@ class StackGANpp(TextConditionalGAN):
         self.clip_text.set_weights(clip.text_projection.get_weights())
         self.clip_image.set_weights(clip.image_encoder.get_weights())
 
-    def frozen_components(self):
-        return [self.clip_text, self.clip_image]
+    # --- seed 001's losses -------------------------------------------------------------------
+    def d_scale_loss(self, d, real_features, sentence):
+        return self.align_weight * info_nce(d.aligned(real_features), ops.normalize(sentence, axis=-1),
+                                            ALIGN_LOGIT_SCALE)
 
-    # --- training --------------------------------------------------------------------------------
-    def _info_nce(self, a, b, logit_scale):
-        return losses.symmetric_info_nce(ops.matmul(a, ops.transpose(b)), -ops.ones(ops.shape(a)[:1], "int32"),
-                                         logit_scale)[0]
-
-    def _d_step(self, reals, fakes, text, wrong, aug):
-        with tf.GradientTape() as tape:
-            per_example = 0.0
-            for d, real, fake in zip(self.discriminator.scales(), reals, fakes, strict=True):
-                if self.augment:
-                    real, fake = diff_augment(real, aug[:, 0]), diff_augment(fake, aug[:, 1])
-                f_real, f_fake = d.features(real, training=True), d.features(fake, training=True)
-                (u_real, c_real), (u_fake, c_fake) = d.scores(f_real, text), d.scores(f_fake, text)
-                c_wrong = d.scores(f_real, wrong)[1]
-                per_example += losses.d_loss(self.loss_kind, u_real, u_fake, u_fake, 0.0)
-                per_example += losses.d_loss(self.loss_kind, c_real, c_fake, c_wrong, self.matching_weight)
-                align = self._info_nce(d.aligned(f_real), text, ALIGN_LOGIT_SCALE)
-                per_example += self.align_weight * align
-            loss = tf.nn.compute_average_loss(per_example)
-            scaled = self.d_optimizer.scale_loss(loss)
-        variables = self.discriminator.trainable_variables
-        self.d_optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables, strict=True))
-        self.trackers["d_loss"].update_state(ops.mean(per_example))
-        self.trackers["real_score"].update_state(ops.mean(c_real))
-        self.trackers["fake_score"].update_state(ops.mean(c_fake))
-        self.trackers["wrong_score"].update_state(ops.mean(c_wrong))
-
-    def train_step(self, data):
-        images, noise, aug = data["images"], data["noise"], data["augment"]
-        text = ops.stop_gradient(self.embed_text(data["text_features"]))
-        wrong = tf.roll(text, shift=1, axis=0)
-        reals = [ops.average_pool(images, 72 // s, 72 // s) if s < 72 else images for s in SCALES]
-        with tf.GradientTape() as tape:
-            fakes, kl = self.generator([noise, text], training=True, return_kl=True)
-            with tape.stop_recording():
-                self._d_step(reals, [tf.stop_gradient(f) for f in fakes], text, wrong, aug)
-            per_example, align = self.kl_weight * kl, 0.0
-            for d, fake in zip(self.discriminator.scales(), fakes, strict=True):
-                f_fake = d.features(diff_augment(fake, aug[:, 1]) if self.augment else fake, training=True)
-                uncond, cond = d.scores(f_fake, text)
-                per_example += losses.g_loss(self.loss_kind, uncond) + losses.g_loss(self.loss_kind, cond)
-                align += self._info_nce(d.aligned(f_fake), text, ALIGN_LOGIT_SCALE)
-            clip = self._info_nce(ops.normalize(self.clip_image(fakes[-1]), axis=-1), text,
-                                  self.clip_logit_scale())
-            per_example += self.align_weight * align + self.clip_weight * clip
-            if self.color_weight:
-                per_example += self.color_weight * (color_consistency(fakes[0], fakes[1])
-                                                    + color_consistency(fakes[1], fakes[2]))
-            loss = tf.nn.compute_average_loss(per_example)
-            scaled = self.g_optimizer.scale_loss(loss)
-        variables = self.generator.trainable_variables
-        self.g_optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables, strict=True))
-        step = ops.cast(self.g_optimizer.iterations, "float32")
-        self.copy_to_ema(ops.minimum(self.ema_decay, (1.0 + step) / (10.0 + step)))
-        self.trackers["g_loss"].update_state(ops.mean(per_example))
-        self.trackers["clip_loss"].update_state(ops.mean(clip))
-        self.trackers["align_loss"].update_state(ops.mean(align))
-        return {name: t.result() for name, t in self.trackers.items()}
+    def g_extra_loss(self, fakes, fake_features, sentence, extra):
+        sentence = ops.normalize(sentence, axis=-1)
+        align = sum(info_nce(d.aligned(f), sentence, ALIGN_LOGIT_SCALE)
+                    for d, f in zip(self.discriminator.scales(), fake_features, strict=True))
+        clip = info_nce(ops.normalize(self.clip_image(fakes[-1]), axis=-1), sentence,
+                        ops.stop_gradient(self.clip_text.logit_scale))
+        return self.align_weight * align + self.clip_weight * clip, {"clip_loss": clip, "align_loss": align}

@@ -78,12 +78,11 @@ def test_diff_augment_keeps_range_and_is_differentiable():
 
 
 def test_wgan_gp_trains_with_several_critic_steps():
-    model = tiny_model("cgan", loss="wgan_gp")
-    assert model.d_steps == 5 and tiny_model("cgan").d_steps == 1
-    run_train_step_test("cgan", loss="wgan_gp", d_steps=2)
-    assert model.d_optimizer.iterations.numpy() == 0
-    fit_steps(model, tiny_batch(model))
-    assert model.d_optimizer.iterations.numpy() == 5 and model.g_optimizer.iterations.numpy() == 1
+    assert tiny_model("cgan", compile=False, loss="wgan_gp").d_steps == 5
+    assert tiny_model("cgan", compile=False).d_steps == 1
+    model = tiny_model("cgan", loss="wgan_gp", d_steps=2)
+    run_train_step_test("cgan", model=model)
+    assert model.d_optimizer.iterations.numpy() == 2 and model.g_optimizer.iterations.numpy() == 1
 
 
 def test_gradient_penalty_known_answer():

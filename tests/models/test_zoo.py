@@ -62,15 +62,19 @@ def test_warm_start_samples_as_the_source(name):
 def test_text_changes_the_image(name):
     model = tiny_model(name)
     wake_zero_initialised(model)  # the diffusion U-Net's text path starts at exactly zero
-    fit_steps(model, tiny_batch(model), steps=2)
     batch = tiny_batch(model, 2)
     a = np.asarray(model.generate(batch["noise"], batch["tokens"]))
     b = np.asarray(model.generate(batch["noise"], batch["wrong_tokens"]))
     assert np.abs(a - b).mean() > 1e-4
 
 
-@pytest.mark.parametrize("name", GENERATORS)
-@pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
+# bfloat16 runs the same casts as float16 without loss scaling: one model per training step
+# family (GAN, diffusion, token prior) covers it.
+BFLOAT16 = ("cgan", "diffusion", "vq_transformer")
+
+
+@pytest.mark.parametrize("name,policy", [(n, "mixed_float16") for n in GENERATORS]
+                         + [(n, "mixed_bfloat16") for n in BFLOAT16])
 def test_mixed_precision_step(name, policy):
     """Every optimizer is loss-scaled under mixed_float16 (and only then); images come out
     float32 and finite; the layers that produce images and scores compute in float32."""
