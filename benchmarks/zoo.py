@@ -36,6 +36,7 @@ RUNS = ROOT / "runs" / "zoo"
 PRETRAIN_EPOCHS = 20
 
 CLIP_EPOCHS = 10  # the emoji CLIP's own default budget (held-out top-1 0.49 at 10 epochs)
+DAMSM_EPOCHS = 10  # the DAMSM's own default budget
 
 # row: (experiment, what the original got, [steps: (run name, CLI args[, epochs])])
 ROWS = {
@@ -75,6 +76,10 @@ ROWS = {
                            [("seed001_clip", ["--model", "clip"], CLIP_EPOCHS),
                             ("seed001_stackganpp", ["--model", "stackganpp", "--set",
                                                     "clip_run={runs}/seed001_clip"])]),
+    "seed003_attngan": ("Seed 003: AttnGAN + DAMSM", "attention mostly on colour words; 45 min/epoch on a "
+                        "24 GB GPU (CUB birds, 64-256 px)",
+                        [("seed003_damsm", ["--model", "damsm"], DAMSM_EPOCHS),
+                         ("seed003_attngan", ["--model", "attngan", "--set", "damsm_run={runs}/seed003_damsm"])]),
     "diffusion": ("The zoo's diffusion model (minilm text)", "not in the diary: the flagship, here at the "
                   "zoo's budget", [("diffusion", ["--model", "diffusion"])]),
 }
@@ -129,7 +134,8 @@ def run_rows(names: list[str], epochs: int, batch_size: int) -> None:
         shutil.copy(sorted((final / "samples").glob("epoch_*.png"))[-1], DOCS / f"{name}.png")
         entry.update(title=title, original=original, commands=commands,
                      metrics={s[0]: last_metrics(RUNS / s[0]) for s in steps}, batch_size=batch_size)
-        results[name] = entry
+        # re-read before writing: another zoo process may have finished a row meanwhile
+        results = {**(json.loads(results_path.read_text()) if results_path.exists() else {}), name: entry}
         results_path.write_text(json.dumps(results, indent=2) + "\n")
         print(f"{name}: {sum(entry['wall_s'].values()) / 60:.1f} min", flush=True)
 

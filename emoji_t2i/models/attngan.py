@@ -16,6 +16,7 @@ import inspect
 import keras
 from keras import layers, ops
 
+from emoji_t2i import CHANNELS, IMAGE_SIZE
 from emoji_t2i.models.damsm import DAMSM, damsm_losses
 from emoji_t2i.models.multiscale_gan import MultiScaleGAN, TreeGenerator
 from emoji_t2i.models.registry import register
@@ -91,6 +92,10 @@ class AttnGAN(MultiScaleGAN):
     def get_config(self):
         return {**super().get_config(), "damsm_run": self.damsm_run, "damsm_config": dict(self.damsm_config),
                 "damsm_weight": self.damsm_weight}
+
+    def build(self, input_shape=None):
+        self.damsm_image(ops.zeros((2, IMAGE_SIZE, IMAGE_SIZE, CHANNELS)))
+        super().build(input_shape)  # builds the text encoder through condition()
 
     def condition(self, tokens):
         words, sentence, mask = self.damsm_text(ops.convert_to_tensor(tokens))

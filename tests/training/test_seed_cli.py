@@ -65,3 +65,33 @@ def test_stackganpp_trains_on_the_frozen_clip_resumes_generates_exports(clip_run
     assert "text_encoder" not in config["hparams"]
     assert {"clip_loss", "align_loss"} <= set((run / "history.csv").read_text().splitlines()[0].split(","))
     check_generates_and_stands_alone(run, clip_run, tmp_path)
+
+
+TINY_DAMSM = ["--set", "embed_dim=8", "--set", "word_dim=8", "--set", "widths=8,8,8"]
+TINY_ATTNGAN = ["--set", "noise_dim=8", "--set", "condition_dim=4", "--set", "g_channels=16,8,8,8",
+                "--set", "d_channels=8,8,8,16"]
+
+
+@pytest.fixture(scope="module")
+def damsm_run(tmp_path_factory, emoji_folder):
+    run = tmp_path_factory.mktemp("damsm") / "damsm"
+    assert train_main(["--model", "damsm", "--data", str(emoji_folder), "--epochs", "1", *COMMON, *TINY_DAMSM,
+                       "--out", str(run)]) == 0
+    return run
+
+
+def test_damsm_logs_both_losses_and_held_out_retrieval_and_generates_nothing(damsm_run, capsys):
+    header = (damsm_run / "history.csv").read_text().splitlines()[0].split(",")
+    assert {"word_loss", "sentence_loss", "heldout_top1", "heldout_chance"} <= set(header)
+    assert (damsm_run / "samples" / "epoch_0001.png").is_file()
+    assert generate_main(["--run", str(damsm_run), "cat"]) == 2
+    assert "AttnGAN's DAMSM" in capsys.readouterr().err
+
+
+def test_attngan_trains_on_the_frozen_damsm_resumes_generates_exports(damsm_run, emoji_folder, tmp_path, capsys):
+    run = train_on_encoder("attngan", "damsm_run", damsm_run, emoji_folder, tmp_path, TINY_ATTNGAN, capsys)
+    config = json.loads((run / "config.json").read_text())
+    assert config["hparams"]["damsm_config"]["embed_dim"] == 8
+    assert (run / "vectorizer.json").read_text() == (damsm_run / "vectorizer.json").read_text()  # the DAMSM's words
+    assert {"damsm_word", "damsm_sentence"} <= set((run / "history.csv").read_text().splitlines()[0].split(","))
+    check_generates_and_stands_alone(run, damsm_run, tmp_path)
