@@ -22,11 +22,11 @@ TINY = {
                  "g2_channels": (16, 8, 8, 8), "residual_blocks": 1, "d_channels": (8, 8, 8, 16),
                  "num_classes": (5, 7)},
     "stackganpp": {"clip_config": {"embed_dim": 8, "widths": (8, 8, 8)}, "noise_dim": 8, "condition_dim": 4,
-                   "g_channels": (16, 8, 8, 8), "residual_blocks": 1, "d_channels": (8, 8, 8, 16)},
+                   "g_channels": (16, 8, 8, 8), "residual_blocks": 0, "d_channels": (8, 8, 8, 16)},
     "damsm": {"embed_dim": 8, "word_dim": 8, "widths": (8, 8, 8), "num_classes": (5,)},
     "attngan": {"damsm_config": {"text_encoder": "bilstm", "embed_dim": 8, "word_dim": 8, "widths": (8, 8, 8),
                                  "gamma1": 4.0, "gamma2": 5.0, "gamma3": 10.0},
-                "noise_dim": 8, "condition_dim": 4, "g_channels": (16, 8, 8, 8), "residual_blocks": 1,
+                "noise_dim": 8, "condition_dim": 4, "g_channels": (16, 8, 8, 8), "residual_blocks": 0,
                 "d_channels": (8, 8, 8, 16)},
     "vae": {"latent_dim": 8, "text_dim": 16, "g_channels": (16, 8, 8, 8), "e_channels": (8, 8, 8, 8)},
     # A trained word encoder keeps the shared tests fast; minilm has its own tests. Dropout

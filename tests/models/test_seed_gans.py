@@ -23,7 +23,7 @@ def test_color_consistency_is_zero_across_scales_of_one_image_and_grows_with_a_c
 
 
 def test_generator_draws_three_scales_and_samples_the_last():
-    model = tiny_model("stackganpp")
+    model = tiny_model("stackganpp", residual_blocks=2)
     batch = tiny_batch(model, 2)
     text = model.embed_text(batch["text_features"])
     np.testing.assert_allclose(np.linalg.norm(text, axis=-1), 1.0, rtol=1e-5)
@@ -87,7 +87,7 @@ def test_damsm_losses_are_log_n_without_signal_and_near_zero_for_matched_pairs()
 
 
 def test_attngan_generator_attends_with_the_damsm_words():
-    model = tiny_model("attngan")
+    model = tiny_model("attngan", residual_blocks=1)
     batch = tiny_batch(model, 2)
     sentence, (words, mask) = model.condition(batch["tokens"])
     assert tuple(words.shape) == (2, 16, 8) and np.asarray(mask)[:, 6:].sum() == 0

@@ -14,8 +14,8 @@ from emoji_t2i.train import main as train_main
 from tests.training.conftest import export_and_check_in_fresh_process
 
 COMMON = ["--steps-per-epoch", "2", "--batch-size", "8"]
-TINY_STACKGANPP = ["--set", "noise_dim=8", "--set", "condition_dim=4", "--set", "g_channels=16,8,8,8",
-                   "--set", "d_channels=8,8,8,16"]
+TINY_STACKGANPP = ["--set", "noise_dim=8", "--set", "condition_dim=4", "--set", "residual_blocks=0",
+                   "--set", "g_channels=16,8,8,8", "--set", "d_channels=8,8,8,16"]
 
 
 @pytest.fixture(scope="module")
@@ -68,8 +68,8 @@ def test_stackganpp_trains_on_the_frozen_clip_resumes_generates_exports(clip_run
 
 
 TINY_DAMSM = ["--set", "embed_dim=8", "--set", "word_dim=8", "--set", "widths=8,8,8"]
-TINY_ATTNGAN = ["--set", "noise_dim=8", "--set", "condition_dim=4", "--set", "g_channels=16,8,8,8",
-                "--set", "d_channels=8,8,8,16"]
+TINY_ATTNGAN = ["--set", "noise_dim=8", "--set", "condition_dim=4", "--set", "residual_blocks=0",
+                "--set", "g_channels=16,8,8,8", "--set", "d_channels=8,8,8,16"]
 
 
 @pytest.fixture(scope="module")

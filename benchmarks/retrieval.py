@@ -1,6 +1,8 @@
-"""Zero-shot retrieval of an emoji CLIP run on the held-out emoji identities it never saw.
+"""Zero-shot retrieval of a text-image encoder run (an emoji CLIP, a DAMSM: its sentence and
+global image codes) on the held-out emoji identities it never saw.
 
-    python benchmarks/clip_retrieval.py --run runs/clip --figure docs/clip/retrieval.png
+    python benchmarks/retrieval.py --run runs/clip --figure docs/clip/retrieval.png
+    python benchmarks/retrieval.py --run runs/damsm --figure docs/attngan/damsm_retrieval.png
 
 Image -> caption: each held-out image ranks every distinct held-out caption; a hit at k when
 one of the top k belongs to the image's identity (any vendor, any skin tone). Caption ->
@@ -29,7 +31,7 @@ def hits_at(scores, query_ids, target_ids, k):
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--run", required=True, help="a clip run directory")
+    p.add_argument("--run", required=True, help="a clip or damsm run directory")
     p.add_argument("--figure", help="PNG: held-out images with their top caption")
     args = p.parse_args()
     import keras
@@ -40,7 +42,9 @@ def main() -> None:
     from emoji_t2i.plotting import save_grid
 
     keras.config.set_dtype_policy("float32")
-    model, tokenizer, _ = load_run_model(args.run, "clip")
+    model, tokenizer, config = load_run_model(args.run)
+    if model.preview != "retrieval":
+        sys.exit(f"error: {args.run} is a {config['model']!r} run; give a clip or damsm run")
     held = load_dataset("embedded").subset("heldout")
     identity = np.asarray(held.identity)
     captions, caption_ids = [], []
