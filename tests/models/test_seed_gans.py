@@ -102,3 +102,20 @@ def test_damsm_attention_maps_cover_each_word_with_a_distribution_over_18x18_reg
     maps, mask = model.attention_maps(batch["tokens"], batch["images"])
     assert tuple(maps.shape) == (2, 16, 18, 18)
     np.testing.assert_allclose(np.asarray(maps).sum((2, 3)), 1.0, rtol=1e-5)
+
+
+def test_conditioning_augmentation_kl_at_known_answers():
+    from emoji_t2i.models.stackgan import ConditioningAugmentation
+
+    ca = ConditioningAugmentation(2)
+    code, eps = np.ones((1, 3), np.float32), np.zeros((1, 2), np.float32)
+    ca(code, eps)  # builds
+    ca.dense.kernel.assign(np.zeros((3, 4), np.float32))
+    ca.dense.bias.assign(np.zeros(4, np.float32))  # mu = 0, sigma = 1: the prior itself
+    condition, kl = ca(code, eps)
+    np.testing.assert_allclose(np.asarray(kl), 0.0, atol=1e-7)
+    ca.dense.bias.assign(np.array([1.0, 2.0, np.log(4.0), 0.0], np.float32))  # mu (1, 2), sigma^2 (4, 1)
+    condition, kl = ca(code, eps)
+    expected = 0.5 * ((1 + 4 - 1 - np.log(4.0)) + (4 + 1 - 1 - 0))
+    np.testing.assert_allclose(np.asarray(kl), expected, rtol=1e-6)
+    np.testing.assert_allclose(np.asarray(ca(code, np.ones((1, 2), np.float32))[0]), [[3.0, 3.0]], rtol=1e-6)

@@ -46,6 +46,16 @@ def train_on_encoder(model, encoder_key, encoder_run, emoji_folder, tmp_path, ti
     return run
 
 
+def check_encoder_loaded_frozen(run, encoder_run, pairs):
+    """After training, the run's frozen copies hold the encoder run's weights exactly."""
+    from emoji_t2i.pipelines import load_run_model
+
+    mine, source = load_run_model(run)[0], load_run_model(encoder_run)[0]
+    for frozen, name in zip(mine.frozen_components(), pairs, strict=True):
+        for a, b in zip(frozen.get_weights(), getattr(source, name).get_weights(), strict=True):
+            np.testing.assert_array_equal(a, b)
+
+
 def check_generates_and_stands_alone(run, encoder_run, tmp_path):
     assert generate_main(["--run", str(run), "crying cat", "-n", "2", "-o", str(tmp_path / "g.png")]) == 0
     expected = TextToEmojiPipeline.from_run(run).sample(["crying cat", "rocket"], seed=1)
@@ -64,6 +74,7 @@ def test_stackganpp_trains_on_the_frozen_clip_resumes_generates_exports(clip_run
     assert config["hparams"]["clip_config"] == {"embed_dim": 16, "widths": [8, 8, 8]}
     assert "text_encoder" not in config["hparams"]
     assert {"clip_loss", "align_loss"} <= set((run / "history.csv").read_text().splitlines()[0].split(","))
+    check_encoder_loaded_frozen(run, clip_run, ["text_projection", "image_encoder"])
     check_generates_and_stands_alone(run, clip_run, tmp_path)
 
 
@@ -94,4 +105,5 @@ def test_attngan_trains_on_the_frozen_damsm_resumes_generates_exports(damsm_run,
     assert config["hparams"]["damsm_config"]["embed_dim"] == 8
     assert (run / "vectorizer.json").read_text() == (damsm_run / "vectorizer.json").read_text()  # the DAMSM's words
     assert {"damsm_word", "damsm_sentence"} <= set((run / "history.csv").read_text().splitlines()[0].split(","))
+    check_encoder_loaded_frozen(run, damsm_run, ["text_encoder", "image_encoder"])
     check_generates_and_stands_alone(run, damsm_run, tmp_path)
