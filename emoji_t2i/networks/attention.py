@@ -40,4 +40,7 @@ def word_match_scores(words, regions, mask, gamma1=4.0, gamma2=5.0):
     cosine = ops.sum(ops.normalize(contexts, axis=-1) * ops.normalize(ops.cast(words, "float32"), axis=-1)[:, None],
                      axis=-1)
     real = ops.cast(mask, "bool")[:, None, :]
-    return ops.logsumexp(ops.where(real, gamma2 * cosine, NEGATIVE), axis=-1) / gamma2
+    scores = ops.logsumexp(ops.where(real, gamma2 * cosine, NEGATIVE), axis=-1) / gamma2
+    # a caption with no known word (all padding) matches nothing: 0, not -1e9 / gamma2 (which
+    # gave one batch of a DAMSM run a loss of 1e7)
+    return ops.where(ops.any(real, axis=-1), scores, 0.0)

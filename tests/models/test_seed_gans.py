@@ -84,6 +84,9 @@ def test_damsm_losses_are_log_n_without_signal_and_near_zero_for_matched_pairs()
     mask[:, 0] = True
     word, sentence = damsm_losses(words, eye, mask, eye[:, None, :].repeat(6, 1), eye, none)
     assert float(np.max(word)) < 1e-3 and float(np.max(sentence)) < 1e-3
+    mask[0] = False  # a caption with no known word: finite losses, it matches nothing
+    word, _ = damsm_losses(words, eye, mask, eye[:, None, :].repeat(6, 1), eye, none)
+    assert np.isfinite(np.asarray(word)).all() and float(np.max(word)) < 2 * np.log(n)
 
 
 def test_attngan_generator_attends_with_the_damsm_words():
