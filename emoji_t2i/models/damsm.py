@@ -22,7 +22,7 @@ from emoji_t2i import CHANNELS, IMAGE_SIZE
 from emoji_t2i.models import losses
 from emoji_t2i.models.base import ShapeFreeZooModel
 from emoji_t2i.models.registry import register
-from emoji_t2i.networks.attention import region_context, word_match_scores
+from emoji_t2i.networks.attention import paired_region_attention, word_match_scores
 from emoji_t2i.networks.damsm import DamsmImageEncoder, DamsmTextEncoder
 
 ARCHITECTURE_KEYS = ("text_encoder", "embed_dim", "word_dim", "widths")
@@ -117,10 +117,9 @@ class DAMSM(ShapeFreeZooModel):
         the regions), and the (B, T) mask of real words."""
         words, _, mask = self.text_encoder(tokens)
         regions, _ = self.image_encoder(images)
-        _, alpha = region_context(words, regions, mask, self.gamma1)
-        diagonal = tf.linalg.diag_part(ops.transpose(alpha, (2, 3, 0, 1)))  # (T, R, B)
+        alpha = paired_region_attention(words, regions, mask, self.gamma1)
         size = int(round(math.sqrt(regions.shape[1])))
-        return ops.reshape(ops.transpose(diagonal, (2, 0, 1)), (-1, ops.shape(words)[1], size, size)), mask
+        return ops.reshape(alpha, (-1, ops.shape(words)[1], size, size)), mask
 
     # --- training ------------------------------------------------------------------------------
     def pair_losses(self, data, training=True):

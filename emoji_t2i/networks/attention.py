@@ -33,6 +33,14 @@ def region_context(words, regions, mask, gamma1=4.0):
     return ops.einsum("ijtr,jrd->ijtd", alpha, regions), alpha
 
 
+def paired_region_attention(words, regions, mask, gamma1=4.0):
+    """``region_context``'s alpha for caption b and image b only: (B, T, R), each real word's
+    attention over the regions of its own image (what the attention figures draw)."""
+    scores = ops.einsum("btd,brd->btr", ops.cast(words, "float32"), ops.cast(regions, "float32"))
+    over_words = ops.softmax(ops.where(ops.cast(mask, "bool")[:, :, None], scores, NEGATIVE), axis=1)
+    return ops.softmax(gamma1 * over_words, axis=2)
+
+
 def word_match_scores(words, regions, mask, gamma1=4.0, gamma2=5.0):
     """DAMSM's word-level relevance R(Q_i, D_j) for all pairs (B_text, B_image):
     log(sum over real words t of exp(gamma2 cos(c_t, e_t))) / gamma2."""

@@ -9,7 +9,12 @@ import tensorflow as tf
 
 from emoji_t2i.models.damsm import damsm_losses
 from emoji_t2i.models.multiscale_gan import color_consistency
-from emoji_t2i.networks.attention import region_context, word_context, word_match_scores
+from emoji_t2i.networks.attention import (
+    paired_region_attention,
+    region_context,
+    word_context,
+    word_match_scores,
+)
 from tests.harness import tiny_batch, tiny_model
 
 
@@ -64,6 +69,8 @@ def test_damsm_attention_normalises_over_regions_and_its_scores_ignore_padding()
     _, alpha = region_context(words, regions, mask)
     assert alpha.shape == (3, 2, 4, 6)
     np.testing.assert_allclose(np.asarray(alpha).sum(-1), 1.0, rtol=1e-5)
+    paired = paired_region_attention(words[:2], regions, mask[:2])  # caption b with image b
+    np.testing.assert_allclose(np.asarray(paired), np.asarray(alpha)[[0, 1], [0, 1]], rtol=1e-5)
     scores = np.asarray(word_match_scores(words, regions, mask))
     noisy = words.copy()
     noisy[0, 2:] = rng.normal(size=(2, 8)) * 10
