@@ -1,7 +1,7 @@
 """``attngan``: seed 003's AttnGAN, for 72x72 RGBA emoji, on a frozen pretrained DAMSM.
 
-    python -m emoji_t2i.train --model damsm --out runs/damsm
-    python -m emoji_t2i.train --model attngan --set damsm_run=runs/damsm --out runs/attngan
+    python -m emoji_t2i.train --model attngan --out runs/attngan       # on the shipped damsm-emoji72
+    python -m emoji_t2i.train --model attngan --set damsm_run=runs/damsm  # on a DAMSM trained by --model damsm
 
 StackGAN++'s generator tree in which every region of the 18 and 36 px feature maps attends
 over the caption's words (the word context joins the map instead of a tiled sentence code),
@@ -60,7 +60,8 @@ class AttnGAN(MultiScaleGAN):
 
     Args:
         vocabulary_size: the DAMSM run's caption vocabulary (its vectorizer is reused).
-        damsm_run: run directory of a trained ``damsm`` (read once, when the run starts).
+        damsm_run: a trained ``damsm``: the shipped preset ``damsm-emoji72`` (the default), a
+            preset folder or a run directory (read once, when the run starts).
         damsm_config: the DAMSM's architecture and gammas, pinned from ``damsm_run``.
         damsm_weight: weight of the DAMSM loss in G's loss.
         Plus ``MultiScaleGAN``'s (condition_dim, g_channels, residual_blocks, d_channels,
@@ -70,7 +71,7 @@ class AttnGAN(MultiScaleGAN):
     progress_metrics = ("d_loss", "g_loss", "damsm_word")
     extra_metrics = ("damsm_word", "damsm_sentence")
 
-    def __init__(self, vocabulary_size, damsm_run="", damsm_config=None, damsm_weight=5.0, **kwargs):
+    def __init__(self, vocabulary_size, damsm_run="damsm-emoji72", damsm_config=None, damsm_weight=5.0, **kwargs):
         kwargs.pop("text_encoder", None)  # the DAMSM's, in damsm_config
         if not damsm_config:
             raise ValueError("attngan needs a pretrained DAMSM: --set damsm_run=RUN_DIR "
@@ -123,7 +124,7 @@ class AttnGAN(MultiScaleGAN):
                              "(train one with python -m emoji_t2i.train --model damsm)")
         source = read_config(hparams["damsm_run"])
         if source.get("model") != "damsm":
-            raise ValueError(f"damsm_run {hparams['damsm_run']}: a {source.get('model')!r} run, not a damsm one")
+            raise ValueError(f"damsm_run {hparams['damsm_run']}: a {source.get('model')!r} model, not a damsm")
         defaults = inspect.signature(DAMSM.__init__).parameters
         return {**hparams, "damsm_config": {k: source["hparams"].get(k, defaults[k].default) for k in DAMSM_KEYS}}
 

@@ -1,7 +1,7 @@
 """``stackganpp``: seed 001's CLIP-conditioned StackGAN++, for 72x72 RGBA emoji.
 
-    python -m emoji_t2i.train --model clip --out runs/clip                       # the emoji CLIP
-    python -m emoji_t2i.train --model stackganpp --set clip_run=runs/clip --out runs/stackganpp
+    python -m emoji_t2i.train --model stackganpp --out runs/stackganpp    # on the shipped clip-emoji72
+    python -m emoji_t2i.train --model stackganpp --set clip_run=runs/clip  # on a CLIP trained by --model clip
 
 One generator tree draws each emoji at 18, 36 and 72 px; three discriminators (one per
 scale) each judge with an unconditional, a conditional and a CLIP-aligned head; the frozen
@@ -55,7 +55,8 @@ class StackGANpp(MultiScaleGAN):
 
     Args:
         vocabulary_size: the WordPiece vocabulary (minilm's).
-        clip_run: run directory of a trained ``clip`` (read once, when the run starts).
+        clip_run: a trained ``clip``: the shipped preset ``clip-emoji72`` (the default), a
+            preset folder or a run directory (read once, when the run starts).
         clip_config: the CLIP's architecture (``embed_dim``, ``widths``), pinned from
             ``clip_run`` when the run starts so the run stands alone.
         noise_dim: size of z. condition_dim: size of the CA condition.
@@ -74,7 +75,7 @@ class StackGANpp(MultiScaleGAN):
     progress_metrics = ("d_loss", "g_loss", "clip_loss")
     extra_metrics = ("clip_loss", "align_loss")
 
-    def __init__(self, vocabulary_size, clip_run="", clip_config=None, clip_weight=1.0, align_weight=0.5,
+    def __init__(self, vocabulary_size, clip_run="clip-emoji72", clip_config=None, clip_weight=1.0, align_weight=0.5,
                  **kwargs):
         if kwargs.pop("text_encoder", "minilm") != "minilm":
             raise ValueError("stackganpp reads the emoji CLIP's text embedding (of minilm); "
@@ -135,7 +136,7 @@ class StackGANpp(MultiScaleGAN):
                              "(train one with python -m emoji_t2i.train --model clip)")
         source = read_config(hparams["clip_run"])
         if source.get("model") != "clip":
-            raise ValueError(f"clip_run {hparams['clip_run']}: a {source.get('model')!r} run, not a clip one")
+            raise ValueError(f"clip_run {hparams['clip_run']}: a {source.get('model')!r} model, not a clip")
         return {**hparams, "clip_config": {k: source["hparams"].get(k, d) for k, d in
                                            (("embed_dim", 256), ("widths", [32, 64, 128]))}}
 

@@ -12,7 +12,8 @@ import tensorflow as tf
 from emoji_t2i.data import load_dataset
 from emoji_t2i.data.pipeline import caption_table, epoch_steps, make_dataset
 from emoji_t2i.models import build_model, get_model_class
-from emoji_t2i.pipelines import load_preset, load_run_model, run_metadata, save_preset
+from emoji_t2i.pipelines import load_preset, run_metadata, save_preset
+from emoji_t2i.pipelines.sources import load_source_model, source_config, source_tokenizer_path
 from emoji_t2i.text.tokenizers import load_tokenizer, make_tokenizer, save_tokenizer, sequence_length
 from emoji_t2i.training import callbacks as cb
 from emoji_t2i.training.environment import make_strategy, set_determinism, set_precision
@@ -87,16 +88,16 @@ def prepare(config: dict, run: RunDir | None, resume: bool):
     else:
         sources = source_runs(config)
         for source in sources:
-            RunDir(source).load_config()  # one-line error when it is not a run
+            source_config(source)  # one-line error when it is neither a run nor a preset
         model_class = get_model_class(config["model"])
         # What the sources' architectures are goes into the config: the run stands alone.
-        config["hparams"] = model_class.pin_sources(config["hparams"], lambda p: RunDir(p).load_config())
+        config["hparams"] = model_class.pin_sources(config["hparams"], source_config)
         sources = model_class.text_source_runs(config["hparams"])
         if config.get("init_from"):  # a fine-tune reads text as its preset did
             vectorizer = load_tokenizer(Path(config["init_from"]["preset"]) / "tokenizer.json")
             t["vectorizer"], t["sequence_length"] = vectorizer.kind, sequence_length(vectorizer)
         elif sources:  # a model that starts from another run must read text the same way
-            vectorizer = load_tokenizer(RunDir(sources[0]).vectorizer_path)
+            vectorizer = load_tokenizer(source_tokenizer_path(sources[0]))
             t["vectorizer"], t["sequence_length"] = vectorizer.kind, sequence_length(vectorizer)
         else:
             captions = [c for caps in train.captions for c in caps]
@@ -122,7 +123,7 @@ def train(config: dict, run: RunDir, resume: bool = False, dry_run: bool = False
         model = make_model(config, vectorizer.vocabulary_size())
         compile_model(model, config, total_steps)
         if not resume:
-            model.initialize_from_runs(load_run_model)
+            model.initialize_from_runs(load_source_model)
             if config.get("init_from"):
                 model.warm_start(load_preset(config["init_from"]["preset"])[0])
     if dry_run:

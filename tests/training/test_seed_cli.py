@@ -1,8 +1,10 @@
 """Seeds 001 and 003 through the command line: the encoders they pretrain (an emoji CLIP, a
-DAMSM), then the generators on them frozen: train, resume, generate, export, and the run
-standing alone once the encoder run is gone."""
+DAMSM), then the generators on them frozen (stackganpp on a copy of the shipped CLIP preset,
+attngan on a DAMSM run): train, resume, generate, export, and the run standing alone once the
+encoder is gone."""
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -33,13 +35,13 @@ def test_clip_trains_with_a_retrieval_grid(clip_run):
     assert (clip_run / "samples" / "epoch_0001.png").is_file() and (clip_run / "preset" / "config.json").is_file()
 
 
-def train_on_encoder(model, encoder_key, encoder_run, emoji_folder, tmp_path, tiny, capsys):
-    """Refused without its encoder run; then 1 epoch, resumed to 2; returns the run."""
+def train_on_encoder(model, encoder_key, encoder, wrong, emoji_folder, tmp_path, tiny, capsys):
+    """Refused on an encoder of the wrong kind; then 1 epoch on ``encoder``, resumed to 2."""
     run = tmp_path / model
     args = ["--model", model, "--data", str(emoji_folder), "--epochs", "1", "--out", str(run), *COMMON, *tiny]
-    assert train_main(args) == 2
-    assert f"--set {encoder_key}=RUN_DIR" in capsys.readouterr().err and not run.exists()
-    assert train_main([*args, "--set", f"{encoder_key}={encoder_run}"]) == 0
+    assert train_main([*args, "--set", f"{encoder_key}={wrong}"]) == 2
+    assert "model, not a" in capsys.readouterr().err and not run.exists()
+    assert train_main([*args, "--set", f"{encoder_key}={encoder}"]) == 0
     assert train_main(["--resume", "--out", str(run), "--epochs", "2"]) == 0
     assert tf.train.latest_checkpoint(str(run / "checkpoints")).endswith("ckpt-2")
     assert (run / "samples" / "epoch_0002.png").is_file()
@@ -48,9 +50,9 @@ def train_on_encoder(model, encoder_key, encoder_run, emoji_folder, tmp_path, ti
 
 def check_encoder_loaded_frozen(run, encoder_run, pairs):
     """After training, the run's frozen copies hold the encoder run's weights exactly."""
-    from emoji_t2i.pipelines import load_run_model
+    from emoji_t2i.pipelines.sources import load_source_model
 
-    mine, source = load_run_model(run)[0], load_run_model(encoder_run)[0]
+    mine, source = load_source_model(run)[0], load_source_model(encoder_run)[0]
     for frozen, name in zip(mine.frozen_components(), pairs, strict=True):
         for a, b in zip(frozen.get_weights(), getattr(source, name).get_weights(), strict=True):
             np.testing.assert_array_equal(a, b)
@@ -68,14 +70,19 @@ def check_generates_and_stands_alone(run, encoder_run, tmp_path):
         (tmp_path / "moved-away").rename(encoder_run)
 
 
-def test_stackganpp_trains_on_the_frozen_clip_resumes_generates_exports(clip_run, emoji_folder, tmp_path, capsys):
-    run = train_on_encoder("stackganpp", "clip_run", clip_run, emoji_folder, tmp_path, TINY_STACKGANPP, capsys)
+def test_stackganpp_trains_on_the_shipped_clip_preset_resumes_generates_exports(emoji_folder, tmp_path, capsys):
+    from emoji_t2i.pipelines.presets import SHIPPED_DIR
+
+    clip = tmp_path / "clip-preset"  # a copy of the shipped preset, so that it can be moved away
+    shutil.copytree(SHIPPED_DIR / "clip-emoji72", clip)
+    run = train_on_encoder("stackganpp", "clip_run", clip, "damsm-emoji72", emoji_folder, tmp_path,
+                           TINY_STACKGANPP, capsys)
     config = json.loads((run / "config.json").read_text())
-    assert config["hparams"]["clip_config"] == {"embed_dim": 16, "widths": [8, 8, 8]}
+    assert config["hparams"]["clip_config"] == {"embed_dim": 256, "widths": [32, 64, 128]}
     assert "text_encoder" not in config["hparams"]
     assert {"clip_loss", "align_loss"} <= set((run / "history.csv").read_text().splitlines()[0].split(","))
-    check_encoder_loaded_frozen(run, clip_run, ["text_projection", "image_encoder"])
-    check_generates_and_stands_alone(run, clip_run, tmp_path)
+    check_encoder_loaded_frozen(run, clip, ["text_projection", "image_encoder"])
+    check_generates_and_stands_alone(run, clip, tmp_path)
 
 
 TINY_DAMSM = ["--set", "embed_dim=8", "--set", "word_dim=8", "--set", "widths=8,8,8"]
@@ -99,8 +106,9 @@ def test_damsm_logs_both_losses_and_held_out_retrieval_and_generates_nothing(dam
     assert "AttnGAN's DAMSM" in capsys.readouterr().err
 
 
-def test_attngan_trains_on_the_frozen_damsm_resumes_generates_exports(damsm_run, emoji_folder, tmp_path, capsys):
-    run = train_on_encoder("attngan", "damsm_run", damsm_run, emoji_folder, tmp_path, TINY_ATTNGAN, capsys)
+def test_attngan_trains_on_a_damsm_run_resumes_generates_exports(damsm_run, emoji_folder, tmp_path, capsys):
+    run = train_on_encoder("attngan", "damsm_run", damsm_run, "clip-emoji72", emoji_folder, tmp_path, TINY_ATTNGAN,
+                           capsys)
     config = json.loads((run / "config.json").read_text())
     assert config["hparams"]["damsm_config"]["embed_dim"] == 8
     assert (run / "vectorizer.json").read_text() == (damsm_run / "vectorizer.json").read_text()  # the DAMSM's words
