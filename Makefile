@@ -30,7 +30,7 @@ lint: $(STAMP)
 	$(PY) -m ruff check emoji_t2i tests benchmarks
 
 test: $(STAMP) lint
-	$(PY) -m pytest $(ARGS)
+	$(PY) -m pytest -n 2 --dist loadscope $(ARGS)
 
 test-all: $(STAMP)
 	$(PY) -m pytest -m "" $(ARGS)
