@@ -9,6 +9,11 @@ only TensorFlow):
 
 ``sample(prompts, seed, num_steps, guidance_scale)`` exists for diffusion models; ``serve``
 uses their default options. The same seed gives the in-process pipeline's images.
+
+A text-image encoder (``clip``, ``damsm``, ``char_cnn_rnn``) exports its two embeddings:
+
+    m.embed_text(tf.constant(["crying cat"]))      # float32 [N, D] unit vectors
+    m.embed_images(uint8_images)                    # uint8 [N, 72, 72, 4] -> float32 [N, D]
 """
 
 from __future__ import annotations
@@ -57,6 +62,30 @@ def export_pipeline(pipe, out: Path) -> Path:
     return out
 
 
+def export_encoder(model, tokenizer, out: Path) -> Path:
+    """A retrieval component's SavedModel: ``embed_text(prompts)`` and ``embed_images(images)``."""
+    import keras
+    import tensorflow as tf
+
+    archive = keras.export.ExportArchive()
+    for layer in model.sampling_layers():
+        archive.track(layer)
+    archive.track(tokenizer)
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="prompts")])
+    def embed_text(prompts):
+        return tf.cast(model.embed_text(tokenizer(prompts)), tf.float32)
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 72, 72, 4], tf.uint8, name="images")])
+    def embed_images(images):
+        return tf.cast(model.embed_images(tf.cast(images, tf.float32) / 127.5 - 1.0), tf.float32)
+
+    archive.add_endpoint("embed_text", embed_text)
+    archive.add_endpoint("embed_images", embed_images)
+    archive.write_out(str(out), verbose=False)
+    return out
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m emoji_t2i.export", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -67,13 +96,23 @@ def main(argv=None) -> int:
     p.add_argument("--format", choices=("savedmodel", "preset"), default="savedmodel",
                    help="a SavedModel (default) or a preset folder (what emoji_t2i/presets/ ships)")
     args = p.parse_args(argv)
-    from emoji_t2i.pipelines import RunDir, RunError, TextToImagePipeline, run_metadata
+    import keras
+
+    from emoji_t2i.pipelines import RunDir, RunError, TextToImagePipeline, load_preset, load_run_model, run_metadata
 
     try:
         if args.out.exists() and any(args.out.iterdir()):
             raise RunError(f"--out {args.out} is not empty; choose a new folder")
-        pipe = (TextToImagePipeline.from_run(args.run) if args.run
-                else TextToImagePipeline.from_preset(args.preset))
+        keras.config.set_dtype_policy("float32")  # exported graphs compute in float32
+        model, tokenizer, config = load_run_model(args.run) if args.run else load_preset(args.preset)
+        if not model.is_generator and args.format == "savedmodel":
+            if model.preview != "retrieval":
+                raise RunError(f"a {config['model']!r} model exports as a preset only: --format preset")
+            export_encoder(model, tokenizer, args.out)
+            print(f"wrote SavedModel {args.out} (embed_text(prompts: string[N]) -> float32[N,D], "
+                  "embed_images(uint8[N,72,72,4]) -> float32[N,D])")
+            return 0
+        pipe = TextToImagePipeline(model, tokenizer, config) if model.is_generator else None
         if args.format == "preset":
             from emoji_t2i.pipelines import save_preset
 
@@ -85,10 +124,10 @@ def main(argv=None) -> int:
 
                 epoch = tf.Variable(0, dtype=tf.int64)
                 tf.train.Checkpoint(epoch=epoch).read(RunDir(args.run).latest_checkpoint()).expect_partial()
-                metadata = run_metadata(pipe.config, int(epoch.numpy()))
+                metadata = run_metadata(config, int(epoch.numpy()))
             else:
-                metadata = pipe.config.get("metadata", {})
-            save_preset(pipe.model, pipe.tokenizer, args.out, metadata)
+                metadata = config.get("metadata", {})
+            save_preset(model, tokenizer, args.out, metadata)
             print(f"wrote preset {args.out} (load: TextToImagePipeline.from_preset({str(args.out)!r}))")
             return 0
         export_pipeline(pipe, args.out)

@@ -42,7 +42,7 @@ def test_a_clip_of_the_wrong_model_or_none_is_refused():
     cls = get_model_class("stackganpp")
     with pytest.raises(ValueError, match="--set clip_run=RUN_DIR"):
         cls.pin_sources({}, lambda path: {})
-    with pytest.raises(ValueError, match="a 'vq' run, not a clip one"):
+    with pytest.raises(ValueError, match="a 'vq' model, not a clip"):
         cls.pin_sources({"clip_run": "runs/x"}, lambda path: {"model": "vq"})
     pinned = cls.pin_sources({"clip_run": "runs/c"}, lambda p: {"model": "clip", "hparams": {"embed_dim": 16}})
     assert pinned["clip_config"] == {"embed_dim": 16, "widths": [32, 64, 128]}

@@ -98,12 +98,28 @@ def damsm_run(tmp_path_factory, emoji_folder):
     return run
 
 
-def test_damsm_logs_both_losses_and_held_out_retrieval_and_generates_nothing(damsm_run, capsys):
+def test_damsm_logs_both_losses_and_held_out_retrieval_generates_nothing_exports_embeddings(damsm_run, tmp_path,
+                                                                                           capsys):
+    from emoji_t2i.export import main as export_main
+    from emoji_t2i.pipelines import load_preset, load_run_model
+
     header = (damsm_run / "history.csv").read_text().splitlines()[0].split(",")
     assert {"word_loss", "sentence_loss", "heldout_top1", "heldout_chance"} <= set(header)
     assert (damsm_run / "samples" / "epoch_0001.png").is_file()
     assert generate_main(["--run", str(damsm_run), "cat"]) == 2
     assert "AttnGAN's DAMSM" in capsys.readouterr().err
+    assert export_main(["--run", str(damsm_run), "--out", str(tmp_path / "saved")]) == 0
+    assert export_main(["--run", str(damsm_run), "--format", "preset", "--out", str(tmp_path / "preset")]) == 0
+    model, tokenizer, _ = load_run_model(damsm_run)
+    exported = tf.saved_model.load(str(tmp_path / "saved"))
+    prompts = ["crying cat", "red heart"]
+    want = np.asarray(model.embed_text(tokenizer(prompts)))
+    np.testing.assert_allclose(exported.embed_text(tf.constant(prompts)).numpy(), want, atol=1e-5)
+    np.testing.assert_allclose(np.asarray(load_preset(tmp_path / "preset")[0].embed_text(tokenizer(prompts))), want,
+                               atol=1e-6)
+    images = np.random.default_rng(0).integers(0, 256, (2, 72, 72, 4)).astype(np.uint8)
+    np.testing.assert_allclose(exported.embed_images(tf.constant(images)).numpy(),
+                               np.asarray(model.embed_images(images / 127.5 - 1.0)), atol=1e-5)
 
 
 def test_attngan_trains_on_a_damsm_run_resumes_generates_exports(damsm_run, emoji_folder, tmp_path, capsys):
