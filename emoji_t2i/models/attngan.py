@@ -11,13 +11,11 @@ one discriminator per scale, and the frozen DAMSM's word and sentence matching l
 
 from __future__ import annotations
 
-import inspect
-
 import keras
 from keras import layers, ops
 
 from emoji_t2i import CHANNELS, IMAGE_SIZE
-from emoji_t2i.models.damsm import DAMSM, damsm_losses
+from emoji_t2i.models.damsm import damsm_losses
 from emoji_t2i.models.multiscale_gan import MultiScaleGAN, TreeGenerator
 from emoji_t2i.models.registry import register
 from emoji_t2i.networks.attention import word_context
@@ -112,21 +110,8 @@ class AttnGAN(MultiScaleGAN):
     def frozen_components(self):
         return [self.damsm_text, self.damsm_image]
 
-    # --- runs this one starts from -------------------------------------------------------------
-    @classmethod
-    def source_runs(cls, hparams):
-        return [hparams["damsm_run"]] if hparams.get("damsm_run") else []
-
-    @classmethod
-    def pin_sources(cls, hparams, read_config):
-        if not hparams.get("damsm_run"):
-            raise ValueError("attngan needs a pretrained DAMSM: --set damsm_run=RUN_DIR "
-                             "(train one with python -m emoji_t2i.train --model damsm)")
-        source = read_config(hparams["damsm_run"])
-        if source.get("model") != "damsm":
-            raise ValueError(f"damsm_run {hparams['damsm_run']}: a {source.get('model')!r} model, not a damsm")
-        defaults = inspect.signature(DAMSM.__init__).parameters
-        return {**hparams, "damsm_config": {k: source["hparams"].get(k, defaults[k].default) for k in DAMSM_KEYS}}
+    # --- the DAMSM this one starts from -------------------------------------------------------
+    ENCODER = ("damsm_run", "damsm", "damsm_config", DAMSM_KEYS)
 
     def initialize_from_runs(self, load_run):
         damsm = load_run(self.damsm_run, "damsm")[0]

@@ -203,10 +203,14 @@ class TextConditionalGAN(ZooModel):
             per_example = losses.g_loss(self.loss_kind, s_fake) + self.aux_weight * aux + g_extra
             loss = tf.nn.compute_average_loss(per_example)
             scaled = self.g_optimizer.scale_loss(loss)
+        self.apply_generator_step(g_tape, scaled, per_example)
+        return {name: t.result() for name, t in self.trackers.items()}
+
+    def apply_generator_step(self, tape, scaled_loss, per_example):
+        """G's update from its tape, then the EMA copy and the g_loss tracker."""
         g_vars = self.generator.trainable_variables
-        self.g_optimizer.apply_gradients(zip(g_tape.gradient(scaled, g_vars), g_vars, strict=True))
+        self.g_optimizer.apply_gradients(zip(tape.gradient(scaled_loss, g_vars), g_vars, strict=True))
         step = ops.cast(self.g_optimizer.iterations, "float32")
         # Short warm-up: early on the EMA follows G closely, later it averages ~1/(1-decay) steps.
         self.copy_to_ema(ops.minimum(self.ema_decay, (1.0 + step) / (10.0 + step)))
         self.trackers["g_loss"].update_state(ops.mean(per_example))
-        return {name: t.result() for name, t in self.trackers.items()}

@@ -7,6 +7,8 @@ inputs and extra losses.
 
 from __future__ import annotations
 
+import inspect
+
 import keras
 import tensorflow as tf
 from keras import layers, ops
@@ -15,6 +17,7 @@ from emoji_t2i import CHANNELS
 from emoji_t2i.models import losses
 from emoji_t2i.models.gan import TextConditionalGAN
 from emoji_t2i.models.layers import ConditionalGroupNorm, SpectralConv2D, diff_augment
+from emoji_t2i.models.registry import get_model_class
 from emoji_t2i.models.stackgan import ConditioningAugmentation
 
 SCALES = (18, 36, 72)
@@ -252,6 +255,30 @@ class MultiScaleGAN(TextConditionalGAN):
         self.copy_to_ema(decay=0.0)
         self.built = True
 
+    # --- the frozen encoder this model starts from ------------------------------------------
+    # (hyper-parameter naming its run or preset, its zoo model, the key its architecture is
+    # pinned under, the architecture's keys); the subclass copies the weights in
+    # initialize_from_runs.
+    ENCODER: tuple = ()
+
+    @classmethod
+    def source_runs(cls, hparams):
+        key = cls.ENCODER[0]
+        return [hparams[key]] if hparams.get(key) else []
+
+    @classmethod
+    def pin_sources(cls, hparams, read_config):
+        key, model, pinned, keys = cls.ENCODER
+        if not hparams.get(key):
+            raise ValueError(f"{cls.zoo_name} needs a trained {model}: --set {key}=RUN_DIR "
+                             f"(train one with python -m emoji_t2i.train --model {model})")
+        source = read_config(hparams[key])
+        if source.get("model") != model:
+            raise ValueError(f"{key} {hparams[key]}: a {source.get('model')!r} model, not a {model}")
+        defaults = inspect.signature(get_model_class(model).__init__).parameters
+        values = {k: source["hparams"].get(k, defaults[k].default) for k in keys}
+        return {**hparams, pinned: {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}}
+
     # --- hooks ---------------------------------------------------------------------------------
     def condition(self, tokens):
         """(sentence code (B, E), [extra generator inputs]) from ids or cached features."""
@@ -318,11 +345,7 @@ class MultiScaleGAN(TextConditionalGAN):
                                                     + color_consistency(fakes[1], fakes[2]))
             loss = tf.nn.compute_average_loss(per_example)
             scaled = self.g_optimizer.scale_loss(loss)
-        variables = self.generator.trainable_variables
-        self.g_optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables, strict=True))
-        step = ops.cast(self.g_optimizer.iterations, "float32")
-        self.copy_to_ema(ops.minimum(self.ema_decay, (1.0 + step) / (10.0 + step)))
-        self.trackers["g_loss"].update_state(ops.mean(per_example))
+        self.apply_generator_step(tape, scaled, per_example)
         for name, value in logged.items():
             self.trackers[name].update_state(ops.mean(value))
         return {name: t.result() for name, t in self.trackers.items()}

@@ -124,21 +124,8 @@ class StackGANpp(MultiScaleGAN):
     def frozen_components(self):
         return [self.clip_text, self.clip_image]
 
-    # --- runs this one starts from -------------------------------------------------------------
-    @classmethod
-    def source_runs(cls, hparams):
-        return [hparams["clip_run"]] if hparams.get("clip_run") else []
-
-    @classmethod
-    def pin_sources(cls, hparams, read_config):
-        if not hparams.get("clip_run"):
-            raise ValueError("stackganpp needs a trained emoji CLIP: --set clip_run=RUN_DIR "
-                             "(train one with python -m emoji_t2i.train --model clip)")
-        source = read_config(hparams["clip_run"])
-        if source.get("model") != "clip":
-            raise ValueError(f"clip_run {hparams['clip_run']}: a {source.get('model')!r} model, not a clip")
-        return {**hparams, "clip_config": {k: source["hparams"].get(k, d) for k, d in
-                                           (("embed_dim", 256), ("widths", [32, 64, 128]))}}
+    # --- the CLIP this one starts from ---------------------------------------------------------
+    ENCODER = ("clip_run", "clip", "clip_config", ("embed_dim", "widths"))
 
     def initialize_from_runs(self, load_run):
         clip = load_run(self.clip_run, "clip")[0]
