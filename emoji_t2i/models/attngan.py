@@ -100,10 +100,6 @@ class AttnGAN(MultiScaleGAN):
         words, sentence, mask = self.damsm_text(ops.convert_to_tensor(tokens))
         return sentence, [words, mask]
 
-    def training_condition(self, data):
-        sentence, (words, mask) = self.condition(data["tokens"])
-        return ops.stop_gradient(sentence), [ops.stop_gradient(words), mask]
-
     def sampling_layers(self):
         return [self.ema_generator, self.damsm_text]
 

@@ -25,8 +25,6 @@ from emoji_t2i.models.registry import register
 from emoji_t2i.networks.attention import paired_region_attention, word_match_scores
 from emoji_t2i.networks.damsm import DamsmImageEncoder, DamsmTextEncoder
 
-ARCHITECTURE_KEYS = ("text_encoder", "embed_dim", "word_dim", "widths")
-
 
 def damsm_losses(words, sentence, mask, regions, global_code, group, gamma1=4.0, gamma2=5.0, gamma3=10.0):
     """Per-example (word loss, sentence loss): AttnGAN's symmetric softmax over the batch of

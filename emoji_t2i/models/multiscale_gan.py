@@ -286,7 +286,7 @@ class MultiScaleGAN(TextConditionalGAN):
 
     def training_condition(self, data):
         sentence, extra = self.condition(data["text_features"] if self.cached_text else data["tokens"])
-        return ops.stop_gradient(sentence), [ops.stop_gradient(x) for x in extra]
+        return ops.stop_gradient(sentence), [ops.stop_gradient(x) if x.dtype.is_floating else x for x in extra]
 
     def d_scale_loss(self, d, real_features, sentence):
         return 0.0
