@@ -36,6 +36,10 @@ TINY = {
     "vq_transformer": {"tokenizer_config": {"widths": (8, 8, 8), "downsample": 8, "code_dim": 4, "num_codes": 16},
                        "text_encoder": "embedding", "text_dim": 16, "width": 16, "depth": 1, "heads": 2,
                        "num_steps": 2, "condition_dropout": 0.7},
+    # conditional: the harness checks that text reaches the image; tests/models/test_stylegan.py
+    # covers the unconditional default. R1 and ADA every step so one step exercises them.
+    "stylegan": {"z_dim": 8, "w_dim": 8, "mapping_depth": 2, "g_channels": (8, 8, 8, 8), "d_channels": (8, 8, 8, 8),
+                 "conditional": True, "text_dim": 8, "r1_interval": 1, "ada_interval": 1, "ada_speed_images": 40},
     "diffusion": {"text_encoder": "embedding", "text_dim": 16, "widths": (8, 16, 16), "blocks": 1,
                   "num_steps": 2, "condition_dropout": 0.7},
 }

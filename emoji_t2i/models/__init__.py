@@ -13,6 +13,7 @@ from emoji_t2i.models import (  # noqa: F401  (each module registers its model)
     lstm_gan,
     stackgan,
     stackganpp,
+    stylegan,
     vae,
     vq,
     vq_transformer,

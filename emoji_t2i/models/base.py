@@ -127,6 +127,11 @@ class ZooModel(keras.Model):
         return []
 
     # --- starting from a trained preset (--init-from) ------------------------------------------
+    def preset_layers(self) -> list:
+        """What a preset stores: the sampling layers, and what a fine-tune or an editing tool
+        needs besides (StyleGAN's discriminator)."""
+        return self.sampling_layers()
+
     def ema_pairs(self) -> list[tuple]:
         """(trained network, its EMA copy) pairs; the EMA copy is what sampling and presets use."""
         return []

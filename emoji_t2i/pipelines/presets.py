@@ -62,8 +62,8 @@ def resolve_preset(name_or_path: str | Path) -> Path:
 
 
 def _stored_layers(model):
-    """Sampling layers a preset stores: all but frozen pretrained encoders from a package."""
-    return [layer for layer in model.sampling_layers() if not isinstance(layer, MiniLM)]
+    """Layers a preset stores (``preset_layers``): all but frozen pretrained encoders from a package."""
+    return [layer for layer in model.preset_layers() if not isinstance(layer, MiniLM)]
 
 
 def save_preset(model, tokenizer, path: Path, metadata: dict | None = None) -> Path:

@@ -71,7 +71,7 @@ class TextToImagePipeline:
         """The sampling options this model takes, with their defaults."""
         if "_options" not in self.__dict__:
             config = self.model.get_config()
-            keys = ("num_steps", "guidance_scale", "sampler", "temperature", "top_k")
+            keys = ("num_steps", "guidance_scale", "sampler", "temperature", "top_k", "truncation_psi")
             self._options = {k: config[k] for k in keys if k in config}
         return dict(self._options)
 

@@ -77,11 +77,22 @@ def caption_features(model, data, tokenizer) -> np.ndarray:
     return out
 
 
+def one_vendor(train, vendor: str):
+    """The training images of one vendor (``--set vendor=google``), or all for ''."""
+    if not vendor:
+        return train
+    vendors = sorted({str(v) for v in train.metadata["vendor"] if str(v)})
+    if vendor not in vendors:
+        raise ValueError(f"--set vendor={vendor}: no training image of that vendor; this data has: "
+                         f"{', '.join(vendors) or 'no vendor column'}")
+    return train.take(np.flatnonzero(train.metadata["vendor"] == vendor))
+
+
 def prepare(config: dict, run: RunDir | None, resume: bool):
     """Data, vectorizer and label vocabularies (a resumed run's own; else new ones)."""
     data = load_dataset(config["data"])
-    train = data.subset("train")
     t = config["training"]
+    train = one_vendor(data.subset("train"), str(t.get("vendor", "")))
     if resume:
         vectorizer = load_tokenizer(run.vectorizer_path)
         vocabularies = json.loads((run.path / "labels.json").read_text())

@@ -1,0 +1,278 @@
+"""``stylegan``: StyleGAN2-ADA-lite for 72x72 RGBA emoji (seed 004's GAN-ji, in Keras 3)."""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+from keras import ops
+
+from emoji_t2i.models.gan import TextConditionalGAN
+from emoji_t2i.models.registry import register
+from emoji_t2i.networks.augment import ADA_PARAMS, ada_augment, adjust_probability
+from emoji_t2i.networks.stylegan import MappingNetwork, StyleDiscriminator, SynthesisNetwork
+
+
+@keras.saving.register_keras_serializable("emoji_t2i")
+class StyleGenerator(keras.Model):
+    """Mapping + synthesis. ``call([z, tokens])`` broadcasts one w to every layer (with
+    ``truncation_psi`` towards the running mean w); ``mapping`` and ``synthesis`` are there
+    for style mixing, editing, blending and projection, which work on ws directly."""
+
+    def __init__(self, vocabulary_size, z_dim=64, w_dim=128, mapping_depth=4, channels=(128, 128, 64, 32),
+                 conditional=False, text_encoder="embedding_gru", text_dim=64, **kwargs):
+        super().__init__(**kwargs)
+        # === Config ===
+        self.vocabulary_size, self.z_dim, self.w_dim, self.mapping_depth = vocabulary_size, z_dim, w_dim, mapping_depth
+        self.channels, self.conditional = tuple(channels), conditional
+        self.text_encoder_kind, self.text_dim = text_encoder, text_dim
+        # === Layers ===
+        self.mapping = MappingNetwork(vocabulary_size, z_dim, w_dim, mapping_depth, conditional, text_encoder,
+                                      text_dim, name="mapping")
+        self.synthesis = SynthesisNetwork(channels, w_dim, name="synthesis")
+
+    @property
+    def to_rgba(self):
+        return self.synthesis.rgba72  # the float32 layer that writes the image
+
+    @property
+    def num_ws(self) -> int:
+        return self.synthesis.num_ws
+
+    def build(self, input_shape):
+        z_shape, tokens_shape = input_shape
+        self.call([ops.zeros((1, self.z_dim)), ops.ones((1, tokens_shape[1]), "int64")])
+
+    def truncate(self, w, psi):
+        w_avg = ops.convert_to_tensor(self.mapping.w_avg)
+        return w_avg + psi * (w - w_avg)
+
+    def broadcast(self, w):
+        return ops.tile(w[:, None, :], (1, self.num_ws, 1))
+
+    def call(self, inputs, truncation_psi=1.0, training=False):
+        z, tokens = inputs
+        w = self.truncate(self.mapping([z, tokens], training=training), truncation_psi)
+        return self.synthesis(self.broadcast(w))
+
+    def get_config(self):
+        return {**super().get_config(), "vocabulary_size": self.vocabulary_size, "z_dim": self.z_dim,
+                "w_dim": self.w_dim, "mapping_depth": self.mapping_depth, "channels": list(self.channels),
+                "conditional": self.conditional, "text_encoder": self.text_encoder_kind, "text_dim": self.text_dim}
+
+
+@register("stylegan")
+@keras.saving.register_keras_serializable("emoji_t2i")
+class StyleGAN(TextConditionalGAN):
+    """StyleGAN2 with adaptive discriminator augmentation, sized for a CPU.
+
+    - G: a mapping network z -> w (4 equalised Dense layers at 0.01 x the learning rate;
+      the running mean w for truncation) and a synthesis network of modulated/demodulated
+      3x3 convolutions at 9, 18, 36 and 72 px with per-pixel noise and skip-connected RGBA
+      outputs (networks/stylegan.py); an EMA copy samples.
+    - D: residual, minibatch standard deviation, the non-saturating logistic loss, R1 on
+      the reals every ``r1_interval`` steps (lazy: the penalty times the interval).
+    - ADA: every augmentation applied with probability p; every ``ada_interval`` steps p
+      moves towards r_t = E[sign(D(real))] = ``ada_target`` by batch x interval /
+      ``ada_speed_images``. p is a weight of D, so a resumed run continues with it and the
+      ``augment_p`` and ``r_t`` columns of history.csv log it per epoch.
+    - Style mixing (two z, a random crossover layer) with probability ``mixing_prob``;
+      path-length regularisation when ``pl_weight`` > 0 (lazy, every 4 steps).
+    - ``conditional=True`` joins a text code to z at the mapping network and adds a
+      projection term to D, so prompts steer it; the default is seed 004's unconditional GAN
+      (its prompts are ignored).
+
+    Sampling takes ``truncation_psi`` (1: none) and uses each layer's fixed noise map, so a
+    seed always gives the same emoji. Presets carry D too: fine-tunes (``--init-from``, the
+    vendor pair that network blending swaps layers between) continue the adversarial game,
+    and projection's feature loss reads D's feature maps.
+
+    Args:
+        vocabulary_size: the vectorizer's vocabulary size (read only when ``conditional``).
+        z_dim, w_dim, mapping_depth: latent sizes and mapping layers.
+        g_channels: synthesis channels at 9, 18, 36, 72 px; d_channels: D's at 72, 36, 18, 9.
+        conditional, text_encoder, text_dim: text conditioning (see above).
+        r1_gamma, r1_interval: R1 weight (gamma / 2 x |grad|^2) and its lazy interval.
+        pl_weight: path-length regularisation weight (0: off).
+        mixing_prob: share of training examples drawn with two ws.
+        ada_target, ada_interval, ada_speed_images: the ADA controller; ``ada=False``
+            keeps p at 0 (no augmentation).
+        truncation_psi: the default truncation at sampling.
+        ema_decay: decay of the generator EMA.
+    """
+
+    uses_labels = False
+    UNUSED_HPARAMS = ("noise_dim", "loss", "matching_weight", "aux_weight", "augment", "d_steps", "gp_weight")
+    progress_metrics = ("d_loss", "g_loss", "augment_p")
+    training_defaults = {"g_lr": 2e-3, "d_lr": 2e-4, "beta_1": 0.0, "beta_2": 0.99}
+    run_defaults = {"epochs": 10, "batch_size": 32}
+
+    def __init__(self, vocabulary_size, z_dim=64, w_dim=128, mapping_depth=4, g_channels=(128, 128, 64, 32),
+                 d_channels=(32, 64, 128, 128), conditional=False, text_encoder="embedding_gru", text_dim=64,
+                 r1_gamma=0.05, r1_interval=16, pl_weight=0.0, mixing_prob=0.5, ada=True, ada_target=0.6,
+                 ada_interval=4, ada_speed_images=20_000, truncation_psi=1.0, ema_decay=0.998, **kwargs):
+        # === Config ===
+        self.z_dim, self.w_dim, self.mapping_depth = z_dim, w_dim, mapping_depth
+        self.g_channels, self.d_channels, self.conditional = tuple(g_channels), tuple(d_channels), conditional
+        self.r1_gamma, self.r1_interval, self.pl_weight, self.mixing_prob = r1_gamma, r1_interval, pl_weight, mixing_prob
+        self.ada, self.ada_target, self.ada_interval = ada, ada_target, ada_interval
+        self.ada_speed_images, self.truncation_psi = ada_speed_images, truncation_psi
+        for key in ("noise_dim", "loss", "augment", "num_classes"):
+            kwargs.pop(key, None)
+        super().__init__(vocabulary_size, noise_dim=z_dim, text_encoder=text_encoder, text_dim=text_dim,
+                         loss="bce", augment=False, ema_decay=ema_decay, **kwargs)
+        self.cached_text = False
+        self.seed_generator = keras.random.SeedGenerator(0)  # per-pixel noise and path-length noise
+        # ADA's running sum of sign(D(real)) since the last adjustment, and its count.
+        self.ada_sign_sum = self.add_weight(shape=(), initializer="zeros", trainable=False, name="ada_sign_sum",
+                                        autocast=False)
+        self.ada_count = self.add_weight(shape=(), initializer="zeros", trainable=False, name="ada_count",
+                                        autocast=False)
+        self.pl_mean = self.add_weight(shape=(), initializer="zeros", trainable=False, name="pl_mean",
+                                        autocast=False)
+        for name in ("aux_accuracy", "wrong_score"):
+            del self.trackers[name]
+        for name in ("augment_p", "r_t", "r1_penalty"):
+            self.trackers[name] = keras.metrics.Mean(name=name)
+
+    def make_generator(self, name):
+        return StyleGenerator(self.vocabulary_size, self.z_dim, self.w_dim, self.mapping_depth, self.g_channels,
+                              self.conditional, self.text_encoder, self.text_dim, name=name)
+
+    def make_discriminator(self, name):
+        return StyleDiscriminator(self.vocabulary_size, self.d_channels, self.conditional, self.text_encoder,
+                                  self.text_dim, name=name)
+
+    def get_config(self):
+        config = {**super().get_config(), "z_dim": self.z_dim, "w_dim": self.w_dim,
+                  "mapping_depth": self.mapping_depth, "g_channels": list(self.g_channels),
+                  "d_channels": list(self.d_channels), "conditional": self.conditional,
+                  "r1_gamma": self.r1_gamma, "r1_interval": self.r1_interval, "pl_weight": self.pl_weight,
+                  "mixing_prob": self.mixing_prob, "ada": self.ada, "ada_target": self.ada_target,
+                  "ada_interval": self.ada_interval, "ada_speed_images": self.ada_speed_images,
+                  "truncation_psi": self.truncation_psi}
+        for key in (*self.UNUSED_HPARAMS, "num_classes"):
+            config.pop(key, None)
+        return config
+
+    # --- randomness and sampling ---------------------------------------------------------------
+    def random_draws(self):
+        return {"noise": ("normal", (self.z_dim,)), "mix_noise": ("normal", (self.z_dim,)),
+                "mix": ("uniform", (2,)), "ada": ("uniform", (2, ADA_PARAMS))}
+
+    def generate(self, noise, tokens):
+        return self.sample(tokens, noise)
+
+    def sample(self, tokens, noise, truncation_psi=None, **options):
+        if options:
+            raise ValueError(f"stylegan samples with truncation_psi only; it takes no {', '.join(sorted(options))}")
+        psi = self.truncation_psi if truncation_psi is None else float(truncation_psi)
+        return ops.cast(self.ema_generator([noise, tokens], truncation_psi=psi, training=False), "float32")
+
+    def sampling_layers(self):
+        return [self.ema_generator]
+
+    def preset_layers(self):
+        return [self.ema_generator, self.discriminator]
+
+    def warm_start(self, source) -> None:
+        super().warm_start(source)
+        self.discriminator.set_weights(source.discriminator.get_weights())
+
+    # --- training ------------------------------------------------------------------------------
+    def mixed_ws(self, z, mix_z, mix, tokens):
+        """Per-layer ws: with probability ``mixing_prob`` the layers from a random crossover
+        on take the second z's w (style mixing regularisation)."""
+        g = self.generator
+        ws = g.broadcast(g.mapping([z, tokens], training=True))
+        if self.mixing_prob <= 0:
+            return ws
+        ws2 = g.broadcast(g.mapping([mix_z, tokens], training=True))
+        cutoff = ops.where(mix[:, 0] < self.mixing_prob, ops.floor(mix[:, 1] * (g.num_ws - 1)) + 1.0, float(g.num_ws))
+        take_second = ops.arange(g.num_ws, dtype="float32")[None, :] >= cutoff[:, None]
+        return ops.where(take_second[..., None], ws2, ws)
+
+    def pixel_noise(self, batch):
+        return {name: keras.random.normal((batch, *shape), seed=self.seed_generator)
+                for name, shape in self.generator.synthesis.noise_shapes().items()}
+
+    def _r1_penalty(self, real, tokens):
+        d = self.discriminator
+        with tf.GradientTape() as tape:
+            tape.watch(real)
+            scores = ops.cast(d([real, tokens], training=True), "float32")
+            total = ops.sum(scores)
+        grads = ops.cast(tape.gradient(total, real), "float32")
+        return ops.sum(ops.square(grads), axis=(1, 2, 3))
+
+    def _d_update(self, real, fake, tokens, ada, step):
+        d = self.discriminator
+        p = d.augment_probability if self.ada else ops.zeros(())
+        real_seen, fake_seen = ada_augment(real, ada[:, 0], p), ada_augment(fake, ada[:, 1], p)
+        with tf.GradientTape() as tape:
+            s_real = ops.cast(d([real_seen, tokens], training=True), "float32")[:, 0]
+            s_fake = ops.cast(d([fake_seen, tokens], training=True), "float32")[:, 0]
+            per_example = ops.softplus(s_fake) + ops.softplus(-s_real)
+            lazy = ops.equal(step % self.r1_interval, 0)
+            r1 = tf.cond(lazy, lambda: self._r1_penalty(real_seen, tokens),
+                         lambda: ops.zeros_like(per_example)) if self.r1_gamma > 0 else ops.zeros_like(per_example)
+            loss = tf.nn.compute_average_loss(per_example + 0.5 * self.r1_gamma * self.r1_interval * r1)
+            scaled = self.d_optimizer.scale_loss(loss)
+        grads = tape.gradient(scaled, d.trainable_variables)
+        self.d_optimizer.apply_gradients(zip(grads, d.trainable_variables, strict=True))
+        self._adapt(ops.sign(s_real), step)
+        self.trackers["d_loss"].update_state(ops.mean(per_example))
+        self.trackers["real_score"].update_state(ops.mean(s_real))
+        self.trackers["fake_score"].update_state(ops.mean(s_fake))
+        self.trackers["r_t"].update_state(ops.mean(ops.sign(s_real)))
+        self.trackers["augment_p"].update_state(p)
+        self.trackers["r1_penalty"].update_state(ops.sum(r1) / ops.maximum(ops.sum(ops.cast(r1 > 0, "float32")), 1.0))
+
+    def _adapt(self, signs, step):
+        """ADA's controller, branch-free: accumulate sign(D(real)); every ``ada_interval``
+        steps move p by the accumulated evidence and start a new sum."""
+        if not self.ada:
+            return
+        self.ada_sign_sum.assign_add(ops.sum(signs))
+        self.ada_count.assign_add(ops.cast(ops.shape(signs)[0], "float32"))
+        due = ops.equal((step + 1) % self.ada_interval, 0)
+        p = self.discriminator.augment_probability
+        moved = adjust_probability(p, self.ada_sign_sum / ops.maximum(self.ada_count, 1.0), self.ada_count,
+                                   self.ada_target, self.ada_speed_images)
+        p.assign(ops.where(due, moved, p))
+        self.ada_sign_sum.assign(ops.where(due, 0.0, self.ada_sign_sum))
+        self.ada_count.assign(ops.where(due, 0.0, self.ada_count))
+
+    def _path_length_penalty(self, ws, noise):
+        """(|J_w^T y| - a)^2 with y ~ N(0, I)/sqrt(HW) and a the running mean length."""
+        with tf.GradientTape() as tape:
+            tape.watch(ws)
+            images = ops.cast(self.generator.synthesis(ws, noise, training=True), "float32")
+            y = keras.random.normal(ops.shape(images), seed=self.seed_generator) / 72.0
+            total = ops.sum(images * y)
+        grads = tape.gradient(total, ws)
+        lengths = ops.sqrt(ops.mean(ops.sum(ops.square(grads), axis=-1), axis=-1))
+        self.pl_mean.assign(self.pl_mean + 0.01 * (ops.mean(ops.stop_gradient(lengths)) - self.pl_mean))
+        return ops.square(lengths - self.pl_mean)
+
+    def train_step(self, data):
+        real, tokens, ada = data["images"], data["tokens"], data["ada"]
+        step = self.g_optimizer.iterations
+        batch = ops.shape(real)[0]
+        with tf.GradientTape() as g_tape:
+            ws = self.mixed_ws(data["noise"], data["mix_noise"], data["mix"], tokens)
+            noise = self.pixel_noise(batch)
+            fake = ops.cast(self.generator.synthesis(ws, noise, training=True), "float32")
+            with g_tape.stop_recording():
+                self._d_update(real, tf.stop_gradient(fake), tokens, ada, step)
+            p = self.discriminator.augment_probability if self.ada else ops.zeros(())
+            s_fake = ops.cast(self.discriminator([ada_augment(fake, ada[:, 1], p), tokens], training=True),
+                              "float32")[:, 0]
+            per_example = ops.softplus(-s_fake)
+            if self.pl_weight > 0:
+                lazy = ops.equal(step % 4, 0)
+                pl = tf.cond(lazy, lambda: self._path_length_penalty(ws, noise), lambda: ops.zeros_like(per_example))
+                per_example = per_example + self.pl_weight * 4.0 * pl
+            loss = tf.nn.compute_average_loss(per_example)
+            scaled = self.g_optimizer.scale_loss(loss)
+        self.apply_generator_step(g_tape, scaled, ops.softplus(-s_fake))
+        return {name: t.result() for name, t in self.trackers.items()}
