@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup train generate test lint test-all bench evaluate zoo clean
+.PHONY: setup train generate app test lint test-all bench evaluate zoo clean
 
 setup: $(STAMP)
 
@@ -25,6 +25,10 @@ train: $(STAMP)
 PROMPT ?= crying cat
 generate: $(STAMP)
 	$(PY) -m emoji_t2i.generate "$(PROMPT)" -n 4 -o generated.png $(ARGS)
+
+# the web app on http://127.0.0.1:8501 (text -> emoji, StyleGAN explore / blend / your image)
+app: $(STAMP)
+	$(PY) -m emoji_t2i.app $(ARGS)
 
 lint: $(STAMP)
 	$(PY) -m ruff check emoji_t2i tests benchmarks

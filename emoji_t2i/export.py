@@ -58,6 +58,15 @@ def export_pipeline(pipe, out: Path) -> Path:
                                          guidance_scale=guidance_scale))
 
         archive.add_endpoint("sample", sample)
+    if "truncation_psi" in pipe.options:  # StyleGAN: the truncation trick
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="prompts"),
+                                      tf.TensorSpec([], tf.int32, name="seed"),
+                                      tf.TensorSpec([], tf.float32, name="truncation_psi")])
+        def sample_truncated(prompts, seed, truncation_psi):
+            noise = initial_noise(tf.shape(prompts)[0], shape, seed)
+            return to_uint8_tensor(model.sample(tokenizer(prompts), noise, truncation_psi=truncation_psi))
+
+        archive.add_endpoint("sample", sample_truncated)
     archive.write_out(str(out), verbose=False)
     return out
 

@@ -113,7 +113,8 @@ class StyleGAN(TextConditionalGAN):
         # === Config ===
         self.z_dim, self.w_dim, self.mapping_depth = z_dim, w_dim, mapping_depth
         self.g_channels, self.d_channels, self.conditional = tuple(g_channels), tuple(d_channels), conditional
-        self.r1_gamma, self.r1_interval, self.pl_weight, self.mixing_prob = r1_gamma, r1_interval, pl_weight, mixing_prob
+        self.r1_gamma, self.r1_interval, self.pl_weight = r1_gamma, r1_interval, pl_weight
+        self.mixing_prob = mixing_prob
         self.ada, self.ada_target, self.ada_interval = ada, ada_target, ada_interval
         self.ada_speed_images, self.truncation_psi = ada_speed_images, truncation_psi
         for key in ("noise_dim", "loss", "augment", "num_classes"):
@@ -165,7 +166,7 @@ class StyleGAN(TextConditionalGAN):
     def sample(self, tokens, noise, truncation_psi=None, **options):
         if options:
             raise ValueError(f"stylegan samples with truncation_psi only; it takes no {', '.join(sorted(options))}")
-        psi = self.truncation_psi if truncation_psi is None else float(truncation_psi)
+        psi = self.truncation_psi if truncation_psi is None else truncation_psi
         return ops.cast(self.ema_generator([noise, tokens], truncation_psi=psi, training=False), "float32")
 
     def sampling_layers(self):

@@ -47,8 +47,9 @@ class EqualizedDense(layers.Layer):
                                     initializer=keras.initializers.Constant(self.bias_init / self.lr_multiplier))
 
     def call(self, x):
-        kernel = ops.cast(self.kernel, self.compute_dtype) * ops.cast(self.scale, self.compute_dtype)
-        return ops.matmul(x, kernel) + ops.cast(self.bias, self.compute_dtype) * ops.cast(self.lr_multiplier, self.compute_dtype)
+        dtype = self.compute_dtype
+        kernel = ops.cast(self.kernel, dtype) * ops.cast(self.scale, dtype)
+        return ops.matmul(x, kernel) + ops.cast(self.bias, dtype) * ops.cast(self.lr_multiplier, dtype)
 
     def get_config(self):
         return {**super().get_config(), "units": self.units, "lr_multiplier": self.lr_multiplier,

@@ -1,0 +1,40 @@
+"""``python -m emoji_t2i.app [--run DIR ...] [--port 8501]``: start the web app (Streamlit).
+
+Runs given with --run join the shipped presets in the model pickers (a text-to-emoji run in
+the Text tab, a stylegan run in the others).
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m emoji_t2i.app", description=__doc__)
+    p.add_argument("--run", action="append", default=[], type=Path, help="a run directory to offer (repeatable)")
+    p.add_argument("--port", type=int, default=8501)
+    p.add_argument("--address", default="127.0.0.1")
+    args = p.parse_args(argv)
+    try:
+        import streamlit  # noqa: F401
+    except ImportError:
+        print("error: the app needs streamlit: pip install -e '.[app]' (or make setup)", file=sys.stderr)
+        return 2
+    for run in args.run:
+        if not (run / "config.json").is_file():
+            print(f"error: --run {run}: not a run directory (no config.json)", file=sys.stderr)
+            return 2
+    script = Path(__file__).with_name("streamlit_app.py")
+    command = [sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(args.port),
+               "--server.address", args.address, "--server.headless", "true",
+               "--browser.gatherUsageStats", "false", "--"]
+    for run in args.run:
+        command += ["--run", str(run)]
+    return subprocess.call(command)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

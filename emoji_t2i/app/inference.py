@@ -1,0 +1,139 @@
+"""What the web app does, as plain functions (tested without a browser or Streamlit).
+
+Every function takes loaded pipelines and plain values and returns uint8 RGBA arrays, or
+raises :class:`AppInputError` with the one line the app shows instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+MAX_UPLOAD_BYTES = 8 * 1024 * 1024
+MAX_UPLOAD_PIXELS = 4096 * 4096
+MAX_PROMPT_CHARS = 200
+
+
+class AppInputError(ValueError):
+    """Bad input from a person: the message says what to change."""
+
+
+# --- models ------------------------------------------------------------------------------------------
+def text_model_sources(extra_runs=()) -> dict[str, str]:
+    """Label -> source for the Text tab: shipped text-to-emoji presets, then ``--run`` folders."""
+    from emoji_t2i.pipelines.presets import read_preset, shipped_presets
+
+    sources = {}
+    for name in shipped_presets():
+        info = read_preset(name)
+        if info["model"] in ("clip", "damsm", "vq") or not info["hparams"].get("conditional", True):
+            continue  # components and unconditional GANs draw nothing from text
+        sources[f"{name} (shipped)"] = name
+    for run in extra_runs:
+        sources[f"{Path(run).name} (run)"] = str(run)
+    return sources
+
+
+def stylegan_sources(extra_runs=()) -> dict[str, str]:
+    from emoji_t2i.pipelines.presets import read_preset, shipped_presets
+
+    sources = {f"{n} (shipped)": n for n in shipped_presets() if read_preset(n)["model"] == "stylegan"}
+    sources.update({f"{Path(r).name} (run)": str(r) for r in extra_runs})
+    return sources
+
+
+def load_text_pipeline(source: str):
+    from emoji_t2i.pipelines import TextToImagePipeline
+
+    if (Path(source) / "checkpoints").is_dir():
+        return TextToImagePipeline.from_run(source)
+    return TextToImagePipeline.from_preset(source)
+
+
+def load_stylegan(source: str):
+    from emoji_t2i.pipelines.stylegan import StyleGANPipeline
+
+    return StyleGANPipeline.load(source)
+
+
+# --- the tabs -----------------------------------------------------------------------------------------
+def text_to_emoji(pipe, prompt: str, n: int = 4, seed: int = 0, progress=None, **options) -> np.ndarray:
+    prompt = (prompt or "").strip()
+    if not prompt:
+        raise AppInputError("Type a prompt first, e.g. “crying cat”.")
+    if len(prompt) > MAX_PROMPT_CHARS:
+        raise AppInputError(f"That prompt has {len(prompt)} characters; keep it under {MAX_PROMPT_CHARS}.")
+    options = {k: v for k, v in options.items() if k in pipe.options and v is not None}
+    return pipe.sample([prompt], seed=int(seed), n=int(n), progress=progress, **options)
+
+
+def explore(pipe, seed: int, n: int = 4, truncation_psi: float = 0.7, amounts=(), directions=None) -> np.ndarray:
+    w = pipe.latents(int(n), int(seed), truncation_psi=float(truncation_psi))
+    if directions is not None and np.any(np.asarray(amounts)):
+        w = pipe.edit(w, directions, amounts)
+    return pipe.synthesize(w)
+
+
+def blend(first, second, level: int, seed: int = 0, n: int = 4, truncation_psi: float = 0.7) -> np.ndarray:
+    """Rows of (first, blend, second) for ``n`` seeds, shape (n * 3, 72, 72, 4)."""
+    w = first.latents(int(n), int(seed), truncation_psi=float(truncation_psi))
+    mixed = first.blend(second, int(level))
+    return np.stack([x for row in zip(first.synthesize(w), mixed.synthesize(w), second.synthesize(w), strict=True)
+                     for x in row])
+
+
+def read_upload(data: bytes | None) -> np.ndarray:
+    """An uploaded file -> 72x72 RGBA uint8, or a one-line reason it cannot be used."""
+    from emoji_t2i.data.images import resize_premultiplied, to_rgba
+
+    if not data:
+        raise AppInputError("Upload a PNG or JPEG first.")
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise AppInputError(f"That file is {len(data) / 2**20:.1f} MB; upload an image under "
+                            f"{MAX_UPLOAD_BYTES // 2**20} MB.")
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            if image.width * image.height > MAX_UPLOAD_PIXELS:
+                raise AppInputError(f"That image is {image.width}x{image.height} pixels; upload one under "
+                                    "4096x4096 (it is shrunk to 72x72 anyway).")
+            image.load()
+            return resize_premultiplied(np.asarray(to_rgba(image)))
+    except AppInputError:
+        raise
+    except Exception as e:  # PIL raises several kinds for a file that is not an image
+        raise AppInputError("That file is not an image PIL can read; upload a PNG or JPEG.") from e
+
+
+def project(pipe, image: np.ndarray, steps: int = 150, progress=None):
+    """(w, projected image (72, 72, 4), seconds)."""
+    w, projected, _ = pipe.project(image, steps=int(steps), progress=progress)
+    return w, projected[0], pipe.last_projection_seconds
+
+
+# --- display and download -----------------------------------------------------------------------------
+def on_checkerboard(image: np.ndarray, scale: int = 3, cell: int = 6) -> np.ndarray:
+    """RGB uint8 of an RGBA emoji over a grey checkerboard, enlarged (transparency visible)."""
+    rgba = Image.fromarray(np.asarray(image, np.uint8), "RGBA").resize((72 * scale, 72 * scale), Image.NEAREST)
+    size = 72 * scale
+    yy, xx = np.mgrid[:size, :size] // (cell * scale // 2 or 1)
+    board = np.where(((yy + xx) % 2)[..., None] == 0, 205, 245).astype(np.uint8).repeat(3, axis=-1)
+    background = Image.fromarray(board, "RGB").convert("RGBA")
+    return np.asarray(Image.alpha_composite(background, rgba).convert("RGB"))
+
+
+def png_bytes(image: np.ndarray) -> bytes:
+    from emoji_t2i.data.images import encode_png
+
+    return encode_png(np.asarray(image, np.uint8))
+
+
+def zip_of_pngs(images, names) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for image, name in zip(images, names, strict=True):
+            archive.writestr(name, png_bytes(image))
+    return buffer.getvalue()

@@ -1,0 +1,167 @@
+"""The emoji_t2i web app (Streamlit): text -> emoji, StyleGAN exploration, blending, and
+projecting your own image. Start it with ``python -m emoji_t2i.app [--run DIR ...]``.
+
+All inference is in ``emoji_t2i.app.inference``; this file is layout only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import numpy as np
+import streamlit as st
+
+from emoji_t2i.app import inference as inf
+
+
+def extra_runs() -> list[str]:
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--run", action="append", default=[])
+    return parser.parse_known_args(sys.argv[1:])[0].run
+
+
+@st.cache_resource(show_spinner="Loading the model…")
+def text_pipeline(source: str):
+    return inf.load_text_pipeline(source)
+
+
+@st.cache_resource(show_spinner="Loading the StyleGAN…")
+def stylegan(source: str):
+    return inf.load_stylegan(source)
+
+
+@st.cache_data(show_spinner=False)
+def sefa(source: str, k: int):
+    return stylegan(source).directions(k)
+
+
+def show(images, names, key: str, columns: int = 6) -> None:
+    """A grid on a checkerboard (transparency visible), a PNG button per image, one zip."""
+    cols = st.columns(columns)
+    for i, (image, name) in enumerate(zip(images, names, strict=True)):
+        with cols[i % columns]:
+            st.image(inf.on_checkerboard(image, scale=2), caption=name)
+            st.download_button("PNG", inf.png_bytes(image), file_name=name, mime="image/png", key=f"{key}-png-{i}")
+    st.download_button("Download all (zip)", inf.zip_of_pngs(images, names), file_name=f"{key}.zip",
+                       mime="application/zip", key=f"{key}-zip")
+
+
+def text_tab(runs) -> None:
+    sources = inf.text_model_sources(runs)
+    if not sources:
+        st.info("No text-to-emoji model: train one (python -m emoji_t2i.train) and pass --run DIR.")
+        return
+    label = st.selectbox("Model", list(sources), key="text-model")
+    pipe = text_pipeline(sources[label])
+    prompt = st.text_input("Prompt", placeholder="crying cat", key="prompt")
+    left, right = st.columns(2)
+    n = left.number_input("Images", 1, 16, 4, key="text-n")
+    seed = right.number_input("Seed", 0, 2**31 - 1, 0, key="text-seed")
+    options = {}
+    if "num_steps" in pipe.options:
+        options["num_steps"] = st.slider("Sampling steps", 5, 50, int(pipe.options["num_steps"]), key="steps")
+        options["guidance_scale"] = st.slider("Guidance scale", 0.0, 8.0, float(pipe.options["guidance_scale"]),
+                                              0.5, key="guidance")
+    if st.button("Generate", key="generate", type="primary"):
+        bar = st.progress(0.0, text="sampling")
+        total = options.get("num_steps", 1)
+        calls = {"n": 0}
+
+        def progress(*_):
+            calls["n"] += 1
+            bar.progress(min(1.0, calls["n"] / total), text=f"step {calls['n']}/{total}")
+
+        try:
+            images = inf.text_to_emoji(pipe, prompt, n, seed, progress=progress, **options)
+        except inf.AppInputError as e:
+            bar.empty()
+            st.warning(str(e))
+            return
+        bar.empty()
+        slug = "_".join(prompt.lower().split())[:40]
+        show(images, [f"{slug}_seed{seed}_{i}.png" for i in range(len(images))], "text")
+
+
+def stylegan_choice(runs, key: str, label: str = "StyleGAN", index: int = 0):
+    sources = inf.stylegan_sources(runs)
+    if not sources:
+        st.info("No StyleGAN preset or run: train one with python -m emoji_t2i.train --model stylegan.")
+        return None, None
+    name = st.selectbox(label, list(sources), index=min(index, len(sources) - 1), key=key)
+    return sources[name], stylegan(sources[name])
+
+
+def sliders(source: str, key: str, k: int = 5):
+    directions = sefa(source, k)
+    cols = st.columns(k)
+    return directions, [cols[i].slider(f"direction {i}", -3.0, 3.0, 0.0, 0.5, key=f"{key}-dir{i}") for i in range(k)]
+
+
+def explore_tab(runs) -> None:
+    source, pipe = stylegan_choice(runs, "explore-model")
+    if pipe is None:
+        return
+    left, right = st.columns(2)
+    seed = left.number_input("Seed", 0, 2**31 - 1, 0, key="explore-seed")
+    psi = right.slider("Truncation ψ", 0.0, 1.0, 0.7, 0.05, key="psi")
+    directions, amounts = sliders(source, "explore")
+    images = inf.explore(pipe, seed, 8, psi, amounts, directions)
+    show(images, [f"stylegan_seed{seed}_{i}.png" for i in range(len(images))], "explore")
+
+
+def blend_tab(runs) -> None:
+    first_source, first = stylegan_choice(runs, "blend-first", "Structure from (low resolutions)")
+    second_source, second = stylegan_choice(runs, "blend-second", "Style from (high resolutions)", index=1)
+    if first is None:
+        return
+    level = st.select_slider("Keep the first model's layers up to", options=[9, 18, 36], value=18, key="level")
+    seed = st.number_input("Seed", 0, 2**31 - 1, 0, key="blend-seed")
+    try:
+        images = inf.blend(first, second, level, seed, 4)
+    except ValueError as e:
+        st.warning(str(e))
+        return
+    st.caption("Each row: first model · blend · second model (the same w)")
+    show(images, [f"blend{level}_seed{seed}_{i}.png" for i in range(len(images))], "blend", columns=3)
+
+
+def project_tab(runs) -> None:
+    source, pipe = stylegan_choice(runs, "project-model")
+    if pipe is None:
+        return
+    upload = st.file_uploader("Your image (PNG or JPEG; transparency kept)", key="upload")
+    steps = st.slider("Projection steps", 20, 400, 150, 10, key="project-steps")
+    if upload is None:
+        st.info("Upload an image to project it into the StyleGAN's w space, then edit it.")
+        return
+    try:
+        target = inf.read_upload(upload.getvalue())
+    except inf.AppInputError as e:
+        st.warning(str(e))
+        return
+    cache_key = (upload.name, upload.size, steps, source)
+    if st.session_state.get("projected", (None,))[0] != cache_key:
+        bar = st.progress(0.0, text="projecting")
+        w, image, seconds = inf.project(pipe, target, steps,
+                                        progress=lambda i, loss: bar.progress(i / steps, text=f"step {i}/{steps}"))
+        bar.empty()
+        st.session_state["projected"] = (cache_key, w, image, seconds)
+    _, w, image, seconds = st.session_state["projected"]
+    st.caption(f"projected in {seconds:.1f} s")
+    directions, amounts = sliders(source, "project")
+    edited = pipe.synthesize(pipe.edit(w, directions, amounts))[0]
+    show(np.stack([target, image, edited]), ["target.png", "projection.png", "edited.png"], "project", columns=3)
+
+
+def main() -> None:
+    st.set_page_config(page_title="emoji_t2i", page_icon="🙂", layout="wide")
+    st.title("emoji_t2i")
+    runs = extra_runs()
+    tabs = st.tabs(["Text → emoji", "Explore", "Blend", "Your image"])
+    for tab, render in zip(tabs, (text_tab, explore_tab, blend_tab, project_tab), strict=True):
+        with tab:
+            render(runs)
+
+
+main()
