@@ -76,6 +76,10 @@ class TextToImagePipeline:
         return dict(self._options)
 
     def check_prompts(self, prompts: list[str]) -> None:
+        if getattr(self.model, "conditional", True) is False:
+            warnings.warn(f"{self.config.get('model')} is unconditional: the prompts are ignored (the seed "
+                          "chooses the emoji); train with --set conditional=true to steer it by text", stacklevel=3)
+            return
         for prompt in prompts:
             if known_fraction(self.tokenizer, prompt) == 0.0:
                 warnings.warn(f"prompt {prompt[:60]!r} has no word the model knows; the image "

@@ -77,3 +77,29 @@ def test_preset_round_trip_and_refresh_keeps_the_model_card(tmp_path):
     noise = np.random.default_rng(0).standard_normal((1, 72, 72, 4)).astype("float32")
     expected = np.asarray(model.sample(tokens, noise))
     np.testing.assert_array_equal(np.asarray(loaded.model.sample(tokens, noise)), expected)
+
+
+STYLEGAN_PRESETS = ["stylegan-emoji72", "stylegan-emoji72-google", "stylegan-emoji72-twitter"]
+
+
+@pytest.mark.parametrize("name", STYLEGAN_PRESETS)
+def test_shipped_stylegans_fit_their_budget_and_draw_shapes_on_transparency(name):
+    from emoji_t2i.pipelines.stylegan import StyleGANPipeline
+
+    folder = SHIPPED_DIR / name
+    assert sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 2**20 <= 15
+    card = (folder / "README.md").read_text()
+    assert all(section in card for section in ("Training", "Evaluation", "Limitations", "python -m emoji_t2i.train"))
+    pipe = StyleGANPipeline.from_preset(name)
+    images = pipe.sample(4, seed=0, truncation_psi=0.7)
+    alpha = images[..., 3]
+    assert (alpha == 0).mean() > 0.05 and (alpha > 200).mean() > 0.05
+    assert np.abs(images[0].astype(int) - images[1]).mean() > 2  # seeds differ
+
+
+def test_the_vendor_stylegans_are_fine_tunes_of_the_shipped_parent():
+    """Network blending needs one parent: both vendor presets record --init-from it."""
+    for name in STYLEGAN_PRESETS[1:]:
+        metadata = json.loads((SHIPPED_DIR / name / "metadata.json").read_text())
+        assert metadata["training"]["vendor"] == name.rsplit("-", 1)[1]
+        assert metadata["init_from"]["preset"].endswith(("stylegan-emoji72", "stylegan/preset"))
