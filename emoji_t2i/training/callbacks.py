@@ -92,13 +92,19 @@ class SampleGrid(keras.callbacks.Callback):
     only in noise, so mode collapse shows as identical columns within minutes."""
 
     def __init__(self, prompts: list[str], tags: list[str], vectorizer, noise_shape: tuple[int, ...],
-                 samples_dir: Path, writer, columns: int = 6, every: int = 1, seed: int = 0):
+                 samples_dir: Path, writer, columns: int = 6, every: int = 1, seed: int = 0,
+                 unconditional: bool = False):
         super().__init__()
-        self.prompts, self.tags, self.samples_dir = prompts, tags, Path(samples_dir)
+        self.samples_dir = Path(samples_dir)
         self.every, self.writer, self.columns = max(1, every), writer, columns
         rng = np.random.default_rng(seed)
-        noise = rng.standard_normal((columns, *noise_shape)).astype(np.float32)
-        self.noise = np.tile(noise, (len(prompts),) + (1,) * len(noise_shape))
+        if unconditional:  # prompts change nothing: every tile gets its own noise instead
+            prompts, tags = ["(unconditional)"] * len(prompts), [""] * len(prompts)
+            self.noise = rng.standard_normal((len(prompts) * columns, *noise_shape)).astype(np.float32)
+        else:
+            noise = rng.standard_normal((columns, *noise_shape)).astype(np.float32)
+            self.noise = np.tile(noise, (len(prompts),) + (1,) * len(noise_shape))
+        self.prompts, self.tags = prompts, tags
         self.tokens = vectorizer(np.repeat(np.array(prompts, dtype=object), columns).tolist())
 
     def render(self, model, title: str) -> Image.Image:
