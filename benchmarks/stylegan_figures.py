@@ -40,10 +40,10 @@ def main(argv=None) -> int:
     rows = [pipe.sample(8, seed=0, truncation_psi=psi) for psi in (0.5, 0.7, 1.0)]
     sampling_ms = (time.perf_counter() - start) / 24 * 1000
     save_grid(args.out / "samples.png", np.concatenate(rows),
-              [f"ψ {psi}" if i == 0 else "" for psi in (0.5, 0.7, 1.0) for i in range(8)], columns=8, scale=2,
-              caption_lines=1, title=f"{Path(args.model).name}: seeds 0-7 at truncation ψ 0.5 / 0.7 / 1.0")
+              [f"psi {psi}" if i == 0 else "" for psi in (0.5, 0.7, 1.0) for i in range(8)], columns=8, scale=2,
+              caption_lines=1, title=f"{Path(args.model).name}: seeds 0-7 at truncation psi 0.5 / 0.7 / 1.0")
     save_grid(args.out / "samples_many.png", pipe.sample(48, seed=1, truncation_psi=0.7), columns=12, scale=1,
-              title="48 samples, ψ 0.7")
+              title="48 samples (seed 1), truncation psi 0.7")
     directions_main(["--preset" if not (Path(args.model) / "checkpoints").is_dir() else "--run", args.model,
                      "--figure", str(args.out / "sefa.png"), "--seed", "3"])
     blend_main([args.first, args.second, "--figure", str(args.out / "blend.png"), "-n", "6"])

@@ -7,7 +7,7 @@ the Text tab, a stylegan run in the others).
 from __future__ import annotations
 
 import argparse
-import subprocess
+import os
 import sys
 from pathlib import Path
 
@@ -33,7 +33,8 @@ def main(argv=None) -> int:
                "--browser.gatherUsageStats", "false", "--"]
     for run in args.run:
         command += ["--run", str(run)]
-    return subprocess.call(command)
+    # exec, not a child process: stopping this process stops the server (no orphan on the port)
+    os.execv(sys.executable, command)
 
 
 if __name__ == "__main__":
