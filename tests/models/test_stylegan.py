@@ -117,3 +117,22 @@ def test_projection_lowers_its_loss_towards_a_generated_image(tiny_pipes):
     assert w.shape == (1, pipe.model.w_dim) and image.shape == (1, 72, 72, 4)
     with pytest.raises(ValueError, match="72x72 RGBA uint8"):
         pipe.project(np.zeros((10, 10, 3), np.uint8))
+
+
+def test_path_length_regularisation_trains_and_tracks_its_mean():
+    model = tiny_model("stylegan", conditional=False, pl_weight=2.0)
+    logs = fit_steps(model, tiny_batch(model), steps=1)  # step 0: the lazy penalty is due
+    assert all(np.isfinite(v) for v in logs.values())
+    assert float(model.pl_mean) > 0  # the running mean path length moved off 0
+
+
+def test_style_mixing_at_sampling_takes_coarse_layers_from_the_first_w(tiny_pipes):
+    pipe = tiny_pipes[0]
+    a, b = pipe.latents(1, seed=0), pipe.latents(1, seed=1)
+    mixed = pipe.mix(a, b, crossover=36)
+    coarse = np.asarray(pipe.generator.synthesis.layer_resolutions) < 36
+    np.testing.assert_array_equal(mixed[0, coarse], np.broadcast_to(a[0], mixed[0, coarse].shape))
+    np.testing.assert_array_equal(mixed[0, ~coarse], np.broadcast_to(b[0], mixed[0, ~coarse].shape))
+    image = pipe.synthesize(mixed)
+    assert image.shape == (1, 72, 72, 4)
+    assert not np.array_equal(image, pipe.synthesize(a)) and not np.array_equal(image, pipe.synthesize(b))
