@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import math
+import os
 import resource
 import time
 from pathlib import Path
@@ -16,6 +17,14 @@ from tqdm.auto import tqdm
 
 from emoji_t2i.data.images import premultiply, to_uint8, to_unit_range
 from emoji_t2i.plotting import image_grid
+
+
+def save_atomically(image: Image.Image, path: Path, **options) -> None:
+    """Write then rename: a run killed mid-write leaves no truncated grid for the resumed
+    run's GIF to trip over."""
+    partial = path.with_name(path.name + ".part")
+    image.save(partial, format=path.suffix.lstrip(".").upper(), **options)
+    os.replace(partial, path)
 
 
 class NonFiniteLoss(RuntimeError):
@@ -120,10 +129,10 @@ class SampleGrid(keras.callbacks.Callback):
             return
         grid = self.render(self.model, f"epoch {epoch + 1}")
         self.samples_dir.mkdir(parents=True, exist_ok=True)
-        grid.save(self.samples_dir / f"epoch_{epoch + 1:04d}.png")
+        save_atomically(grid, self.samples_dir / f"epoch_{epoch + 1:04d}.png")
         frames = [Image.open(p).convert("RGB") for p in sorted(self.samples_dir.glob("epoch_*.png"))]
-        frames[0].save(self.samples_dir / "progress.gif", save_all=True, append_images=frames[1:],
-                       duration=400, loop=0)
+        save_atomically(frames[0], self.samples_dir / "progress.gif", save_all=True, append_images=frames[1:],
+                        duration=400, loop=0)
         with self.writer.as_default():
             tf.summary.image("samples", np.asarray(grid)[None], step=epoch + 1)
 
@@ -165,7 +174,7 @@ class RetrievalGrid(keras.callbacks.Callback):
         grid = image_grid(self.bank.images[top.reshape(-1)], captions, columns=self.columns,
                           title=f"epoch {epoch + 1}: nearest real emoji to each prompt")
         self.samples_dir.mkdir(parents=True, exist_ok=True)
-        grid.save(self.samples_dir / f"epoch_{epoch + 1:04d}.png")
+        save_atomically(grid, self.samples_dir / f"epoch_{epoch + 1:04d}.png")
         with self.writer.as_default():
             tf.summary.image("retrieval", np.asarray(grid)[None], step=epoch + 1)
 
@@ -203,7 +212,7 @@ class ReconstructionGrid(keras.callbacks.Callback):
         grid = image_grid(np.stack(pairs), None, columns=n,
                           title=f"epoch {epoch + 1}: held-out emoji (odd rows), reconstructions (even rows)")
         self.samples_dir.mkdir(parents=True, exist_ok=True)
-        grid.save(self.samples_dir / f"epoch_{epoch + 1:04d}.png")
+        save_atomically(grid, self.samples_dir / f"epoch_{epoch + 1:04d}.png")
         with self.writer.as_default():
             tf.summary.image("reconstructions", np.asarray(grid)[None], step=epoch + 1)
 
