@@ -25,12 +25,13 @@ class AppInputError(ValueError):
 # --- models ------------------------------------------------------------------------------------------
 def text_model_sources(extra_runs=()) -> dict[str, str]:
     """Label -> source for the Text tab: shipped text-to-emoji presets, then ``--run`` folders."""
+    from emoji_t2i.models import get_model_class
     from emoji_t2i.pipelines.presets import read_preset, shipped_presets
 
     sources = {}
     for name in shipped_presets():
         info = read_preset(name)
-        if info["model"] in ("clip", "damsm", "vq") or not info["hparams"].get("conditional", True):
+        if not get_model_class(info["model"]).is_generator or not info["hparams"].get("conditional", True):
             continue  # components and unconditional GANs draw nothing from text
         sources[f"{name} (shipped)"] = name
     for run in extra_runs:

@@ -16,7 +16,8 @@ What a model declares (class attributes and methods, all with defaults here):
   and feeds as ``text_features``.
 - ``noise_shape`` (one example's sampling noise) and ``sample(tokens, noise, **options)``
   (images in [-1, 1]); ``generate(noise, tokens)`` is ``sample`` with default options.
-- ``sampling_layers()`` (what export and presets keep), ``networks()`` (the trained
+- ``sampling_layers()`` (what export keeps; ``preset_layers()`` what presets keep),
+  ``conditional`` (False: prompts are ignored), ``networks()`` (the trained
   networks), ``uses_labels`` (asks for ``num_classes``), ``is_generator`` (False for a
   component: a text encoder, an image tokenizer), ``preview`` (the grid training draws),
   ``progress_metrics`` and ``build_all`` (every variable a checkpoint holds).
@@ -40,6 +41,7 @@ class ZooModel(keras.Model):
     run_defaults: dict = {}  # e.g. {"epochs": 20}: the model's default budget
     uses_labels = False
     is_generator = True  # False: a component other models load (a text encoder, an image tokenizer)
+    conditional = True  # False: prompts change nothing (an unconditional GAN; set per instance)
     preview = "samples"  # the grid training draws: "samples", "retrieval" or "reconstructions"
     component_hint = ""  # for a component: how to use it, in the error a generate call gets
     cached_text = False

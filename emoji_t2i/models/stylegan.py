@@ -117,8 +117,6 @@ class StyleGAN(TextConditionalGAN):
         self.mixing_prob = mixing_prob
         self.ada, self.ada_target, self.ada_interval = ada, ada_target, ada_interval
         self.ada_speed_images, self.truncation_psi = ada_speed_images, truncation_psi
-        for key in ("noise_dim", "loss", "augment", "num_classes"):
-            kwargs.pop(key, None)
         super().__init__(vocabulary_size, noise_dim=z_dim, text_encoder=text_encoder, text_dim=text_dim,
                          loss="bce", augment=False, ema_decay=ema_decay, **kwargs)
         self.cached_text = False

@@ -144,9 +144,11 @@ class StyleGANPipeline:
             raise ValueError("blend: the two models differ in architecture "
                              f"({', '.join(k for k in keys if mine.get(k) != theirs.get(k))}); blend a model "
                              "with its own fine-tune")
-        model, tokenizer, config = load_preset_like(self)
+        model, tokenizer, config = fresh_model_like(self)
         target = model.ema_generator
         target.set_weights(self.generator.get_weights())
+        # the first model's D too: a saved blend is fine-tuned and projected like any preset
+        model.discriminator.set_weights(self.model.discriminator.get_weights())
         synthesis = target.synthesis
         for (name, size), layer in zip(synthesis.slots, synthesis.style_layers(), strict=True):
             if size > level:
@@ -209,7 +211,7 @@ def make_projection_step(generator, discriminator, target, target_maps, w, learn
     return step
 
 
-def load_preset_like(pipe: StyleGANPipeline):
+def fresh_model_like(pipe: StyleGANPipeline):
     """A fresh model with ``pipe``'s config (weights to be set by the caller)."""
     from emoji_t2i.models import get_model_class
 

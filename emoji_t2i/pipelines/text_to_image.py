@@ -76,7 +76,7 @@ class TextToImagePipeline:
         return dict(self._options)
 
     def check_prompts(self, prompts: list[str]) -> None:
-        if getattr(self.model, "conditional", True) is False:
+        if not self.model.conditional:
             warnings.warn(f"{self.config.get('model')} is unconditional: the prompts are ignored (the seed "
                           "chooses the emoji); train with --set conditional=true to steer it by text", stacklevel=3)
             return

@@ -179,7 +179,7 @@ def train(config: dict, run: RunDir, resume: bool = False, dry_run: bool = False
     if model.preview == "samples":
         samples = cb.SampleGrid(prompts, tags, vectorizer, model.noise_shape, run.samples_dir, writer,
                                 every=every, seed=config["seed"],
-                                unconditional=getattr(model, "conditional", True) is False)
+                                unconditional=not model.conditional)
     elif model.preview == "retrieval":  # a text encoder: retrieval among real emoji instead
         bank = train_data.take(np.random.default_rng(config["seed"]).permutation(len(train_data))[:1000])
         samples = cb.RetrievalGrid(prompts, tags, vectorizer, bank, data.subset("heldout"),

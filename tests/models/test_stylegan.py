@@ -107,6 +107,8 @@ def test_blending_swaps_layers_above_the_level(tiny_pipes):
                         strict=True):
             np.testing.assert_array_equal(a, b)
     assert np.abs(blended.synthesize(w).astype(int) - first.synthesize(w)).mean() > 0.1
+    for a, b in zip(blended.model.discriminator.get_weights(), first.model.discriminator.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)  # a saved blend projects and fine-tunes with the first model's D
 
 
 def test_projection_lowers_its_loss_towards_a_generated_image(tiny_pipes):
