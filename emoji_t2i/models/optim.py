@@ -1,38 +1,6 @@
-"""Learning-rate schedules the zoo's optimizers use."""
+"""Learning-rate schedules the zoo's optimizers use (defined in ``networks.lr_schedules``,
+which imports no TensorFlow, so that the JAX trainer can use the same schedule)."""
 
-from __future__ import annotations
+from emoji_t2i.networks.lr_schedules import WarmupCosine
 
-import math
-
-import keras
-from keras import ops
-
-
-@keras.saving.register_keras_serializable("emoji_t2i")
-class WarmupCosine(keras.optimizers.schedules.LearningRateSchedule):
-    """Linear warm-up from 0 over ``warmup_steps``, then cosine decay to ``floor`` x peak at
-    ``decay_steps`` (held there after); ``decay_steps=0`` keeps the peak after warm-up.
-
-    Args:
-        peak: learning rate at the end of warm-up.
-        warmup_steps: steps of linear warm-up.
-        decay_steps: step at which the cosine reaches its floor (0: no decay).
-        floor: final learning rate as a fraction of ``peak``.
-    """
-
-    def __init__(self, peak, warmup_steps=0, decay_steps=0, floor=0.1):
-        self.peak, self.warmup_steps = float(peak), int(warmup_steps)
-        self.decay_steps, self.floor = int(decay_steps), float(floor)
-
-    def __call__(self, step):
-        step = ops.cast(step, "float32")
-        warm = ops.minimum(1.0, (step + 1.0) / max(self.warmup_steps, 1))
-        if self.decay_steps <= self.warmup_steps:
-            return self.peak * warm
-        progress = ops.clip((step - self.warmup_steps) / (self.decay_steps - self.warmup_steps), 0.0, 1.0)
-        cosine = self.floor + (1.0 - self.floor) * 0.5 * (1.0 + ops.cos(math.pi * progress))
-        return self.peak * warm * cosine
-
-    def get_config(self):
-        return {"peak": self.peak, "warmup_steps": self.warmup_steps,
-                "decay_steps": self.decay_steps, "floor": self.floor}
+__all__ = ["WarmupCosine"]

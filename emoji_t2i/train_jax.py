@@ -1,0 +1,154 @@
+"""``python -m emoji_t2i.train_jax``: train the diffusion U-Net on a GPU that has JAX but no TensorFlow.
+
+Three steps; the middle one imports no TensorFlow (see ``training/jax_diffusion.py``):
+
+    # 1. here (TensorFlow): training images, cached minilm caption features, warm-start weights
+    python -m emoji_t2i.train_jax bundle --init-from diffusion-emoji72 --out runs/bundle
+    # 2. on the GPU machine (Keras 3 on JAX): train; --resume continues a run from state/
+    python -m emoji_t2i.train_jax train --bundle runs/bundle --out runs/gpu --steps 30000 --minutes 9
+    python -m emoji_t2i.train_jax train --bundle runs/bundle --out runs/gpu --resume --minutes 9
+    # 3. here again: a preset that generate / evaluate / export / the app load like any other
+    python -m emoji_t2i.train_jax finish --run runs/gpu --out runs/gpu/preset
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import sys
+from pathlib import Path
+
+TRAIN_DEFAULTS = {"batch_size": 256, "lr": 5e-4, "warmup_steps": 200, "weight_decay": 0.01,
+                  "beta_1": 0.9, "beta_2": 0.99, "ema_decay": 0.999, "seed": 0,
+                  "precision": "mixed_bfloat16", "checkpoint_minutes": 2.0, "log_seconds": 30.0}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m emoji_t2i.train_jax", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="command", required=True)
+    b = sub.add_parser("bundle", help="(TensorFlow) write what the JAX trainer reads")
+    b.add_argument("--init-from", default="diffusion-emoji72", help="a diffusion preset (name or folder)")
+    b.add_argument("--out", type=Path, required=True, help="bundle folder to write")
+    b.add_argument("--data", default="embedded", help="'embedded' or a folder with captions.csv")
+    b.add_argument("--vendor", default="", help="only this vendor's training images (google, twitter)")
+    b.add_argument("--limit", type=int, help="only the first N training images (tests)")
+    b.add_argument("--no-weights", action="store_true",
+                   help="leave the preset's weights out: train from scratch (its architecture only)")
+
+    t = sub.add_parser("train", help="(JAX) train the U-Net into a run folder")
+    t.add_argument("--bundle", type=Path, required=True)
+    t.add_argument("--out", type=Path, required=True, help="run folder (config.json, log.jsonl, state/)")
+    t.add_argument("--resume", action="store_true", help="continue the run in --out from state/")
+    t.add_argument("--steps", type=int, help="total optimiser steps (sets the cosine schedule's length)")
+    t.add_argument("--minutes", type=float, help="stop (with a checkpoint) after this much training")
+    t.add_argument("--batch-size", type=int)
+    t.add_argument("--lr", type=float)
+    t.add_argument("--warmup-steps", type=int)
+    t.add_argument("--ema-decay", type=float)
+    t.add_argument("--seed", type=int)
+    t.add_argument("--precision", choices=("float32", "mixed_bfloat16"),
+                   help="dtype policy (default mixed_bfloat16: no loss scaling needed)")
+    t.add_argument("--checkpoint-minutes", type=float)
+    t.add_argument("--log-seconds", type=float)
+
+    f = sub.add_parser("finish", help="(TensorFlow) write a preset from a JAX run")
+    f.add_argument("--run", type=Path, required=True)
+    f.add_argument("--out", type=Path, required=True, help="preset folder to write")
+    f.add_argument("--init-from", help="the preset the bundle came from (default: the bundle's own)")
+    return p
+
+
+def _train(args) -> int:
+    os.environ["KERAS_BACKEND"] = "jax"
+    if "keras" in sys.modules and sys.modules["keras"].backend.backend() != "jax":
+        print("error: keras was imported with another backend; run python -m emoji_t2i.train_jax train "
+              "in a fresh process", file=sys.stderr)
+        return 2
+    import jax
+
+    from emoji_t2i.training.jax_diffusion import train
+
+    config_path = args.out / "config.json"
+    if args.resume:
+        if not config_path.exists():
+            print(f"error: --resume: {config_path} not found; start the run without --resume",
+                  file=sys.stderr)
+            return 2
+        config = json.loads(config_path.read_text())
+        config["bundle"] = str(args.bundle)
+        for key in ("steps", "minutes", "checkpoint_minutes", "log_seconds"):  # steps: extends the run
+            if getattr(args, key) is not None:
+                config[key] = getattr(args, key)
+    else:
+        if config_path.exists():
+            print(f"error: {args.out} already holds a run; pass --resume to continue it or a new --out",
+                  file=sys.stderr)
+            return 2
+        if not args.steps:
+            print("error: --steps is required for a new run (the cosine schedule's length)", file=sys.stderr)
+            return 2
+        config = dict(TRAIN_DEFAULTS)
+        for key in list(TRAIN_DEFAULTS) + ["steps", "minutes"]:
+            if getattr(args, key, None) is not None:
+                config[key] = getattr(args, key)
+        config["bundle"] = str(args.bundle)
+    try:
+        meta = read_bundle_meta(args.bundle)
+    except FileNotFoundError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    config.setdefault("condition_dropout", meta["condition_dropout"])
+    config["bundle_meta"] = meta
+    device = jax.devices()[0]
+    config["device"] = f"{device.platform}: {getattr(device, 'device_kind', device)}"
+    config.setdefault("commands", []).append("python -m emoji_t2i.train_jax " + shlex.join(sys.argv[1:]))
+    args.out.mkdir(parents=True, exist_ok=True)
+    config_path.write_text(json.dumps(config, indent=2) + "\n")
+    print(f"training on {config['device']} ({config['precision']}), run {args.out}", file=sys.stderr)
+    try:
+        progress = train(config, args.out, resume=args.resume,
+                         log=lambda m: print(m, file=sys.stderr, flush=True))
+    except (FileNotFoundError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(json.dumps(progress))
+    return 0
+
+
+def read_bundle_meta(path: Path) -> dict:
+    if not (Path(path) / "bundle.json").exists():
+        raise FileNotFoundError(f"--bundle {path}: no bundle.json; write one with "
+                                "python -m emoji_t2i.train_jax bundle --out DIR")
+    return json.loads((Path(path) / "bundle.json").read_text())
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "train":
+        return _train(args)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from emoji_t2i.pipelines.run_dir import RunError
+    from emoji_t2i.training.jax_bundle import write_bundle, write_preset
+
+    try:
+        if args.command == "bundle":
+            meta = write_bundle(args.init_from, args.out, args.data, args.vendor, args.limit,
+                                weights=not args.no_weights)
+            print(f"bundle {args.out}: {meta['images']} images, {meta['captions']} distinct captions, "
+                  f"U-Net {meta['unet']}")
+        else:
+            command = " ; ".join(json.loads((args.run / "config.json").read_text()).get("commands", [])) \
+                if (args.run / "config.json").exists() else ""
+            path = write_preset(args.run, args.out, args.init_from, command)
+            print(f"preset {path}: python -m emoji_t2i.generate \"crying cat\" --preset {path}")
+    except (FileNotFoundError, ValueError, RunError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,273 @@
+"""Train the ``diffusion`` model's U-Net on an accelerator through Keras 3's JAX backend.
+
+Why a second trainer: the GPU machines this project is lent have JAX with CUDA but no
+TensorFlow, and cannot fetch it (no network; TensorFlow's CUDA build is ~2.5 GB of wheels).
+The U-Net (``networks/unet.py``) and its learning-rate schedule are written in ``keras.ops``
+alone, so the very same layers train here and sample under TensorFlow; only the train step
+is written again, as a pure function (``stateless_call`` + ``optimizer.stateless_apply``)
+that ``jax.jit`` compiles. The objective is ``TextToEmojiDiffusion.denoising_loss``'s:
+v-prediction MSE on premultiplied RGBA under the cosine schedule, captions dropped for
+classifier-free guidance, AdamW with warm-up + cosine decay and clipnorm 1, an EMA.
+
+Nothing here imports TensorFlow. The input is a bundle written on the TensorFlow side
+(``python -m emoji_t2i.train_jax bundle``: training images as lossless WebP, the frozen minilm's
+features of every distinct caption, the U-Net's config, warm-start weights); the output is a
+run directory (``config.json``, ``log.jsonl``, ``state/``) that ``train_jax finish`` turns
+into a preset. Resume contract: ``state/`` is rewritten atomically every
+``checkpoint_minutes`` and at the end; ``--resume`` continues from it with the same data
+order (epoch ``e``'s permutation is a function of ``(seed, e)``) and the same noise (step
+``s``'s draws are a function of ``(seed, s)``).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+
+# Must match schedulers/schedule.py's CosineSchedule defaults (a test compares the two).
+LOGSNR_MIN, LOGSNR_MAX = -15.0, 15.0
+STATE_FILE_BYTES = 15 * 2**20  # one state file at most (the GPU machine returns files <= 16 MiB)
+
+
+def forward_process(x0, eps, t):
+    """(x_t, logSNR(t), v target) of the cosine schedule, in keras.ops (any backend)."""
+    from keras import ops
+
+    t_min, t_max = math.atan(math.exp(-0.5 * LOGSNR_MAX)), math.atan(math.exp(-0.5 * LOGSNR_MIN))
+    logsnr = -2.0 * ops.log(ops.tan(t_min + ops.cast(t, "float32") * (t_max - t_min)))
+    alpha = ops.sqrt(ops.sigmoid(logsnr))[:, None, None, None]
+    sigma = ops.sqrt(ops.sigmoid(-logsnr))[:, None, None, None]
+    return alpha * x0 + sigma * eps, logsnr, alpha * eps - sigma * x0
+
+
+def premultiplied(images_uint8):
+    """uint8 straight RGBA -> premultiplied RGBA in [-1, 1] (``data.images.premultiply``'s)."""
+    from keras import ops
+
+    unit = ops.cast(images_uint8, "float32") / 255.0
+    return ops.concatenate([unit[..., :3] * unit[..., 3:], unit[..., 3:]], axis=-1) * 2.0 - 1.0
+
+
+# --- the bundle ---------------------------------------------------------------------------------
+def read_bundle(path: Path) -> dict:
+    """Images (N, 72, 72, 4) uint8, caption features (U, D) float32, caption slots (N, K) (-1 = none),
+    the U-Net config and the warm-start weights (or None)."""
+    from PIL import Image
+
+    path = Path(path)
+    if not (path / "bundle.json").exists():
+        raise FileNotFoundError(f"--bundle {path}: no bundle.json; write one with "
+                                "python -m emoji_t2i.train_jax bundle --out DIR")
+    meta = json.loads((path / "bundle.json").read_text())
+    with np.load(path / "images.npz") as f:
+        encoded, offsets = f["encoded"], f["offsets"]
+    images = np.stack([np.asarray(Image.open(io.BytesIO(encoded[a:b].tobytes())).convert("RGBA"))
+                       for a, b in zip(offsets[:-1], offsets[1:], strict=True)])
+    with np.load(path / "captions.npz") as f:
+        features, slots = f["features"].astype(np.float32), f["slots"]
+    weights = None
+    if (path / "weights.npz").exists():
+        with np.load(path / "weights.npz") as f:
+            weights = [f[str(i)] for i in range(len(f.files))]
+    return {"meta": meta, "images": images, "features": features, "slots": slots, "weights": weights}
+
+
+def epoch_order(n: int, batch_size: int, seed: int, epoch: int):
+    """(rows (steps, B), slot draws (steps, B) in [0, 1)) of one epoch: a function of (seed, epoch)."""
+    rng = np.random.default_rng([seed, epoch])
+    steps = n // batch_size
+    rows = rng.permutation(n)[: steps * batch_size].reshape(steps, batch_size)
+    return rows, rng.random((steps, batch_size))
+
+
+def caption_ids(slots: np.ndarray, rows: np.ndarray, draws: np.ndarray) -> np.ndarray:
+    """One of each row's captions, uniformly (the TensorFlow pipeline's choice)."""
+    counts = (slots[rows] >= 0).sum(-1)
+    pick = np.minimum((draws * counts).astype(np.int64), counts - 1)
+    return slots[rows, pick]
+
+
+# --- state files (split so that no file passes STATE_FILE_BYTES) --------------------------------
+def save_arrays(folder: Path, name: str, arrays: list) -> None:
+    part, size, index = {}, 0, 0
+    for i, a in enumerate(arrays):
+        a = np.asarray(a)
+        if part and size + a.nbytes > STATE_FILE_BYTES:
+            np.savez(folder / f"{name}-{index}.npz", **part)
+            part, size, index = {}, 0, index + 1
+        part[str(i)], size = a, size + a.nbytes
+    np.savez(folder / f"{name}-{index}.npz", **part)
+
+
+def load_arrays(folder: Path, name: str) -> list:
+    found = {}
+    for file in sorted(folder.glob(f"{name}-*.npz")):
+        with np.load(file) as f:
+            found.update({int(k): f[k] for k in f.files})
+    return [found[i] for i in range(len(found))]
+
+
+def write_state(run: Path, trainable, optimizer_vars, ema, progress: dict) -> None:
+    tmp = run / "state.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    save_arrays(tmp, "params", trainable)
+    save_arrays(tmp, "ema", ema)
+    save_arrays(tmp, "optimizer", optimizer_vars)
+    (tmp / "progress.json").write_text(json.dumps(progress, indent=2) + "\n")
+    old = run / "state.old"
+    shutil.rmtree(old, ignore_errors=True)
+    if (run / "state").exists():
+        os.replace(run / "state", old)
+    os.replace(tmp, run / "state")
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def read_state(run: Path) -> dict:
+    state = run / "state"
+    if not (state / "progress.json").exists():
+        raise FileNotFoundError(f"--resume: {state} has no checkpoint; start without --resume")
+    # optimizer-*.npz may be absent: a run carried between machines without its Adam moments
+    return {"params": load_arrays(state, "params"), "ema": load_arrays(state, "ema"),
+            "optimizer": load_arrays(state, "optimizer"),
+            "progress": json.loads((state / "progress.json").read_text())}
+
+
+def optimizer_variable_index(optimizer, name: str) -> int:
+    return next(i for i, v in enumerate(optimizer.variables) if v.name == name)
+
+
+# --- training -------------------------------------------------------------------------------------
+def train(config: dict, run: Path, resume: bool = False, log=print) -> dict:
+    """Train to ``config['steps']`` (or until ``config['minutes']`` pass); returns the progress."""
+    import jax
+    import keras
+
+    from emoji_t2i.networks.lr_schedules import WarmupCosine
+    from emoji_t2i.networks.unet import TextConditionedUNet
+
+    if keras.backend.backend() != "jax":
+        raise RuntimeError("the JAX trainer needs KERAS_BACKEND=jax set before keras is imported; "
+                           "run it as python -m emoji_t2i.train_jax train")
+    run.mkdir(parents=True, exist_ok=True)
+    bundle = read_bundle(Path(config["bundle"]))
+    keras.config.set_dtype_policy(config["precision"])
+    unet_config = bundle["meta"]["unet"]
+    denoiser = TextConditionedUNet(**unet_config, name="denoiser")
+    ema_net = TextConditionedUNet(**unet_config, name="ema_denoiser")
+    denoiser.build(None)
+    ema_net.build(None)
+    if bundle["weights"] is not None:
+        stored = bundle["weights"]  # the preset's EMA U-Net starts both, as --init-from does
+        for net in (denoiser, ema_net):
+            if [tuple(w.shape) for w in net.weights] != [a.shape for a in stored]:
+                raise ValueError(f"{config['bundle']}: warm-start weights do not fit the U-Net config")
+            for w, a in zip(net.weights, stored, strict=True):
+                w.assign(a)
+    if denoiser.non_trainable_weights:
+        raise ValueError("the JAX trainer expects a U-Net without non-trainable weights")
+    steps, batch = int(config["steps"]), int(config["batch_size"])
+    schedule = WarmupCosine(config["lr"], config["warmup_steps"], steps)
+    optimizer = keras.optimizers.AdamW(
+        schedule, weight_decay=config["weight_decay"],
+        beta_1=config["beta_1"], beta_2=config["beta_2"], clipnorm=1.0)
+    optimizer.build(denoiser.trainable_variables)
+
+    trainable = [v.value for v in denoiser.trainable_variables]
+    ema = [v.value for v in ema_net.weights]
+    optimizer_vars = [v.value for v in optimizer.variables]
+    progress = {"step": 0, "images_seen": 0, "train_seconds": 0.0}
+    if resume:
+        saved = read_state(run)
+        trainable, ema, progress = saved["params"], saved["ema"], saved["progress"]
+        if saved["optimizer"]:
+            optimizer_vars = saved["optimizer"]
+        else:  # moments restart; the step count (and so the learning rate) continues
+            log(f"warning: {run}/state has no optimizer-*.npz: Adam's moments restart from zero")
+            optimizer_vars[optimizer_variable_index(optimizer, "iteration")] = np.asarray(
+                progress["step"], optimizer_vars[optimizer_variable_index(optimizer, "iteration")].dtype)
+        log(f"resuming {run} at step {progress['step']} of {steps}")
+    trainable = [jax.numpy.asarray(a) for a in trainable]
+    ema = [jax.numpy.asarray(a) for a in ema]
+    optimizer_vars = [jax.numpy.asarray(a) for a in optimizer_vars]
+
+    images = jax.device_put(bundle["images"])
+    features = jax.device_put(bundle["features"])
+    key = jax.random.key(int(config["seed"]))
+    dropout, decay_max = float(config["condition_dropout"]), float(config["ema_decay"])
+
+    def loss_fn(params, images, features, rows, captions, step):
+        k_eps, k_t, k_keep = jax.random.split(jax.random.fold_in(key, step), 3)
+        x0 = premultiplied(images[rows])
+        eps = jax.random.normal(k_eps, x0.shape)
+        t = jax.random.uniform(k_t, (rows.shape[0],))
+        keep = (jax.random.uniform(k_keep, (rows.shape[0],)) >= dropout).astype("float32")
+        x_t, logsnr, target = forward_process(x0, eps, t)
+        v, _ = denoiser.stateless_call(params, [], (x_t, logsnr, features[captions], keep), training=True)
+        return jax.numpy.mean(jax.numpy.square(v.astype("float32") - target))
+
+    @jax.jit
+    def train_step(params, opt_vars, ema_vars, images, features, rows, captions, step):
+        # images and features are arguments, not closed-over constants: jit would embed them
+        loss, grads = jax.value_and_grad(loss_fn)(params, images, features, rows, captions, step)
+        params, opt_vars = optimizer.stateless_apply(opt_vars, grads, params)
+        count = step.astype("float32")
+        decay = jax.numpy.minimum(decay_max, (1.0 + count) / (10.0 + count))
+        ema_vars = [decay * e + (1.0 - decay) * p for e, p in zip(ema_vars, params, strict=True)]
+        return params, opt_vars, ema_vars, loss
+
+    n = len(bundle["images"])
+    per_epoch = n // batch
+    if per_epoch == 0:
+        raise ValueError(f"--batch-size {batch} exceeds the bundle's {n} images; lower it")
+    budget = float(config["minutes"]) * 60.0 if config.get("minutes") else math.inf
+    checkpoint_every = float(config["checkpoint_minutes"]) * 60.0
+    started = last_checkpoint = last_log = time.perf_counter()
+    logged_step, losses, order = progress["step"], [], None
+    with open(run / "log.jsonl", "a") as log_file:
+        while progress["step"] < steps:
+            step = progress["step"]
+            epoch, index = divmod(step, per_epoch)
+            if order is None or order[2] != epoch:
+                order = (*epoch_order(n, batch, int(config["seed"]), epoch), epoch)
+            rows = order[0][index]
+            captions = caption_ids(bundle["slots"], rows, order[1][index])
+            trainable, optimizer_vars, ema, loss = train_step(
+                trainable, optimizer_vars, ema, images, features, rows.astype(np.int32),
+                captions.astype(np.int32), np.int32(step))
+            losses.append(loss)
+            progress["step"] += 1
+            progress["images_seen"] += batch
+            now = time.perf_counter()
+            finished = progress["step"] >= steps or now - started >= budget
+            if now - last_log >= float(config["log_seconds"]) or finished:
+                mean_loss = float(np.mean([float(x) for x in losses]))  # waits for the device
+                now = time.perf_counter()
+                rate = (progress["step"] - logged_step) * batch / (now - last_log)
+                record = {"step": progress["step"], "epoch": progress["step"] / per_epoch,
+                          "loss": mean_loss, "images_per_second": rate,
+                          "lr": float(schedule(progress["step"])),
+                          "elapsed_seconds": progress["train_seconds"] + now - started}
+                log_file.write(json.dumps(record) + "\n")
+                log_file.flush()
+                log(f"step {record['step']}/{steps} epoch {record['epoch']:.1f} loss {mean_loss:.4f} "
+                    f"{rate:.0f} img/s")
+                logged_step, last_log, losses = progress["step"], now, []
+            if finished or now - last_checkpoint >= checkpoint_every:
+                progress["train_seconds"] += now - started
+                started = now
+                write_state(run, [np.asarray(a) for a in trainable],
+                            [np.asarray(a) for a in optimizer_vars], [np.asarray(a) for a in ema],
+                            progress)
+                last_checkpoint = time.perf_counter()
+                started += last_checkpoint - now  # checkpoint time is not training time
+            if finished:
+                break
+    return progress

@@ -1,0 +1,148 @@
+"""The JAX trainer (``python -m emoji_t2i.train_jax``): its arithmetic equals the TensorFlow
+model's, its data order and state files keep the resume contract, and a bundle -> JAX run ->
+resume -> preset round trip gives weights that the TensorFlow U-Net computes the same function
+with (the JAX side runs in fresh processes, as it must: Keras picks its backend on import)."""
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from emoji_t2i.training import jax_diffusion as jd
+from tests.training.test_diffusion_cli import diffusion_run  # noqa: F401  (module fixture reused)
+
+needs_jax = pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax is not installed")
+
+
+def test_forward_process_and_premultiply_match_the_tensorflow_model():
+    from emoji_t2i.data.images import premultiply, to_unit_range
+    from emoji_t2i.schedulers import CosineSchedule
+
+    rng = np.random.default_rng(0)
+    x0 = rng.uniform(-1, 1, (3, 72, 72, 4)).astype(np.float32)
+    eps = rng.normal(size=x0.shape).astype(np.float32)
+    t = np.array([0.0, 0.37, 1.0], np.float32)
+    x_t, logsnr, target = jd.forward_process(x0, eps, t)
+    schedule = CosineSchedule()
+    np.testing.assert_allclose(np.asarray(x_t), schedule.add_noise(x0, eps, t), atol=1e-5)
+    np.testing.assert_allclose(np.asarray(logsnr), schedule.logsnr(t), atol=1e-4)
+    np.testing.assert_allclose(np.asarray(target), schedule.v_target(x0, eps, t), atol=1e-5)
+    assert (jd.LOGSNR_MIN, jd.LOGSNR_MAX) == (schedule.logsnr_min, schedule.logsnr_max)
+    images = rng.integers(0, 256, (2, 72, 72, 4), dtype=np.uint8)
+    np.testing.assert_allclose(np.asarray(jd.premultiplied(images)),
+                               np.asarray(premultiply(to_unit_range(images.astype(np.float32)))), atol=1e-6)
+
+
+def test_epoch_order_is_a_function_of_seed_and_epoch_and_picks_only_real_captions():
+    rows, draws = jd.epoch_order(10, 4, seed=1, epoch=3)
+    assert rows.shape == (2, 4) and len(set(rows.ravel())) == 8  # 2 full batches, no repeats
+    np.testing.assert_array_equal(rows, jd.epoch_order(10, 4, seed=1, epoch=3)[0])
+    assert not np.array_equal(rows, jd.epoch_order(10, 4, seed=1, epoch=4)[0])
+    slots = np.array([[5, -1, -1], [6, 7, 8]])
+    picked = jd.caption_ids(slots, np.array([0, 1] * 50), np.random.default_rng(0).random(100))
+    assert set(picked[::2]) == {5} and set(picked[1::2]) == {6, 7, 8}
+
+
+def test_state_files_split_and_round_trip(tmp_path, monkeypatch):
+    monkeypatch.setattr(jd, "STATE_FILE_BYTES", 1000)
+    arrays = [np.arange(100, dtype=np.float32) + i for i in range(5)]  # 400 B each
+    jd.write_state(tmp_path, arrays, arrays[:2], arrays[::-1], {"step": 7})
+    assert len(list((tmp_path / "state").glob("params-*.npz"))) == 3
+    state = jd.read_state(tmp_path)
+    for got, want in zip(state["params"], arrays, strict=True):
+        np.testing.assert_array_equal(got, want)
+    assert state["progress"] == {"step": 7} and len(state["ema"]) == 5
+    with pytest.raises(FileNotFoundError, match="start without --resume"):
+        jd.read_state(tmp_path / "nothing")
+
+
+def _jax(*args, timeout=600):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("KERAS_", "TF_"))}
+    return subprocess.run([sys.executable, "-m", "emoji_t2i.train_jax", *map(str, args)],
+                          capture_output=True, text=True, env=env, timeout=timeout)
+
+
+UNET_OUTPUT = """
+import os, sys, numpy as np
+os.environ["KERAS_BACKEND"] = sys.argv[1]
+import keras
+from emoji_t2i.networks.unet import TextConditionedUNet
+from emoji_t2i.training.jax_diffusion import read_bundle, read_state
+import json
+bundle = json.load(open(sys.argv[2] + "/bundle.json"))
+net = TextConditionedUNet(**bundle["unet"])
+net.build(None)
+for w, a in zip(net.weights, read_state(__import__("pathlib").Path(sys.argv[3]))["ema"], strict=True):
+    w.assign(a)
+rng = np.random.default_rng(0)
+x = rng.normal(size=(2, 72, 72, 4)).astype("float32")
+text = rng.normal(size=(2, bundle["unet"]["text_dim"])).astype("float32")
+out = net((x, np.array([-3.0, 4.0], "float32"), text, np.array([1.0, 0.0], "float32")))
+np.save(sys.argv[4], np.asarray(out))
+"""
+
+
+@needs_jax
+def test_bundle_train_resume_and_preset_round_trip(diffusion_run, emoji_folder, tmp_path):  # noqa: F811
+    from emoji_t2i.pipelines import TextToImagePipeline
+    from emoji_t2i.train_jax import main as train_jax_main
+
+    bundle, run = tmp_path / "bundle", tmp_path / "run"
+    assert train_jax_main(["bundle", "--init-from", str(diffusion_run / "preset"), "--out", str(bundle),
+                           "--data", str(emoji_folder)]) == 0
+    meta = json.loads((bundle / "bundle.json").read_text())
+    from emoji_t2i.data import load_dataset
+
+    assert meta["images"] == len(load_dataset(str(emoji_folder)).subset("train"))
+    assert meta["unet"]["widths"] == [8, 16, 16] and meta["warm_start"]
+
+    first = _jax("train", "--bundle", bundle, "--out", run, "--steps", 3, "--batch-size", 8,
+                 "--precision", "float32", "--log-seconds", 0, "--warmup-steps", 0, "--lr", 1e-3)
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert "training on cpu" in first.stderr
+    again = _jax("train", "--bundle", bundle, "--out", run, "--steps", 3)
+    assert again.returncode == 2 and "--resume" in again.stderr  # never overwrites a run
+    resumed = _jax("train", "--bundle", bundle, "--out", run, "--resume", "--steps", 5)
+    assert resumed.returncode == 0 and "resuming" in resumed.stderr, resumed.stderr[-3000:]
+    assert json.loads(resumed.stdout.splitlines()[-1])["step"] == 5
+    log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in log] == [1, 2, 3, 4, 5] and all(np.isfinite(r["loss"]) for r in log)
+
+    preset = tmp_path / "preset"
+    assert train_jax_main(["finish", "--run", str(run), "--out", str(preset)]) == 0
+    metadata = json.loads((preset / "metadata.json").read_text())
+    assert metadata["steps"] == 5 and metadata["images_seen"] == 40 and metadata["device"].startswith("cpu")
+    assert metadata["init_from"]["preset"] == str(diffusion_run / "preset")
+
+    before = TextToImagePipeline.from_preset(diffusion_run / "preset")
+    after = TextToImagePipeline.from_preset(preset)
+    state = jd.read_state(run)
+    for w, a in zip(after.model.ema_denoiser.weights, state["ema"], strict=True):
+        np.testing.assert_array_equal(np.asarray(w), a)
+    moved = [not np.array_equal(np.asarray(a), np.asarray(b)) for a, b in
+             zip(before.model.ema_denoiser.weights, after.model.ema_denoiser.weights, strict=True)]
+    assert all(moved), f"{moved.count(False)} of {len(moved)} weights did not move"
+    images = after.sample(["crying cat", "pizza"], seed=0)
+    assert images.shape == (2, 72, 72, 4) and images.dtype == np.uint8
+
+    # the same weights compute the same function under JAX and under TensorFlow
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KERAS_")}
+    for backend in ("jax", "tensorflow"):
+        result = subprocess.run([sys.executable, "-c", UNET_OUTPUT, backend, bundle, run,
+                                 tmp_path / f"{backend}.npy"], capture_output=True, text=True, env=env,
+                                timeout=300)
+        assert result.returncode == 0, result.stderr[-3000:]
+    np.testing.assert_allclose(np.load(tmp_path / "jax.npy"), np.load(tmp_path / "tensorflow.npy"), atol=1e-4)
+
+
+def test_clear_errors(tmp_path, capsys):
+    from emoji_t2i.train_jax import main as train_jax_main
+
+    assert train_jax_main(["finish", "--run", str(tmp_path), "--out", str(tmp_path / "p")]) == 2
+    assert "no config.json" in capsys.readouterr().err
+    assert train_jax_main(["bundle", "--init-from", "stylegan-emoji72", "--out", str(tmp_path / "b")]) == 2
+    assert "trains diffusion presets" in capsys.readouterr().err
