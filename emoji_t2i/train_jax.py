@@ -79,9 +79,10 @@ def _train(args) -> int:
             return 2
         config = json.loads(config_path.read_text())
         config["bundle"] = str(args.bundle)
-        for key in ("steps", "minutes", "checkpoint_minutes", "log_seconds"):  # steps: extends the run
+        for key in ("steps", "checkpoint_minutes", "log_seconds"):  # steps: extends the run
             if getattr(args, key) is not None:
                 config[key] = getattr(args, key)
+        config["minutes"] = args.minutes  # a budget for this process, not the run's
     else:
         if config_path.exists():
             print(f"error: {args.out} already holds a run; pass --resume to continue it or a new --out",
@@ -136,12 +137,14 @@ def main(argv=None) -> int:
     try:
         if args.command == "bundle":
             meta = write_bundle(args.init_from, args.out, args.data, args.vendor, args.limit,
-                                weights=not args.no_weights)
+                                weights=not args.no_weights,
+                                command="python -m emoji_t2i.train_jax " + shlex.join(argv or sys.argv[1:]))
             print(f"bundle {args.out}: {meta['images']} images, {meta['captions']} distinct captions, "
                   f"U-Net {meta['unet']}")
         else:
             command = " ; ".join(json.loads((args.run / "config.json").read_text()).get("commands", [])) \
                 if (args.run / "config.json").exists() else ""
+            command += " ; python -m emoji_t2i.train_jax " + shlex.join(argv or sys.argv[1:])
             path = write_preset(args.run, args.out, args.init_from, command)
             print(f"preset {path}: python -m emoji_t2i.generate \"crying cat\" --preset {path}")
     except (FileNotFoundError, ValueError, RunError) as e:

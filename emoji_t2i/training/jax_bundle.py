@@ -38,7 +38,7 @@ def _diffusion_preset(init_from: str):
 
 
 def write_bundle(init_from: str, out: Path, data: str = "embedded", vendor: str = "",
-                 limit: int | None = None, weights: bool = True) -> dict:
+                 limit: int | None = None, weights: bool = True, command: str = "") -> dict:
     """Write ``out``/{bundle.json, images.npz, captions.npz[, weights.npz]}; returns bundle.json.
 
     Sized to travel (the GPU machine takes 64 MiB a call): images as lossless WebP (exact
@@ -72,7 +72,7 @@ def write_bundle(init_from: str, out: Path, data: str = "embedded", vendor: str 
         np.savez(tmp / "weights.npz", **{str(i): np.asarray(w) for i, w in
                                          enumerate(model.ema_denoiser.weights)})
     unet = {k: v for k, v in model.denoiser.get_config().items() if k in UNET_KEYS}
-    meta = {"format": 1, "unet": unet, "images": len(train), "captions": len(unique),
+    meta = {"format": 1, "command": command, "unet": unet, "images": len(train), "captions": len(unique),
             "caption_slots": int(counts.sum()), "data": data, "vendor": vendor,
             "condition_dropout": model.condition_dropout, "warm_start": bool(weights),
             "init_from": {"preset": info["preset"], **{k: info["metadata"].get(k) for k in
@@ -104,7 +104,8 @@ def write_preset(run: Path, out: Path, init_from: str | None = None, command: st
     rates = [r["images_per_second"] for r in log[1:]] or [r["images_per_second"] for r in log]
     progress = state["progress"]
     metadata = {
-        "model": "diffusion", "command": command, "trainer": "emoji_t2i.train_jax (Keras 3, JAX backend)",
+        "model": "diffusion", "command": " ; ".join(c for c in (bundle.get("command"), command) if c),
+        "trainer": "emoji_t2i.train_jax (Keras 3, JAX backend)",
         "device": config.get("device"), "precision": config["precision"], "data": bundle["data"],
         "vendor": bundle["vendor"], "batch_size": config["batch_size"], "seed": config["seed"],
         "steps": progress["step"], "images_seen": progress["images_seen"],
@@ -114,6 +115,8 @@ def write_preset(run: Path, out: Path, init_from: str | None = None, command: st
         "final_loss": log[-1]["loss"] if log else None,
         "training": {k: config[k] for k in ("lr", "warmup_steps", "weight_decay", "beta_1", "beta_2",
                                             "ema_decay", "condition_dropout", "steps")},
-        "init_from": bundle["init_from"],
+        # from scratch, the preset gave the architecture only: no lineage to record
+        "init_from": bundle["init_from"] if bundle.get("warm_start") else None,
+        "architecture_from": bundle["init_from"]["preset"],
     }
     return save_preset(model, tokenizer, Path(out), metadata)

@@ -229,7 +229,10 @@ def train(config: dict, run: Path, resume: bool = False, log=print) -> dict:
         raise ValueError(f"--batch-size {batch} exceeds the bundle's {n} images; lower it")
     budget = float(config["minutes"]) * 60.0 if config.get("minutes") else math.inf
     checkpoint_every = float(config["checkpoint_minutes"]) * 60.0
-    started = last_checkpoint = last_log = time.perf_counter()
+    # --minutes counts from this process's start; ``started`` restarts at each checkpoint
+    # (train_seconds excludes checkpoint writes). Measuring the budget from ``started``
+    # ran a 9-minute GPU call past its limit.
+    run_start = started = last_checkpoint = last_log = time.perf_counter()
     logged_step, losses, order = progress["step"], [], None
     with open(run / "log.jsonl", "a") as log_file:
         while progress["step"] < steps:
@@ -246,7 +249,7 @@ def train(config: dict, run: Path, resume: bool = False, log=print) -> dict:
             progress["step"] += 1
             progress["images_seen"] += batch
             now = time.perf_counter()
-            finished = progress["step"] >= steps or now - started >= budget
+            finished = progress["step"] >= steps or now - run_start >= budget
             if now - last_log >= float(config["log_seconds"]) or finished:
                 mean_loss = float(np.mean([float(x) for x in losses]))  # waits for the device
                 now = time.perf_counter()

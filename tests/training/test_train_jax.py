@@ -101,9 +101,11 @@ def test_bundle_train_resume_and_preset_round_trip(diffusion_run, emoji_folder, 
     assert meta["unet"]["widths"] == [8, 16, 16] and meta["warm_start"]
 
     first = _jax("train", "--bundle", bundle, "--out", run, "--steps", 3, "--batch-size", 8,
-                 "--precision", "float32", "--log-seconds", 0, "--warmup-steps", 0, "--lr", 1e-3)
+                 "--precision", "float32", "--log-seconds", 0, "--warmup-steps", 0, "--lr", 1e-3,
+                 "--minutes", 1e-4)
     assert first.returncode == 0, first.stderr[-3000:]
     assert "training on cpu" in first.stderr
+    assert json.loads(first.stdout.splitlines()[-1])["step"] == 1  # --minutes ran out: checkpointed
     again = _jax("train", "--bundle", bundle, "--out", run, "--steps", 3)
     assert again.returncode == 2 and "--resume" in again.stderr  # never overwrites a run
     resumed = _jax("train", "--bundle", bundle, "--out", run, "--resume", "--steps", 5)
