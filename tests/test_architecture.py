@@ -22,7 +22,7 @@ LAYERS = [
     {"emoji_t2i.pipelines"},
     {"emoji_t2i.evaluation"},
     {"emoji_t2i.training"},
-    {"emoji_t2i.train", "emoji_t2i.generate", "emoji_t2i.export", "emoji_t2i.evaluate",
+    {"emoji_t2i.train", "emoji_t2i.train_jax", "emoji_t2i.generate", "emoji_t2i.export", "emoji_t2i.evaluate",
      "emoji_t2i.text_to_emoji", "emoji_t2i.directions", "emoji_t2i.blend", "emoji_t2i.project",
      "emoji_t2i.app"},
 ]

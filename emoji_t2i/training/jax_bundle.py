@@ -63,7 +63,7 @@ def write_bundle(init_from: str, out: Path, data: str = "embedded", vendor: str 
     for image in train.images:
         buffer = io.BytesIO()
         Image.fromarray(np.asarray(image, np.uint8), "RGBA").save(
-            buffer, format="WEBP", lossless=True, quality=100, method=6, exact=True)
+            buffer, format="WEBP", lossless=True, quality=100, method=4, exact=True)  # 6: 2 % smaller, 20x slower
         blobs.append(np.frombuffer(buffer.getvalue(), np.uint8))
     offsets = np.concatenate([[0], np.cumsum([len(b) for b in blobs])]).astype(np.int64)
     np.savez(tmp / "images.npz", encoded=np.concatenate(blobs), offsets=offsets)

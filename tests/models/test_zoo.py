@@ -60,6 +60,9 @@ def test_warm_start_samples_as_the_source(name):
 
 @pytest.mark.parametrize("name", GENERATORS)
 def test_text_changes_the_image(name):
+    # seeded: with some random inits a tiny vq_transformer's sampled tokens ignored the text
+    # (seen once in a full run, where the global seed state depends on the tests before it)
+    keras.utils.set_random_seed(0)
     model = tiny_model(name)
     wake_zero_initialised(model)  # the diffusion U-Net's text path starts at exactly zero
     batch = tiny_batch(model, 2)
