@@ -60,8 +60,10 @@ def test_state_files_split_and_round_trip(tmp_path, monkeypatch):
         jd.read_state(tmp_path / "nothing")
 
 
-def _jax(*args, timeout=600):
+def _jax(*args, cache=None, timeout=600):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KERAS_", "TF_"))}
+    if cache:  # the resumed run reuses the first run's compiled step
+        env["JAX_COMPILATION_CACHE_DIR"] = str(cache)
     return subprocess.run([sys.executable, "-m", "emoji_t2i.train_jax", *map(str, args)],
                           capture_output=True, text=True, env=env, timeout=timeout)
 
@@ -102,13 +104,13 @@ def test_bundle_train_resume_and_preset_round_trip(diffusion_run, emoji_folder, 
 
     first = _jax("train", "--bundle", bundle, "--out", run, "--steps", 3, "--batch-size", 8,
                  "--precision", "float32", "--log-seconds", 0, "--warmup-steps", 0, "--lr", 1e-3,
-                 "--minutes", 1e-4)
+                 "--minutes", 1e-4, cache=tmp_path / "xla")
     assert first.returncode == 0, first.stderr[-3000:]
     assert "training on cpu" in first.stderr
     assert json.loads(first.stdout.splitlines()[-1])["step"] == 1  # --minutes ran out: checkpointed
     again = _jax("train", "--bundle", bundle, "--out", run, "--steps", 3)
     assert again.returncode == 2 and "--resume" in again.stderr  # never overwrites a run
-    resumed = _jax("train", "--bundle", bundle, "--out", run, "--resume", "--steps", 5)
+    resumed = _jax("train", "--bundle", bundle, "--out", run, "--resume", "--steps", 5, cache=tmp_path / "xla")
     assert resumed.returncode == 0 and "resuming" in resumed.stderr, resumed.stderr[-3000:]
     assert json.loads(resumed.stdout.splitlines()[-1])["step"] == 5
     log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
