@@ -69,7 +69,7 @@ def _train(args) -> int:
         return 2
     import jax
 
-    from emoji_t2i.training.jax_diffusion import train
+    from emoji_t2i.training.jax_diffusion import read_bundle_meta, train
 
     config_path = args.out / "config.json"
     if args.resume:
@@ -117,13 +117,6 @@ def _train(args) -> int:
         return 2
     print(json.dumps(progress))
     return 0
-
-
-def read_bundle_meta(path: Path) -> dict:
-    if not (Path(path) / "bundle.json").exists():
-        raise FileNotFoundError(f"--bundle {path}: no bundle.json; write one with "
-                                "python -m emoji_t2i.train_jax bundle --out DIR")
-    return json.loads((Path(path) / "bundle.json").read_text())
 
 
 def main(argv=None) -> int:

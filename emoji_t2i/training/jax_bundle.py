@@ -20,7 +20,7 @@ from PIL import Image
 from emoji_t2i.data import load_dataset
 from emoji_t2i.data.pipeline import caption_table
 from emoji_t2i.pipelines import load_preset, save_preset
-from emoji_t2i.training.jax_diffusion import read_state
+from emoji_t2i.training.jax_diffusion import assign_weights, read_state
 from emoji_t2i.training.loop import one_vendor
 
 UNET_KEYS = ("text_dim", "widths", "blocks", "embedding_dim", "heads")
@@ -95,11 +95,8 @@ def write_preset(run: Path, out: Path, init_from: str | None = None, command: st
     model, tokenizer, _ = _diffusion_preset(init_from or bundle["init_from"]["preset"])
     state = read_state(run)
     for net, arrays in ((model.denoiser, state["params"]), (model.ema_denoiser, state["ema"])):
-        if [tuple(w.shape) for w in net.weights] != [a.shape for a in arrays]:
-            raise ValueError(f"--run {run}: its U-Net does not fit the preset's; pass the preset "
-                             "its bundle was written from as --init-from")
-        for w, a in zip(net.weights, arrays, strict=True):
-            w.assign(a)
+        assign_weights(net, arrays, f"--run {run}: its U-Net does not fit the preset's; pass the "
+                                    "preset its bundle was written from as --init-from")
     log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines() if line.strip()]
     rates = [r["images_per_second"] for r in log[1:]] or [r["images_per_second"] for r in log]
     progress = state["progress"]

@@ -47,25 +47,29 @@ def forward_process(x0, eps, t):
     return alpha * x0 + sigma * eps, logsnr, alpha * eps - sigma * x0
 
 
-def premultiplied(images_uint8):
-    """uint8 straight RGBA -> premultiplied RGBA in [-1, 1] (``data.images.premultiply``'s)."""
-    from keras import ops
-
-    unit = ops.cast(images_uint8, "float32") / 255.0
-    return ops.concatenate([unit[..., :3] * unit[..., 3:], unit[..., 3:]], axis=-1) * 2.0 - 1.0
+def assign_weights(net, arrays, error: str) -> None:
+    """Arrays (in ``net.weights`` order) into a U-Net; ``error`` if any shape differs."""
+    if [tuple(w.shape) for w in net.weights] != [tuple(np.shape(a)) for a in arrays]:
+        raise ValueError(error)
+    for w, a in zip(net.weights, arrays, strict=True):
+        w.assign(a)
 
 
 # --- the bundle ---------------------------------------------------------------------------------
+def read_bundle_meta(path: Path) -> dict:
+    if not (Path(path) / "bundle.json").exists():
+        raise FileNotFoundError(f"--bundle {path}: no bundle.json; write one with "
+                                "python -m emoji_t2i.train_jax bundle --out DIR")
+    return json.loads((Path(path) / "bundle.json").read_text())
+
+
 def read_bundle(path: Path) -> dict:
     """Images (N, 72, 72, 4) uint8, caption features (U, D) float32, caption slots (N, K) (-1 = none),
     the U-Net config and the warm-start weights (or None)."""
     from PIL import Image
 
     path = Path(path)
-    if not (path / "bundle.json").exists():
-        raise FileNotFoundError(f"--bundle {path}: no bundle.json; write one with "
-                                "python -m emoji_t2i.train_jax bundle --out DIR")
-    meta = json.loads((path / "bundle.json").read_text())
+    meta = read_bundle_meta(path)
     with np.load(path / "images.npz") as f:
         encoded, offsets = f["encoded"], f["offsets"]
     images = np.stack([np.asarray(Image.open(io.BytesIO(encoded[a:b].tobytes())).convert("RGBA"))
@@ -140,16 +144,13 @@ def read_state(run: Path) -> dict:
             "progress": json.loads((state / "progress.json").read_text())}
 
 
-def optimizer_variable_index(optimizer, name: str) -> int:
-    return next(i for i, v in enumerate(optimizer.variables) if v.name == name)
-
-
 # --- training -------------------------------------------------------------------------------------
 def train(config: dict, run: Path, resume: bool = False, log=print) -> dict:
     """Train to ``config['steps']`` (or until ``config['minutes']`` pass); returns the progress."""
     import jax
     import keras
 
+    from emoji_t2i.data.images import premultiply, to_unit_range  # numpy + keras.ops only
     from emoji_t2i.networks.lr_schedules import WarmupCosine
     from emoji_t2i.networks.unet import TextConditionedUNet
 
@@ -165,12 +166,9 @@ def train(config: dict, run: Path, resume: bool = False, log=print) -> dict:
     denoiser.build(None)
     ema_net.build(None)
     if bundle["weights"] is not None:
-        stored = bundle["weights"]  # the preset's EMA U-Net starts both, as --init-from does
-        for net in (denoiser, ema_net):
-            if [tuple(w.shape) for w in net.weights] != [a.shape for a in stored]:
-                raise ValueError(f"{config['bundle']}: warm-start weights do not fit the U-Net config")
-            for w, a in zip(net.weights, stored, strict=True):
-                w.assign(a)
+        for net in (denoiser, ema_net):  # the preset's EMA U-Net starts both, as --init-from does
+            assign_weights(net, bundle["weights"],
+                           f"{config['bundle']}: warm-start weights do not fit the U-Net config")
     if denoiser.non_trainable_weights:
         raise ValueError("the JAX trainer expects a U-Net without non-trainable weights")
     steps, batch = int(config["steps"]), int(config["batch_size"])
@@ -191,8 +189,8 @@ def train(config: dict, run: Path, resume: bool = False, log=print) -> dict:
             optimizer_vars = saved["optimizer"]
         else:  # moments restart; the step count (and so the learning rate) continues
             log(f"warning: {run}/state has no optimizer-*.npz: Adam's moments restart from zero")
-            optimizer_vars[optimizer_variable_index(optimizer, "iteration")] = np.asarray(
-                progress["step"], optimizer_vars[optimizer_variable_index(optimizer, "iteration")].dtype)
+            i = next(i for i, v in enumerate(optimizer.variables) if v.name == "iteration")
+            optimizer_vars[i] = np.asarray(progress["step"], optimizer_vars[i].dtype)
         log(f"resuming {run} at step {progress['step']} of {steps}")
     trainable = [jax.numpy.asarray(a) for a in trainable]
     ema = [jax.numpy.asarray(a) for a in ema]
@@ -205,7 +203,7 @@ def train(config: dict, run: Path, resume: bool = False, log=print) -> dict:
 
     def loss_fn(params, images, features, rows, captions, step):
         k_eps, k_t, k_keep = jax.random.split(jax.random.fold_in(key, step), 3)
-        x0 = premultiplied(images[rows])
+        x0 = premultiply(to_unit_range(images[rows].astype("float32")))
         eps = jax.random.normal(k_eps, x0.shape)
         t = jax.random.uniform(k_t, (rows.shape[0],))
         keep = (jax.random.uniform(k_keep, (rows.shape[0],)) >= dropout).astype("float32")

@@ -18,8 +18,7 @@ from tests.training.test_diffusion_cli import diffusion_run  # noqa: F401  (modu
 needs_jax = pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax is not installed")
 
 
-def test_forward_process_and_premultiply_match_the_tensorflow_model():
-    from emoji_t2i.data.images import premultiply, to_unit_range
+def test_forward_process_matches_the_tensorflow_model():
     from emoji_t2i.schedulers import CosineSchedule
 
     rng = np.random.default_rng(0)
@@ -32,9 +31,6 @@ def test_forward_process_and_premultiply_match_the_tensorflow_model():
     np.testing.assert_allclose(np.asarray(logsnr), schedule.logsnr(t), atol=1e-4)
     np.testing.assert_allclose(np.asarray(target), schedule.v_target(x0, eps, t), atol=1e-5)
     assert (jd.LOGSNR_MIN, jd.LOGSNR_MAX) == (schedule.logsnr_min, schedule.logsnr_max)
-    images = rng.integers(0, 256, (2, 72, 72, 4), dtype=np.uint8)
-    np.testing.assert_allclose(np.asarray(jd.premultiplied(images)),
-                               np.asarray(premultiply(to_unit_range(images.astype(np.float32)))), atol=1e-6)
 
 
 def test_epoch_order_is_a_function_of_seed_and_epoch_and_picks_only_real_captions():
