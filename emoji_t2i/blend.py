@@ -10,11 +10,9 @@ Rows are seeds; columns the first model, the blends that keep its layers up to 9
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 LEVELS = (9, 18, 36)
 
 
@@ -29,14 +27,17 @@ def main(argv=None) -> int:
     p.add_argument("--truncation-psi", type=float, default=0.7)
     p.add_argument("--figure", type=Path, default=Path("blend.png"))
     args = p.parse_args(argv)
-    from emoji_t2i.pipelines import RunError
+    from emoji_t2i.console import quiet_tensorflow
+
+    quiet_tensorflow()
+    from emoji_t2i.errors import EmojiT2IError
     from emoji_t2i.pipelines.stylegan import StyleGANPipeline
     from emoji_t2i.plotting import save_grid
 
     try:
         first, second = StyleGANPipeline.load(args.first), StyleGANPipeline.load(args.second)
         blends = {level: first.blend(second, level) for level in LEVELS}
-    except (RunError, ValueError) as e:
+    except EmojiT2IError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     if args.save:

@@ -11,11 +11,8 @@ step from -3 to +3 standard deviations of w along it, for one seed.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 def main(argv=None) -> int:
@@ -33,7 +30,10 @@ def main(argv=None) -> int:
     if args.k < 1:
         print("error: -k must be at least 1", file=sys.stderr)
         return 2
-    from emoji_t2i.pipelines import RunError
+    from emoji_t2i.console import quiet_tensorflow
+
+    quiet_tensorflow()
+    from emoji_t2i.errors import EmojiT2IError
     from emoji_t2i.pipelines.stylegan import SEFA_LAYERS, StyleGANPipeline
     from emoji_t2i.plotting import save_grid
 
@@ -42,7 +42,7 @@ def main(argv=None) -> int:
         return 2
     try:
         pipe = StyleGANPipeline.from_run(args.run) if args.run else StyleGANPipeline.from_preset(args.preset)
-    except RunError as e:
+    except EmojiT2IError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     directions = pipe.directions(args.k, args.layers)

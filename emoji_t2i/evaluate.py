@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from emoji_t2i.evaluation.judges import JUDGES_DIR
+from emoji_t2i.errors import EmojiT2IError, UsageError
 
 
 def parse_options(items: list[str]) -> dict:
@@ -24,7 +24,7 @@ def parse_options(items: list[str]) -> dict:
     for item in items:
         key, sep, value = item.partition("=")
         if not sep:
-            raise ValueError(f"--set {item!r}: expected KEY=VALUE, e.g. --set num_steps=20")
+            raise UsageError(f"--set {item!r}: expected KEY=VALUE, e.g. --set num_steps=20")
         try:
             options[key.strip()] = int(value) if value.strip().lstrip("-").isdigit() else float(value)
         except ValueError:
@@ -44,18 +44,21 @@ def main(argv=None) -> int:
                    help="prompts per split, at most (held-out has 216; default 1000)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--data", default=None, help="dataset spec (default: the embedded artifact)")
-    p.add_argument("--judges", default=str(JUDGES_DIR), help="folder of the evaluation networks")
+    p.add_argument("--judges", help="folder of the evaluation networks (default: the shipped judges)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="sampling option (diffusion: num_steps, guidance_scale, sampler)")
     args = p.parse_args(argv)
     if args.samples < 2:
         p.error(f"--samples {args.samples}: need at least 2 per split for FID and KID")
 
-    from emoji_t2i.data import DataError, load_dataset
+    from emoji_t2i.console import quiet_tensorflow
+
+    quiet_tensorflow()
+    from emoji_t2i.data import load_dataset
     from emoji_t2i.evaluation import sources
-    from emoji_t2i.evaluation.judges import Judges
+    from emoji_t2i.evaluation.judges import JUDGES_DIR, Judges
     from emoji_t2i.evaluation.report import evaluate
-    from emoji_t2i.pipelines import RunError, TextToImagePipeline
+    from emoji_t2i.pipelines import TextToImagePipeline
 
     try:
         options = parse_options(args.set)
@@ -66,9 +69,9 @@ def main(argv=None) -> int:
             source = sources.PipelineSource(pipe, args.run or args.preset, options)
         else:
             source = sources.RealSource(ds) if args.real else sources.NoiseSource()
-        judges = Judges.load(args.judges)
+        judges = Judges.load(args.judges or JUDGES_DIR)
         report = evaluate(source, ds, judges, args.samples, args.seed, args.out)
-    except (DataError, RunError, FileNotFoundError, ValueError) as e:
+    except EmojiT2IError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     for split, values in report["splits"].items():

@@ -20,11 +20,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 def export_pipeline(pipe, out: Path) -> Path:
@@ -105,8 +102,12 @@ def main(argv=None) -> int:
     p.add_argument("--format", choices=("savedmodel", "preset"), default="savedmodel",
                    help="a SavedModel (default) or a preset folder (what emoji_t2i/presets/ ships)")
     args = p.parse_args(argv)
+    from emoji_t2i.console import quiet_tensorflow
+
+    quiet_tensorflow()
     import keras
 
+    from emoji_t2i.errors import EmojiT2IError
     from emoji_t2i.pipelines import RunDir, RunError, TextToImagePipeline, load_preset, load_run_model, run_metadata
 
     try:
@@ -140,7 +141,7 @@ def main(argv=None) -> int:
             print(f"wrote preset {args.out} (load: TextToImagePipeline.from_preset({str(args.out)!r}))")
             return 0
         export_pipeline(pipe, args.out)
-    except (RunError, OSError) as e:
+    except (EmojiT2IError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     extra = ", sample(prompts, seed, num_steps, guidance_scale)" if "num_steps" in pipe.options else ""

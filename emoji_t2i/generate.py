@@ -11,13 +11,10 @@ seed gives the same images; without --seed one is drawn and printed.
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import re
 import sys
 from pathlib import Path
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 def slug(text: str) -> str:
@@ -51,17 +48,20 @@ def main(argv=None) -> int:
     if args.n < 1:
         print("error: -n must be at least 1", file=sys.stderr)
         return 2
+    from emoji_t2i.console import quiet_tensorflow
+
+    quiet_tensorflow()
     from PIL import Image
     from tqdm.auto import tqdm
 
-    from emoji_t2i.pipelines import DEFAULT_PRESET, RunError, TextToImagePipeline
+    from emoji_t2i.errors import EmojiT2IError
+    from emoji_t2i.pipelines import DEFAULT_PRESET, TextToImagePipeline
     from emoji_t2i.plotting import save_grid
-    from emoji_t2i.text.minilm import MissingWeights
 
     try:
         pipe = (TextToImagePipeline.from_run(args.run) if args.run
                 else TextToImagePipeline.from_preset(args.preset or DEFAULT_PRESET))
-    except (RunError, MissingWeights) as e:
+    except EmojiT2IError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     options = {k: v for k, v in (("num_steps", args.num_steps), ("guidance_scale", args.guidance_scale),
@@ -81,7 +81,7 @@ def main(argv=None) -> int:
     try:
         images = pipe.sample(args.prompts, seed=seed, n=args.n, progress=bar.update if bar else None,
                              **options)
-    except ValueError as e:
+    except EmojiT2IError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     finally:

@@ -11,11 +11,8 @@ projection and, with --edit DIRECTION=AMOUNT (SeFa directions, slider units), th
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 def main(argv=None) -> int:
@@ -30,11 +27,14 @@ def main(argv=None) -> int:
     p.add_argument("-o", "--output", type=Path, default=Path("projected.png"))
     p.add_argument("--save-w", type=Path, help="write w (.npy)")
     args = p.parse_args(argv)
+    from emoji_t2i.console import quiet_tensorflow
+
+    quiet_tensorflow()
     import numpy as np
     from tqdm.auto import tqdm
 
     from emoji_t2i.data.images import load_rgba72
-    from emoji_t2i.pipelines import RunError
+    from emoji_t2i.errors import EmojiT2IError
     from emoji_t2i.pipelines.stylegan import StyleGANPipeline
     from emoji_t2i.plotting import save_grid
 
@@ -50,7 +50,7 @@ def main(argv=None) -> int:
         return 2
     try:
         pipe = StyleGANPipeline.from_run(args.run) if args.run else StyleGANPipeline.from_preset(args.preset)
-    except RunError as e:
+    except EmojiT2IError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     with tqdm(total=args.steps, desc="projecting", unit="step") as bar:

@@ -12,11 +12,8 @@ Examples:
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,13 +45,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    from emoji_t2i.data import DataError
+    from emoji_t2i.console import quiet_tensorflow
+
+    quiet_tensorflow()
+    from emoji_t2i.errors import EmojiT2IError
     from emoji_t2i.models import get_model_class, list_models
-    from emoji_t2i.training.callbacks import NonFiniteLoss
+    from emoji_t2i.pipelines.run_dir import RunDir, RunError, default_run_dir
     from emoji_t2i.training.config import apply_resume_overrides, resolve
-    from emoji_t2i.training.environment import SetupError
     from emoji_t2i.training.loop import train
-    from emoji_t2i.training.run_dir import RunDir, RunError, default_run_dir
 
     if args.list_models:
         for name in list_models():
@@ -82,10 +80,7 @@ def main(argv=None) -> int:
                 args.model = init_from["model"]
             if not args.model:
                 raise RunError("no --model given; choose one of: " + ", ".join(list_models()))
-            try:
-                model_class = get_model_class(args.model)
-            except KeyError as e:
-                raise RunError(e.args[0]) from None
+            model_class = get_model_class(args.model)
             cli = {"data": args.data, "epochs": args.epochs, "steps_per_epoch": args.steps_per_epoch,
                    "batch_size": args.batch_size, "precision": args.precision,
                    "strategy": args.strategy, "seed": args.seed}
@@ -94,7 +89,7 @@ def main(argv=None) -> int:
             run = RunDir(args.out or default_run_dir(args.model))
             config["out"] = str(run.path)
         result = train(config, run, resume=args.resume, dry_run=args.dry_run)
-    except (RunError, DataError, SetupError, NonFiniteLoss, ValueError) as e:
+    except EmojiT2IError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -96,9 +96,11 @@ def _train(args) -> int:
             if getattr(args, key, None) is not None:
                 config[key] = getattr(args, key)
         config["bundle"] = str(args.bundle)
+    from emoji_t2i.errors import EmojiT2IError
+
     try:
         meta = read_bundle_meta(args.bundle)
-    except FileNotFoundError as e:
+    except EmojiT2IError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     config.setdefault("condition_dropout", meta["condition_dropout"])
@@ -112,7 +114,7 @@ def _train(args) -> int:
     try:
         progress = train(config, args.out, resume=args.resume,
                          log=lambda m: print(m, file=sys.stderr, flush=True))
-    except (FileNotFoundError, ValueError) as e:
+    except EmojiT2IError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     print(json.dumps(progress))
@@ -123,8 +125,10 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "train":
         return _train(args)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from emoji_t2i.pipelines.run_dir import RunError
+    from emoji_t2i.console import quiet_tensorflow
+
+    quiet_tensorflow()
+    from emoji_t2i.errors import EmojiT2IError
     from emoji_t2i.training.jax_bundle import write_bundle, write_preset
 
     try:
@@ -140,7 +144,7 @@ def main(argv=None) -> int:
             command += " ; python -m emoji_t2i.train_jax " + shlex.join(argv or sys.argv[1:])
             path = write_preset(args.run, args.out, args.init_from, command)
             print(f"preset {path}: python -m emoji_t2i.generate \"crying cat\" --preset {path}")
-    except (FileNotFoundError, ValueError, RunError) as e:
+    except EmojiT2IError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     return 0

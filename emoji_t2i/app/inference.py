@@ -13,12 +13,14 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from emoji_t2i.errors import UsageError
+
 MAX_UPLOAD_BYTES = 8 * 1024 * 1024
 MAX_UPLOAD_PIXELS = 4096 * 4096
 MAX_PROMPT_CHARS = 200
 
 
-class AppInputError(ValueError):
+class AppInputError(UsageError):
     """Bad input from a person: the message says what to change."""
 
 

@@ -12,7 +12,10 @@ import sys
 import numpy as np
 import streamlit as st
 
-from emoji_t2i.app import inference as inf
+from emoji_t2i.console import quiet_tensorflow
+
+quiet_tensorflow()
+from emoji_t2i.app import inference as inf  # noqa: E402  (after TensorFlow's quiet import)
 
 
 def extra_runs() -> list[str]:

@@ -7,8 +7,9 @@ import collections
 import sys
 from pathlib import Path
 
-from emoji_t2i.data.dataset import embedded_dataset_dir, load_dataset
-from emoji_t2i.data.errors import DataError
+from emoji_t2i.data.dataset import embedded_dataset_dir
+from emoji_t2i.data.load import load_dataset
+from emoji_t2i.errors import EmojiT2IError
 
 
 def _info(args) -> None:
@@ -50,6 +51,9 @@ def main(argv=None) -> int:
         p.add_argument("--data", default=None, help="'embedded' (default), a folder, or tfds:emoji72")
         p.add_argument("--skip-bad", action="store_true", help="warn and drop bad rows")
     args = parser.parse_args(argv)
+    from emoji_t2i.console import quiet_tensorflow
+
+    quiet_tensorflow()
     try:
         if args.command == "build":
             from emoji_t2i.data.build import build
@@ -60,7 +64,7 @@ def main(argv=None) -> int:
             _info(args)
         else:
             _sheet(args)
-    except DataError as e:
+    except EmojiT2IError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     return 0

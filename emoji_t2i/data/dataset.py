@@ -1,4 +1,4 @@
-"""The in-memory dataset every model trains on, and the one function that loads it."""
+"""The in-memory dataset every model trains on (``load.load_dataset`` fills it)."""
 
 from __future__ import annotations
 
@@ -67,25 +67,3 @@ class EmojiDataset:
         """Sorted distinct non-empty values of a metadata field or of ``identity``."""
         column = self.identity if field == "identity" else self.metadata[field]
         return sorted({str(v) for v in column if str(v)})
-
-
-def load_dataset(spec: str | Path | None = None, *, skip_bad: bool = False) -> EmojiDataset:
-    """Load a dataset by spec: None/"embedded", a folder with captions.csv, or "tfds:emoji72"."""
-    from emoji_t2i.data import artifact, folder
-
-    if spec is None or str(spec) == "embedded":
-        return artifact.read_artifact(embedded_dataset_dir())
-    spec = str(spec)
-    if spec.startswith("tfds:"):
-        from emoji_t2i.data.tfds_builder import load_tfds_as_dataset
-
-        return load_tfds_as_dataset(spec[len("tfds:") :])
-    path = Path(spec)
-    if not path.exists():
-        raise DataError(
-            f"--data {spec}: no such folder; pass a folder with captions.csv, 'embedded' or "
-            "'tfds:emoji72'"
-        )
-    if (path / artifact.MANIFEST).exists():
-        return artifact.read_artifact(path)
-    return folder.load_folder(path, skip_bad=skip_bad)

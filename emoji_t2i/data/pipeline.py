@@ -26,6 +26,7 @@ import tensorflow as tf
 
 from emoji_t2i.data.dataset import EmojiDataset
 from emoji_t2i.data.images import to_unit_range
+from emoji_t2i.errors import UsageError
 
 
 def caption_table(ds: EmojiDataset) -> tuple[np.ndarray, np.ndarray]:
@@ -69,7 +70,7 @@ def make_dataset(
     n = len(ds)
     seed = tf.constant(seed, tf.int64)
     if n < batch_size:
-        raise ValueError(f"batch size {batch_size} exceeds the {n} images; lower --batch-size")
+        raise UsageError(f"batch size {batch_size} exceeds the {n} images; lower --batch-size")
     steps = epoch_steps(n, batch_size, steps_per_epoch)
     # Decoded once, held as constants: the gathers below are the whole per-epoch cost.
     images = tf.constant(ds.images)

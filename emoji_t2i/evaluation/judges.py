@@ -22,6 +22,7 @@ from keras import layers, ops
 from emoji_t2i import CHANNELS, IMAGE_SIZE
 from emoji_t2i.data.images import to_unit_range
 from emoji_t2i.data.vectorizers import load_vectorizer
+from emoji_t2i.errors import MissingFile
 
 JUDGES_DIR = Path(__file__).resolve().parent / "judges"
 
@@ -177,7 +178,7 @@ class Judges:
         directory = Path(directory)
         info_path = directory / "judges.json"
         if not info_path.exists():
-            raise FileNotFoundError(f"{info_path}: no evaluation networks; train them with "
+            raise MissingFile(f"{info_path}: no evaluation networks; train them with "
                                     "python -m emoji_t2i.evaluation.train_judges")
         info = json.loads(info_path.read_text())
         classifier = EmojiClassifier(**info["classifier"])

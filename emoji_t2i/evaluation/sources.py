@@ -13,6 +13,7 @@ import numpy as np
 
 from emoji_t2i import CHANNELS, IMAGE_SIZE
 from emoji_t2i.data import EmojiDataset
+from emoji_t2i.errors import UsageError
 from emoji_t2i.evaluation.protocol import PromptSet
 
 
@@ -51,7 +52,7 @@ class RealSource:
 
     def samples(self, ps: PromptSet, seed: int) -> np.ndarray:
         if np.any(ps.partners < 0):
-            raise ValueError("--real needs every emoji in two vendors' drawings; this dataset "
+            raise UsageError("--real needs every emoji in two vendors' drawings; this dataset "
                              "has single images, evaluate a run instead")
         return self.ds.images[ps.partners]
 

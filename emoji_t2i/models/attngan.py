@@ -15,6 +15,7 @@ import keras
 from keras import layers, ops
 
 from emoji_t2i import CHANNELS, IMAGE_SIZE
+from emoji_t2i.errors import UsageError
 from emoji_t2i.models.damsm import damsm_losses
 from emoji_t2i.models.multiscale_gan import MultiScaleGAN, TreeGenerator
 from emoji_t2i.models.registry import register
@@ -72,7 +73,7 @@ class AttnGAN(MultiScaleGAN):
     def __init__(self, vocabulary_size, damsm_run="damsm-emoji72", damsm_config=None, damsm_weight=5.0, **kwargs):
         kwargs.pop("text_encoder", None)  # the DAMSM's, in damsm_config
         if not damsm_config:
-            raise ValueError("attngan needs a pretrained DAMSM: --set damsm_run=RUN_DIR "
+            raise UsageError("attngan needs a pretrained DAMSM: --set damsm_run=RUN_DIR "
                              "(train one with python -m emoji_t2i.train --model damsm)")
         # === Config ===
         self.damsm_run, self.damsm_weight = str(damsm_run), damsm_weight

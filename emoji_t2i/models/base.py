@@ -31,6 +31,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 
+from emoji_t2i.errors import UsageError
 from emoji_t2i.models.layers import AUGMENT_PARAMS
 from emoji_t2i.text import load_pretrained_text_encoders, pin_pretrained, pretrained_runs
 
@@ -65,7 +66,7 @@ class ZooModel(keras.Model):
 
     def sample(self, tokens, noise, **options):
         if options:
-            raise ValueError(f"{self.zoo_name} samples from noise alone; it takes no "
+            raise UsageError(f"{self.zoo_name} samples from noise alone; it takes no "
                              f"{', '.join(sorted(options))}")
         return self.generate(noise, tokens)
 
@@ -90,7 +91,7 @@ class ZooModel(keras.Model):
         if not self.cached_text:
             raise NotImplementedError(f"{type(self).__name__} reads tokens, not cached text features")
         if getattr(tokenizer, "kind", "wordpiece") != "wordpiece":
-            raise ValueError(f"minilm reads WordPiece ids, not {tokenizer.kind!r} ones: train with "
+            raise UsageError(f"minilm reads WordPiece ids, not {tokenizer.kind!r} ones: train with "
                              "--set vectorizer=wordpiece --set sequence_length=24")
         import tensorflow as tf
 
@@ -147,7 +148,7 @@ class ZooModel(keras.Model):
                 try:
                     mine.set_weights(theirs.get_weights())
                 except ValueError as e:
-                    raise ValueError(f"--init-from: the preset's {theirs.name} does not fit this model "
+                    raise UsageError(f"--init-from: the preset's {theirs.name} does not fit this model "
                                      f"({e}); keep the preset's architecture keys") from None
         for trained, ema in self.ema_pairs():
             trained.set_weights(ema.get_weights())

@@ -15,9 +15,10 @@ from keras import ops
 
 from emoji_t2i import CHANNELS, IMAGE_SIZE
 from emoji_t2i.data.images import premultiply, unpremultiply
+from emoji_t2i.errors import UsageError
 from emoji_t2i.models.base import ShapeFreeZooModel
-from emoji_t2i.models.optim import WarmupCosine
 from emoji_t2i.models.registry import register
+from emoji_t2i.networks.lr_schedules import WarmupCosine
 from emoji_t2i.networks.unet import TextConditionedUNet
 from emoji_t2i.schedulers import CosineSchedule, make_sampler
 from emoji_t2i.text import make_text_encoder
@@ -115,7 +116,7 @@ class TextToEmojiDiffusion(ShapeFreeZooModel):
     def learning_rate(training: dict, total_steps: int):
         kind = str(training["lr_schedule"])
         if kind not in ("cosine", "constant"):
-            raise ValueError(f"--set lr_schedule={kind}: unknown; use cosine or constant")
+            raise UsageError(f"--set lr_schedule={kind}: unknown; use cosine or constant")
         decay = total_steps if kind == "cosine" else 0
         return WarmupCosine(float(training["lr"]), int(training["warmup_steps"]), decay)
 

@@ -12,6 +12,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
+from emoji_t2i.errors import UsageError
 from emoji_t2i.models import losses
 from emoji_t2i.models.base import ZooModel
 from emoji_t2i.models.layers import diff_augment
@@ -38,7 +39,7 @@ class TextConditionalGAN(ZooModel):
                  ema_decay=0.999, d_steps=None, gp_weight=10.0, **kwargs):
         super().__init__(**kwargs)
         if loss not in losses.LOSSES:
-            raise ValueError(f"unknown loss {loss!r}; use one of {', '.join(losses.LOSSES)}")
+            raise UsageError(f"unknown loss {loss!r}; use one of {', '.join(losses.LOSSES)}")
         # === Config ===
         self.vocabulary_size = vocabulary_size
         self.noise_dim = noise_dim

@@ -6,6 +6,8 @@ import keras
 import tensorflow as tf
 from keras import layers, ops
 
+from emoji_t2i.errors import UsageError
+
 
 @keras.saving.register_keras_serializable("emoji_t2i")
 class ConditionalGroupNorm(layers.Layer):
@@ -32,7 +34,7 @@ class ConditionalGroupNorm(layers.Layer):
         self.groups = min(groups, channels)
         self.epsilon = epsilon
         if channels % self.groups:
-            raise ValueError(f"ConditionalGroupNorm: groups={self.groups} must divide channels={channels}")
+            raise UsageError(f"ConditionalGroupNorm: groups={self.groups} must divide channels={channels}")
         # === Layers ===
         # Zero-initialised: the layer starts as a plain GroupNorm (scale 1, shift 0).
         self.gamma = layers.Dense(channels, kernel_initializer="zeros", name="gamma")

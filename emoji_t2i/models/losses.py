@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from keras import ops
 
+from emoji_t2i.errors import UsageError
+
 LOSSES = ("hinge", "bce", "wgan_gp")
 
 # WGAN-GP's critic score is unbounded; this small drift penalty (Karras et al. 2018) keeps
@@ -29,7 +31,7 @@ def d_loss(kind, real, fake, wrong, matching_weight=0.5):
         neg = lambda s: s  # noqa: E731
         pos = -real + WGAN_DRIFT * ops.square(real)
     else:
-        raise ValueError(f"unknown loss {kind!r}; use one of {', '.join(LOSSES)}")
+        raise UsageError(f"unknown loss {kind!r}; use one of {', '.join(LOSSES)}")
     return pos + (1.0 - matching_weight) * neg(fake) + matching_weight * neg(wrong)
 
 
@@ -39,7 +41,7 @@ def g_loss(kind, fake):
         return -fake
     if kind == "bce":
         return ops.softplus(-fake)  # the non-saturating loss
-    raise ValueError(f"unknown loss {kind!r}; use one of {', '.join(LOSSES)}")
+    raise UsageError(f"unknown loss {kind!r}; use one of {', '.join(LOSSES)}")
 
 
 def masked_cross_entropy(labels, logits):

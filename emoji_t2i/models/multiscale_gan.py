@@ -14,6 +14,7 @@ import tensorflow as tf
 from keras import layers, ops
 
 from emoji_t2i import CHANNELS
+from emoji_t2i.errors import UsageError
 from emoji_t2i.models import losses
 from emoji_t2i.models.gan import TextConditionalGAN
 from emoji_t2i.models.layers import ConditionalGroupNorm, SpectralConv2D, diff_augment
@@ -270,11 +271,11 @@ class MultiScaleGAN(TextConditionalGAN):
     def pin_sources(cls, hparams, read_config):
         key, model, pinned, keys = cls.ENCODER
         if not hparams.get(key):
-            raise ValueError(f"{cls.zoo_name} needs a trained {model}: --set {key}=RUN_DIR "
+            raise UsageError(f"{cls.zoo_name} needs a trained {model}: --set {key}=RUN_DIR "
                              f"(train one with python -m emoji_t2i.train --model {model})")
         source = read_config(hparams[key])
         if source.get("model") != model:
-            raise ValueError(f"{key} {hparams[key]}: a {source.get('model')!r} model, not a {model}")
+            raise UsageError(f"{key} {hparams[key]}: a {source.get('model')!r} model, not a {model}")
         defaults = inspect.signature(get_model_class(model).__init__).parameters
         values = {k: source["hparams"].get(k, defaults[k].default) for k in keys}
         return {**hparams, pinned: {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}}

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from emoji_t2i.errors import UsageError
+
 MODELS: dict[str, type] = {}
 
 
@@ -19,7 +21,7 @@ def register(name: str):
 
 def get_model_class(name: str) -> type:
     if name not in MODELS:
-        raise KeyError(f"unknown model {name!r}; the zoo has: {', '.join(sorted(MODELS))}")
+        raise UsageError(f"unknown model {name!r}; the zoo has: {', '.join(sorted(MODELS))}")
     return MODELS[name]
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import keras
 from keras import layers, ops
 
+from emoji_t2i.errors import UsageError
 from emoji_t2i.models.cgan import ConditionalGAN, Discriminator
 from emoji_t2i.models.layers import ConditionalGroupNorm
 from emoji_t2i.models.registry import register
@@ -192,9 +193,9 @@ class StackGAN(ConditionalGAN):
                  g_channels=(192, 96, 48), g2_channels=(128, 64, 32, 16), residual_blocks=2,
                  d_channels=(16, 32, 64, 128), **kwargs):
         if stage not in (1, 2):
-            raise ValueError(f"stackgan: stage must be 1 or 2, not {stage!r}")
+            raise UsageError(f"stackgan: stage must be 1 or 2, not {stage!r}")
         if stage == 2 and not stage1_run:
-            raise ValueError("stackgan stage 2 needs a trained Stage I: --set stage1_run=RUN_DIR")
+            raise UsageError("stackgan stage 2 needs a trained Stage I: --set stage1_run=RUN_DIR")
         # === Config ===
         self.stage, self.stage1_run = int(stage), str(stage1_run)
         self.condition_dim, self.kl_weight = condition_dim, kl_weight
@@ -250,7 +251,7 @@ class StackGAN(ConditionalGAN):
         stage1 = []
         if int(hparams.get("stage", 1)) == 2:
             if not hparams.get("stage1_run"):
-                raise ValueError("stackgan stage 2 needs a trained Stage I: --set stage1_run=RUN_DIR")
+                raise UsageError("stackgan stage 2 needs a trained Stage I: --set stage1_run=RUN_DIR")
             stage1 = [hparams["stage1_run"]]
         return [*super().source_runs(hparams), *stage1]
 
@@ -262,7 +263,7 @@ class StackGAN(ConditionalGAN):
             return
         first = load_run(self.stage1_run, "stackgan")[0]
         if first.stage != 1:
-            raise ValueError(f"stage1_run {self.stage1_run} is a stage-{first.stage} run; "
+            raise UsageError(f"stage1_run {self.stage1_run} is a stage-{first.stage} run; "
                              "give the run of --set stage=1")
         weights = first.ema_generator.get_weights()
         for net in (self.generator, self.ema_generator):

@@ -17,6 +17,7 @@ import keras
 from keras import ops
 
 from emoji_t2i import CHANNELS, IMAGE_SIZE
+from emoji_t2i.errors import UsageError
 from emoji_t2i.models import losses
 from emoji_t2i.models.clip import ClipImageEncoder, TextProjection
 from emoji_t2i.models.multiscale_gan import MultiScaleGAN
@@ -78,10 +79,10 @@ class StackGANpp(MultiScaleGAN):
     def __init__(self, vocabulary_size, clip_run="clip-emoji72", clip_config=None, clip_weight=1.0, align_weight=0.5,
                  **kwargs):
         if kwargs.pop("text_encoder", "minilm") != "minilm":
-            raise ValueError("stackganpp reads the emoji CLIP's text embedding (of minilm); "
+            raise UsageError("stackganpp reads the emoji CLIP's text embedding (of minilm); "
                              "it takes no --set text_encoder")
         if not clip_config:
-            raise ValueError("stackganpp needs a trained emoji CLIP: --set clip_run=RUN_DIR "
+            raise UsageError("stackganpp needs a trained emoji CLIP: --set clip_run=RUN_DIR "
                              "(train one with python -m emoji_t2i.train --model clip)")
         # === Config ===
         self.clip_run, self.clip_config = str(clip_run), {

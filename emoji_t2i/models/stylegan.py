@@ -6,6 +6,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
+from emoji_t2i.errors import UsageError
 from emoji_t2i.models.gan import TextConditionalGAN
 from emoji_t2i.models.registry import register
 from emoji_t2i.networks.augment import ADA_PARAMS, ada_augment, adjust_probability
@@ -163,7 +164,7 @@ class StyleGAN(TextConditionalGAN):
 
     def sample(self, tokens, noise, truncation_psi=None, **options):
         if options:
-            raise ValueError(f"stylegan samples with truncation_psi only; it takes no {', '.join(sorted(options))}")
+            raise UsageError(f"stylegan samples with truncation_psi only; it takes no {', '.join(sorted(options))}")
         psi = self.truncation_psi if truncation_psi is None else truncation_psi
         return ops.cast(self.ema_generator([noise, tokens], truncation_psi=psi, training=False), "float32")
 

@@ -12,10 +12,11 @@ import keras
 import tensorflow as tf
 from keras import ops
 
+from emoji_t2i.errors import UsageError
 from emoji_t2i.models.base import ShapeFreeZooModel
-from emoji_t2i.models.optim import WarmupCosine
 from emoji_t2i.models.registry import register
 from emoji_t2i.models.vq import VQImageTokenizer
+from emoji_t2i.networks.lr_schedules import WarmupCosine
 from emoji_t2i.networks.transformer import MaskedTokenTransformer, TextPrefix
 from emoji_t2i.schedulers import MaskGITSampler
 from emoji_t2i.text import make_text_encoder
@@ -64,7 +65,7 @@ class VQTransformer(ShapeFreeZooModel):
                  num_steps=12, guidance_scale=3.0, temperature=1.0, top_k=0, **kwargs):
         super().__init__(**kwargs)
         if not tokenizer_config:
-            raise ValueError("vq_transformer needs a trained image tokenizer: --set image_tokenizer=RUN_DIR "
+            raise UsageError("vq_transformer needs a trained image tokenizer: --set image_tokenizer=RUN_DIR "
                              "(train one with python -m emoji_t2i.train --model vq)")
         # === Config ===
         self.vocabulary_size, self.image_tokenizer = vocabulary_size, str(image_tokenizer)
@@ -110,11 +111,11 @@ class VQTransformer(ShapeFreeZooModel):
     def pin_sources(cls, hparams, read_config):
         hparams = super().pin_sources(hparams, read_config)
         if not hparams.get("image_tokenizer"):
-            raise ValueError("vq_transformer needs a trained image tokenizer: --set image_tokenizer=RUN_DIR "
+            raise UsageError("vq_transformer needs a trained image tokenizer: --set image_tokenizer=RUN_DIR "
                              "(train one with python -m emoji_t2i.train --model vq)")
         source = read_config(hparams["image_tokenizer"])
         if source.get("model") != "vq":
-            raise ValueError(f"image_tokenizer {hparams['image_tokenizer']}: a {source.get('model')!r} run, "
+            raise UsageError(f"image_tokenizer {hparams['image_tokenizer']}: a {source.get('model')!r} run, "
                              "not a vq one")
         return {**hparams, "tokenizer_config": {k: source["hparams"][k] for k in TOKENIZER_KEYS}}
 

@@ -8,6 +8,7 @@ import keras
 from keras import layers, ops
 
 from emoji_t2i.data.images import premultiply
+from emoji_t2i.errors import UsageError
 from emoji_t2i.networks.unet import space_to_depth
 from emoji_t2i.networks.vq import ResBlock
 
@@ -28,7 +29,7 @@ class DamsmTextEncoder(layers.Layer):
     def __init__(self, vocabulary_size, kind="bilstm", embed_dim=128, word_dim=128, **kwargs):
         super().__init__(**kwargs)
         if kind not in TEXT_ENCODERS:
-            raise ValueError(f"damsm text_encoder must be one of {', '.join(TEXT_ENCODERS)}, not {kind!r}")
+            raise UsageError(f"damsm text_encoder must be one of {', '.join(TEXT_ENCODERS)}, not {kind!r}")
         # === Config ===
         self.vocabulary_size, self.kind, self.embed_dim, self.word_dim = vocabulary_size, kind, embed_dim, word_dim
         # === Layers ===

@@ -13,6 +13,7 @@ import tensorflow as tf
 from keras import layers, ops
 
 from emoji_t2i import CHANNELS
+from emoji_t2i.errors import UsageError
 from emoji_t2i.networks.unet import _groups, depth_to_space, space_to_depth
 
 
@@ -38,7 +39,7 @@ class ResBlock(layers.Layer):
 
 def _levels(downsample):
     if downsample not in (4, 8):
-        raise ValueError(f"vq: downsample must be 4 (18x18 codes) or 8 (9x9 codes), not {downsample!r}")
+        raise UsageError(f"vq: downsample must be 4 (18x18 codes) or 8 (9x9 codes), not {downsample!r}")
     return {4: 2, 8: 3}[downsample]  # resolutions after the stem: 36, 18 (, 9)
 
 

@@ -23,8 +23,10 @@ from pathlib import Path
 
 import tensorflow as tf
 
+from emoji_t2i.errors import EmojiT2IError
 
-class RunError(RuntimeError):
+
+class RunError(EmojiT2IError, RuntimeError):
     """A missing, broken or mismatched run directory; the message is one line with the fix."""
 
 

@@ -23,6 +23,7 @@ import numpy as np
 import tensorflow as tf
 
 from emoji_t2i.data.images import to_uint8
+from emoji_t2i.errors import UsageError
 from emoji_t2i.pipelines.presets import load_preset
 from emoji_t2i.pipelines.run_dir import RunError
 from emoji_t2i.pipelines.text_to_image import initial_noise, load_run_model
@@ -113,7 +114,7 @@ class StyleGANPipeline:
         """Closed-form factorisation (Shen & Zhou 2021): the top eigenvectors of A^T A, A the
         stacked (row-normalised) style affine weights of the chosen layers' convolutions."""
         if layers not in SEFA_LAYERS:
-            raise ValueError(f"layers={layers!r}: use one of {', '.join(SEFA_LAYERS)}")
+            raise UsageError(f"layers={layers!r}: use one of {', '.join(SEFA_LAYERS)}")
         synthesis = self.generator.synthesis
         chosen = [layer for (name, size), layer in zip(synthesis.slots, synthesis.style_layers(), strict=True)
                   if size in SEFA_LAYERS[layers] and not name.startswith("rgba")]
@@ -141,7 +142,7 @@ class StyleGANPipeline:
         mine, theirs = self.model.get_config(), other.model.get_config()
         keys = ("z_dim", "w_dim", "mapping_depth", "g_channels", "conditional")
         if any(mine.get(k) != theirs.get(k) for k in keys):
-            raise ValueError("blend: the two models differ in architecture "
+            raise UsageError("blend: the two models differ in architecture "
                              f"({', '.join(k for k in keys if mine.get(k) != theirs.get(k))}); blend a model "
                              "with its own fine-tune")
         model, tokenizer, config = fresh_model_like(self)
@@ -164,7 +165,7 @@ class StyleGANPipeline:
         Returns (w (1, w_dim), the image of w, per-step losses); ``progress(step, loss)``."""
         image = np.asarray(image)
         if image.shape != (72, 72, 4) or image.dtype != np.uint8:
-            raise ValueError(f"project: expected a 72x72 RGBA uint8 image, got {image.shape} {image.dtype}; "
+            raise UsageError(f"project: expected a 72x72 RGBA uint8 image, got {image.shape} {image.dtype}; "
                              "convert it with emoji_t2i.data.images.load_image")
         target = tf.constant(image[None].astype(np.float32) / 127.5 - 1.0)
         discriminator = self.model.discriminator

@@ -18,6 +18,7 @@ import numpy as np
 import tensorflow as tf
 
 from emoji_t2i.data.images import to_uint8
+from emoji_t2i.errors import UsageError
 from emoji_t2i.models import build_model
 from emoji_t2i.pipelines.presets import DEFAULT_PRESET, load_preset
 from emoji_t2i.pipelines.run_dir import RunDir, RunError
@@ -93,7 +94,7 @@ class TextToImagePipeline:
         none for a GAN or VAE. ``progress``: called once per sampling step."""
         prompts = list(prompts)
         if not prompts:
-            raise ValueError("no prompts given; pass at least one prompt")
+            raise UsageError("no prompts given; pass at least one prompt")
         self.check_prompts(prompts)
         repeated = [p for p in prompts for _ in range(n)]
         tokens = self.tokenizer(tf.constant(repeated, tf.string))

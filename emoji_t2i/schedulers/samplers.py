@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+from emoji_t2i.errors import UsageError
 from emoji_t2i.schedulers.schedule import CosineSchedule
 
 
@@ -33,7 +34,7 @@ class DDIMSampler:
 
     def sample(self, denoise, x_T, num_steps, seed=None):
         if self.eta > 0 and seed is None:
-            raise ValueError("a stochastic sampler (eta > 0, ddpm) needs a seed")
+            raise UsageError("a stochastic sampler (eta > 0, ddpm) needs a seed")
         num_steps = tf.convert_to_tensor(num_steps, tf.int32)
         time_of = _times(num_steps)
         seed = tf.concat([tf.reshape(tf.cast(0 if seed is None else seed, tf.int32), [-1]), [0]], 0)[:2]
@@ -95,5 +96,5 @@ SAMPLERS = {"ddim": DDIMSampler, "ddpm": DDPMSampler, "dpm_solver": DPMSolverMul
 
 def make_sampler(name: str, schedule: CosineSchedule):
     if name not in SAMPLERS:
-        raise ValueError(f"unknown sampler {name!r}; use one of {', '.join(SAMPLERS)}")
+        raise UsageError(f"unknown sampler {name!r}; use one of {', '.join(SAMPLERS)}")
     return SAMPLERS[name](schedule)

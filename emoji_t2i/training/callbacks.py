@@ -16,6 +16,7 @@ from PIL import Image
 from tqdm.auto import tqdm
 
 from emoji_t2i.data.images import premultiply, to_uint8, to_unit_range
+from emoji_t2i.errors import EmojiT2IError
 from emoji_t2i.plotting import image_grid
 
 
@@ -27,7 +28,7 @@ def save_atomically(image: Image.Image, path: Path, **options) -> None:
     os.replace(partial, path)
 
 
-class NonFiniteLoss(RuntimeError):
+class NonFiniteLoss(EmojiT2IError, RuntimeError):
     """Training met a NaN or infinite loss; the message names the step and what to do."""
 
 

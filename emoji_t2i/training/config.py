@@ -9,6 +9,7 @@ import datetime as dt
 import inspect
 import json
 
+from emoji_t2i.errors import UsageError
 from emoji_t2i.text.encoders import TOKENIZERS
 
 TRAINING_KEYS = {
@@ -36,6 +37,17 @@ def parse_value(text: str):
     if "," in text and all(p.strip().lstrip("-").isdigit() for p in text.split(",")):
         return [int(p) for p in text.split(",")]
     return text
+
+
+def parse_setting(key: str, text: str, default):
+    """``parse_value`` checked against the key's default: a number stays a number, a flag a flag."""
+    value = parse_value(text)
+    numeric = isinstance(default, (int, float)) and not isinstance(default, bool)
+    if numeric and (isinstance(value, bool) or not isinstance(value, (int, float))):
+        raise UsageError(f"--set {key}={text}: {key} takes a number (default {default})")
+    if isinstance(default, bool) and not isinstance(value, bool):
+        raise UsageError(f"--set {key}={text}: {key} takes true or false (default {str(default).lower()})")
+    return value
 
 
 def model_hyperparameters(model_class) -> dict:
@@ -66,16 +78,16 @@ def resolve(model_name: str, model_class, cli: dict, overrides: list[str],
     training.update(getattr(model_class, "training_defaults", {}))
     for item in overrides:
         if "=" not in item:
-            raise ValueError(f"--set {item!r}: expected KEY=VALUE, e.g. --set g_lr=2e-4")
+            raise UsageError(f"--set {item!r}: expected KEY=VALUE, e.g. --set g_lr=2e-4")
         key, value = item.split("=", 1)
         key = key.strip()
         if key in hparams:
-            hparams[key] = parse_value(value)
+            hparams[key] = parse_setting(key, value, hparams[key])
         elif key in training:
-            training[key] = parse_value(value)
+            training[key] = parse_setting(key, value, training[key])
         else:
             known = ", ".join(sorted([*hparams, *training]))
-            raise ValueError(f"--set {key}: unknown for model {model_name}; known keys: {known}")
+            raise UsageError(f"--set {key}: unknown for model {model_name}; known keys: {known}")
     set_keys = {item.split("=", 1)[0].strip() for item in overrides}
     tokenizer = TOKENIZERS.get(str(hparams.get("text_encoder")))
     if tokenizer and "vectorizer" not in set_keys:  # it reads characters or word pieces
@@ -104,12 +116,12 @@ def apply_resume_overrides(config: dict, overrides: list[str]) -> dict:
         key, _, value = item.partition("=")
         key = key.strip()
         if key in config["hparams"]:
-            raise ValueError(f"--set {key}: a model hyper-parameter cannot change on --resume "
+            raise UsageError(f"--set {key}: a model hyper-parameter cannot change on --resume "
                              "(the checkpoint holds that architecture); start a new run")
         if key not in config["training"] or not _:
             known = ", ".join(sorted(config["training"]))
-            raise ValueError(f"--set {item!r} on --resume: expected KEY=VALUE with KEY one of {known}")
-        config["training"][key] = parse_value(value)
+            raise UsageError(f"--set {item!r} on --resume: expected KEY=VALUE with KEY one of {known}")
+        config["training"][key] = parse_setting(key, value, config["training"][key])
     return config
 
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from emoji_t2i.errors import EmojiT2IError
+
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 STRATEGIES = ("default", "mirrored", "multiworker", "tpu")
 
 
-class SetupError(RuntimeError):
+class SetupError(EmojiT2IError, RuntimeError):
     """A training set-up that cannot work here; the message says why and what to do."""
 
 

@@ -19,6 +19,7 @@ from PIL import Image
 
 from emoji_t2i.data import load_dataset
 from emoji_t2i.data.pipeline import caption_table
+from emoji_t2i.errors import MissingFile, UsageError
 from emoji_t2i.pipelines import load_preset, save_preset
 from emoji_t2i.training.jax_diffusion import assign_weights, read_state
 from emoji_t2i.training.loop import one_vendor
@@ -29,10 +30,10 @@ UNET_KEYS = ("text_dim", "widths", "blocks", "embedding_dim", "heads")
 def _diffusion_preset(init_from: str):
     model, tokenizer, info = load_preset(init_from)
     if info["model"] != "diffusion":
-        raise ValueError(f"--init-from {init_from}: a {info['model']} preset; the JAX trainer "
+        raise UsageError(f"--init-from {init_from}: a {info['model']} preset; the JAX trainer "
                          "trains diffusion presets (diffusion-emoji72 or a diffusion run's preset)")
     if not model.cached_text:
-        raise ValueError(f"--init-from {init_from}: its text encoder ({model.text_encoder_kind}) "
+        raise UsageError(f"--init-from {init_from}: its text encoder ({model.text_encoder_kind}) "
                          "trains with the U-Net; the JAX trainer reads cached minilm features only")
     return model, tokenizer, info
 
@@ -88,7 +89,7 @@ def write_preset(run: Path, out: Path, init_from: str | None = None, command: st
     the tokenizer and everything but the U-Nets, which take the run's weights and EMA."""
     run = Path(run)
     if not (run / "config.json").exists():
-        raise FileNotFoundError(f"--run {run}: no config.json; pass a folder written by "
+        raise MissingFile(f"--run {run}: no config.json; pass a folder written by "
                                 "python -m emoji_t2i.train_jax train")
     config = json.loads((run / "config.json").read_text())
     bundle = config["bundle_meta"]

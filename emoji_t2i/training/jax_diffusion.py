@@ -31,6 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
+from emoji_t2i.errors import MissingFile, UsageError
+
 # Must match schedulers/schedule.py's CosineSchedule defaults (a test compares the two).
 LOGSNR_MIN, LOGSNR_MAX = -15.0, 15.0
 STATE_FILE_BYTES = 15 * 2**20  # one state file at most (the GPU machine returns files <= 16 MiB)
@@ -50,7 +52,7 @@ def forward_process(x0, eps, t):
 def assign_weights(net, arrays, error: str) -> None:
     """Arrays (in ``net.weights`` order) into a U-Net; ``error`` if any shape differs."""
     if [tuple(w.shape) for w in net.weights] != [tuple(np.shape(a)) for a in arrays]:
-        raise ValueError(error)
+        raise UsageError(error)
     for w, a in zip(net.weights, arrays, strict=True):
         w.assign(a)
 
@@ -58,7 +60,7 @@ def assign_weights(net, arrays, error: str) -> None:
 # --- the bundle ---------------------------------------------------------------------------------
 def read_bundle_meta(path: Path) -> dict:
     if not (Path(path) / "bundle.json").exists():
-        raise FileNotFoundError(f"--bundle {path}: no bundle.json; write one with "
+        raise MissingFile(f"--bundle {path}: no bundle.json; write one with "
                                 "python -m emoji_t2i.train_jax bundle --out DIR")
     return json.loads((Path(path) / "bundle.json").read_text())
 
@@ -137,7 +139,7 @@ def write_state(run: Path, trainable, optimizer_vars, ema, progress: dict) -> No
 def read_state(run: Path) -> dict:
     state = run / "state"
     if not (state / "progress.json").exists():
-        raise FileNotFoundError(f"--resume: {state} has no checkpoint; start without --resume")
+        raise MissingFile(f"--resume: {state} has no checkpoint; start without --resume")
     # optimizer-*.npz may be absent: a run carried between machines without its Adam moments
     return {"params": load_arrays(state, "params"), "ema": load_arrays(state, "ema"),
             "optimizer": load_arrays(state, "optimizer"),
@@ -224,7 +226,7 @@ def train(config: dict, run: Path, resume: bool = False, log=print) -> dict:
     n = len(bundle["images"])
     per_epoch = n // batch
     if per_epoch == 0:
-        raise ValueError(f"--batch-size {batch} exceeds the bundle's {n} images; lower it")
+        raise UsageError(f"--batch-size {batch} exceeds the bundle's {n} images; lower it")
     budget = float(config["minutes"]) * 60.0 if config.get("minutes") else math.inf
     checkpoint_every = float(config["checkpoint_minutes"]) * 60.0
     # --minutes counts from this process's start; ``started`` restarts at each checkpoint

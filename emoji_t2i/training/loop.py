@@ -11,13 +11,14 @@ import tensorflow as tf
 
 from emoji_t2i.data import load_dataset
 from emoji_t2i.data.pipeline import caption_table, epoch_steps, make_dataset
+from emoji_t2i.errors import UsageError
 from emoji_t2i.models import build_model, get_model_class
 from emoji_t2i.pipelines import load_preset, run_metadata, save_preset
+from emoji_t2i.pipelines.run_dir import RunDir
 from emoji_t2i.pipelines.sources import load_source_model, source_config, source_tokenizer_path
 from emoji_t2i.text.tokenizers import load_tokenizer, make_tokenizer, save_tokenizer, sequence_length
 from emoji_t2i.training import callbacks as cb
 from emoji_t2i.training.environment import make_strategy, set_determinism, set_precision
-from emoji_t2i.training.run_dir import RunDir
 
 # Prompts the sample grid shows when they are in the training captions (they are, for the
 # embedded dataset); two held-out emoji are added so that generalisation is visible too.
@@ -83,7 +84,7 @@ def one_vendor(train, vendor: str):
         return train
     vendors = sorted({str(v) for v in train.metadata["vendor"] if str(v)})
     if vendor not in vendors:
-        raise ValueError(f"--set vendor={vendor}: no training image of that vendor; this data has: "
+        raise UsageError(f"--set vendor={vendor}: no training image of that vendor; this data has: "
                          f"{', '.join(vendors) or 'no vendor column'}")
     return train.take(np.flatnonzero(train.metadata["vendor"] == vendor))
 

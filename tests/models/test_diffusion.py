@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 
 from emoji_t2i.data.images import premultiply, unpremultiply
-from emoji_t2i.models.optim import WarmupCosine
+from emoji_t2i.networks.lr_schedules import WarmupCosine
 from tests.harness import tiny_batch, tiny_model, wake_zero_initialised
 
 

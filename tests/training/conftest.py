@@ -41,11 +41,11 @@ def export_and_check_in_fresh_process(run, tmp_path, odd_prompts=()):
     """Export a run, load the SavedModel in a Python that imports only TensorFlow, and check
     it gives the in-process pipeline's images for the same prompts and seed."""
     from emoji_t2i.export import main as export_main
-    from emoji_t2i.text_to_emoji import TextToEmojiPipeline
+    from emoji_t2i.pipelines import TextToImagePipeline
 
     out = tmp_path / "saved"
     assert export_main(["--run", str(run), "--out", str(out)]) == 0
-    expected = TextToEmojiPipeline.from_run(run)(["crying cat", "pizza"], n=1, seed=3)
+    expected = TextToImagePipeline.from_run(run)(["crying cat", "pizza"], n=1, seed=3)
     np.save(tmp_path / "expected.npy", expected)
     odd = list(odd_prompts) or ["zzqx"]
     script = f"""

@@ -4,7 +4,7 @@ from PIL import Image
 
 from emoji_t2i.export import main as export_main
 from emoji_t2i.generate import main as generate_main
-from emoji_t2i.text_to_emoji import TextToEmojiPipeline
+from emoji_t2i.pipelines import TextToImagePipeline
 from tests.training.conftest import export_and_check_in_fresh_process
 
 ODD = ["", "zzqx blorf", "웃는 얼굴", "😀🐱", "cat " * 125]
@@ -22,7 +22,7 @@ def test_generate_grid_and_png_files(trained_run, tmp_path):
 
 
 def test_same_seed_same_images_and_odd_prompts(trained_run):
-    pipe = TextToEmojiPipeline.from_run(trained_run)
+    pipe = TextToImagePipeline.from_run(trained_run)
     a, b = pipe(["crying cat"], n=2, seed=7), pipe(["crying cat"], n=2, seed=7)
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a, pipe(["crying cat"], n=2, seed=8))
@@ -50,8 +50,8 @@ def test_export_as_preset_keeps_the_runs_metadata(trained_run, tmp_path):
     assert export_main(["--run", str(trained_run), "--format", "preset", "--out", str(out)]) == 0
     written = json.loads((trained_run / "preset" / "metadata.json").read_text())
     assert json.loads((out / "metadata.json").read_text()) == written
-    want = TextToEmojiPipeline.from_run(trained_run).sample(["crying cat"], seed=2)
-    np.testing.assert_array_equal(TextToEmojiPipeline.from_preset(out).sample(["crying cat"], seed=2), want)
+    want = TextToImagePipeline.from_run(trained_run).sample(["crying cat"], seed=2)
+    np.testing.assert_array_equal(TextToImagePipeline.from_preset(out).sample(["crying cat"], seed=2), want)
     # A run without its preset folder: the epoch count comes from the checkpoint itself.
     copy = tmp_path / "run-without-preset"
     shutil.copytree(trained_run, copy)

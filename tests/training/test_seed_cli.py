@@ -11,7 +11,7 @@ import pytest
 import tensorflow as tf
 
 from emoji_t2i.generate import main as generate_main
-from emoji_t2i.text_to_emoji import TextToEmojiPipeline
+from emoji_t2i.pipelines import TextToImagePipeline
 from emoji_t2i.train import main as train_main
 from tests.training.conftest import export_and_check_in_fresh_process
 
@@ -60,10 +60,10 @@ def check_encoder_loaded_frozen(run, encoder_run, pairs):
 
 def check_generates_and_stands_alone(run, encoder_run, tmp_path):
     assert generate_main(["--run", str(run), "crying cat", "-n", "2", "-o", str(tmp_path / "g.png")]) == 0
-    expected = TextToEmojiPipeline.from_run(run).sample(["crying cat", "rocket"], seed=1)
+    expected = TextToImagePipeline.from_run(run).sample(["crying cat", "rocket"], seed=1)
     encoder_run.rename(tmp_path / "moved-away")  # its weights are in the run's checkpoints
     try:
-        np.testing.assert_array_equal(TextToEmojiPipeline.from_run(run).sample(["crying cat", "rocket"], seed=1),
+        np.testing.assert_array_equal(TextToImagePipeline.from_run(run).sample(["crying cat", "rocket"], seed=1),
                                       expected)
         export_and_check_in_fresh_process(run, tmp_path)
     finally:

@@ -12,6 +12,7 @@ import sys
 import numpy as np
 import pytest
 
+from emoji_t2i.errors import MissingFile
 from emoji_t2i.training import jax_diffusion as jd
 from tests.training.test_diffusion_cli import diffusion_run  # noqa: F401  (module fixture reused)
 
@@ -52,7 +53,7 @@ def test_state_files_split_and_round_trip(tmp_path, monkeypatch):
     for got, want in zip(state["params"], arrays, strict=True):
         np.testing.assert_array_equal(got, want)
     assert state["progress"] == {"step": 7} and len(state["ema"]) == 5
-    with pytest.raises(FileNotFoundError, match="start without --resume"):
+    with pytest.raises(MissingFile, match="start without --resume"):
         jd.read_state(tmp_path / "nothing")
 
 

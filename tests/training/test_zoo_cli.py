@@ -49,7 +49,7 @@ def test_train_resume_generate_export(name, emoji_folder, tmp_path):
 def test_stackgan_stage2_starts_from_a_frozen_stage1(emoji_folder, tmp_path):
     import numpy as np
 
-    from emoji_t2i.text_to_emoji import TextToEmojiPipeline
+    from emoji_t2i.pipelines import TextToImagePipeline
 
     common = ["--model", "stackgan", "--data", str(emoji_folder), "--epochs", "1",
               "--steps-per-epoch", "2", "--batch-size", "8", *tiny_sets("stackgan")]
@@ -59,22 +59,22 @@ def test_stackgan_stage2_starts_from_a_frozen_stage1(emoji_folder, tmp_path):
     assert train_main([*common, "--out", str(stage2), "--set", "stage=2"]) == 2  # no stage1_run
     assert train_main([*common, "--out", str(stage2), "--set", "stage=2",
                        "--set", f"stage1_run={stage1}"]) == 0
-    first = TextToEmojiPipeline.from_run(stage1).model.ema_generator
-    second = TextToEmojiPipeline.from_run(stage2).model
+    first = TextToImagePipeline.from_run(stage1).model.ema_generator
+    second = TextToImagePipeline.from_run(stage2).model
     for a, b in zip(first.get_weights(), second.ema_generator.stage1.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)  # Stage I was loaded and stayed frozen
     assert (stage2 / "vectorizer.json").read_text() == (stage1 / "vectorizer.json").read_text()
     # The run is self-contained: with its Stage I run gone it still loads, samples and exports.
-    expected = TextToEmojiPipeline.from_run(stage2).sample(["crying cat"], seed=1)
+    expected = TextToImagePipeline.from_run(stage2).sample(["crying cat"], seed=1)
     stage1.rename(tmp_path / "moved-away")
-    np.testing.assert_array_equal(TextToEmojiPipeline.from_run(stage2).sample(["crying cat"], seed=1), expected)
+    np.testing.assert_array_equal(TextToImagePipeline.from_run(stage2).sample(["crying cat"], seed=1), expected)
     export_and_check_in_fresh_process(stage2, tmp_path)
 
 
 def test_char_cnn_rnn_pretrains_then_serves_frozen_in_a_generator(emoji_folder, tmp_path, capsys):
     import numpy as np
 
-    from emoji_t2i.text_to_emoji import TextToEmojiPipeline, load_run_model
+    from emoji_t2i.pipelines.text_to_image import TextToImagePipeline, load_run_model
 
     encoder_run = tmp_path / "encoder"
     common = ["--data", str(emoji_folder), "--epochs", "1", "--steps-per-epoch", "2", "--batch-size", "8"]
@@ -92,16 +92,16 @@ def test_char_cnn_rnn_pretrains_then_serves_frozen_in_a_generator(emoji_folder, 
                        "--set", f"text_encoder=char_cnn_rnn:{encoder_run}"]) == 0
     assert (gan_run / "vectorizer.json").read_text() == (encoder_run / "vectorizer.json").read_text()
     pretrained = load_run_model(encoder_run)[0].text_encoder.get_weights()
-    gan = TextToEmojiPipeline.from_run(gan_run).model
+    gan = TextToImagePipeline.from_run(gan_run).model
     for net in (gan.ema_generator, gan.discriminator):
         for a, b in zip(pretrained, net.text.encoder.get_weights(), strict=True):
             np.testing.assert_array_equal(a, b)  # loaded, and frozen through training
     recorded = json.loads((gan_run / "config.json").read_text())["hparams"]["text_encoder"]
     assert recorded == f"char_cnn_rnn:{encoder_run}:dim={config['hparams']['text_dim']}"
-    expected = TextToEmojiPipeline.from_run(gan_run).sample(["crying cat"], seed=1)
+    expected = TextToImagePipeline.from_run(gan_run).sample(["crying cat"], seed=1)
     encoder_run.rename(tmp_path / "moved-away")  # the GAN run and its preset stand alone
-    np.testing.assert_array_equal(TextToEmojiPipeline.from_run(gan_run).sample(["crying cat"], seed=1), expected)
-    np.testing.assert_array_equal(TextToEmojiPipeline.from_preset(gan_run / "preset").sample(["crying cat"], seed=1),
+    np.testing.assert_array_equal(TextToImagePipeline.from_run(gan_run).sample(["crying cat"], seed=1), expected)
+    np.testing.assert_array_equal(TextToImagePipeline.from_preset(gan_run / "preset").sample(["crying cat"], seed=1),
                                   expected)
     assert train_main(["--model", "cgan", "--out", str(tmp_path / "bad"), *common,
                        "--set", f"text_encoder=char_cnn_rnn:{tmp_path / 'nowhere'}"]) == 2

@@ -1,0 +1,44 @@
+"""What every command-line entry point shares: a quiet TensorFlow start and one-line errors.
+
+TensorFlow 2.21 writes its start-up chatter ("oneDNN custom operations are on", "Could not find
+cuda drivers", "failed call to cuInit") from C++ before its logging reads
+``TF_CPP_MIN_LOG_LEVEL``, so the variable alone does not keep a CLI's terminal clean. The
+import runs with file descriptor 2 captured, and every captured line that is not that chatter is
+written back, so a real warning or error still reaches the user.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import tempfile
+
+# absl's pre-initialisation banner and its INFO/WARNING lines ("I0000 00:00:17.. 123 port.cc:153] ...")
+CHATTER = re.compile(r"^(WARNING: All log messages before absl::InitializeLog\(\)"
+                     r"|[IW]\d{4} \d\d:\d\d:\d+\.\d+ +\d+ \S+:\d+\])")
+
+
+def quiet_tensorflow() -> None:
+    """Import TensorFlow without its start-up chatter; C++ logs below FATAL stay off afterwards.
+
+    A user who wants TensorFlow's logs sets ``TF_CPP_MIN_LOG_LEVEL`` themselves: it is only
+    defaulted here.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    if "tensorflow" in sys.modules:
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile(mode="w+b") as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            import tensorflow  # noqa: F401
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            kept = [line for line in captured.read().decode("utf-8", "replace").splitlines(keepends=True)
+                    if not CHATTER.match(line)]
+            sys.stderr.write("".join(kept))
