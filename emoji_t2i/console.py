@@ -20,12 +20,13 @@ CHATTER = re.compile(r"^(WARNING: All log messages before absl::InitializeLog\(\
 
 
 def quiet_tensorflow() -> None:
-    """Import TensorFlow without its start-up chatter; C++ logs below FATAL stay off afterwards.
-
-    A user who wants TensorFlow's logs sets ``TF_CPP_MIN_LOG_LEVEL`` themselves: it is only
-    defaulted here.
+    """Import TensorFlow without its start-up chatter; its C++ logs below FATAL stay off afterwards
+    (a CLI's errors reach the user as Python exceptions). ``TF_CPP_MIN_LOG_LEVEL=0`` or ``1``
+    asks for TensorFlow's logs and is left alone; 2, the usual "quiet" setting, still lets E-level
+    lines such as "failed call to cuInit" through, so it is raised to 3.
     """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    if os.environ.get("TF_CPP_MIN_LOG_LEVEL") not in ("0", "1"):
+        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
     if "tensorflow" in sys.modules:
         return
     sys.stderr.flush()
