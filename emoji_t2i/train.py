@@ -7,6 +7,13 @@ Examples:
     python -m emoji_t2i.train --resume --out runs/try --epochs 4   # continue a run
     python -m emoji_t2i.train --init-from diffusion-emoji72 --epochs 20   # fine-tune a preset
     python -m emoji_t2i.train --model cgan --set g_lr=2e-4 --set text_encoder=lstm --dry-run
+    python -m emoji_t2i.train --model cgan --set text_encoder=hub:PATH   # a TF Hub sentence encoder
+
+--set text_encoder= takes padded, embedding, embedding_gru, lstm, char_cnn_rnn, minilm (the
+pretrained MiniLM), char_cnn_rnn:RUN_DIR (a pretrained char-CNN-RNN run) or hub:PATH: any
+sentence encoder saved in the TF Hub / SavedModel format (strings in, (batch, D) floats out),
+such as a Universal Sentence Encoder you downloaded; it stays frozen, its caption embeddings are
+cached once per run, and exported SavedModels carry it.
 """
 
 from __future__ import annotations

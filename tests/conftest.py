@@ -36,3 +36,25 @@ def tiny_vectorizer(embedded):
 
     train = embedded.subset("train")
     return make_vectorizer("word", [c for caps in train.captions for c in caps])
+
+
+@pytest.fixture(scope="session")
+def hub_encoder_dir(tmp_path_factory):
+    """minilm as a user's downloaded sentence encoder would be saved: a tf.Module whose
+    ``__call__`` takes a string batch."""
+    from emoji_t2i.text.minilm import load_minilm
+
+    tokenizer, minilm = load_minilm(24)
+
+    class SentenceEncoder(tf.Module):
+        def __init__(self):
+            super().__init__()
+            self.tokenizer, self.minilm = tokenizer, minilm
+
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
+        def __call__(self, text):
+            return tf.cast(self.minilm(self.tokenizer(text))["pooled"], tf.float32)
+
+    path = tmp_path_factory.mktemp("hub") / "sentence_encoder"
+    tf.saved_model.save(SentenceEncoder(), str(path))
+    return path

@@ -34,6 +34,7 @@ import numpy as np
 from emoji_t2i.errors import UsageError
 from emoji_t2i.models.layers import AUGMENT_PARAMS
 from emoji_t2i.text import load_pretrained_text_encoders, pin_pretrained, pretrained_runs
+from emoji_t2i.text.encoders import frozen_text_encoder, tokenizer_for
 
 
 class ZooModel(keras.Model):
@@ -87,18 +88,19 @@ class ZooModel(keras.Model):
 
     # --- text ------------------------------------------------------------------------------------
     def encode_captions(self, captions: list[str], tokenizer, batch_size: int = 256) -> np.ndarray:
-        """(len(captions), 384): the frozen minilm's pooled embeddings, for a ``cached_text`` model."""
+        """(len(captions), D): the frozen encoder's pooled embeddings, for a ``cached_text`` model
+        (minilm's 384-d ones unless ``text_encoder`` names a ``hub:`` encoder)."""
         if not self.cached_text:
             raise NotImplementedError(f"{type(self).__name__} reads tokens, not cached text features")
-        if getattr(tokenizer, "kind", "wordpiece") != "wordpiece":
-            raise UsageError(f"minilm reads WordPiece ids, not {tokenizer.kind!r} ones: train with "
-                             "--set vectorizer=wordpiece --set sequence_length=24")
+        kind = self.get_config().get("text_encoder", "minilm")
+        wanted, length = tokenizer_for(kind) or ("wordpiece", 24)
+        if getattr(tokenizer, "kind", wanted) != wanted:
+            raise UsageError(f"{kind} reads {wanted} ids, not {tokenizer.kind!r} ones: train with "
+                             f"--set vectorizer={wanted} --set sequence_length={length}")
         import tensorflow as tf
 
-        from emoji_t2i.text.minilm import shared_minilm
-
-        minilm = shared_minilm()
-        encode = tf.function(lambda text: tf.cast(minilm(tokenizer(text))["pooled"], tf.float32))
+        encoder = frozen_text_encoder(kind)
+        encode = tf.function(lambda text: tf.cast(encoder(tokenizer(text))["pooled"], tf.float32))
         return np.concatenate([np.asarray(encode(tf.constant(captions[i:i + batch_size])))
                                for i in range(0, len(captions), batch_size)]).astype(np.float32)
 

@@ -22,6 +22,7 @@ from emoji_t2i.networks.lr_schedules import WarmupCosine
 from emoji_t2i.networks.unet import TextConditionedUNet
 from emoji_t2i.schedulers import CosineSchedule, make_sampler
 from emoji_t2i.text import make_text_encoder
+from emoji_t2i.text.encoders import frozen_text_encoder, is_frozen_encoder
 
 
 @register("diffusion")
@@ -69,11 +70,9 @@ class TextToEmojiDiffusion(ShapeFreeZooModel):
         self.num_steps, self.guidance_scale, self.sampler = num_steps, guidance_scale, sampler
         make_sampler(sampler, CosineSchedule())  # fails now, naming the choices, if unknown
         # === Networks ===
-        self.cached_text = text_encoder == "minilm"
+        self.cached_text = is_frozen_encoder(text_encoder)
         if self.cached_text:
-            from emoji_t2i.text.minilm import shared_minilm
-
-            self.text_encoder = shared_minilm()
+            self.text_encoder = frozen_text_encoder(text_encoder)
             feature_dim = self.text_encoder.output_dim
         else:
             self.text_encoder = make_text_encoder(text_encoder, vocabulary_size, text_dim, name="text_encoder")

@@ -16,6 +16,7 @@ from emoji_t2i.errors import UsageError
 from emoji_t2i.models import losses
 from emoji_t2i.models.base import ZooModel
 from emoji_t2i.models.layers import diff_augment
+from emoji_t2i.text.encoders import is_frozen_encoder
 
 
 class TextConditionalGAN(ZooModel):
@@ -54,9 +55,9 @@ class TextConditionalGAN(ZooModel):
         # WGAN-GP trains its critic several times per G step (Gulrajani et al. use 5).
         self.d_steps = d_steps if d_steps is not None else (5 if loss == "wgan_gp" else 1)
         self.gp_weight = gp_weight
-        # minilm is frozen: the engine caches its caption embeddings and G and D read those
-        # (one encoding per caption per run instead of one per network call).
-        self.cached_text = text_encoder == "minilm"
+        # minilm and hub: encoders are frozen: the engine caches their caption embeddings and G
+        # and D read those (one encoding per caption per run instead of one per network call).
+        self.cached_text = is_frozen_encoder(text_encoder)
         # === Networks ===
         self.generator = self.make_generator(name="generator")
         self.ema_generator = self.make_generator(name="ema_generator")

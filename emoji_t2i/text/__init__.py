@@ -13,6 +13,8 @@ char_cnn_rnn    char Embedding + 2 x (Conv1D, max-pool) + GRU,     day 6 (StackG
                 mean of states (use the char vectorizer)
 minilm          pretrained all-MiniLM-L6-v2 sentence embedding,    days 8-10, seed 001 (BERT,
                 frozen, shared, + a trainable Dense adapter        CLIP), done offline
+hub:PATH        any TF Hub / SavedModel sentence encoder (strings  -
+                in, (B, D) out), frozen, + the same adapter
 =============== ================================================== =========================
 
 ``char_cnn_rnn:RUN_DIR`` uses the encoder pretrained by ``--model char_cnn_rnn`` in RUN_DIR,

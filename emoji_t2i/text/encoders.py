@@ -10,11 +10,39 @@ import keras
 from keras import layers, ops
 
 from emoji_t2i.errors import UsageError
+from emoji_t2i.text.hub import HUB_PREFIX, HUB_SEQUENCE_LENGTH, hub_handle
 
 LEARNED = ("padded", "embedding", "embedding_gru", "lstm", "char_cnn_rnn")
 ENCODERS = (*LEARNED, "minilm")
 # The tokenizer (kind, ids per caption) an encoder reads when it needs other than words.
 TOKENIZERS = {"char_cnn_rnn": ("char", 64), "minilm": ("wordpiece", 24)}
+KINDS_HINT = f"use one of {', '.join(ENCODERS)}, char_cnn_rnn:RUN_DIR or {HUB_PREFIX}PATH"
+
+
+def tokenizer_for(kind: str) -> tuple[str, int] | None:
+    """(tokenizer kind, ids per caption) that a text encoder reads, or None for words."""
+    if hub_handle(kind) is not None:
+        return ("codepoint", HUB_SEQUENCE_LENGTH)
+    return TOKENIZERS.get(str(kind))
+
+
+def is_frozen_encoder(kind: str) -> bool:
+    """A pretrained sentence encoder that no train step changes (``minilm``, ``hub:``): a run
+    embeds every caption with it once and the train step reads those features."""
+    return kind == "minilm" or hub_handle(kind) is not None
+
+
+def frozen_text_encoder(kind: str):
+    """The process's shared frozen encoder of that kind: ids -> ``{"pooled": (B, D), ...}``,
+    with ``output_dim``."""
+    handle = hub_handle(kind)
+    if handle is not None:
+        from emoji_t2i.text.hub import shared_hub_encoder
+
+        return shared_hub_encoder(handle)
+    from emoji_t2i.text.minilm import shared_minilm
+
+    return shared_minilm()
 PRETRAINED_PREFIX = "char_cnn_rnn:"  # "char_cnn_rnn:RUN_DIR": the frozen encoder of that run
 # A run records its pretrained encoder as "char_cnn_rnn:RUN_DIR:dim=N" (``pin_pretrained``):
 # the weights are in its own checkpoints, so with the size known RUN_DIR may move or go.
@@ -70,8 +98,7 @@ class TextEncoder(layers.Layer):
                  embedding_dim=128, normalize=True, **kwargs):
         super().__init__(**kwargs)
         if kind not in LEARNED:
-            raise UsageError(f"unknown text_encoder {kind!r}; use one of {', '.join(ENCODERS)} "
-                             f"or {PRETRAINED_PREFIX}RUN_DIR")
+            raise UsageError(f"unknown text_encoder {kind!r}; {KINDS_HINT}")
         # === Config ===
         self.kind = kind
         self.vocabulary_size = vocabulary_size
@@ -135,6 +162,47 @@ class TextEncoder(layers.Layer):
                 "normalize": self.normalize}
 
 
+@keras.saving.register_keras_serializable("emoji_t2i")
+class FrozenTextAdapter(layers.Layer):
+    """``text_encoder=minilm`` or ``hub:HANDLE`` in a zoo network: the shared frozen encoder's
+    pooled sentence embedding, then a small trainable adapter (Dense + optional LayerNorm) to
+    ``output_dim``. Training feeds the embeddings the run cached once per caption
+    (``ZooModel.cached_text``), so G and D never run the encoder; sampling feeds token ids.
+    """
+
+    def __init__(self, kind="minilm", output_dim=128, normalize=True, **kwargs):
+        super().__init__(**kwargs)
+        # === Config ===
+        self.kind, self.output_dim, self.normalize = str(kind), output_dim, normalize
+        # === Layers ===
+        self.encoder = frozen_text_encoder(self.kind)
+        self.adapt = layers.Dense(output_dim, name="adapt")
+        if normalize:
+            self.norm = layers.LayerNormalization(name="code_norm")
+
+    def build(self, tokens_shape):
+        self.adapt.build((None, self.encoder.output_dim))
+        if self.normalize:
+            self.norm.build((None, self.output_dim))
+
+    def call(self, tokens):
+        # Cached embeddings are floats of the encoder's width; anything else is ids (SavedModel
+        # export traces a network's default signature with float inputs of the ids' shape).
+        if tokens.dtype.is_floating and tokens.shape[-1] == self.encoder.output_dim:
+            pooled = tokens
+        else:
+            pooled = self.encoder(ops.cast(tokens, "int32"))["pooled"]
+        code = self.adapt(ops.cast(pooled, self.compute_dtype))
+        return self.norm(code) if self.normalize else code
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.output_dim)
+
+    def get_config(self):
+        return {**super().get_config(), "kind": self.kind, "output_dim": self.output_dim,
+                "normalize": self.normalize}
+
+
 CHAR_EMBEDDING_DIM = 64  # the char_cnn_rnn pretraining model's character embedding
 
 
@@ -188,13 +256,10 @@ def make_text_encoder(kind: str, vocabulary_size: int, output_dim: int, name: st
     if pretrained is not None:
         return PretrainedTextEncoder(pretrained[0], vocabulary_size, output_dim, normalize,
                                      source_dim=pretrained[1], name=name)
-    if kind == "minilm":
-        from emoji_t2i.text.minilm import MiniLMAdapter
-
-        return MiniLMAdapter(output_dim, normalize, name=name)
+    if is_frozen_encoder(kind):
+        return FrozenTextAdapter(kind, output_dim, normalize, name=name)
     if kind not in ENCODERS:
-        raise UsageError(f"unknown text_encoder {kind!r}; use one of {', '.join(ENCODERS)} "
-                         f"or {PRETRAINED_PREFIX}RUN_DIR")
+        raise UsageError(f"unknown text_encoder {kind!r}; {KINDS_HINT}")
     embedding_dim = CHAR_EMBEDDING_DIM if kind == "char_cnn_rnn" else output_dim
     return TextEncoder(kind, vocabulary_size, output_dim, embedding_dim=embedding_dim,
                        normalize=normalize, name=name)

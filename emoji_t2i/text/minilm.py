@@ -177,38 +177,3 @@ def shared_minilm() -> MiniLM:
     if "minilm" not in _SHARED:
         _SHARED["minilm"] = MiniLM(name="minilm").load_pretrained()
     return _SHARED["minilm"]
-
-
-@keras.saving.register_keras_serializable("emoji_t2i")
-class MiniLMAdapter(layers.Layer):
-    """``text_encoder=minilm`` in a zoo network: the shared frozen MiniLM's pooled sentence
-    embedding, then a small trainable adapter (Dense + optional LayerNorm) to ``output_dim``.
-    Training feeds the cached embedding instead of ids; sampling feeds ids."""
-
-    def __init__(self, output_dim=128, normalize=True, **kwargs):
-        super().__init__(**kwargs)
-        # === Config ===
-        self.output_dim, self.normalize = output_dim, normalize
-        # === Layers ===
-        self.encoder = shared_minilm()
-        self.adapt = layers.Dense(output_dim, name="adapt")
-        if normalize:
-            self.norm = layers.LayerNormalization(name="code_norm")
-
-    def build(self, tokens_shape):
-        self.adapt.build((None, self.encoder.hidden))
-        if self.normalize:
-            self.norm.build((None, self.output_dim))
-
-    def call(self, tokens):
-        """``tokens``: WordPiece ids, or (B, 384) float features the model encoded once per
-        batch (``ZooModel.cached_text``) so G and D do not run MiniLM again."""
-        pooled = tokens if tokens.dtype.is_floating else self.encoder(tokens)["pooled"]
-        code = self.adapt(ops.cast(pooled, self.compute_dtype))
-        return self.norm(code) if self.normalize else code
-
-    def compute_output_shape(self, input_shape):
-        return (input_shape[0], self.output_dim)
-
-    def get_config(self):
-        return {**super().get_config(), "output_dim": self.output_dim, "normalize": self.normalize}

@@ -3,7 +3,9 @@
 - ``word`` / ``char``: ``TextVectorization`` layers learned from the training captions
   (``emoji_t2i.data.vectorizers``; unknown words map to id 1);
 - ``wordpiece``: BERT's uncased WordPiece with the pretrained vocabulary that ``minilm``
-  reads (``emoji_t2i.text.wordpiece``; [CLS] ... [SEP], unknown pieces map to [UNK]).
+  reads (``emoji_t2i.text.wordpiece``; [CLS] ... [SEP], unknown pieces map to [UNK]);
+- ``codepoint``: the prompt's Unicode code points, which ``hub:`` encoders turn back into
+  the exact string (``emoji_t2i.text.hub``).
 
 All are Keras layers that map a string tensor (B,) to int ids (B, L) inside a graph.
 """
@@ -18,9 +20,10 @@ from emoji_t2i.data.vectorizers import KINDS as LEARNED_KINDS
 from emoji_t2i.data.vectorizers import known_word_fraction as _learned_known_fraction
 from emoji_t2i.data.vectorizers import load_vectorizer, make_vectorizer, save_vectorizer
 from emoji_t2i.data.vectorizers import sequence_length as _learned_sequence_length
+from emoji_t2i.text.hub import HUB_SEQUENCE_LENGTH, CodepointTokenizer
 from emoji_t2i.text.wordpiece import WordPieceTokenizer
 
-KINDS = (*LEARNED_KINDS, "wordpiece")
+KINDS = (*LEARNED_KINDS, "wordpiece", "codepoint")
 
 
 def make_tokenizer(kind: str, captions=None, sequence_length: int | None = None):
@@ -31,13 +34,15 @@ def make_tokenizer(kind: str, captions=None, sequence_length: int | None = None)
         tokenizer = WordPieceTokenizer(load_vocabulary(), sequence_length or 24, name="wordpiece")
         tokenizer.kind = "wordpiece"
         return tokenizer
+    if kind == "codepoint":
+        return CodepointTokenizer(sequence_length or HUB_SEQUENCE_LENGTH, name="codepoint")
     if kind not in LEARNED_KINDS:
         raise DataError(f"unknown tokenizer kind {kind!r}; use one of {', '.join(KINDS)}")
     return make_vectorizer(kind, captions, sequence_length)
 
 
 def sequence_length(tokenizer) -> int:
-    if isinstance(tokenizer, WordPieceTokenizer):
+    if isinstance(tokenizer, (WordPieceTokenizer, CodepointTokenizer)):
         return tokenizer.sequence_length
     return _learned_sequence_length(tokenizer)
 
@@ -47,6 +52,9 @@ def save_tokenizer(tokenizer, path: Path) -> None:
         config = {"kind": "wordpiece", "sequence_length": tokenizer.sequence_length,
                   "vocabulary": tokenizer.vocabulary}
         Path(path).write_text(json.dumps(config, ensure_ascii=False) + "\n", encoding="utf-8")
+    elif isinstance(tokenizer, CodepointTokenizer):
+        config = {"kind": "codepoint", "sequence_length": tokenizer.sequence_length}
+        Path(path).write_text(json.dumps(config) + "\n", encoding="utf-8")
     else:
         save_vectorizer(tokenizer, path)
 
@@ -59,11 +67,15 @@ def load_tokenizer(path: Path):
             tokenizer = WordPieceTokenizer(config["vocabulary"], config["sequence_length"], name="wordpiece")
             tokenizer.kind = "wordpiece"
             return tokenizer
+        if config.get("kind") == "codepoint":
+            return CodepointTokenizer(config["sequence_length"], name="codepoint")
     return load_vectorizer(path)
 
 
 def known_fraction(tokenizer, prompt: str) -> float:
     """Share of the prompt's tokens the tokenizer knows (0 for an empty prompt)."""
+    if isinstance(tokenizer, CodepointTokenizer):  # every character reaches the encoder
+        return 1.0 if prompt.strip() else 0.0
     if isinstance(tokenizer, WordPieceTokenizer):
         ids = tokenizer([prompt]).numpy()[0]
         ids = ids[(ids != tokenizer.pad_id) & (ids != tokenizer.cls_id) & (ids != tokenizer.sep_id)]

@@ -104,11 +104,13 @@ class WordPieceTokenizer(keras.layers.Layer):
             out = out.write(i, tf.where(live & (best > 0), chosen, -1))
             return i + 1, start + tf.where(live, best, 0), failed, out
 
+        # At least one iteration: with no word to split (an empty prompt, or only over-long
+        # words) the TensorArray would otherwise be empty, and stacking it fails.
         _, _, failed, out = tf.while_loop(
-            lambda i, start, failed, out: tf.reduce_any((start < length) & ~failed),
+            lambda i, start, failed, out: (i == 0) | tf.reduce_any((start < length) & ~failed),
             body, (0, tf.zeros_like(length), length > MAX_WORD_CHARS,
                    tf.TensorArray(tf.int32, size=0, dynamic_size=True, element_shape=[None])))
-        pieces = tf.transpose(tf.reshape(out.stack(), [-1, count]))  # (W, iterations)
+        pieces = tf.transpose(tf.reshape(out.stack(), [out.size(), count]))  # (W, iterations)
         unk = tf.concat([tf.fill([count, 1], self.unk_id), tf.fill([count, tf.shape(pieces)[1] - 1], -1)], 1)
         return tf.where(failed[:, None], unk[:, : tf.shape(pieces)[1]], pieces)
 

@@ -10,7 +10,7 @@ import inspect
 import json
 
 from emoji_t2i.errors import UsageError
-from emoji_t2i.text.encoders import TOKENIZERS
+from emoji_t2i.text.encoders import tokenizer_for
 
 TRAINING_KEYS = {
     # key: (default, help)
@@ -89,7 +89,7 @@ def resolve(model_name: str, model_class, cli: dict, overrides: list[str],
             known = ", ".join(sorted([*hparams, *training]))
             raise UsageError(f"--set {key}: unknown for model {model_name}; known keys: {known}")
     set_keys = {item.split("=", 1)[0].strip() for item in overrides}
-    tokenizer = TOKENIZERS.get(str(hparams.get("text_encoder")))
+    tokenizer = tokenizer_for(str(hparams.get("text_encoder")))
     if tokenizer and "vectorizer" not in set_keys:  # it reads characters or word pieces
         training["vectorizer"] = tokenizer[0]
         if "sequence_length" not in set_keys:

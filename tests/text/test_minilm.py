@@ -74,3 +74,13 @@ def test_missing_package_names_the_install_command(monkeypatch):
 def test_tokenizer_runs_inside_a_graph(tokenizer):
     graph = tf.function(lambda s: tokenizer(s), input_signature=[tf.TensorSpec([None], tf.string)])
     np.testing.assert_array_equal(graph(tf.constant(["red heart"])).numpy(), tokenizer(["red heart"]).numpy())
+
+
+def test_a_prompt_with_no_word_is_cls_sep_as_bert_tokenizes_it(tokenizer):
+    """Empty, blank, control-only and over-long-word prompts (the while loop runs no split)."""
+    ids = tokenizer(["", "   ", "\x01\x02", "x" * 300, "crying cat"]).numpy()
+    cls, sep, unk = tokenizer.cls_id, tokenizer.sep_id, tokenizer.unk_id
+    for row in ids[:3]:
+        assert list(row[:3]) == [cls, sep, 0]
+    assert list(ids[3, :4]) == [cls, unk, sep, 0]
+    assert ids[4, 0] == cls and ids[4, 3] == sep
