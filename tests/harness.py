@@ -102,7 +102,7 @@ def weights_of(net) -> list[np.ndarray]:
 def run_forward_test(name: str) -> None:
     model = tiny_model(name)
     batch = tiny_batch(model, 3)
-    images = model.generate(batch["noise"], batch["tokens"])
+    images = model.generate(batch["tokens"], batch["noise"])
     assert tuple(images.shape) == (3, 72, 72, 4) and images.dtype == "float32"
     values = np.asarray(images)
     assert -1.0 <= values.min() and values.max() <= 1.0
@@ -171,15 +171,15 @@ def run_model_saving_test(name: str, tmp_path) -> None:
     model = tiny_model(name)
     wake_zero_initialised(model)
     batch = tiny_batch(model, 2, seed=1)
-    expected = np.asarray(model.generate(batch["noise"], batch["tokens"]))
+    expected = np.asarray(model.generate(batch["tokens"], batch["noise"]))
     model.save_weights(tmp_path / "m.weights.h5")
     twin = tiny_model(name)
     twin.load_weights(tmp_path / "m.weights.h5")
-    np.testing.assert_allclose(np.asarray(twin.generate(batch["noise"], batch["tokens"])), expected, atol=1e-6)
+    np.testing.assert_allclose(np.asarray(twin.generate(batch["tokens"], batch["noise"])), expected, atol=1e-6)
     model.save(tmp_path / "m.keras")
     loaded = keras.saving.load_model(tmp_path / "m.keras", compile=False)
     assert loaded.get_config() == model.get_config()
-    np.testing.assert_allclose(np.asarray(loaded.generate(batch["noise"], batch["tokens"])), expected, atol=1e-6)
+    np.testing.assert_allclose(np.asarray(loaded.generate(batch["tokens"], batch["noise"])), expected, atol=1e-6)
 
 
 def run_warm_start_test(name: str) -> None:
@@ -201,8 +201,8 @@ def run_warm_start_test(name: str) -> None:
         for a, b in zip(weights_of(trained), weights_of(ema), strict=True):
             np.testing.assert_array_equal(a, b)
     batch = tiny_batch(model, 2, seed=1)
-    np.testing.assert_allclose(np.asarray(model.generate(batch["noise"], batch["tokens"])),
-                               np.asarray(source.generate(batch["noise"], batch["tokens"])), atol=1e-6)
+    np.testing.assert_allclose(np.asarray(model.generate(batch["tokens"], batch["noise"])),
+                               np.asarray(source.generate(batch["tokens"], batch["noise"])), atol=1e-6)
 
 
 def run_checkpoint_coverage_test(name: str, tmp_path) -> None:

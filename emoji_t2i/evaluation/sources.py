@@ -27,17 +27,17 @@ class PipelineSource:
         if self.options:
             self.name += " " + ", ".join(f"{k}={v}" for k, v in sorted(self.options.items()))
 
-    def generate(self, prompts, n, seed):
+    def generate(self, prompts, seed, n):
         with warnings.catch_warnings():  # held-out prompts with no known word are expected
             warnings.simplefilter("ignore", UserWarning)
             return self.pipeline.sample(prompts, seed=seed, n=n, **self.options)
 
     def samples(self, ps: PromptSet, seed: int) -> np.ndarray:
-        return np.concatenate([self.generate(ps.prompts[s:s + self.chunk], 1, seed * 1000 + k)
+        return np.concatenate([self.generate(ps.prompts[s:s + self.chunk], seed * 1000 + k, 1)
                                for k, s in enumerate(range(0, len(ps.prompts), self.chunk))])
 
     def variations(self, ps: PromptSet, prompts: int, per_prompt: int, seed: int) -> list[np.ndarray]:
-        images = self.generate(ps.prompts[:prompts], per_prompt, seed * 1000 + 999)
+        images = self.generate(ps.prompts[:prompts], seed * 1000 + 999, per_prompt)
         return list(images.reshape(-1, per_prompt, *images.shape[1:]))
 
 

@@ -15,7 +15,7 @@ What a model declares (class attributes and methods, all with defaults here):
   engine then computes once per run for every training caption (``encode_captions``)
   and feeds as ``text_features``.
 - ``noise_shape`` (one example's sampling noise) and ``sample(tokens, noise, **options)``
-  (images in [-1, 1]); ``generate(noise, tokens)`` is ``sample`` with default options.
+  (images in [-1, 1]); ``generate(tokens, noise)`` is ``sample`` with default options.
 - ``sampling_layers()`` (what export keeps; ``preset_layers()`` what presets keep),
   ``conditional`` (False: prompts are ignored), ``networks()`` (the trained
   networks), ``uses_labels`` (asks for ``num_classes``), ``is_generator`` (False for a
@@ -55,7 +55,7 @@ class ZooModel(keras.Model):
 
     def call(self, inputs, training=False):
         noise, tokens = inputs
-        return self.generate(noise, tokens)
+        return self.generate(tokens, noise)
 
     # --- randomness and sampling ---------------------------------------------------------------
     @property
@@ -69,7 +69,7 @@ class ZooModel(keras.Model):
         if options:
             raise UsageError(f"{self.zoo_name} samples from noise alone; it takes no "
                              f"{', '.join(sorted(options))}")
-        return self.generate(noise, tokens)
+        return self.generate(tokens, noise)
 
     def build_for_sampling(self, sequence_length: int) -> None:
         if not self.built:
@@ -96,7 +96,7 @@ class ZooModel(keras.Model):
         wanted, length = tokenizer_for(kind) or ("wordpiece", 24)
         if getattr(tokenizer, "kind", wanted) != wanted:
             raise UsageError(f"{kind} reads {wanted} ids, not {tokenizer.kind!r} ones: train with "
-                             f"--set vectorizer={wanted} --set sequence_length={length}")
+                             f"--set tokenizer={wanted} --set sequence_length={length}")
         import tensorflow as tf
 
         encoder = frozen_text_encoder(kind)
@@ -107,7 +107,7 @@ class ZooModel(keras.Model):
     # --- runs that start from runs ---------------------------------------------------------------
     @classmethod
     def source_runs(cls, hparams: dict) -> list[str]:
-        """Runs whose vectorizer and weights a new run takes (a pretrained text encoder)."""
+        """Runs whose tokenizer and weights a new run takes (a pretrained text encoder)."""
         return pretrained_runs(hparams.get("text_encoder", ""))
 
     @classmethod

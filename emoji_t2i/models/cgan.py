@@ -155,7 +155,7 @@ class ConditionalGAN(TextConditionalGAN):
     With ``text_encoder="padded"`` it is the diary's day-3 CGAN (token ids as numbers).
 
     Args:
-        vocabulary_size: the vectorizer's vocabulary size.
+        vocabulary_size: the tokenizer's vocabulary size.
         noise_dim: size of the noise vector.
         text_encoder: one of ``emoji_t2i.text.ENCODERS``.
         text_dim: size of the text code in G and D (each has its own encoder).

@@ -56,7 +56,7 @@ class CharCNNRNNPretraining(ZooModel):
     ``--set text_encoder=char_cnn_rnn:RUN_DIR`` loads, frozen, into a generator.
 
     Args:
-        vocabulary_size: the character vectorizer's vocabulary size.
+        vocabulary_size: the character tokenizer's vocabulary size.
         text_dim: size of the text encoder's output (the code generators get).
         embed_dim: size of the joint space.
         i_channels: image encoder channels at 36, 18, 9 and 9 px.
@@ -65,7 +65,7 @@ class CharCNNRNNPretraining(ZooModel):
     """
 
     OPTIMIZERS = {"optimizer": "lr"}
-    training_defaults = {"lr": 1e-3, "vectorizer": "char", "sequence_length": 64,
+    training_defaults = {"lr": 1e-3, "tokenizer": "char", "sequence_length": 64,
                          "aux_labels": "identity"}
     uses_labels = True
     is_generator = False

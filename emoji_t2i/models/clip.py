@@ -101,7 +101,7 @@ class EmojiCLIP(ShapeFreeZooModel):
 
     OPTIMIZERS = {"optimizer": "lr"}
     training_defaults = {"lr": 1e-3, "beta_1": 0.9, "beta_2": 0.99, "aux_labels": "identity",
-                         "vectorizer": "wordpiece", "sequence_length": 24}  # minilm reads word pieces
+                         "tokenizer": "wordpiece", "sequence_length": 24}  # minilm reads word pieces
     run_defaults = {"epochs": 10, "seed": 1}
     uses_labels = True
     is_generator = False

@@ -181,7 +181,7 @@ class TextToEmojiDiffusion(ShapeFreeZooModel):
                                                         reduce_retracing=True)
         return self.__dict__["_denoiser_fn"]
 
-    def generate(self, noise, tokens):
+    def generate(self, tokens, noise):
         """``sample`` with the default options, traced once (the sample grids call it)."""
         if "_sample_graph" not in self.__dict__:
             self.__dict__["_sample_graph"] = tf.function(self.sample)

@@ -112,7 +112,7 @@ class TextConditionalGAN(ZooModel):
                 opt.build(net.trainable_variables)
 
     # --- sampling --------------------------------------------------------------------
-    def generate(self, noise, tokens):
+    def generate(self, tokens, noise):
         """Images in [-1, 1], float32 (B, 72, 72, 4), from the EMA generator."""
         return ops.cast(self.ema_generator([noise, tokens], training=False), "float32")
 

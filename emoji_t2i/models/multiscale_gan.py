@@ -298,7 +298,7 @@ class MultiScaleGAN(TextConditionalGAN):
         return 0.0, {}
 
     # --- sampling ------------------------------------------------------------------------------
-    def generate(self, noise, tokens):
+    def generate(self, tokens, noise):
         sentence, extra = self.condition(tokens)
         return ops.cast(self.ema_generator([noise, sentence, *extra], training=False)[-1], "float32")
 

@@ -7,7 +7,7 @@ Two stages, trained one after the other through the same CLI:
 
 Stage I draws a 36x36 sketch from noise and the augmented text condition; Stage II reads
 that sketch with its own condition and paints the 72x72 emoji. A Stage II run loads Stage I
-frozen from ``stage1_run`` (and its vectorizer), and its checkpoints, generation and export
+frozen from ``stage1_run`` (and its tokenizer), and its checkpoints, generation and export
 hold both stages. Seed 002's WGAN variant is ``--set loss=wgan_gp``.
 """
 
@@ -239,15 +239,15 @@ class StackGAN(ConditionalGAN):
             return ops.average_pool(images, 2, 2)
         return images
 
-    def generate(self, noise, tokens):
-        images = super().generate(noise, tokens)
+    def generate(self, tokens, noise):
+        images = super().generate(tokens, noise)
         if self.stage == 1:
             images = ops.repeat(ops.repeat(images, 2, axis=1), 2, axis=2)
         return images
 
     @classmethod
     def source_runs(cls, hparams: dict) -> list[str]:
-        """Runs a new run of this config starts from (their vectorizer must be reused)."""
+        """Runs a new run of this config starts from (their tokenizer must be reused)."""
         stage1 = []
         if int(hparams.get("stage", 1)) == 2:
             if not hparams.get("stage1_run"):

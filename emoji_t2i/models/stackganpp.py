@@ -70,7 +70,7 @@ class StackGANpp(MultiScaleGAN):
         ``ema_decay``): see ``cgan``.
     """
 
-    training_defaults = {**MultiScaleGAN.training_defaults, "vectorizer": "wordpiece",
+    training_defaults = {**MultiScaleGAN.training_defaults, "tokenizer": "wordpiece",
                          "sequence_length": 24}  # minilm reads word pieces
     aligned = True
     progress_metrics = ("d_loss", "g_loss", "clip_loss")

@@ -88,7 +88,7 @@ class StyleGAN(TextConditionalGAN):
     and projection's feature loss reads D's feature maps.
 
     Args:
-        vocabulary_size: the vectorizer's vocabulary size (read only when ``conditional``).
+        vocabulary_size: the tokenizer's vocabulary size (read only when ``conditional``).
         z_dim, w_dim, mapping_depth: latent sizes and mapping layers.
         g_channels: synthesis channels at 9, 18, 36, 72 px; d_channels: D's at 72, 36, 18, 9.
         conditional, text_encoder, text_dim: text conditioning (see above).
@@ -159,7 +159,7 @@ class StyleGAN(TextConditionalGAN):
         return {"noise": ("normal", (self.z_dim,)), "mix_noise": ("normal", (self.z_dim,)),
                 "mix": ("uniform", (2,)), "ada": ("uniform", (2, ADA_PARAMS))}
 
-    def generate(self, noise, tokens):
+    def generate(self, tokens, noise):
         return self.sample(tokens, noise)
 
     def sample(self, tokens, noise, truncation_psi=None, **options):

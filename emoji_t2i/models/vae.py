@@ -74,7 +74,7 @@ class TextConditionalVAE(ZooModel):
     at generation time and must take the emoji's identity from the text.
 
     Args:
-        vocabulary_size: the vectorizer's vocabulary size.
+        vocabulary_size: the tokenizer's vocabulary size.
         latent_dim: size of z (``noise_dim``: generation feeds it N(0, I) noise).
         text_encoder: one of ``emoji_t2i.text.ENCODERS`` (day 2: padded, day 4: embedding).
         text_dim: size of the text code in encoder and decoder.
@@ -141,7 +141,7 @@ class TextConditionalVAE(ZooModel):
     def sampling_layers(self):
         return [self.decoder]
 
-    def generate(self, noise, tokens):
+    def generate(self, tokens, noise):
         return ops.cast(self.decoder([noise, tokens], training=False), "float32")
 
     def train_step(self, data):

@@ -202,7 +202,7 @@ class VQTransformer(ShapeFreeZooModel):
                                   self.top_k if top_k is None else top_k)
         return self.tokenizer.decode(tf.reshape(ids, [batch, self.grid, self.grid]))
 
-    def generate(self, noise, tokens):
+    def generate(self, tokens, noise):
         if "_sample_graph" not in self.__dict__:
             self.__dict__["_sample_graph"] = tf.function(self.sample)
         return self.__dict__["_sample_graph"](tokens, noise)

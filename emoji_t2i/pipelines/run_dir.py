@@ -2,7 +2,7 @@
 
     runs/<YYYYmmdd-HHMMSS>-<model>/
       config.json        the fully resolved configuration (re-creates the run)
-      vectorizer.json    the caption tokeniser, vocabulary included
+      tokenizer.json     the caption tokenizer, vocabulary included (older runs: vectorizer.json)
       checkpoints/       tf.train.Checkpoint of model, EMA, both optimizers and the epoch,
                          written at the end of every epoch (the last 3 kept)
       history.csv        one row of metrics per epoch
@@ -39,7 +39,12 @@ class RunDir:
         self.path = Path(path)
 
     config_path = property(lambda self: self.path / "config.json")
-    vectorizer_path = property(lambda self: self.path / "vectorizer.json")
+
+    @property
+    def tokenizer_path(self) -> Path:
+        """``tokenizer.json``; a run written before the rename has ``vectorizer.json``."""
+        new, old = self.path / "tokenizer.json", self.path / "vectorizer.json"
+        return old if old.exists() and not new.exists() else new
     checkpoint_dir = property(lambda self: self.path / "checkpoints")
     samples_dir = property(lambda self: self.path / "samples")
     logs_dir = property(lambda self: self.path / "logs")
@@ -85,6 +90,9 @@ class RunDir:
         except json.JSONDecodeError as e:
             raise RunError(f"{self.config_path}: broken JSON ({e.msg}, line {e.lineno}); restore "
                            "it or start a new run") from e
+        training = config.get("training", {})
+        if "vectorizer" in training:  # what older runs called it
+            training.setdefault("tokenizer", training.pop("vectorizer"))
         if expect_model and config.get("model") != expect_model:
             raise RunError(f"{self.path} is a {config.get('model')!r} run, not {expect_model!r}; "
                            f"use --model {config.get('model')} or another --out")

@@ -30,7 +30,7 @@ def source_config(path: str | Path) -> dict:
 
 
 def source_tokenizer_path(path: str | Path) -> Path:
-    return RunDir(path).vectorizer_path if is_run(path) else resolve_preset(path) / "tokenizer.json"
+    return RunDir(path).tokenizer_path if is_run(path) else resolve_preset(path) / "tokenizer.json"
 
 
 def load_source_model(path: str | Path, model_name: str | None = None):

@@ -32,7 +32,7 @@ def load_run_model(path: str | Path, model_name: str | None = None):
     (which restores source runs inside its strategy scope) keeps its own."""
     run = RunDir(path)
     config = run.load_config(expect_model=model_name)
-    tokenizer = load_tokenizer(run.vectorizer_path)
+    tokenizer = load_tokenizer(run.tokenizer_path)
     model = build_model(config, tokenizer.vocabulary_size())
     model.build_for_sampling(int(config["training"]["sequence_length"]))
     run.restore(tf.train.Checkpoint(model=model), partial=True)
@@ -103,5 +103,5 @@ class TextToImagePipeline:
             options["callback"] = progress
         return to_uint8(self.model.sample(tokens, noise, **options))
 
-    def __call__(self, prompts, n: int = 1, seed: int = 0, **options) -> np.ndarray:
+    def __call__(self, prompts, seed: int = 0, n: int = 1, **options) -> np.ndarray:
         return self.sample(prompts, seed=seed, n=n, **options)

@@ -10,7 +10,7 @@ embedding       Embedding + masked mean pooling                    day 4 (VAE + 
 embedding_gru   Embedding + GRU (the cgan default)                 day 5 (CGAN + GRU)
 lstm            Embedding + LSTM                                   day 1 (LSTM GAN)
 char_cnn_rnn    char Embedding + 2 x (Conv1D, max-pool) + GRU,     day 6 (StackGAN)
-                mean of states (use the char vectorizer)
+                mean of states (use the char tokenizer)
 minilm          pretrained all-MiniLM-L6-v2 sentence embedding,    days 8-10, seed 001 (BERT,
                 frozen, shared, + a trainable Dense adapter        CLIP), done offline
 hub:PATH        any TF Hub / SavedModel sentence encoder (strings  -
@@ -18,7 +18,7 @@ hub:PATH        any TF Hub / SavedModel sentence encoder (strings  -
 =============== ================================================== =========================
 
 ``char_cnn_rnn:RUN_DIR`` uses the encoder pretrained by ``--model char_cnn_rnn`` in RUN_DIR,
-frozen (with its vectorizer), as StackGAN used a pretrained char-CNN-RNN. The new run records
+frozen (with its tokenizer), as StackGAN used a pretrained char-CNN-RNN. The new run records
 it as ``char_cnn_rnn:RUN_DIR:dim=N`` and keeps the weights in its checkpoints, so RUN_DIR may
 move or go once the run has started.
 """

@@ -88,7 +88,7 @@ class TextEncoder(layers.Layer):
 
     Args:
         kind: one of ``ENCODERS``.
-        vocabulary_size: size of the vectorizer's vocabulary, padding and OOV included.
+        vocabulary_size: size of the tokenizer's vocabulary, padding and OOV included.
         output_dim: size of the text code.
         embedding_dim: size of the word embedding (ignored by ``padded``).
         normalize: layer-normalise the code (what generators use; see below).

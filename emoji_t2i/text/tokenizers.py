@@ -1,4 +1,4 @@
-"""Every caption tokenizer by kind, saved with its run (``vectorizer.json``).
+"""Every caption tokenizer by kind, saved with its run and its presets (``tokenizer.json``).
 
 - ``word`` / ``char``: ``TextVectorization`` layers learned from the training captions
   (``emoji_t2i.data.vectorizers``; unknown words map to id 1);

@@ -101,7 +101,7 @@ class SampleGrid(keras.callbacks.Callback):
     of them, and the grid in TensorBoard. The columns of one row share the caption and differ
     only in noise, so mode collapse shows as identical columns within minutes."""
 
-    def __init__(self, prompts: list[str], tags: list[str], vectorizer, noise_shape: tuple[int, ...],
+    def __init__(self, prompts: list[str], tags: list[str], tokenizer, noise_shape: tuple[int, ...],
                  samples_dir: Path, writer, columns: int = 6, every: int = 1, seed: int = 0,
                  unconditional: bool = False):
         super().__init__()
@@ -115,10 +115,10 @@ class SampleGrid(keras.callbacks.Callback):
             noise = rng.standard_normal((columns, *noise_shape)).astype(np.float32)
             self.noise = np.tile(noise, (len(prompts),) + (1,) * len(noise_shape))
         self.prompts, self.tags = prompts, tags
-        self.tokens = vectorizer(np.repeat(np.array(prompts, dtype=object), columns).tolist())
+        self.tokens = tokenizer(np.repeat(np.array(prompts, dtype=object), columns).tolist())
 
     def render(self, model, title: str) -> Image.Image:
-        images = to_uint8(model.generate(self.noise, self.tokens))
+        images = to_uint8(model.generate(self.tokens, self.noise))
         captions = []
         for prompt, tag in zip(self.prompts, self.tags, strict=True):
             captions += [f"{tag}{prompt}"] + [""] * (self.columns - 1)
@@ -144,11 +144,11 @@ class RetrievalGrid(keras.callbacks.Callback):
     ``heldout_top1``, a held-out caption's top image among all held-out images (a hit when it
     is the same emoji), next to ``heldout_chance``."""
 
-    def __init__(self, prompts, tags, vectorizer, bank, heldout, samples_dir: Path, writer,
+    def __init__(self, prompts, tags, tokenizer, bank, heldout, samples_dir: Path, writer,
                  columns: int = 6, every: int = 1):
         super().__init__()
         self.prompts, self.tags, self.samples_dir = prompts, tags, Path(samples_dir)
-        self.vectorizer, self.bank, self.heldout = vectorizer, bank, heldout
+        self.tokenizer, self.bank, self.heldout = tokenizer, bank, heldout
         self.writer, self.columns, self.every = writer, columns, max(1, every)
 
     def _embed_images(self, images):
@@ -161,13 +161,13 @@ class RetrievalGrid(keras.callbacks.Callback):
             return
         if len(self.heldout) and logs is not None:
             images = self._embed_images(self.heldout.images)
-            texts = np.asarray(self.model.embed_text(self.vectorizer([c[0] for c in self.heldout.captions])))
+            texts = np.asarray(self.model.embed_text(self.tokenizer([c[0] for c in self.heldout.captions])))
             best = (texts @ images.T).argmax(axis=1)
             identity = np.asarray(self.heldout.identity)
             logs["heldout_top1"] = float((identity[best] == identity).mean())
             logs["heldout_chance"] = float(np.mean([(identity == k).mean() for k in identity]))
         bank = self._embed_images(self.bank.images)
-        texts = np.asarray(self.model.embed_text(self.vectorizer(list(self.prompts))))
+        texts = np.asarray(self.model.embed_text(self.tokenizer(list(self.prompts))))
         top = np.argsort(-(texts @ bank.T), axis=1)[:, : self.columns]
         captions = []
         for prompt, tag in zip(self.prompts, self.tags, strict=True):

@@ -17,7 +17,7 @@ TRAINING_KEYS = {
     "beta_1": (0.9, "Adam beta_1 (the GANs default to 0, the stable choice for them)"),
     "beta_2": (0.999, "Adam beta_2 (the GANs default to 0.9)"),
     "aux_labels": ("subcategory,identity", "label fields for the auxiliary heads ('' for none)"),
-    "vectorizer": ("word", "caption tokeniser: word, char or wordpiece (minilm's)"),
+    "tokenizer": ("word", "caption tokenizer: word, char, wordpiece (minilm's) or codepoint (hub:'s)"),
     "sequence_length": (16, "tokens per caption"),
     "jit_compile": (False, "XLA-compile the train step (measured slower on CPU)"),
     "deterministic": (False, "enable TF op determinism (bit-exact resume; slower)"),
@@ -73,7 +73,7 @@ def resolve(model_name: str, model_class, cli: dict, overrides: list[str],
     if init_from is not None:
         hparams.update({k: v for k, v in init_from["hparams"].items() if k in hparams})
     # A model class adds its learning-rate keys (one per optimizer: g_lr/d_lr, lr) and may
-    # change a shared default (a character-level model defaults to the char vectorizer).
+    # change a shared default (a character-level model defaults to the char tokenizer).
     training = {k: v for k, (v, _) in TRAINING_KEYS.items()}
     training.update(getattr(model_class, "training_defaults", {}))
     for item in overrides:
@@ -90,8 +90,8 @@ def resolve(model_name: str, model_class, cli: dict, overrides: list[str],
             raise UsageError(f"--set {key}: unknown for model {model_name}; known keys: {known}")
     set_keys = {item.split("=", 1)[0].strip() for item in overrides}
     tokenizer = tokenizer_for(str(hparams.get("text_encoder")))
-    if tokenizer and "vectorizer" not in set_keys:  # it reads characters or word pieces
-        training["vectorizer"] = tokenizer[0]
+    if tokenizer and "tokenizer" not in set_keys:  # it reads characters or word pieces
+        training["tokenizer"] = tokenizer[0]
         if "sequence_length" not in set_keys:
             training["sequence_length"] = tokenizer[1]
     config = {"model": model_name, **RUN_DEFAULTS, **model_class.run_defaults}

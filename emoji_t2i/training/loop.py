@@ -1,4 +1,4 @@
-"""Training a zoo model from a resolved config: data -> vectorizer -> model -> fit()."""
+"""Training a zoo model from a resolved config: data -> tokenizer -> model -> fit()."""
 
 from __future__ import annotations
 
@@ -90,12 +90,12 @@ def one_vendor(train, vendor: str):
 
 
 def prepare(config: dict, run: RunDir | None, resume: bool):
-    """Data, vectorizer and label vocabularies (a resumed run's own; else new ones)."""
+    """Data, tokenizer and label vocabularies (a resumed run's own; else new ones)."""
     data = load_dataset(config["data"])
     t = config["training"]
     train = one_vendor(data.subset("train"), str(t.get("vendor", "")))
     if resume:
-        vectorizer = load_tokenizer(run.vectorizer_path)
+        tokenizer = load_tokenizer(run.tokenizer_path)
         vocabularies = json.loads((run.path / "labels.json").read_text())
     else:
         sources = source_runs(config)
@@ -106,19 +106,19 @@ def prepare(config: dict, run: RunDir | None, resume: bool):
         config["hparams"] = model_class.pin_sources(config["hparams"], source_config)
         sources = model_class.text_source_runs(config["hparams"])
         if config.get("init_from"):  # a fine-tune reads text as its preset did
-            vectorizer = load_tokenizer(Path(config["init_from"]["preset"]) / "tokenizer.json")
-            t["vectorizer"], t["sequence_length"] = vectorizer.kind, sequence_length(vectorizer)
+            tokenizer = load_tokenizer(Path(config["init_from"]["preset"]) / "tokenizer.json")
+            t["tokenizer"], t["sequence_length"] = tokenizer.kind, sequence_length(tokenizer)
         elif sources:  # a model that starts from another run must read text the same way
-            vectorizer = load_tokenizer(source_tokenizer_path(sources[0]))
-            t["vectorizer"], t["sequence_length"] = vectorizer.kind, sequence_length(vectorizer)
+            tokenizer = load_tokenizer(source_tokenizer_path(sources[0]))
+            t["tokenizer"], t["sequence_length"] = tokenizer.kind, sequence_length(tokenizer)
         else:
             captions = [c for caps in train.captions for c in caps]
-            vectorizer = make_tokenizer(t["vectorizer"], captions, int(t["sequence_length"]))
+            tokenizer = make_tokenizer(t["tokenizer"], captions, int(t["sequence_length"]))
         fields = label_fields(config, data) if get_model_class(config["model"]).uses_labels else ()
         vocabularies = {f: train.label_vocabulary(f) for f in fields}
         config["num_classes"] = [len(v) for v in vocabularies.values()]
-        config["vocabulary_size"] = vectorizer.vocabulary_size()
-    return data, train, vectorizer, vocabularies
+        config["vocabulary_size"] = tokenizer.vocabulary_size()
+    return data, train, tokenizer, vocabularies
 
 
 def train(config: dict, run: RunDir, resume: bool = False, dry_run: bool = False) -> dict:
@@ -128,11 +128,11 @@ def train(config: dict, run: RunDir, resume: bool = False, dry_run: bool = False
     if not resume and not dry_run:
         run.check_new()  # fail before any work if --out is taken or unwritable
     # Everything that can fail on bad settings happens before the run directory exists.
-    data, train_data, vectorizer, vocabularies = prepare(config, run, resume)
+    data, train_data, tokenizer, vocabularies = prepare(config, run, resume)
     steps = epoch_steps(len(train_data), config["batch_size"], config["steps_per_epoch"])
     total_steps = steps * int(config["epochs"])
     with strategy.scope():
-        model = make_model(config, vectorizer.vocabulary_size())
+        model = make_model(config, tokenizer.vocabulary_size())
         compile_model(model, config, total_steps)
         if not resume:
             model.initialize_from_runs(load_source_model)
@@ -145,7 +145,7 @@ def train(config: dict, run: RunDir, resume: bool = False, dry_run: bool = False
         return {"dry_run": True}
     if not resume:
         run.create(config)
-        save_tokenizer(vectorizer, run.vectorizer_path)
+        save_tokenizer(tokenizer, run.tokenizer_path)
         (run.path / "labels.json").write_text(json.dumps(vocabularies) + "\n")
     run.write_config(config)
     epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
@@ -166,30 +166,30 @@ def train(config: dict, run: RunDir, resume: bool = False, dry_run: bool = False
     draws = model.random_draws()
     # z noise and DiffAugment keep the draws every earlier run of the zoo was trained with.
     legacy = {name: draws.pop(name)[1] for name in ("noise", "augment") if name in draws}
-    dataset = make_dataset(train_data, vectorizer, config["batch_size"], seed=config["seed"],
+    dataset = make_dataset(train_data, tokenizer, config["batch_size"], seed=config["seed"],
                            initial_epoch=initial_epoch, epochs=epochs, steps_per_epoch=steps,
                            label_fields=tuple(vocabularies), label_vocabularies=vocabularies,
                            noise_dim=legacy.get("noise", (0,))[0],
                            augment_params=legacy.get("augment", (2, 0))[1], draws=draws,
-                           caption_features=caption_features(model, train_data, vectorizer)
+                           caption_features=caption_features(model, train_data, tokenizer)
                            if model.cached_text else None)
     writer = tf.summary.create_file_writer(str(run.logs_dir))
     prompts, tags = choose_prompts(data, config["seed"])
     progress = cb.ProgressBar(steps, config["batch_size"], epochs, run.path)
     every = int(config["training"]["sample_every"])
     if model.preview == "samples":
-        samples = cb.SampleGrid(prompts, tags, vectorizer, model.noise_shape, run.samples_dir, writer,
+        samples = cb.SampleGrid(prompts, tags, tokenizer, model.noise_shape, run.samples_dir, writer,
                                 every=every, seed=config["seed"],
                                 unconditional=not model.conditional)
     elif model.preview == "retrieval":  # a text encoder: retrieval among real emoji instead
         bank = train_data.take(np.random.default_rng(config["seed"]).permutation(len(train_data))[:1000])
-        samples = cb.RetrievalGrid(prompts, tags, vectorizer, bank, data.subset("heldout"),
+        samples = cb.RetrievalGrid(prompts, tags, tokenizer, bank, data.subset("heldout"),
                                    run.samples_dir, writer, every=every)
     else:  # an image tokenizer: held-out emoji over their reconstructions
         samples = cb.ReconstructionGrid(data.subset("heldout") if len(data.subset("heldout")) else train_data,
                                         run.samples_dir, writer, every=every, seed=config["seed"])
     def write_preset(done_epochs):
-        save_preset(model, vectorizer, run.path / "preset",
+        save_preset(model, tokenizer, run.path / "preset",
                     run_metadata(config, done_epochs, train_step_count(model)))
 
     # The checkpoint comes before the samples: an epoch's weights are safe even if drawing

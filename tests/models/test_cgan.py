@@ -115,5 +115,5 @@ def test_frozen_minilm_runs_once_per_caption_not_per_network_call(monkeypatch):
     d = model.discriminator
     h = d.features(batch["images"])
     assert not np.allclose(d.score(h, batch["text_features"]), d.score(h, other["text_features"]))
-    model.generate(batch["noise"], batch["tokens"])
+    model.generate(batch["tokens"], batch["noise"])
     assert calls  # sampling encodes the prompt's ids

@@ -48,8 +48,8 @@ def test_lazy_r1_runs_only_on_its_interval():
 def test_unconditional_default_ignores_the_prompt_and_truncation_pulls_to_the_mean():
     model = tiny_model("stylegan", conditional=False)
     batch = tiny_batch(model, 3)
-    a = np.asarray(model.generate(batch["noise"], batch["tokens"]))
-    b = np.asarray(model.generate(batch["noise"], batch["wrong_tokens"]))
+    a = np.asarray(model.generate(batch["tokens"], batch["noise"]))
+    b = np.asarray(model.generate(batch["wrong_tokens"], batch["noise"]))
     np.testing.assert_array_equal(a, b)
     assert np.abs(a[0] - a[1]).mean() > 1e-4  # different z, different emoji
     mean = np.asarray(model.sample(batch["tokens"], batch["noise"], truncation_psi=0.0))

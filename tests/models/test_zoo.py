@@ -66,8 +66,8 @@ def test_text_changes_the_image(name):
     model = tiny_model(name)
     wake_zero_initialised(model)  # the diffusion U-Net's text path starts at exactly zero
     batch = tiny_batch(model, 2)
-    a = np.asarray(model.generate(batch["noise"], batch["tokens"]))
-    b = np.asarray(model.generate(batch["noise"], batch["wrong_tokens"]))
+    a = np.asarray(model.generate(batch["tokens"], batch["noise"]))
+    b = np.asarray(model.generate(batch["wrong_tokens"], batch["noise"]))
     assert np.abs(a - b).mean() > 1e-4
 
 
@@ -97,5 +97,5 @@ def test_mixed_precision_step(name, policy):
         assert model.discriminator.real_head.compute_dtype == "float32"
     logs = fit_steps(model, tiny_batch(model), steps=2)
     assert all(np.isfinite(v) for v in logs.values()), logs
-    images = model.generate(tiny_batch(model)["noise"], tiny_batch(model)["tokens"])
+    images = model.generate(tiny_batch(model)["tokens"], tiny_batch(model)["noise"])
     assert images.dtype == "float32" and np.isfinite(np.asarray(images)).all()

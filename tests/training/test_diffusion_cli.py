@@ -31,7 +31,7 @@ def diffusion_run(tmp_path_factory, emoji_folder):
 def test_run_has_wordpiece_tokenizer_checkpoints_and_preset(diffusion_run):
     config = json.loads((diffusion_run / "config.json").read_text())
     assert config["hparams"]["text_encoder"] == "minilm"
-    assert config["training"]["vectorizer"] == "wordpiece" and config["command"].startswith("python -m")
+    assert config["training"]["tokenizer"] == "wordpiece" and config["command"].startswith("python -m")
     assert tf.train.latest_checkpoint(str(diffusion_run / "checkpoints")).endswith("ckpt-2")
     assert len((diffusion_run / "history.csv").read_text().splitlines()) == 3
     metadata = json.loads((diffusion_run / "preset" / "metadata.json").read_text())
@@ -86,7 +86,7 @@ def test_cgan_trains_with_minilm(emoji_folder, tmp_path):
     run = tmp_path / "cgan-minilm"
     assert train_main(train_args(emoji_folder, run, 1, 2, "--set", "text_encoder=minilm")) == 0
     config = json.loads((run / "config.json").read_text())
-    assert config["training"]["vectorizer"] == "wordpiece"
+    assert config["training"]["tokenizer"] == "wordpiece"
     images = TextToImagePipeline.from_run(run).sample(["crying cat", "rocket"], seed=0)
     assert images.shape == (2, 72, 72, 4)
 
@@ -100,7 +100,7 @@ def test_init_from_a_run_starts_at_its_weights_and_records_the_lineage(diffusion
     assert train_main(["--init-from", str(diffusion_run), "--epochs", "1", "--steps-per-epoch", "1",
                        "--set", "lr=0", "--out", str(run), *common]) == 0
     config = json.loads((run / "config.json").read_text())
-    assert config["hparams"]["widths"] == [8, 16, 16] and config["training"]["vectorizer"] == "wordpiece"
+    assert config["hparams"]["widths"] == [8, 16, 16] and config["training"]["tokenizer"] == "wordpiece"
     assert config["init_from"]["preset"] == str(diffusion_run / "preset") and config["init_from"]["steps"] == 4
     assert json.loads((run / "preset" / "metadata.json").read_text())["init_from"]["epochs"] == 2
     # lr=0 (and EMA of identical weights) leaves the weights where the preset put them

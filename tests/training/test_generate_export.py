@@ -58,3 +58,18 @@ def test_export_as_preset_keeps_the_runs_metadata(trained_run, tmp_path):
     shutil.rmtree(copy / "preset")
     assert export_main(["--run", str(copy), "--format", "preset", "--out", str(tmp_path / "p2")]) == 0
     assert json.loads((tmp_path / "p2" / "metadata.json").read_text())["epochs"] == written["epochs"]
+
+
+def test_a_run_written_before_the_tokenizer_rename_still_loads(trained_run, tmp_path):
+    """Older runs saved vectorizer.json and the config key "vectorizer"."""
+    import json
+    import shutil
+
+    old = tmp_path / "old-run"
+    shutil.copytree(trained_run, old)
+    (old / "tokenizer.json").rename(old / "vectorizer.json")
+    config = json.loads((old / "config.json").read_text())
+    config["training"]["vectorizer"] = config["training"].pop("tokenizer")
+    (old / "config.json").write_text(json.dumps(config))
+    want = TextToImagePipeline.from_run(trained_run).sample(["crying cat"], seed=4)
+    np.testing.assert_array_equal(TextToImagePipeline.from_run(old).sample(["crying cat"], seed=4), want)

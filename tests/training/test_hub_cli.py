@@ -12,7 +12,7 @@ def test_cgan_trains_generates_and_exports_on_a_hub_encoder(hub_encoder_dir, emo
 
     run = tmp_path / "hub-cgan"
     assert train(train_args(emoji_folder, run, 1, 2, "--set", f"text_encoder=hub:{hub_encoder_dir}")) == 0
-    assert (run / "vectorizer.json").read_text().count('"codepoint"') == 1
+    assert (run / "tokenizer.json").read_text().count('"codepoint"') == 1
     assert generate(["--run", str(run), "crying cat", "-n", "2", "--seed", "0",
                      "-o", str(tmp_path / "g.png")]) == 0
     saved = export_and_check_in_fresh_process(run, tmp_path)

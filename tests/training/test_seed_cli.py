@@ -29,7 +29,7 @@ def clip_run(tmp_path_factory, emoji_folder):
 
 
 def test_clip_trains_with_a_retrieval_grid(clip_run):
-    assert json.loads((clip_run / "config.json").read_text())["training"]["vectorizer"] == "wordpiece"  # minilm's
+    assert json.loads((clip_run / "config.json").read_text())["training"]["tokenizer"] == "wordpiece"  # minilm's
     header = (clip_run / "history.csv").read_text().splitlines()[0].split(",")
     assert {"loss", "text_to_image_top1", "heldout_top1", "heldout_chance"} <= set(header)
     assert (clip_run / "samples" / "epoch_0001.png").is_file() and (clip_run / "preset" / "config.json").is_file()
@@ -127,7 +127,7 @@ def test_attngan_trains_on_a_damsm_run_resumes_generates_exports(damsm_run, emoj
                            capsys)
     config = json.loads((run / "config.json").read_text())
     assert config["hparams"]["damsm_config"]["embed_dim"] == 8
-    assert (run / "vectorizer.json").read_text() == (damsm_run / "vectorizer.json").read_text()  # the DAMSM's words
+    assert (run / "tokenizer.json").read_text() == (damsm_run / "tokenizer.json").read_text()  # the DAMSM's words
     assert {"damsm_word", "damsm_sentence"} <= set((run / "history.csv").read_text().splitlines()[0].split(","))
     check_encoder_loaded_frozen(run, damsm_run, ["text_encoder", "image_encoder"])
     check_generates_and_stands_alone(run, damsm_run, tmp_path)

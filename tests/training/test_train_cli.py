@@ -17,7 +17,7 @@ def test_run_directory_contents(trained_run):
     config = json.loads((trained_run / "config.json").read_text())
     assert config["model"] == "cgan" and config["hparams"]["g_channels"] == [16, 8, 8, 8]
     assert config["precision"] == "float32" and config["num_classes"]  # identity labels
-    for name in ("vectorizer.json", "labels.json", "history.csv", "samples/epoch_0001.png",
+    for name in ("tokenizer.json", "labels.json", "history.csv", "samples/epoch_0001.png",
                  "samples/progress.gif", "checkpoints/checkpoint"):
         assert (trained_run / name).exists(), name
     assert list((trained_run / "logs").glob("events.out.tfevents.*"))
@@ -69,7 +69,7 @@ def test_checkpoint_of_a_different_model_is_refused(tmp_path, trained_run, emoji
     config = json.loads((trained_run / "config.json").read_text())
     config["hparams"]["g_channels"] = [8, 8, 8, 8]
     (other / "config.json").write_text(json.dumps(config))
-    for name in ("vectorizer.json", "labels.json"):
+    for name in ("tokenizer.json", "labels.json"):
         (other / name).write_bytes((trained_run / name).read_bytes())
     (other / "checkpoints").mkdir()
     for f in (trained_run / "checkpoints").iterdir():

@@ -44,7 +44,7 @@ def test_transformer_needs_a_tokenizer_run_and_reads_minilm_word_pieces(tokenize
     assert not (tmp_path / "t").exists()
     assert train_main([*args, "--set", f"image_tokenizer={tokenizer_run}", "--dry-run"]) == 0
     config = json.loads(capsys.readouterr().out.split("\ntrain images")[0])
-    assert config["training"]["vectorizer"] == "wordpiece"  # minilm's, not the tokenizer run's words
+    assert config["training"]["tokenizer"] == "wordpiece"  # minilm's, not the tokenizer run's words
     assert config["hparams"]["tokenizer_config"]["num_codes"] == 16
 
 

@@ -63,7 +63,7 @@ def test_stackgan_stage2_starts_from_a_frozen_stage1(emoji_folder, tmp_path):
     second = TextToImagePipeline.from_run(stage2).model
     for a, b in zip(first.get_weights(), second.ema_generator.stage1.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)  # Stage I was loaded and stayed frozen
-    assert (stage2 / "vectorizer.json").read_text() == (stage1 / "vectorizer.json").read_text()
+    assert (stage2 / "tokenizer.json").read_text() == (stage1 / "tokenizer.json").read_text()
     # The run is self-contained: with its Stage I run gone it still loads, samples and exports.
     expected = TextToImagePipeline.from_run(stage2).sample(["crying cat"], seed=1)
     stage1.rename(tmp_path / "moved-away")
@@ -81,7 +81,7 @@ def test_char_cnn_rnn_pretrains_then_serves_frozen_in_a_generator(emoji_folder, 
     assert train_main(["--model", "char_cnn_rnn", "--out", str(encoder_run), *common,
                        *tiny_sets("char_cnn_rnn")]) == 0
     config = json.loads((encoder_run / "config.json").read_text())
-    assert config["training"]["vectorizer"] == "char"
+    assert config["training"]["tokenizer"] == "char"
     assert "heldout_top1" in (encoder_run / "history.csv").read_text().splitlines()[0]
     assert (encoder_run / "samples" / "epoch_0001.png").is_file()  # retrieval grid
     assert generate_main(["--run", str(encoder_run), "cat"]) == 2
@@ -90,7 +90,7 @@ def test_char_cnn_rnn_pretrains_then_serves_frozen_in_a_generator(emoji_folder, 
     gan_run = tmp_path / "gan"
     assert train_main(["--model", "cgan", "--out", str(gan_run), *common, *tiny_sets("cgan"),
                        "--set", f"text_encoder=char_cnn_rnn:{encoder_run}"]) == 0
-    assert (gan_run / "vectorizer.json").read_text() == (encoder_run / "vectorizer.json").read_text()
+    assert (gan_run / "tokenizer.json").read_text() == (encoder_run / "tokenizer.json").read_text()
     pretrained = load_run_model(encoder_run)[0].text_encoder.get_weights()
     gan = TextToImagePipeline.from_run(gan_run).model
     for net in (gan.ema_generator, gan.discriminator):
