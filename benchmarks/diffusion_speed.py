@@ -34,10 +34,10 @@ import tensorflow as tf
 m = tf.saved_model.load(sys.argv[1])
 prompts = tf.constant(["crying cat", "red heart", "rocket", "pizza"] * 4)
 for steps in (10, 20):
-    m.sample(prompts, tf.constant(0), tf.constant(steps), tf.constant(3.0))
+    m.sample(prompts, 0, tf.constant(steps), tf.constant(3.0))
     times = []
     for r in range(int(sys.argv[2])):
-        t = time.perf_counter(); m.sample(prompts, tf.constant(r), tf.constant(steps), tf.constant(3.0))
+        t = time.perf_counter(); m.sample(prompts, r, tf.constant(steps), tf.constant(3.0))
         times.append(time.perf_counter() - t)
     print(json.dumps({"steps": steps, "ms_per_emoji": 1000 * statistics.median(times) / 16}))
 """

@@ -13,6 +13,9 @@ import os
 import re
 import sys
 import tempfile
+from pathlib import Path
+
+from emoji_t2i.errors import UsageError
 
 # absl's pre-initialisation banner and its INFO/WARNING lines ("I0000 00:00:17.. 123 port.cc:153] ...")
 CHATTER = re.compile(r"^(WARNING: All log messages before absl::InitializeLog\(\)"
@@ -43,3 +46,24 @@ def quiet_tensorflow() -> None:
             kept = [line for line in captured.read().decode("utf-8", "replace").splitlines(keepends=True)
                     if not CHATTER.match(line)]
             sys.stderr.write("".join(kept))
+
+
+def check_writable(path: Path, flag: str, folder: bool = False) -> None:
+    """Fail now, before any work, if ``path`` (a file, or with ``folder`` a folder of files)
+    cannot be written. It tries for real (root passes every permission check), and leaves
+    nothing behind that was not there."""
+    path = Path(path)
+    probe = path / ".emoji_t2i-write-test" if folder else path
+    created = [p for p in [*reversed(probe.parents), probe] if not p.exists()]
+    try:
+        probe.parent.mkdir(parents=True, exist_ok=True)
+        with open(probe, "ab"):
+            pass
+    except OSError as e:
+        raise UsageError(f"{flag} {path}: cannot write there ({e.strerror}); choose a writable place") from None
+    finally:
+        for made in reversed(created):
+            try:
+                made.unlink() if made.is_file() else made.rmdir()
+            except OSError:
+                pass

@@ -17,6 +17,8 @@ import sys
 
 from emoji_t2i.errors import EmojiT2IError, UsageError
 
+MEANINGFUL_SAMPLES = 100  # below this, the figures are noise (the protocol's default is 1,000)
+
 
 def parse_options(items: list[str]) -> dict:
     """``--set KEY=VALUE`` sampling options, numbers parsed."""
@@ -50,6 +52,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     if args.samples < 2:
         p.error(f"--samples {args.samples}: need at least 2 per split for FID and KID")
+    small = args.samples < MEANINGFUL_SAMPLES
 
     from emoji_t2i.console import quiet_tensorflow
 
@@ -78,6 +81,10 @@ def main(argv=None) -> int:
         print(f"{split:8s} FID {values['fid']:.1f}  KID {1000 * values['kid']:.1f}e-3  "
               f"IS {values['inception_score']:.2f}  R-prec {values['r_precision']:.3f}  "
               f"near copies {values['near_copy_fraction']:.1%}  diversity {values['diversity_relative']:.2f}")
+    if small:
+        print(f"warning: --samples {args.samples}: FID, KID, IS and R-precision mean little below "
+              f"{MEANINGFUL_SAMPLES} samples per split (R-precision ranks each prompt against 99 other "
+              f"captions); read these figures as a smoke test only", file=sys.stderr)
     print(f"wrote {args.out}/report.md in {report['wall_seconds']:.0f} s")
     return 0
 

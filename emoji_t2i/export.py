@@ -4,8 +4,8 @@ Endpoints (tokenisation and the whole sampling loop are inside the graph, so loa
 only TensorFlow):
 
     m = tf.saved_model.load("export/diffusion")
-    m.serve(tf.constant(["crying cat"]), tf.constant(0))                  # uint8 [N, 72, 72, 4]
-    m.sample(tf.constant(["crying cat"]), tf.constant(0), tf.constant(30), tf.constant(4.0))
+    m.serve(tf.constant(["crying cat"]), 0)          # uint8 [N, 72, 72, 4]; seed 0..2**31-1
+    m.sample(tf.constant(["crying cat"]), 0, tf.constant(30), tf.constant(4.0))
 
 ``sample(prompts, seed, num_steps, guidance_scale)`` exists for diffusion models; ``serve``
 uses their default options. The same seed gives the in-process pipeline's images.
@@ -28,40 +28,45 @@ def export_pipeline(pipe, out: Path) -> Path:
     import keras
     import tensorflow as tf
 
-    from emoji_t2i.data.images import to_uint8_tensor
-    from emoji_t2i.pipelines import initial_noise
+    from emoji_t2i.pipelines.text_to_image import MAX_SEED, sample_in_chunks
 
-    model, tokenizer, shape = pipe.model, pipe.tokenizer, pipe.model.noise_shape
+    model, tokenizer = pipe.model, pipe.tokenizer
     archive = keras.export.ExportArchive()
     for layer in model.sampling_layers():  # only what sampling needs: no D, no optimizers
         archive.track(layer)
     archive.track(tokenizer)  # its vocabulary lookup table must travel with the graph
+    prompts_spec = tf.TensorSpec([None], tf.string, name="prompts")
+    # int64, so that a Python int of any size arrives intact and a seed out of range is an
+    # error rather than another seed's images
+    seed_spec = tf.TensorSpec([], tf.int64, name="seed")
 
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="prompts"),
-                                  tf.TensorSpec([], tf.int32, name="seed")])
+    def checked(seed):
+        tf.debugging.assert_non_negative(seed, message=f"seed must be from 0 to {MAX_SEED}")
+        tf.debugging.assert_less_equal(seed, tf.constant(MAX_SEED, tf.int64),
+                                       message=f"seed must be from 0 to {MAX_SEED}")
+        return tf.cast(seed, tf.int32)
+
+    @tf.function(input_signature=[prompts_spec, seed_spec])
     def serve(prompts, seed):
-        noise = initial_noise(tf.shape(prompts)[0], shape, seed)
-        return to_uint8_tensor(model.sample(tokenizer(prompts), noise))
+        return sample_in_chunks(model, tokenizer, prompts, checked(seed))
 
     archive.add_endpoint("serve", serve)
     if "num_steps" in pipe.options:
-        @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="prompts"),
-                                      tf.TensorSpec([], tf.int32, name="seed"),
+        @tf.function(input_signature=[prompts_spec, seed_spec,
                                       tf.TensorSpec([], tf.int32, name="num_steps"),
                                       tf.TensorSpec([], tf.float32, name="guidance_scale")])
         def sample(prompts, seed, num_steps, guidance_scale):
-            noise = initial_noise(tf.shape(prompts)[0], shape, seed)
-            return to_uint8_tensor(model.sample(tokenizer(prompts), noise, num_steps=num_steps,
-                                         guidance_scale=guidance_scale))
+            tf.debugging.assert_positive(num_steps, message="num_steps must be at least 1")
+            tf.debugging.assert_all_finite(guidance_scale, "guidance_scale must be a finite number")
+            return sample_in_chunks(model, tokenizer, prompts, checked(seed), num_steps=num_steps,
+                                    guidance_scale=guidance_scale)
 
         archive.add_endpoint("sample", sample)
     if "truncation_psi" in pipe.options:  # StyleGAN: the truncation trick
-        @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="prompts"),
-                                      tf.TensorSpec([], tf.int32, name="seed"),
-                                      tf.TensorSpec([], tf.float32, name="truncation_psi")])
+        @tf.function(input_signature=[prompts_spec, seed_spec, tf.TensorSpec([], tf.float32, name="truncation_psi")])
         def sample_truncated(prompts, seed, truncation_psi):
-            noise = initial_noise(tf.shape(prompts)[0], shape, seed)
-            return to_uint8_tensor(model.sample(tokenizer(prompts), noise, truncation_psi=truncation_psi))
+            tf.debugging.assert_all_finite(truncation_psi, "truncation_psi must be a finite number")
+            return sample_in_chunks(model, tokenizer, prompts, checked(seed), truncation_psi=truncation_psi)
 
         archive.add_endpoint("sample", sample_truncated)
     archive.write_out(str(out), verbose=False)
@@ -145,7 +150,7 @@ def main(argv=None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     extra = ", sample(prompts, seed, num_steps, guidance_scale)" if "num_steps" in pipe.options else ""
-    print(f"wrote SavedModel {args.out} (serve(prompts: string[N], seed: int32) -> "
+    print(f"wrote SavedModel {args.out} (serve(prompts: string[N], seed: int64 in 0..2**31-1) -> "
           f"uint8[N,72,72,4]{extra})")
     return 0
 

@@ -16,6 +16,8 @@ import re
 import sys
 from pathlib import Path
 
+MAX_GRID = 1024  # images in one grid PNG; more go to --out-dir, one file each
+
 
 def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")[:40] or "prompt"
@@ -48,25 +50,37 @@ def main(argv=None) -> int:
     if args.n < 1:
         print("error: -n must be at least 1", file=sys.stderr)
         return 2
-    from emoji_t2i.console import quiet_tensorflow
+    from emoji_t2i.console import check_writable, quiet_tensorflow
 
     quiet_tensorflow()
     from PIL import Image
     from tqdm.auto import tqdm
 
-    from emoji_t2i.errors import EmojiT2IError
+    from emoji_t2i.errors import EmojiT2IError, UsageError
     from emoji_t2i.pipelines import DEFAULT_PRESET, TextToImagePipeline
+    from emoji_t2i.pipelines.text_to_image import check_sampling_options, check_seed
     from emoji_t2i.plotting import save_grid
 
-    try:
+    options = {k: v for k, v in (("num_steps", args.num_steps), ("guidance_scale", args.guidance_scale),
+                                 ("sampler", args.sampler), ("temperature", args.temperature),
+                                 ("top_k", args.top_k)) if v is not None}
+    count = len(args.prompts) * args.n
+    try:  # every check that needs no model comes before loading one
+        if args.seed is not None:
+            check_seed(args.seed)
+        check_sampling_options(options)
+        if args.out_dir:
+            check_writable(args.out_dir, "--out-dir", folder=True)
+        else:
+            if count > MAX_GRID:
+                raise UsageError(f"-n {args.n}: {count} images are too many for one grid PNG (at most "
+                                    f"{MAX_GRID}); write them one file each with --out-dir DIR")
+            check_writable(args.output or Path("samples.png"), "-o")
         pipe = (TextToImagePipeline.from_run(args.run) if args.run
                 else TextToImagePipeline.from_preset(args.preset or DEFAULT_PRESET))
     except EmojiT2IError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    options = {k: v for k, v in (("num_steps", args.num_steps), ("guidance_scale", args.guidance_scale),
-                                 ("sampler", args.sampler), ("temperature", args.temperature),
-                                 ("top_k", args.top_k)) if v is not None}
     unknown = sorted(set(options) - set(pipe.options))
     if unknown:
         takes = ", ".join("--" + k.replace("_", "-") for k in pipe.options) or "no sampling options"
@@ -76,27 +90,35 @@ def main(argv=None) -> int:
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**31 - 1)
     if args.seed is None:
         print(f"seed {seed} (pass --seed {seed} to get these images again)")
-    steps = options.get("num_steps", pipe.options.get("num_steps"))
-    bar = tqdm(total=steps, desc="sampling", unit="step") if steps else None
+    unit = "step" if "num_steps" in pipe.options else "chunk"
+    bar = tqdm(total=pipe.sampling_calls(count), desc="sampling", unit=unit)
+    step = bar.update if "num_steps" in pipe.options else None
+    grid = []
     try:
-        images = pipe.sample(args.prompts, seed=seed, n=args.n, progress=bar.update if bar else None,
-                             **options)
+        if args.out_dir:
+            args.out_dir.mkdir(parents=True, exist_ok=True)
+        for start, images in pipe.iter_samples(args.prompts, seed=seed, n=args.n, progress=step, **options):
+            if step is None:
+                bar.update(1)
+            if not args.out_dir:
+                grid.append(images)
+                continue
+            for i, image in enumerate(images, start):  # one chunk in memory, whatever -n
+                name = f"{slug(args.prompts[i // args.n])}-seed{seed}-{i % args.n}.png"
+                Image.fromarray(image, "RGBA").save(args.out_dir / name)
     except EmojiT2IError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     finally:
-        if bar:
-            bar.close()
+        bar.close()
     if args.out_dir:
-        args.out_dir.mkdir(parents=True, exist_ok=True)
-        for i, image in enumerate(images):
-            name = f"{slug(args.prompts[i // args.n])}-seed{seed}-{i % args.n}.png"
-            Image.fromarray(image, "RGBA").save(args.out_dir / name)
-        print(f"wrote {len(images)} PNGs to {args.out_dir}")
+        print(f"wrote {count} PNGs to {args.out_dir}")
     else:
+        import numpy as np
+
         path = args.output or Path("samples.png")
         captions = [p if j == 0 else "" for p in args.prompts for j in range(args.n)]
-        save_grid(path, images, captions, columns=args.n, caption_lines=2)
+        save_grid(path, np.concatenate(grid), captions, columns=args.n, caption_lines=2)
         print(f"wrote {path}")
     return 0
 

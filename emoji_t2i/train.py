@@ -29,6 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", help="zoo model to train (see --list-models)")
     p.add_argument("--list-models", action="store_true", help="print the zoo and exit")
     p.add_argument("--data", help="'embedded' (default), a folder with captions.csv, or tfds:emoji72")
+    p.add_argument("--skip-bad", action="store_true",
+                   help="a folder's bad rows (missing or unreadable images, empty captions) become "
+                        "warnings and are dropped")
     p.add_argument("--epochs", type=int, help="total epochs to reach (default 6; diffusion 18)")
     p.add_argument("--steps-per-epoch", type=int, help="cap the steps of each epoch")
     p.add_argument("--batch-size", type=int, help="global batch size (default 64)")
@@ -55,7 +58,7 @@ def main(argv=None) -> int:
     from emoji_t2i.console import quiet_tensorflow
 
     quiet_tensorflow()
-    from emoji_t2i.errors import EmojiT2IError
+    from emoji_t2i.errors import EmojiT2IError, UsageError
     from emoji_t2i.models import get_model_class, list_models
     from emoji_t2i.pipelines.run_dir import RunDir, RunError, default_run_dir
     from emoji_t2i.training.config import apply_resume_overrides, resolve
@@ -67,6 +70,10 @@ def main(argv=None) -> int:
             print(f"{name:<14} {doc}")
         return 0
     try:
+        for flag, value in (("--epochs", args.epochs), ("--batch-size", args.batch_size),
+                            ("--steps-per-epoch", args.steps_per_epoch)):
+            if value is not None and value < 1:
+                raise UsageError(f"{flag} {value}: use a whole number of at least 1")
         if args.resume:
             if args.out is None:
                 raise RunError("--resume needs --out DIR, the run to continue")
@@ -88,7 +95,7 @@ def main(argv=None) -> int:
             if not args.model:
                 raise RunError("no --model given; choose one of: " + ", ".join(list_models()))
             model_class = get_model_class(args.model)
-            cli = {"data": args.data, "epochs": args.epochs, "steps_per_epoch": args.steps_per_epoch,
+            cli = {"data": args.data, "skip_bad": args.skip_bad or None, "epochs": args.epochs, "steps_per_epoch": args.steps_per_epoch,
                    "batch_size": args.batch_size, "precision": args.precision,
                    "strategy": args.strategy, "seed": args.seed}
             config = resolve(args.model, model_class, cli, args.set, init_from)

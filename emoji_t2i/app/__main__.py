@@ -18,6 +18,9 @@ def main(argv=None) -> int:
     p.add_argument("--port", type=int, default=8501)
     p.add_argument("--address", default="127.0.0.1")
     args = p.parse_args(argv)
+    if not 1 <= args.port <= 65535:
+        print(f"error: --port {args.port}: use a port from 1 to 65535 (default 8501)", file=sys.stderr)
+        return 2
     try:
         import streamlit  # noqa: F401
     except ImportError:

@@ -107,6 +107,9 @@ def read_upload(data: bytes | None) -> np.ndarray:
             return resize_premultiplied(np.asarray(to_rgba(image)))
     except AppInputError:
         raise
+    except Image.DecompressionBombError as e:  # PIL refuses to open one this large at all
+        raise AppInputError("That image has more pixels than PIL will open; upload one under 4096x4096 "
+                            "(it is shrunk to 72x72 anyway).") from e
     except Exception as e:  # PIL raises several kinds for a file that is not an image
         raise AppInputError("That file is not an image PIL can read; upload a PNG or JPEG.") from e
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import warnings
 from pathlib import Path
 
@@ -25,7 +26,13 @@ def _read_rows(folder: Path) -> list[tuple[str, list[str]]]:
         raise DataError(
             f"{path}: missing; add a CSV with a 'file' column and one or more caption columns"
         )
-    with open(path, newline="", encoding="utf-8-sig") as f:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = path.read_bytes()[: e.start].count(b"\n") + 1
+        raise DataError(f"{path}:{line}: not UTF-8 text (byte {e.object[e.start]:#04x}); save the file "
+                        "as UTF-8") from None
+    with io.StringIO(text, newline="") as f:
         reader = csv.reader(f)
         header = next(reader, None)
         if not header or "file" not in [h.strip() for h in header]:

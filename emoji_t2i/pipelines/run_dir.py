@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import sys
 from pathlib import Path
 
 import tensorflow as tf
@@ -28,6 +29,11 @@ from emoji_t2i.errors import EmojiT2IError
 
 class RunError(EmojiT2IError, RuntimeError):
     """A missing, broken or mismatched run directory; the message is one line with the fix."""
+
+
+def one_line(error: Exception) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0][:160] if text else type(error).__name__
 
 
 def default_run_dir(model: str, root: str | Path = "runs") -> Path:
@@ -109,19 +115,36 @@ class RunDir:
     def latest_checkpoint(self) -> str | None:
         return tf.train.latest_checkpoint(str(self.checkpoint_dir))
 
+    def checkpoints(self) -> list[str]:
+        """The run's checkpoints, newest first (the manager keeps the last three)."""
+        state = tf.train.get_checkpoint_state(str(self.checkpoint_dir))
+        return list(reversed(state.all_model_checkpoint_paths)) if state else []
+
     def restore(self, checkpoint: tf.train.Checkpoint, partial: bool = False) -> str:
-        latest = self.latest_checkpoint()
-        if latest is None:
+        """Restore the newest checkpoint that reads; an unreadable newer one (a truncated or
+        damaged file) is named on stderr and the next older one used."""
+        candidates = self.checkpoints()
+        if not candidates:
             raise RunError(f"{self.path}: no checkpoint yet (none is written before the first "
                            "epoch ends); train it longer or start a new run")
-        try:
-            status = checkpoint.restore(latest)
-            if partial:
-                status.expect_partial()
-            else:
-                status.assert_existing_objects_matched()
-        except (AssertionError, ValueError, tf.errors.OpError) as e:
-            first = str(e).strip().splitlines()[0][:160]
-            raise RunError(f"{latest}: does not fit this model ({first}); was it written by a "
-                           "different model or --set? start a new run") from e
-        return latest
+        unreadable = []
+        for path in candidates:
+            try:
+                status = checkpoint.restore(path)
+                if partial:
+                    status.expect_partial()
+                else:
+                    status.assert_existing_objects_matched()
+            except (IndexError, tf.errors.DataLossError, tf.errors.OutOfRangeError) as e:
+                unreadable.append((path, one_line(e)))  # a truncated or damaged file
+                continue
+            except (AssertionError, ValueError, tf.errors.OpError) as e:
+                raise RunError(f"{path}: does not fit this model ({one_line(e)}); was it written by a "
+                               "different model or --set? start a new run") from e
+            for bad, why in unreadable:
+                print(f"warning: {bad} is unreadable ({why}); using {Path(path).name}, the newest "
+                      "checkpoint that reads", file=sys.stderr)
+            return path
+        bad, why = unreadable[0]
+        raise RunError(f"{bad}: cannot be read ({why}), nor can any older checkpoint of this run; "
+                       "start a new run")

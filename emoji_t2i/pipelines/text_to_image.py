@@ -5,19 +5,23 @@ generate, export, evaluate, the notebooks and the web app use.
     pipe = TextToImagePipeline.from_run("runs/my-run")        # a run's latest checkpoint
     images = pipe.sample(["crying cat"], seed=0, n=4, num_steps=20, guidance_scale=3.0)
 
-The starting noise is ``tf.random.stateless_normal`` keyed by ``[seed, 0]``, exactly as in
-the exported SavedModel, so one seed gives the same images here and in ``serve``.
+Sampling runs in chunks of ``SAMPLE_CHUNK`` examples, so memory stays flat however many
+images are asked for. Chunk ``c``'s starting noise is ``tf.random.stateless_normal`` keyed by
+``[seed, c]``, here and in the exported SavedModel (``sample_in_chunks`` is shared), so one seed
+gives the same images in both.
 """
 
 from __future__ import annotations
 
+import math
 import warnings
 from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
 
-from emoji_t2i.data.images import to_uint8
+from emoji_t2i import CHANNELS, IMAGE_SIZE
+from emoji_t2i.data.images import to_uint8, to_uint8_tensor
 from emoji_t2i.errors import UsageError
 from emoji_t2i.models import build_model
 from emoji_t2i.pipelines.presets import DEFAULT_PRESET, load_preset
@@ -39,9 +43,56 @@ def load_run_model(path: str | Path, model_name: str | None = None):
     return model, tokenizer, config
 
 
-def initial_noise(count, shape, seed):
-    """The sampling noise of ``count`` examples for a seed (shared with the SavedModel)."""
-    return tf.random.stateless_normal([count, *shape], seed=tf.stack([tf.cast(seed, tf.int32), 0]))
+SAMPLE_CHUNK = 64  # examples per model call: bounded memory for any -n
+MAX_SEED = 2**31 - 1  # seeds are int32 inside the graph; larger ones would wrap
+
+
+def initial_noise(count, shape, seed, chunk=0):
+    """The sampling noise of ``count`` examples for a seed: chunk ``chunk`` of a sampling run
+    (the first chunk's is the noise every earlier version drew for the seed)."""
+    key = tf.stack([tf.cast(seed, tf.int32), tf.cast(chunk, tf.int32)])
+    return tf.random.stateless_normal([count, *shape], seed=key)
+
+
+def check_seed(seed) -> int:
+    """A seed in 0..MAX_SEED, or a one-line UsageError (a larger one would wrap to another)."""
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or not 0 <= int(seed) <= MAX_SEED:
+        raise UsageError(f"seed {seed!r}: use a whole number from 0 to {MAX_SEED}")
+    return int(seed)
+
+
+def check_sampling_options(options: dict) -> None:
+    """One-line errors for sampling options that would silently give blank images."""
+    steps = options.get("num_steps")
+    if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int | np.integer) or steps < 1):
+        raise UsageError(f"num_steps {steps!r}: use a whole number of at least 1")
+    for key in ("guidance_scale", "temperature", "truncation_psi"):
+        value = options.get(key)
+        if value is not None and not (isinstance(value, int | float | np.number) and math.isfinite(value)):
+            raise UsageError(f"{key} {value!r}: use a finite number")
+    top_k = options.get("top_k")
+    if top_k is not None and (not isinstance(top_k, int | np.integer) or top_k < 0):
+        raise UsageError(f"top_k {top_k!r}: use a whole number, 0 for all tokens")
+
+
+def sample_in_chunks(model, tokenizer, prompts, seed, **options):
+    """uint8 images (N, 72, 72, 4) for a string tensor of N prompts, SAMPLE_CHUNK at a time, in
+    a ``tf.while_loop``: what a SavedModel endpoint runs. An empty batch gives an empty batch."""
+    count = tf.shape(prompts)[0]
+    chunks = (count + SAMPLE_CHUNK - 1) // SAMPLE_CHUNK
+
+    def body(c, out):
+        start = c * SAMPLE_CHUNK
+        end = tf.minimum(start + SAMPLE_CHUNK, count)
+        noise = initial_noise(end - start, model.noise_shape, seed, c)
+        images = to_uint8_tensor(model.sample(tokenizer(prompts[start:end]), noise, **options))
+        return c + 1, out.write(c, images)
+
+    images = tf.TensorArray(tf.uint8, size=chunks, infer_shape=False,
+                            element_shape=[None, IMAGE_SIZE, IMAGE_SIZE, CHANNELS])
+    _, images = tf.while_loop(lambda c, out: c < chunks, body, [tf.constant(0), images])
+    return tf.cond(chunks > 0, images.concat,
+                   lambda: tf.zeros([0, IMAGE_SIZE, IMAGE_SIZE, CHANNELS], tf.uint8))
 
 
 class TextToImagePipeline:
@@ -91,17 +142,34 @@ class TextToImagePipeline:
 
         ``options``: ``num_steps``, ``guidance_scale``, ``sampler`` for a diffusion model;
         ``num_steps``, ``guidance_scale``, ``temperature``, ``top_k`` for ``vq_transformer``;
-        none for a GAN or VAE. ``progress``: called once per sampling step."""
+        none for a GAN or VAE. ``progress``: called once per sampling step of each chunk of
+        ``SAMPLE_CHUNK`` images (``sampling_calls`` counts them). No prompts give no images."""
+        chunks = [images for _, images in self.iter_samples(prompts, seed, n, progress, **options)]
+        return np.concatenate(chunks) if chunks else np.zeros((0, IMAGE_SIZE, IMAGE_SIZE, CHANNELS), np.uint8)
+
+    def iter_samples(self, prompts, seed: int = 0, n: int = 1, progress=None, **options):
+        """``sample``, a chunk at a time: yields (index of the chunk's first image, uint8 images),
+        so that a caller writing files holds one chunk in memory, whatever ``n``."""
         prompts = list(prompts)
+        seed = check_seed(seed)
+        if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
+            raise UsageError(f"n {n!r}: use a whole number of at least 1")
+        check_sampling_options(options)
         if not prompts:
-            raise UsageError("no prompts given; pass at least one prompt")
+            return
         self.check_prompts(prompts)
-        repeated = [p for p in prompts for _ in range(n)]
-        tokens = self.tokenizer(tf.constant(repeated, tf.string))
-        noise = initial_noise(len(repeated), self.model.noise_shape, seed)
         if progress is not None and "num_steps" in self.options:
             options["callback"] = progress
-        return to_uint8(self.model.sample(tokens, noise, **options))
+        total = len(prompts) * n
+        for c, start in enumerate(range(0, total, SAMPLE_CHUNK)):
+            part = [prompts[i // n] for i in range(start, min(start + SAMPLE_CHUNK, total))]
+            noise = initial_noise(len(part), self.model.noise_shape, seed, c)
+            tokens = self.tokenizer(tf.constant(part, tf.string))
+            yield start, to_uint8(self.model.sample(tokens, noise, **options))
+
+    def sampling_calls(self, count: int) -> int:
+        """Model calls ``sample`` makes for ``count`` images (what a progress bar counts)."""
+        return math.ceil(count / SAMPLE_CHUNK) * int(self.options.get("num_steps", 1))
 
     def __call__(self, prompts, seed: int = 0, n: int = 1, **options) -> np.ndarray:
         return self.sample(prompts, seed=seed, n=n, **options)

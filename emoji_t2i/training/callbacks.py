@@ -6,6 +6,7 @@ import csv
 import math
 import os
 import resource
+import shutil
 import time
 from pathlib import Path
 
@@ -30,6 +31,24 @@ def save_atomically(image: Image.Image, path: Path, **options) -> None:
 
 class NonFiniteLoss(EmojiT2IError, RuntimeError):
     """Training met a NaN or infinite loss; the message names the step and what to do."""
+
+
+class CheckpointWriteError(EmojiT2IError, OSError):
+    """A checkpoint (or the run's preset) could not be written; its partial files are removed."""
+
+    def __init__(self, directory: str, number: int, cause: Exception):
+        directory = Path(directory)
+        for partial in [*directory.glob(f"ckpt-{number}_temp*"), *directory.glob(f"ckpt-{number}.*")]:
+            shutil.rmtree(partial, ignore_errors=True) if partial.is_dir() else partial.unlink(missing_ok=True)
+        run = directory.parent
+        done = sorted(directory.glob("ckpt-*.index"))
+        need = sum(f.stat().st_size for f in directory.glob(f"{done[-1].name[:-6]}.*")) if done else 0
+        free = shutil.disk_usage(directory).free
+        reason = str(cause).strip().splitlines()[0][:120] if str(cause).strip() else type(cause).__name__
+        super().__init__(
+            f"could not write checkpoint {number} in {directory} ({reason}); {free / 1e6:.0f} MB free, a "
+            f"checkpoint needs about {max(need, 1) / 1e6:.0f} MB; the previous checkpoint is intact: free "
+            f"space, then continue with --resume --out {run}")
 
 
 class ProgressBar(keras.callbacks.Callback):
@@ -89,11 +108,19 @@ class EpochCheckpoint(keras.callbacks.Callback):
         self.write_preset = write_preset
 
     def on_epoch_end(self, epoch, logs=None):
-        if self.guard.failure is None:
-            self.epoch.assign(epoch + 1)
+        if self.guard.failure is not None:
+            return
+        self.epoch.assign(epoch + 1)
+        try:
             self.manager.save(checkpoint_number=epoch + 1)
             if self.write_preset is not None:
                 self.write_preset(epoch + 1)
+        except (OSError, tf.errors.OpError) as e:
+            # A full disk or a vanished folder: the previous checkpoint is intact (the manager
+            # records a new one only once it is whole); take the partial files away with us.
+            self.epoch.assign(epoch)
+            self.guard.failure = CheckpointWriteError(self.manager.directory, epoch + 1, e)
+            self.model.stop_training = True
 
 
 class SampleGrid(keras.callbacks.Callback):

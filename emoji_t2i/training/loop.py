@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -91,7 +92,7 @@ def one_vendor(train, vendor: str):
 
 def prepare(config: dict, run: RunDir | None, resume: bool):
     """Data, tokenizer and label vocabularies (a resumed run's own; else new ones)."""
-    data = load_dataset(config["data"])
+    data = load_dataset(config["data"], skip_bad=bool(config.get("skip_bad")))
     t = config["training"]
     train = one_vendor(data.subset("train"), str(t.get("vendor", "")))
     if resume:
@@ -129,6 +130,9 @@ def train(config: dict, run: RunDir, resume: bool = False, dry_run: bool = False
         run.check_new()  # fail before any work if --out is taken or unwritable
     # Everything that can fail on bad settings happens before the run directory exists.
     data, train_data, tokenizer, vocabularies = prepare(config, run, resume)
+    if config["batch_size"] > len(train_data):
+        raise UsageError(f"--batch-size {config['batch_size']}: larger than the {len(train_data)} training "
+                         "images; lower it")
     steps = epoch_steps(len(train_data), config["batch_size"], config["steps_per_epoch"])
     total_steps = steps * int(config["epochs"])
     with strategy.scope():
@@ -145,6 +149,20 @@ def train(config: dict, run: RunDir, resume: bool = False, dry_run: bool = False
         return {"dry_run": True}
     if not resume:
         run.create(config)
+    try:
+        return fit(config, run, resume, model, data, train_data, tokenizer, vocabularies, steps, total_steps)
+    except BaseException:
+        # A new run that fails before its first checkpoint holds nothing to resume: remove it,
+        # so that the same command (or --out) works once the cause is fixed.
+        if not resume and not run.checkpoints():
+            shutil.rmtree(run.path, ignore_errors=True)
+            print(f"removed {run.path}: the run stopped before its first checkpoint", file=sys.stderr)
+        raise
+
+
+def fit(config, run, resume, model, data, train_data, tokenizer, vocabularies, steps, total_steps) -> dict:
+    """The part of ``train`` that runs inside the run directory."""
+    if not resume:
         save_tokenizer(tokenizer, run.tokenizer_path)
         (run.path / "labels.json").write_text(json.dumps(vocabularies) + "\n")
     run.write_config(config)

@@ -51,9 +51,9 @@ def export_and_check_in_fresh_process(run, tmp_path, odd_prompts=()):
     script = f"""
 import sys, numpy as np, tensorflow as tf
 m = tf.saved_model.load({str(out)!r})
-images = m.serve(tf.constant(["crying cat", "pizza"]), tf.constant(3)).numpy()
+images = m.serve(tf.constant(["crying cat", "pizza"]), 3).numpy()
 assert images.dtype == np.uint8 and images.shape == (2, 72, 72, 4), images.shape
-odd = m.serve(tf.constant({odd!r}), tf.constant(0)).numpy()
+odd = m.serve(tf.constant({odd!r}), 0).numpy()
 assert odd.shape == ({len(odd)}, 72, 72, 4)
 diff = np.abs(images.astype(int) - np.load({str(tmp_path / 'expected.npy')!r}).astype(int)).max()
 assert diff <= 1, diff
