@@ -95,9 +95,9 @@ def main(argv=None) -> int:
             if not args.model:
                 raise RunError("no --model given; choose one of: " + ", ".join(list_models()))
             model_class = get_model_class(args.model)
-            cli = {"data": args.data, "skip_bad": args.skip_bad or None, "epochs": args.epochs, "steps_per_epoch": args.steps_per_epoch,
-                   "batch_size": args.batch_size, "precision": args.precision,
-                   "strategy": args.strategy, "seed": args.seed}
+            cli = {"data": args.data, "skip_bad": args.skip_bad or None, "epochs": args.epochs,
+                   "steps_per_epoch": args.steps_per_epoch, "batch_size": args.batch_size,
+                   "precision": args.precision, "strategy": args.strategy, "seed": args.seed}
             config = resolve(args.model, model_class, cli, args.set, init_from)
             config["command"] = "python -m emoji_t2i.train " + " ".join(argv if argv is not None else sys.argv[1:])
             run = RunDir(args.out or default_run_dir(args.model))
