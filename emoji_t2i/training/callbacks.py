@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import math
 import os
+import re
 import resource
 import shutil
 import time
@@ -44,7 +45,9 @@ class CheckpointWriteError(EmojiT2IError, OSError):
         done = sorted(directory.glob("ckpt-*.index"))
         need = sum(f.stat().st_size for f in directory.glob(f"{done[-1].name[:-6]}.*")) if done else 0
         free = shutil.disk_usage(directory).free
-        reason = str(cause).strip().splitlines()[0][:120] if str(cause).strip() else type(cause).__name__
+        # TF's message: "{{function_node ...}} /path/of/the/temp/file; File too large [Op:SaveV2]"
+        text = re.sub(r"\{\{[^}]*\}\}\s*|\s*\[Op:\w+\]", "", str(cause)).strip()
+        reason = (text.splitlines()[0].rsplit("; ", 1)[-1][:120] if text else "") or type(cause).__name__
         super().__init__(
             f"could not write checkpoint {number} in {directory} ({reason}); {free / 1e6:.0f} MB free, a "
             f"checkpoint needs about {max(need, 1) / 1e6:.0f} MB; the previous checkpoint is intact: free "
@@ -77,10 +80,13 @@ class ProgressBar(keras.callbacks.Callback):
         for key, value in logs.items():
             if not math.isfinite(float(value)):
                 step = self.epoch * self.steps + batch + 1
-                self.failure = NonFiniteLoss(
-                    f"non-finite {key} at step {step} (epoch {self.epoch + 1}); the last good "
-                    f"checkpoint is kept in {self.run_dir / 'checkpoints'}; lower the learning "
-                    f"rate(s) and continue: --resume --out {self.run_dir} --set KEY=VALUE")
+                if (self.run_dir / "checkpoints" / "checkpoint").exists():
+                    advice = (f"the last good checkpoint is kept in {self.run_dir / 'checkpoints'}; lower "
+                              f"the learning rate(s) and continue: --resume --out {self.run_dir} --set KEY=VALUE")
+                else:
+                    advice = ("no checkpoint was written yet; lower the learning rate(s) (--set KEY=VALUE) "
+                              "and start again")
+                self.failure = NonFiniteLoss(f"non-finite {key} at step {step} (epoch {self.epoch + 1}); {advice}")
                 self.model.stop_training = True
                 return
         elapsed = time.perf_counter() - self.start

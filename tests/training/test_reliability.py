@@ -1,0 +1,262 @@
+"""Faults and bad input, case by case (docs/reliability.md): each test reproduces one case and
+checks that the user gets one clear line, loses nothing, and can go on."""
+
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from emoji_t2i.errors import UsageError
+from tests.training.conftest import TINY_SETS, train_args
+
+UNWRITABLE = "/proc/emoji_t2i-test"  # refused even to root
+
+
+def one_error_line(err: str) -> str:
+    lines = [line for line in err.strip().splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and "Traceback" not in err, err[-2000:]
+    return lines[0]
+
+
+# --- sampling ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("args, words", [
+    (["--seed", str(2**40)], "seed 1099511627776"),
+    (["--seed", "-1"], "seed -1"),
+    (["--num-steps", "0"], "num_steps 0"),
+    (["--num-steps", "-3"], "num_steps -3"),
+    (["--guidance-scale", "nan"], "guidance_scale nan"),
+    (["--guidance-scale", "inf"], "guidance_scale inf"),
+    (["-n", "100000"], "--out-dir"),
+    (["-o", f"{UNWRITABLE}/x.png"], "-o /proc"),
+    (["--out-dir", f"{UNWRITABLE}/pngs"], "--out-dir /proc"),
+])
+def test_generate_refuses_bad_options_before_any_work(args, words, capsys, tmp_path):
+    from emoji_t2i.generate import main
+
+    out = [] if any(a in args for a in ("-o", "--out-dir")) else ["-o", str(tmp_path / "x.png")]
+    assert main(["crying cat", *args, *out]) == 2
+    assert words in one_error_line(capsys.readouterr().err)
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_sampling_is_chunked_seeded_in_range_and_takes_empty_batches(trained_run):
+    from emoji_t2i.pipelines import TextToImagePipeline
+    from emoji_t2i.pipelines.text_to_image import SAMPLE_CHUNK
+
+    pipe = TextToImagePipeline.from_run(trained_run)
+    for seed in (2**31, 2**40, -1, 1.5):
+        with pytest.raises(UsageError, match="seed"):
+            pipe.sample(["crying cat"], seed=seed)
+    assert pipe.sample([], seed=0).shape == (0, 72, 72, 4)
+    assert pipe.sample(["", "   "], seed=0).shape == (2, 72, 72, 4)
+    prompts = ["crying cat", "pizza"] * SAMPLE_CHUNK  # two chunks
+    many = pipe.sample(prompts, seed=3)
+    np.testing.assert_array_equal(many[:SAMPLE_CHUNK], pipe.sample(prompts[:SAMPLE_CHUNK], seed=3))
+    chunks = list(pipe.iter_samples(prompts, seed=3))
+    assert [start for start, _ in chunks] == [0, SAMPLE_CHUNK]
+    assert max(len(images) for _, images in chunks) == SAMPLE_CHUNK
+
+
+def test_savedmodel_checks_its_inputs_and_chunks_as_the_pipeline(trained_run, tmp_path):
+    from emoji_t2i.export import main as export
+    from emoji_t2i.pipelines import TextToImagePipeline
+
+    saved = tmp_path / "saved"
+    assert export(["--run", str(trained_run), "--out", str(saved)]) == 0
+    prompts = ["crying cat", "pizza", "red heart"] * 30  # 90 prompts: two chunks
+    np.save(tmp_path / "want.npy", TextToImagePipeline.from_run(trained_run).sample(prompts, seed=11))
+    script = textwrap.dedent(f"""
+        import numpy as np, tensorflow as tf
+        m = tf.saved_model.load({str(saved)!r})
+        for seed in (2**40, -1):
+            try:
+                m.serve(tf.constant(["x"]), seed)
+                raise SystemExit(f"seed {{seed}} accepted")
+            except tf.errors.InvalidArgumentError as e:
+                assert "seed must be from 0 to 2147483647" in str(e), str(e)[:300]
+        assert m.serve(tf.constant([], tf.string), 0).shape == (0, 72, 72, 4)
+        assert m.serve(tf.constant(["", "  "]), 0).shape == (2, 72, 72, 4)
+        got = m.serve(tf.constant({prompts!r}), 11).numpy()
+        diff = np.abs(got.astype(int) - np.load({str(tmp_path / 'want.npy')!r}).astype(int)).max()
+        assert diff <= 1, diff
+        print("ok")
+    """)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            env={"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin"}, timeout=300)
+    assert result.stdout.strip().endswith("ok"), result.stdout[-1000:] + result.stderr[-2000:]
+
+
+# --- training: checks before the run folder exists ---------------------------------------------
+@pytest.mark.parametrize("flags, words", [
+    (["--epochs", "-1"], "--epochs -1"),
+    (["--epochs", "0"], "--epochs 0"),
+    (["--batch-size", "0"], "--batch-size 0"),
+    (["--batch-size", "-8"], "--batch-size -8"),
+    (["--steps-per-epoch", "0"], "--steps-per-epoch 0"),
+    (["--batch-size", "64"], "training images; lower it"),
+])
+def test_bad_training_flags_fail_before_the_run_folder(flags, words, emoji_folder, tmp_path, capsys):
+    from emoji_t2i.train import main
+
+    out = tmp_path / "run"
+    args = train_args(emoji_folder, out)
+    for i in range(0, len(flags), 2):  # the later flag wins in argparse
+        args += flags[i:i + 2]
+    assert main(args) == 2
+    assert words in one_error_line(capsys.readouterr().err)
+    assert not out.exists()
+
+
+def test_a_bad_row_names_the_flag_that_skips_it(emoji_folder, tmp_path, capsys):
+    from emoji_t2i.train import main
+
+    folder = tmp_path / "data"
+    shutil.copytree(emoji_folder, folder)
+    with open(folder / "captions.csv", "a") as f:
+        f.write("missing.png,a caption\n")
+    assert main([*train_args(folder, tmp_path / "run"), "--dry-run"]) == 2
+    line = one_error_line(capsys.readouterr().err)
+    assert "missing.png does not exist" in line and "--skip-bad" in line
+    with pytest.warns(UserWarning, match="skipped 1 bad rows"):
+        assert main([*train_args(folder, tmp_path / "run"), "--dry-run", "--skip-bad"]) == 0
+
+
+def test_a_non_utf8_captions_file_is_named_with_its_line(emoji_folder, tmp_path):
+    from emoji_t2i.data import DataError, load_dataset
+
+    folder = tmp_path / "data"
+    shutil.copytree(emoji_folder, folder)
+    text = (folder / "captions.csv").read_bytes().splitlines()
+    text[3] = text[3] + " caf\xe9".encode("latin-1")
+    (folder / "captions.csv").write_bytes(b"\n".join(text) + b"\n")
+    with pytest.raises(DataError, match=r"captions.csv:4: not UTF-8"):
+        load_dataset(folder)
+
+
+# --- checkpoints: a full disk, a damaged file, a kill mid-write --------------------------------
+def test_a_full_disk_at_a_checkpoint_keeps_the_last_one(emoji_folder, tmp_path):
+    """RLIMIT_FSIZE makes the checkpoint's data file (~10 MB) fail to write, as a full disk
+    does, while the smaller files (samples, logs, ~0.6 MB) still fit."""
+    from emoji_t2i.train import main
+
+    run = tmp_path / "run"
+    big = [*TINY_SETS[:-2], "--set", "g_channels=192,96,48,16", "--set", "d_channels=8,8,8,16"]
+    base = ["--model", "cgan", "--data", str(emoji_folder), "--steps-per-epoch", "2", "--batch-size", "8",
+            "--out", str(run), *big]
+    assert main([*base, "--epochs", "1"]) == 0
+    size = (run / "checkpoints" / "ckpt-1.data-00000-of-00001").stat().st_size
+    assert size > 4_000_000
+    script = textwrap.dedent(f"""
+        import resource, signal, sys
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, ({size // 3}, {size // 3}))
+        from emoji_t2i.train import main
+        sys.exit(main(["--resume", "--out", {str(run)!r}, "--epochs", "2"]))
+    """)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 2, result.stderr[-2000:]
+    line = one_error_line(result.stderr)
+    assert "could not write checkpoint 2" in line and str(run / "checkpoints") in line and "--resume" in line
+    assert "remapper" not in result.stderr  # TensorFlow's own E-level lines stay out of a CLI's output
+    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == [
+        "checkpoint", "ckpt-1.data-00000-of-00001", "ckpt-1.index"]
+    assert main(["--resume", "--out", str(run), "--epochs", "2"]) == 0  # space is back
+    assert tf.train.latest_checkpoint(str(run / "checkpoints")).endswith("ckpt-2")
+
+
+def test_a_truncated_checkpoint_falls_back_to_the_previous_one(emoji_folder, tmp_path, capsys):
+    from emoji_t2i.generate import main as generate
+    from emoji_t2i.train import main as train
+
+    run = tmp_path / "run"
+    assert train(train_args(emoji_folder, run, 2, 2)) == 0
+    data = run / "checkpoints" / "ckpt-2.data-00000-of-00001"
+    os.truncate(data, data.stat().st_size // 2)
+    capsys.readouterr()
+    assert generate(["--run", str(run), "crying cat", "-n", "1", "--seed", "0", "-o", str(tmp_path / "g.png")]) == 0
+    err = capsys.readouterr().err
+    assert "ckpt-2 is unreadable" in err and "using ckpt-1" in err
+    assert train(["--resume", "--out", str(run), "--epochs", "3"]) == 0
+    assert "resumed" in capsys.readouterr().err
+    reader = tf.train.load_checkpoint(tf.train.latest_checkpoint(str(run / "checkpoints")))
+    assert int(reader.get_tensor("epoch/.ATTRIBUTES/VARIABLE_VALUE")) == 3
+
+
+def test_killed_while_writing_a_checkpoint_resumes_from_a_whole_one(emoji_folder, tmp_path):
+    """SIGKILL the moment a checkpoint's temporary files appear (or at a random time after the
+    first checkpoint): every checkpoint the run lists still reads, and --resume loses at most
+    the epoch that was being written."""
+    from emoji_t2i.train import main
+
+    run = tmp_path / "run"
+    ckpts = run / "checkpoints"
+    proc = subprocess.Popen([sys.executable, "-m", "emoji_t2i.train", *train_args(emoji_folder, run, 40, 2)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 180
+    while time.time() < deadline and not (ckpts / "ckpt-1.index").exists():
+        time.sleep(0.05)
+    give_up = time.time() + random.uniform(2.0, 8.0)
+    while time.time() < give_up and proc.poll() is None:
+        if any("_temp" in p.name for p in ckpts.iterdir()):
+            break
+        time.sleep(0.002)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    written = max(int(p.name[5:-6]) for p in ckpts.glob("ckpt-*.index"))
+    state = tf.train.get_checkpoint_state(str(ckpts))
+    for path in state.all_model_checkpoint_paths:  # each one listed is whole
+        tf.train.load_checkpoint(path).get_tensor("epoch/.ATTRIBUTES/VARIABLE_VALUE")
+    assert main(["--resume", "--out", str(run), "--epochs", str(written + 1)]) == 0
+    reader = tf.train.load_checkpoint(tf.train.latest_checkpoint(str(ckpts)))
+    assert int(reader.get_tensor("epoch/.ATTRIBUTES/VARIABLE_VALUE")) == written + 1
+
+
+# --- the app ----------------------------------------------------------------------------------
+def test_app_port_out_of_range_is_one_line(capsys):
+    from emoji_t2i.app.__main__ import main
+
+    assert main(["--port", "99999"]) == 2
+    assert "--port 99999" in one_error_line(capsys.readouterr().err)
+
+
+def test_an_upload_too_large_to_open_is_refused_for_its_size():
+    import struct
+    import zlib
+
+    from emoji_t2i.app.inference import AppInputError, read_upload
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = chunk(b"IHDR", struct.pack(">IIBBBBB", 30000, 30000, 8, 6, 0, 0, 0))
+    png = b"\x89PNG\r\n\x1a\n" + header + chunk(b"IDAT", zlib.compress(b"\x00" * 16)) + chunk(b"IEND", b"")
+    with pytest.raises(AppInputError, match="4096x4096"):
+        read_upload(png)
+
+
+def test_a_setting_of_the_wrong_type_names_its_key(emoji_folder, tmp_path, capsys):
+    from emoji_t2i.train import main
+
+    assert main([*train_args(emoji_folder, tmp_path / "run"), "--set", "g_lr=abc"]) == 2
+    assert "--set g_lr=abc: g_lr takes a number" in one_error_line(capsys.readouterr().err)
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_new_run_that_dies_before_its_first_checkpoint_leaves_no_folder(emoji_folder, tmp_path, capsys):
+    """A learning rate of 1e30 makes the losses non-finite within the first epoch."""
+    from emoji_t2i.train import main
+
+    run = tmp_path / "run"
+    assert main([*train_args(emoji_folder, run, 1, 3), "--set", "g_lr=1e30", "--set", "d_lr=1e30"]) == 2
+    err = capsys.readouterr().err
+    assert "non-finite" in one_error_line(err) and "removed" in err
+    assert not run.exists()
+    assert main(train_args(emoji_folder, run)) == 0  # the same --out works at once
