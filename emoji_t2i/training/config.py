@@ -46,7 +46,10 @@ def parse_setting(key: str, text: str, default):
     if numeric and (isinstance(value, bool) or not isinstance(value, (int, float))):
         raise UsageError(f"--set {key}={text}: {key} takes a number (default {default})")
     if isinstance(default, bool) and not isinstance(value, bool):
-        raise UsageError(f"--set {key}={text}: {key} takes true or false (default {str(default).lower()})")
+        words = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
+        if str(text).strip().lower() not in words:
+            raise UsageError(f"--set {key}={text}: {key} takes true or false (default {str(default).lower()})")
+        value = words[str(text).strip().lower()]
     return value
 
 

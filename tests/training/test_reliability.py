@@ -260,3 +260,14 @@ def test_a_new_run_that_dies_before_its_first_checkpoint_leaves_no_folder(emoji_
     assert "non-finite" in one_error_line(err) and "removed" in err
     assert not run.exists()
     assert main(train_args(emoji_folder, run)) == 0  # the same --out works at once
+
+
+def test_flags_take_the_spellings_people_type(emoji_folder, tmp_path):
+    from emoji_t2i.models import get_model_class
+    from emoji_t2i.training.config import resolve
+
+    cls = get_model_class("cgan")
+    for text, want in (("true", True), ("True", True), ("1", True), ("no", False)):
+        assert resolve("cgan", cls, {}, [f"jit_compile={text}"])["training"]["jit_compile"] is want
+    with pytest.raises(UsageError, match="jit_compile takes true or false"):
+        resolve("cgan", cls, {}, ["jit_compile=maybe"])
