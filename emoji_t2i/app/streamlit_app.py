@@ -16,6 +16,7 @@ from emoji_t2i.console import quiet_tensorflow
 
 quiet_tensorflow()
 from emoji_t2i.app import inference as inf  # noqa: E402  (after TensorFlow's quiet import)
+from emoji_t2i.errors import EmojiT2IError  # noqa: E402
 
 
 def extra_runs() -> list[str]:
@@ -122,7 +123,7 @@ def blend_tab(runs) -> None:
     seed = st.number_input("Seed", 0, 2**31 - 1, 0, key="blend-seed")
     try:
         images = inf.blend(first, second, level, seed, 4)
-    except ValueError as e:
+    except EmojiT2IError as e:
         st.warning(str(e))
         return
     st.caption("Each row: first model · blend · second model (the same w)")
