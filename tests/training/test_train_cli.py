@@ -116,6 +116,7 @@ def test_non_finite_loss_stops_keeps_checkpoint_and_resumes(tmp_path, emoji_fold
     assert json.loads((run / "config.json").read_text())["training"]["g_lr"] == good["g_lr"]
 
 
+@pytest.mark.slow  # test_reliability.py kills mid-checkpoint and checks the same resume
 def test_sigkill_then_resume(tmp_path, emoji_folder):
     run = tmp_path / "killed"
     cmd = [sys.executable, "-m", "emoji_t2i.train", *train_args(emoji_folder, run, 40, 2)]

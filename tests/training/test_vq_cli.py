@@ -38,7 +38,7 @@ def test_tokenizer_run_logs_reconstruction_quality_and_is_no_generator(tokenizer
 
 def test_transformer_needs_a_tokenizer_run_and_reads_minilm_word_pieces(tokenizer_run, emoji_folder, tmp_path,
                                                                          capsys):
-    args = ["--model", "vq_transformer", "--data", str(emoji_folder), "--out", str(tmp_path / "t")]
+    args = ["--model", "vq_transformer", "--data", str(emoji_folder), "--batch-size", "8", "--out", str(tmp_path / "t")]
     assert train_main(args) == 2
     assert "--set image_tokenizer=RUN_DIR" in capsys.readouterr().err
     assert not (tmp_path / "t").exists()
