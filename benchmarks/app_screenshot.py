@@ -1,5 +1,5 @@
 """Start the web app on 127.0.0.1, drive it in headless Chromium (Debian's ``chromium``) over
-the DevTools protocol, and save screenshots: what README shows.
+the DevTools protocol, and save screenshots: what docs/app.md shows.
 
     python benchmarks/app_screenshot.py --out-dir docs/app
 

@@ -1,4 +1,4 @@
-"""The README's figures of the shipped diffusion model.
+"""The figures of the shipped diffusion model (README, docs/models/diffusion.md).
 
     python benchmarks/figures.py [--preset diffusion-emoji72] [--num-steps 20]
     python benchmarks/figures.py --progress runs/diffusion-ft --gif progress_finetune.gif

@@ -1,5 +1,5 @@
 """Images/s of the cached training pipeline (decode once, gather, caption sampling,
-tokenisation, float conversion) on this machine. Not a test: prints a figure for README.
+tokenisation, float conversion) on this machine. Not a test: prints a figure for docs/performance.md.
 
     python benchmarks/input_pipeline.py [--batch-size 64] [--epochs 3]
 """

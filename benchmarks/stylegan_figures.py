@@ -1,4 +1,4 @@
-"""The StyleGAN figures and numbers in README and the model cards, from the shipped presets
+"""The StyleGAN figures and numbers in docs/models/stylegan.md and the model cards, from the shipped presets
 (or any run/preset): samples at two truncations, SeFa directions, network blending, and
 projection of held-out emoji (with its wall time on this CPU).
 

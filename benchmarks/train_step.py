@@ -1,6 +1,6 @@
 """Images/s and model FLOPs utilisation of the ``cgan`` train step on this machine.
 
-Not a test: prints a markdown table for README. Each configuration runs in its own
+Not a test: prints a markdown table for docs/performance.md. Each configuration runs in its own
 subprocess (the dtype policy is global), through ``fit()`` on one real batch of the
 embedded dataset repeated, exactly the graph ``python -m emoji_t2i.train`` runs:
 

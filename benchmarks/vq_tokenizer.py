@@ -5,7 +5,7 @@
 For each run (its latest checkpoint), on every held-out emoji and 1,000 training emoji:
 PSNR (dB, premultiplied RGBA on [0, 1], the space it is trained in), FID of the
 reconstructions against the originals in the evaluation classifier's features (the same
-features as README's evaluation table; 0 = indistinguishable), the codebook's usage (share
+features as docs/evaluation.md's table; 0 = indistinguishable), the codebook's usage (share
 of codes used, perplexity of the code histogram) and encode + decode time per emoji. The
 figure shows held-out originals over each run's reconstructions.
 """

@@ -1,4 +1,4 @@
-"""The README zoo table: every experiment of the original diary, re-run at one fixed budget.
+"""The zoo table of docs/zoo.md: every experiment of the original diary, re-run at one fixed budget.
 
 Each row trains through the public CLI (the exact command is in the table), at the same
 number of epochs over the embedded dataset, seed 0, on whatever machine runs this; its last
@@ -11,7 +11,7 @@ interrupted one resumes, so the script can be stopped and restarted.
     python benchmarks/zoo.py --table             # print the markdown table from results.json
     python benchmarks/zoo.py --evaluate          # evaluate every finished row, the real data
                                                  # and noise (docs/zoo/eval/<row>.json)
-    python benchmarks/zoo.py --eval-table        # the metrics table README shows
+    python benchmarks/zoo.py --eval-table        # the metrics table of docs/evaluation.md
 """
 
 from __future__ import annotations
@@ -242,10 +242,10 @@ def main():
     p.add_argument("--epochs", type=int, default=6, help="epochs per run (default 6, as make train)")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--only", help="comma list of rows: " + ", ".join(ROWS))
-    p.add_argument("--table", action="store_true", help="print the README table and exit")
+    p.add_argument("--table", action="store_true", help="print the docs/zoo.md table and exit")
     p.add_argument("--evaluate", action="store_true", help="evaluate the finished rows (no training)")
     p.add_argument("--samples", type=int, default=1000, help="prompts per split for --evaluate")
-    p.add_argument("--eval-table", action="store_true", help="print the README metrics table and exit")
+    p.add_argument("--eval-table", action="store_true", help="print the docs/evaluation.md metrics table and exit")
     args = p.parse_args()
     if args.table or args.eval_table:
         print(table() if args.table else eval_table())

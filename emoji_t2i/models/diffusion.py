@@ -46,7 +46,7 @@ class TextToEmojiDiffusion(ShapeFreeZooModel):
             trained with the U-Net and producing ``text_dim`` features.
         text_dim: text feature size for a trained encoder (minilm's is 384).
         widths: U-Net channels at 36, 18 and 9 px. (32, 64, 128) trains at ~35 img/s on a
-            2-core CPU; see README for the measurements behind the choice.
+            2-core CPU; see docs/models/diffusion.md for the measurements behind the choice.
         blocks: residual blocks per U-Net level.
         condition_dropout: share of training captions replaced by the null caption (CFG).
         ema_decay: EMA decay (with warm-up: min(decay, (1 + step) / (10 + step))).
@@ -55,7 +55,7 @@ class TextToEmojiDiffusion(ShapeFreeZooModel):
 
     OPTIMIZERS = {"optimizer": "lr"}
     progress_metrics = ("loss",)
-    run_defaults = {"epochs": 18}  # ~60 min on a 2-core CPU at ~37 img/s (README)
+    run_defaults = {"epochs": 18}  # ~60 min on a 2-core CPU at ~37 img/s (docs/models/diffusion.md)
     training_defaults = {"lr": 1e-3, "beta_1": 0.9, "beta_2": 0.99, "weight_decay": 0.01,
                          "warmup_steps": 200, "lr_schedule": "cosine"}
 

@@ -22,7 +22,7 @@ def set_precision(name: str) -> None:
 
 
 def make_strategy(name: str) -> tf.distribute.Strategy:
-    """``multiworker`` reads TF_CONFIG (see README, "Distributed training")."""
+    """``multiworker`` reads TF_CONFIG (see docs/training.md, "Several devices and hosts")."""
     if name == "default":
         return tf.distribute.get_strategy()
     if name == "mirrored":
