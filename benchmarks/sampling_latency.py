@@ -1,0 +1,78 @@
+"""Sampling latency of a diffusion preset from its SavedModel, in a fresh process: milliseconds
+per emoji at batch 1, 4 and 16 for several step counts (guidance 3), as a markdown table.
+
+    python benchmarks/sampling_latency.py [--preset diffusion-emoji72] [--repeats 5]
+
+Batch 1 is what a person typing one prompt waits for; batch 16 is a grid. Each figure is the
+median of ``--repeats`` timed calls after a warm-up call at that shape. Classifier-free guidance
+runs the conditional and unconditional predictions as one doubled batch, so one step costs
+about two U-Net passes per emoji; "1 step" is the floor of this sampler.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+BATCHES = (1, 4, 16)
+STEPS = (1, 4, 6, 8, 10, 15, 20)
+
+TIMING = """
+import json, statistics, sys, time
+import tensorflow as tf
+m = tf.saved_model.load(sys.argv[1])
+repeats, batches, step_counts = int(sys.argv[2]), json.loads(sys.argv[3]), json.loads(sys.argv[4])
+words = ["crying cat", "red heart", "rocket", "pizza"]
+for batch in batches:
+    prompts = tf.constant((words * batch)[:batch])
+    for steps in step_counts:
+        m.sample(prompts, 0, tf.constant(steps), tf.constant(3.0))
+        times = []
+        for r in range(repeats):
+            start = time.perf_counter()
+            m.sample(prompts, r, tf.constant(steps), tf.constant(3.0))
+            times.append(time.perf_counter() - start)
+        print(json.dumps({"batch": batch, "steps": steps,
+                          "ms_per_emoji": 1000 * statistics.median(times) / batch}), flush=True)
+"""
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--preset", default="diffusion-emoji72")
+    p.add_argument("--repeats", type=int, default=5)
+    args = p.parse_args()
+    import keras
+
+    from emoji_t2i.export import export_pipeline
+    from emoji_t2i.pipelines import TextToImagePipeline
+
+    keras.config.set_dtype_policy("float32")
+    pipe = TextToImagePipeline.from_preset(args.preset)
+    if "num_steps" not in pipe.options:
+        raise SystemExit(f"{args.preset} has no sampling steps; pass a diffusion preset")
+    with tempfile.TemporaryDirectory() as tmp:
+        export_pipeline(pipe, Path(tmp) / "saved")
+        out = subprocess.run([sys.executable, "-c", TIMING, str(Path(tmp) / "saved"), str(args.repeats),
+                              json.dumps(BATCHES), json.dumps(STEPS)],
+                             capture_output=True, text=True, check=True,
+                             env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    rows = [json.loads(line) for line in out.stdout.splitlines()]
+    ms = {(r["batch"], r["steps"]): r["ms_per_emoji"] for r in rows}
+    print(f"{args.preset}, SavedModel in a fresh process, guidance 3, ms per emoji (median of {args.repeats})\n")
+    print("| steps | " + " | ".join(f"batch {b}" for b in BATCHES) + " |")
+    print("|---:|" + "---:|" * len(BATCHES))
+    for steps in STEPS:
+        print(f"| {steps} | " + " | ".join(f"{ms[(b, steps)]:.0f}" for b in BATCHES) + " |")
+
+
+if __name__ == "__main__":
+    main()
