@@ -3,6 +3,13 @@ wrong and the fix; the CLIs and the app catch ``EmojiT2IError`` and print that l
 other exception is a bug and keeps its traceback."""
 
 
+def one_line(error: Exception, limit: int = 160) -> str:
+    """The first line of an exception's message (its type's name if it has none), for quoting
+    a library's error inside one of ours."""
+    text = str(error).strip()
+    return text.splitlines()[0][:limit] if text else type(error).__name__
+
+
 class EmojiT2IError(Exception):
     """Root of every error whose message is meant for the user (one line: what, where, the fix)."""
 

@@ -91,7 +91,7 @@ def main(argv=None) -> int:
     if args.seed is None:
         print(f"seed {seed} (pass --seed {seed} to get these images again)")
     unit = "step" if "num_steps" in pipe.options else "chunk"
-    bar = tqdm(total=pipe.sampling_calls(count), desc="sampling", unit=unit)
+    bar = tqdm(total=pipe.sampling_calls(count, options.get("num_steps")), desc="sampling", unit=unit)
     step = bar.update if "num_steps" in pipe.options else None
     grid = []
     try:

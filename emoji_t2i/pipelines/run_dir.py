@@ -24,16 +24,11 @@ from pathlib import Path
 
 import tensorflow as tf
 
-from emoji_t2i.errors import EmojiT2IError
+from emoji_t2i.errors import EmojiT2IError, one_line
 
 
 class RunError(EmojiT2IError, RuntimeError):
     """A missing, broken or mismatched run directory; the message is one line with the fix."""
-
-
-def one_line(error: Exception) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0][:160] if text else type(error).__name__
 
 
 def default_run_dir(model: str, root: str | Path = "runs") -> Path:

@@ -167,9 +167,10 @@ class TextToImagePipeline:
             tokens = self.tokenizer(tf.constant(part, tf.string))
             yield start, to_uint8(self.model.sample(tokens, noise, **options))
 
-    def sampling_calls(self, count: int) -> int:
+    def sampling_calls(self, count: int, num_steps: int | None = None) -> int:
         """Model calls ``sample`` makes for ``count`` images (what a progress bar counts)."""
-        return math.ceil(count / SAMPLE_CHUNK) * int(self.options.get("num_steps", 1))
+        steps = num_steps if num_steps is not None else self.options.get("num_steps", 1)
+        return math.ceil(count / SAMPLE_CHUNK) * int(steps)
 
     def __call__(self, prompts, seed: int = 0, n: int = 1, **options) -> np.ndarray:
         return self.sample(prompts, seed=seed, n=n, **options)

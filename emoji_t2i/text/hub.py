@@ -19,7 +19,7 @@ import keras
 import tensorflow as tf
 from keras import layers, ops
 
-from emoji_t2i.errors import UsageError
+from emoji_t2i.errors import UsageError, one_line
 
 HUB_PREFIX = "hub:"
 HUB_SEQUENCE_LENGTH = 128  # code points a prompt keeps: emoji names are far shorter
@@ -81,9 +81,8 @@ def load_hub_module(handle: str):
             module = hub.load(handle)
             probe = module(tf.constant(["smiling face", "crying cat"]))
         except Exception as e:  # hub raises OSError, ValueError or TF errors for a bad handle
-            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             raise UsageError(f"text_encoder {HUB_PREFIX}{handle}: cannot load a sentence encoder there "
-                             f"({first[:200]}); pass a folder holding a TF Hub / SavedModel encoder "
+                             f"({one_line(e, 200)}); pass a folder holding a TF Hub / SavedModel encoder "
                              "(strings in, (batch, D) floats out)") from e
         if len(probe.shape) != 2 or not probe.dtype.is_floating:
             raise UsageError(f"text_encoder {HUB_PREFIX}{handle}: it returns {probe.dtype.name} "

@@ -18,7 +18,7 @@ from PIL import Image
 from tqdm.auto import tqdm
 
 from emoji_t2i.data.images import premultiply, to_uint8, to_unit_range
-from emoji_t2i.errors import EmojiT2IError
+from emoji_t2i.errors import EmojiT2IError, one_line
 from emoji_t2i.plotting import image_grid
 
 
@@ -35,19 +35,16 @@ class NonFiniteLoss(EmojiT2IError, RuntimeError):
 
 
 class CheckpointWriteError(EmojiT2IError, OSError):
-    """A checkpoint (or the run's preset) could not be written; its partial files are removed."""
+    """A checkpoint (or the run's preset) could not be written (a full disk, a vanished folder)."""
 
-    def __init__(self, directory: str, number: int, cause: Exception):
-        directory = Path(directory)
-        for partial in [*directory.glob(f"ckpt-{number}_temp*"), *directory.glob(f"ckpt-{number}.*")]:
-            shutil.rmtree(partial, ignore_errors=True) if partial.is_dir() else partial.unlink(missing_ok=True)
+    def __init__(self, directory: Path, number: int, cause: Exception):
         run = directory.parent
         done = sorted(directory.glob("ckpt-*.index"))
         need = sum(f.stat().st_size for f in directory.glob(f"{done[-1].name[:-6]}.*")) if done else 0
         free = shutil.disk_usage(directory).free
         # TF's message: "{{function_node ...}} /path/of/the/temp/file; File too large [Op:SaveV2]"
-        text = re.sub(r"\{\{[^}]*\}\}\s*|\s*\[Op:\w+\]", "", str(cause)).strip()
-        reason = (text.splitlines()[0].rsplit("; ", 1)[-1][:120] if text else "") or type(cause).__name__
+        text = re.sub(r"\{\{[^}]*\}\}\s*|\s*\[Op:\w+\]", "", str(cause))
+        reason = one_line(text.strip(), 400).rsplit("; ", 1)[-1][:120] if text.strip() else type(cause).__name__
         super().__init__(
             f"could not write checkpoint {number} in {directory} ({reason}); {free / 1e6:.0f} MB free, a "
             f"checkpoint needs about {max(need, 1) / 1e6:.0f} MB; the previous checkpoint is intact: free "
@@ -122,10 +119,13 @@ class EpochCheckpoint(keras.callbacks.Callback):
             if self.write_preset is not None:
                 self.write_preset(epoch + 1)
         except (OSError, tf.errors.OpError) as e:
-            # A full disk or a vanished folder: the previous checkpoint is intact (the manager
-            # records a new one only once it is whole); take the partial files away with us.
+            # The previous checkpoint is intact (the manager records a new one only once it is
+            # whole); the partial files of this one would keep a full disk full, so they go.
             self.epoch.assign(epoch)
-            self.guard.failure = CheckpointWriteError(self.manager.directory, epoch + 1, e)
+            directory = Path(self.manager.directory)
+            for partial in [*directory.glob(f"ckpt-{epoch + 1}_temp*"), *directory.glob(f"ckpt-{epoch + 1}.*")]:
+                shutil.rmtree(partial, ignore_errors=True) if partial.is_dir() else partial.unlink(missing_ok=True)
+            self.guard.failure = CheckpointWriteError(directory, epoch + 1, e)
             self.model.stop_training = True
 
 

@@ -63,6 +63,8 @@ def test_sampling_is_chunked_seeded_in_range_and_takes_empty_batches(trained_run
     chunks = list(pipe.iter_samples(prompts, seed=3))
     assert [start for start, _ in chunks] == [0, SAMPLE_CHUNK]
     assert max(len(images) for _, images in chunks) == SAMPLE_CHUNK
+    assert pipe.sampling_calls(2 * SAMPLE_CHUNK + 1) == 3  # what generate's bar counts
+    assert pipe.sampling_calls(2 * SAMPLE_CHUNK + 1, num_steps=5) == 15
 
 
 def test_savedmodel_checks_its_inputs_and_chunks_as_the_pipeline(trained_run, tmp_path):
