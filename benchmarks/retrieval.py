@@ -5,7 +5,7 @@ global image codes) on the held-out emoji identities it never saw.
     python benchmarks/retrieval.py --run runs/damsm --figure docs/attngan/damsm_retrieval.png
 
 Image -> caption: each held-out image ranks every distinct held-out caption; a hit at k when
-one of the top k belongs to the image's identity (any vendor, any skin tone). Caption ->
+one of the top k belongs to the image's identity (any style, any skin tone). Caption ->
 image: each caption ranks every held-out image, a hit when the top k hold its identity.
 Chance is printed beside each figure. The figure shows held-out images captioned with their
 top-ranked caption.

@@ -39,13 +39,16 @@ def main(argv=None) -> int:
     which = p.add_mutually_exclusive_group(required=True)
     which.add_argument("--run", help="a run directory of a generator model")
     which.add_argument("--preset", help="a shipped preset's name or a preset folder")
-    which.add_argument("--real", action="store_true", help="the other vendor's real images: the ceiling")
+    which.add_argument("--real", action="store_true", help="the partner style's real images: the ceiling")
     which.add_argument("--noise", action="store_true", help="uniform noise images: the floor")
     p.add_argument("--out", required=True, help="folder for report.json, report.md and grids")
     p.add_argument("--samples", type=int, default=1000,
                    help="prompts per split, at most (held-out has 216; default 1000)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--data", default=None, help="dataset spec (default: the embedded artifact)")
+    p.add_argument("--reference-style", default=None,
+                   help="the style whose drawings are the reference (default google; the ceiling "
+                        "is then twitter's, else google's)")
     p.add_argument("--judges", help="folder of the evaluation networks (default: the shipped judges)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="sampling option (diffusion: num_steps, guidance_scale, sampler)")
@@ -73,7 +76,7 @@ def main(argv=None) -> int:
         else:
             source = sources.RealSource(ds) if args.real else sources.NoiseSource()
         judges = Judges.load(args.judges or JUDGES_DIR)
-        report = evaluate(source, ds, judges, args.samples, args.seed, args.out)
+        report = evaluate(source, ds, judges, args.samples, args.seed, args.out, args.reference_style)
     except EmojiT2IError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -33,7 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--init-from", default="diffusion-emoji72", help="a diffusion preset (name or folder)")
     b.add_argument("--out", type=Path, required=True, help="bundle folder to write")
     b.add_argument("--data", default="embedded", help="'embedded' or a folder with captions.csv")
-    b.add_argument("--vendor", default="", help="only this vendor's training images (google, twitter)")
+    b.add_argument("--style", "--vendor", dest="style", default="",
+                   help="only these styles' training images, comma-separated (google,twitter)")
     b.add_argument("--limit", type=int, help="only the first N training images (tests)")
     b.add_argument("--no-weights", action="store_true",
                    help="leave the preset's weights out: train from scratch (its architecture only)")
@@ -133,7 +134,7 @@ def main(argv=None) -> int:
 
     try:
         if args.command == "bundle":
-            meta = write_bundle(args.init_from, args.out, args.data, args.vendor, args.limit,
+            meta = write_bundle(args.init_from, args.out, args.data, args.style, args.limit,
                                 weights=not args.no_weights,
                                 command="python -m emoji_t2i.train_jax " + shlex.join(argv or sys.argv[1:]))
             print(f"bundle {args.out}: {meta['images']} images, {meta['captions']} distinct captions, "

@@ -10,7 +10,7 @@ import numpy as np
 from emoji_t2i.data.errors import DataError
 
 SPLITS = ("train", "heldout")
-METADATA_FIELDS = ("vendor", "unified", "category", "subcategory", "skin_tone")
+METADATA_FIELDS = ("style", "unified", "category", "subcategory", "skin_tone")
 
 
 def embedded_dataset_dir() -> Path:
@@ -22,9 +22,9 @@ def embedded_dataset_dir() -> Path:
 class EmojiDataset:
     """Decoded images with their captions, identity and metadata, all aligned by row.
 
-    ``identity`` groups rows that show the same emoji (every vendor and skin tone of it);
+    ``identity`` groups rows that show the same emoji (every style and skin tone of it);
     the held-out split is drawn by identity so that evaluation prompts name emoji no model
-    saw. ``metadata`` holds string columns (vendor, unified, category, subcategory,
+    saw. ``metadata`` holds string columns (style, unified, category, subcategory,
     skin_tone); a user's folder fills them with "".
     """
 

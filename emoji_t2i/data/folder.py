@@ -1,4 +1,6 @@
-"""A user's own data: a folder of images plus ``captions.csv`` (``file``, caption columns)."""
+"""A user's own data: a folder of images plus ``captions.csv``: a ``file`` column, an optional
+``style`` column (which set or artist drew the image; ``--set style=`` filters on it) and one or
+more caption columns."""
 
 from __future__ import annotations
 
@@ -35,16 +37,19 @@ def _read_rows(folder: Path) -> list[tuple[str, list[str]]]:
     with io.StringIO(text, newline="") as f:
         reader = csv.reader(f)
         header = next(reader, None)
-        if not header or "file" not in [h.strip() for h in header]:
+        if not header or "file" not in [h.strip().lower() for h in header]:
             raise DataError(f"{path}: no 'file' column in the header; add one naming each image")
-        file_col = [h.strip() for h in header].index("file")
+        names = [h.strip().lower() for h in header]
+        file_col = names.index("file")
+        style_col = names.index("style") if "style" in names else -1
         rows = []
         for line_no, cells in enumerate(reader, start=2):
             if not any(c.strip() for c in cells):
                 continue
             name = cells[file_col].strip() if file_col < len(cells) else ""
-            captions = [c.strip() for i, c in enumerate(cells) if i != file_col and c.strip()]
-            rows.append((line_no, name, captions))
+            style = cells[style_col].strip() if 0 <= style_col < len(cells) else ""
+            captions = [c.strip() for i, c in enumerate(cells) if i not in (file_col, style_col) and c.strip()]
+            rows.append((line_no, name, style, captions))
     return rows
 
 
@@ -59,7 +64,7 @@ def load_folder(folder: Path, *, skip_bad: bool = False) -> EmojiDataset:
         raise DataError(f"{folder}: not a folder; pass a folder holding images and captions.csv")
     if not any(p.suffix.lower() in IMAGE_SUFFIXES for p in folder.iterdir()):
         raise DataError(f"{folder}: no images (png, jpg, gif, bmp, webp, tiff); add some")
-    images, captions, ids, problems = [], [], [], []
+    images, captions, ids, styles, problems = [], [], [], [], []
 
     def bad(message):
         if not skip_bad:
@@ -67,7 +72,7 @@ def load_folder(folder: Path, *, skip_bad: bool = False) -> EmojiDataset:
         problems.append(message)
         warnings.warn(message, stacklevel=3)
 
-    for line_no, name, caps in _read_rows(folder):
+    for line_no, name, style, caps in _read_rows(folder):
         where = f"{folder / CAPTIONS_FILE}:{line_no}"
         if not name:
             bad(f"{where}: empty 'file' cell; name the image")
@@ -86,6 +91,7 @@ def load_folder(folder: Path, *, skip_bad: bool = False) -> EmojiDataset:
             continue
         captions.append(tuple(caps))
         ids.append(name)
+        styles.append(style)
     if problems:
         warnings.warn(f"skipped {len(problems)} bad rows in {folder}", stacklevel=2)
     if not images:
@@ -101,6 +107,6 @@ def load_folder(folder: Path, *, skip_bad: bool = False) -> EmojiDataset:
         identity=identity,
         split=np.array(["heldout" if i in held else "train" for i in identity]),
         ids=np.array(ids),
-        metadata={k: np.array([""] * n) for k in METADATA_FIELDS},
+        metadata={**{k: np.array([""] * n) for k in METADATA_FIELDS}, "style": np.array(styles, dtype=str)},
         source=str(folder),
     )

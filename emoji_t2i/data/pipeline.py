@@ -7,6 +7,7 @@ Each element is a dict::
     wrong_tokens int64   (B, L) a caption of another image in the batch, for matching-aware
                          losses (GAN-INT-CLS); rolled by one so it is never the image's own
     labels       int32   (B, F) class ids of the F ``label_fields`` (-1 where a row has none)
+    style        string  (B,) the style that drew each image ("" in a folder without the column)
     noise        float32 (B, noise_dim) standard normal, when ``noise_dim`` > 0
     augment      float32 (B, 2, augment_params) uniforms in [0, 1), when ``augment_params`` > 0
     <name>       one entry per extra ``draws`` item {name: ("normal" | "uniform", shape)}: the
@@ -77,6 +78,7 @@ def make_dataset(
     table, counts = caption_table(ds)
     table, counts = tf.constant(table.astype(str)), tf.constant(counts)
     labels = tf.constant(label_ids(ds, label_fields, label_vocabularies or {}))
+    styles = tf.constant(np.asarray(ds.metadata["style"]).astype(str))
     features = None if caption_features is None else tf.constant(caption_features, tf.float32)
     draws = dict(draws or {})
     for name in draws:
@@ -116,6 +118,7 @@ def make_dataset(
             "tokens": tokens,
             "wrong_tokens": tf.roll(tokens, shift=1, axis=0),
             "labels": tf.gather(labels, rows),
+            "style": tf.gather(styles, rows),
             "noise": noise,
             "augment": aug,
         }

@@ -19,10 +19,13 @@ _TEXT_FIELDS = ("id", "identity", *METADATA_FIELDS)
 
 
 class Emoji72(tfds.core.GeneratorBasedBuilder):
-    """Google and Twitter emoji at 72x72 RGBA with captions; split held out by emoji identity."""
+    """Emoji of eight styles at 72x72 RGBA with captions and a ``style`` feature; split held
+    out by emoji identity (the same identities in every style)."""
 
-    VERSION = tfds.core.Version("1.0.0")
-    RELEASE_NOTES = {"1.0.0": "emoji-datasource 16.0.0 (google, twitter), CLDR keywords from openmoji 17.0.0"}
+    VERSION = tfds.core.Version("2.0.0")
+    RELEASE_NOTES = {"1.0.0": "emoji-datasource 16.0.0 (google, twitter), CLDR keywords from openmoji 17.0.0",
+                     "2.0.0": "eight styles (Fluent flat and colour, OpenMoji, EmojiOne 2, Noto v1, "
+                              "Firefox OS added); the 'vendor' feature is now 'style'"}
 
     def _info(self) -> tfds.core.DatasetInfo:
         features = {"image": tfds.features.Image(shape=(IMAGE_SIZE, IMAGE_SIZE, CHANNELS)),

@@ -1,10 +1,13 @@
 """Which images, prompts and mismatched captions an evaluation uses: fixed by a seed.
 
-For each split the REFERENCE set is the images of one vendor (the first alphabetically);
-each reference image gives one prompt (one of its captions, drawn with the seed). A model
-draws one sample per prompt. The real-data CEILING answers the same prompts with the same
-emoji drawn by the other vendor (same code point, same skin tone): another artist's
-rendering of exactly what was asked, never the reference image itself.
+For each split the REFERENCE set is the images of one style (Google's by default; the first
+alphabetically where a dataset has no such style); each reference image gives one prompt (one
+of its captions, drawn with the seed). A model draws one sample per prompt. The real-data
+CEILING answers the same prompts with the same emoji drawn by the PARTNER style (Twitter's;
+Google's when Twitter's is the reference): another artist's rendering of exactly what was
+asked, never the reference image itself. Mismatched captions and the ceiling's variations come
+from those two styles alone, so the figures stay comparable with those measured when the
+dataset had only them.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ import dataclasses
 import numpy as np
 
 from emoji_t2i.data import EmojiDataset
+from emoji_t2i.data.styles import PARTNER_STYLE, REFERENCE_STYLE
+from emoji_t2i.errors import UsageError
 
 MISMATCHED = 99  # AttnGAN: the true caption against 99 random mismatched ones
 
@@ -23,16 +28,32 @@ class PromptSet:
     split: str
     rows: np.ndarray  # reference rows in the full dataset
     prompts: list[str]
-    partners: np.ndarray  # the other vendor's row for each reference row (-1 if none)
+    partners: np.ndarray  # the partner style's row for each reference row (-1 if none)
     candidates: np.ndarray  # (n, MISMATCHED) indices into ``caption_pool``
     caption_pool: list[str]  # prompts first, then the captions of other emoji
+    styles: tuple[str, ...] = ()  # (reference, partner) styles
 
 
-def prompt_set(ds: EmojiDataset, split: str, limit: int | None, seed: int) -> PromptSet:
+def comparison_styles(ds: EmojiDataset, reference_style: str | None = None) -> tuple[str, ...]:
+    """(reference, partner) styles of ``ds``; one style (maybe "") when it has only one."""
+    present = sorted({str(s) for s in ds.metadata["style"]})
+    if reference_style and reference_style not in present:
+        raise UsageError(f"--reference-style {reference_style}: not a style of this dataset; "
+                         f"use one of {', '.join(present)}")
+    reference = reference_style or (REFERENCE_STYLE if REFERENCE_STYLE in present else present[0])
+    partner = PARTNER_STYLE if reference != PARTNER_STYLE else REFERENCE_STYLE
+    if partner not in present:
+        others = [s for s in present if s != reference]
+        return (reference, others[0]) if others else (reference,)
+    return reference, partner
+
+
+def prompt_set(ds: EmojiDataset, split: str, limit: int | None, seed: int,
+               reference_style: str | None = None) -> PromptSet:
     rng = np.random.default_rng([seed, 0 if split == "train" else 1])
-    vendors = sorted(set(ds.metadata["vendor"]))
-    in_split = ds.split == split
-    reference = np.flatnonzero(in_split & (ds.metadata["vendor"] == vendors[0]))
+    styles = comparison_styles(ds, reference_style)
+    in_split = (ds.split == split) & np.isin(ds.metadata["style"], styles)
+    reference = np.flatnonzero(in_split & (ds.metadata["style"] == styles[0]))
     # random order: grids and the diversity prompts take the first few, which must not all
     # be keycaps and flags (the artifact's rows are sorted by code point)
     reference = rng.permutation(reference)[:limit]
@@ -53,4 +74,4 @@ def prompt_set(ds: EmojiDataset, split: str, limit: int | None, seed: int) -> Pr
     for k, row in enumerate(reference):
         allowed = np.flatnonzero((pool_identity != ds.identity[row]) & (pool_text != prompts[k]))
         candidates[k] = len(prompts) + rng.choice(allowed, MISMATCHED, replace=False)
-    return PromptSet(split, reference, prompts, partners, candidates, caption_pool)
+    return PromptSet(split, reference, prompts, partners, candidates, caption_pool, styles)

@@ -33,7 +33,8 @@ def pixel_space(images_uint8) -> np.ndarray:
     return x.reshape(len(x), -1) / np.sqrt(36 * 36 * 4)
 
 
-def evaluate(source, ds: EmojiDataset, judges: Judges, samples: int, seed: int, out: str | Path) -> dict:
+def evaluate(source, ds: EmojiDataset, judges: Judges, samples: int, seed: int, out: str | Path,
+             reference_style: str | None = None) -> dict:
     start = time.perf_counter()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -46,7 +47,8 @@ def evaluate(source, ds: EmojiDataset, judges: Judges, samples: int, seed: int, 
     report = {"source": source.name, "seed": seed, "judges": judges.info.get("measured", {}),
               "near_copy_threshold": threshold, "splits": {}}
     for split in ("train", "heldout"):
-        ps = prompt_set(ds, split, samples, seed)
+        ps = prompt_set(ds, split, samples, seed, reference_style)
+        report["styles"] = list(ps.styles)
         images = source.samples(ps, seed)
         reference_features, _ = judges.image_outputs(ds.images[ps.rows])
         features, posteriors = judges.image_outputs(images)

@@ -42,23 +42,24 @@ class PipelineSource:
 
 
 class RealSource:
-    """The same emoji drawn by the other vendor; variations are the emoji's other images
-    (vendors and skin tones)."""
+    """The same emoji drawn by the partner style; variations are the emoji's images in the
+    reference and partner styles (both drawings, skin tones)."""
 
-    name = "real images (other vendor)"
+    name = "real images (partner style)"
 
     def __init__(self, ds: EmojiDataset):
         self.ds = ds
 
     def samples(self, ps: PromptSet, seed: int) -> np.ndarray:
         if np.any(ps.partners < 0):
-            raise UsageError("--real needs every emoji in two vendors' drawings; this dataset "
+            raise UsageError("--real needs every emoji drawn in two styles; this dataset "
                              "has single images, evaluate a run instead")
         return self.ds.images[ps.partners]
 
     def variations(self, ps: PromptSet, prompts: int, per_prompt: int, seed: int) -> list[np.ndarray]:
+        styles = np.isin(self.ds.metadata["style"], ps.styles) if ps.styles else True
         return [self.ds.images[np.flatnonzero((self.ds.identity == self.ds.identity[row])
-                                              & (self.ds.split == ps.split))[:per_prompt]]
+                                              & (self.ds.split == ps.split) & styles)[:per_prompt]]
                 for row in ps.rows[:prompts]]
 
 

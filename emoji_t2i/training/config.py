@@ -22,7 +22,8 @@ TRAINING_KEYS = {
     "jit_compile": (False, "XLA-compile the train step (measured slower on CPU)"),
     "deterministic": (False, "enable TF op determinism (bit-exact resume; slower)"),
     "sample_every": (1, "write the sample grid every N epochs"),
-    "vendor": ("", "train on one vendor's drawings only (google or twitter; '' for all)"),
+    "style": ("", "train on these styles only, comma-separated (google,twitter; '' for all)"),
+    "vendor": ("", "the old name of style (runs made before styles existed record it)"),
 }
 RUN_DEFAULTS = {"epochs": 6, "batch_size": 64, "seed": 0, "precision": None,
                 "strategy": "default", "steps_per_epoch": None, "data": "embedded"}

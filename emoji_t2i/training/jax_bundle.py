@@ -22,7 +22,7 @@ from emoji_t2i.data.pipeline import caption_table
 from emoji_t2i.errors import MissingFile, UsageError
 from emoji_t2i.pipelines import load_preset, save_preset
 from emoji_t2i.training.jax_diffusion import assign_weights, read_state
-from emoji_t2i.training.loop import one_vendor
+from emoji_t2i.training.loop import only_styles
 
 UNET_KEYS = ("text_dim", "widths", "blocks", "embedding_dim", "heads")
 
@@ -38,7 +38,7 @@ def _diffusion_preset(init_from: str):
     return model, tokenizer, info
 
 
-def write_bundle(init_from: str, out: Path, data: str = "embedded", vendor: str = "",
+def write_bundle(init_from: str, out: Path, data: str = "embedded", style: str = "",
                  limit: int | None = None, weights: bool = True, command: str = "") -> dict:
     """Write ``out``/{bundle.json, images.npz, captions.npz[, weights.npz]}; returns bundle.json.
 
@@ -48,7 +48,7 @@ def write_bundle(init_from: str, out: Path, data: str = "embedded", vendor: str 
     ``weights=False`` leaves the U-Net's weights out: the run starts from scratch (the preset
     then gives only the architecture). ``limit`` keeps the first N training images (tests)."""
     model, tokenizer, info = _diffusion_preset(init_from)
-    train = one_vendor(load_dataset(data).subset("train"), vendor)
+    train = only_styles(load_dataset(data).subset("train"), style, key="style")
     if limit:
         train = train.take(np.arange(min(limit, len(train))))
     table, counts = caption_table(train)
@@ -74,7 +74,7 @@ def write_bundle(init_from: str, out: Path, data: str = "embedded", vendor: str 
                                          enumerate(model.ema_denoiser.weights)})
     unet = {k: v for k, v in model.denoiser.get_config().items() if k in UNET_KEYS}
     meta = {"format": 1, "command": command, "unet": unet, "images": len(train), "captions": len(unique),
-            "caption_slots": int(counts.sum()), "data": data, "vendor": vendor,
+            "caption_slots": int(counts.sum()), "data": data, "style": style,
             "condition_dropout": model.condition_dropout, "warm_start": bool(weights),
             "init_from": {"preset": info["preset"], **{k: info["metadata"].get(k) for k in
                                                        ("command", "epochs", "steps", "init_from")}}}
@@ -105,7 +105,8 @@ def write_preset(run: Path, out: Path, init_from: str | None = None, command: st
         "model": "diffusion", "command": " ; ".join(c for c in (bundle.get("command"), command) if c),
         "trainer": "emoji_t2i.train_jax (Keras 3, JAX backend)",
         "device": config.get("device"), "precision": config["precision"], "data": bundle["data"],
-        "vendor": bundle["vendor"], "batch_size": config["batch_size"], "seed": config["seed"],
+        "style": bundle.get("style", bundle.get("vendor", "")),
+        "batch_size": config["batch_size"], "seed": config["seed"],
         "steps": progress["step"], "images_seen": progress["images_seen"],
         "epochs": round(progress["images_seen"] / bundle["images"], 1),
         "train_minutes": round(progress["train_seconds"] / 60.0, 1),

@@ -79,22 +79,31 @@ def caption_features(model, data, tokenizer) -> np.ndarray:
     return out
 
 
-def one_vendor(train, vendor: str):
-    """The training images of one vendor (``--set vendor=google``), or all for ''."""
-    if not vendor:
+def only_styles(train, styles: str, key: str = "style"):
+    """The training images of some styles (``--set style=google,twitter``), or all for ''."""
+    wanted = [s.strip() for s in str(styles or "").split(",") if s.strip()]
+    if not wanted:
         return train
-    vendors = sorted({str(v) for v in train.metadata["vendor"] if str(v)})
-    if vendor not in vendors:
-        raise UsageError(f"--set vendor={vendor}: no training image of that vendor; this data has: "
-                         f"{', '.join(vendors) or 'no vendor column'}")
-    return train.take(np.flatnonzero(train.metadata["vendor"] == vendor))
+    present = sorted({str(v) for v in train.metadata["style"] if str(v)})
+    unknown = [s for s in wanted if s not in present]
+    if unknown:
+        raise UsageError(f"--set {key}={styles}: no training image of style {unknown[0]}; this data has: "
+                         f"{', '.join(present) or 'no style column'}")
+    return train.take(np.flatnonzero(np.isin(train.metadata["style"], wanted)))
+
+
+def training_styles(training: dict) -> tuple[str, str]:
+    """(value, key) of the style filter: ``style``, or ``vendor`` as runs before styles wrote it."""
+    if training.get("style"):
+        return str(training["style"]), "style"
+    return str(training.get("vendor") or ""), "vendor"
 
 
 def prepare(config: dict, run: RunDir | None, resume: bool):
     """Data, tokenizer and label vocabularies (a resumed run's own; else new ones)."""
     data = load_dataset(config["data"], skip_bad=bool(config.get("skip_bad")))
     t = config["training"]
-    train = one_vendor(data.subset("train"), str(t.get("vendor", "")))
+    train = only_styles(data.subset("train"), *training_styles(t))
     if resume:
         tokenizer = load_tokenizer(run.tokenizer_path)
         vocabularies = json.loads((run.path / "labels.json").read_text())

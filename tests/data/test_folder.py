@@ -67,3 +67,17 @@ def test_any_size_and_mode_is_resized(tmp_path):
     assert ds.images.shape == (2, 72, 72, 4)
     np.testing.assert_allclose(ds.images[0, 36, 36], [255, 0, 0, 255], atol=3)  # JPEG is lossy
     assert np.all(ds.images[1, ..., 3] == 255)
+
+
+def test_an_optional_style_column_is_not_a_caption(tmp_path):
+    from emoji_t2i.training.loop import only_styles
+
+    folder = make_folder(tmp_path / "styled")
+    lines = [f"e{i}.png,{'pixel' if i % 2 else 'ink'},blue thing {i}" for i in range(6)]
+    (folder / "captions.csv").write_text("file,Style,caption\n" + "\n".join(lines) + "\n")
+    ds = load_dataset(folder)
+    assert ds.metadata["style"].tolist() == ["ink", "pixel"] * 3
+    assert ds.captions[1] == ("blue thing 1",)
+    assert len(only_styles(ds, "pixel")) == 3 and len(only_styles(ds, "ink,pixel")) == 6
+    with pytest.raises(Exception, match="no training image of style oil; this data has: ink, pixel"):
+        only_styles(ds, "oil")

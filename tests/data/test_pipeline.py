@@ -94,3 +94,15 @@ def test_vectorizer_round_trip_word_and_char(tmp_path, tiny):
 def test_known_word_fraction(tiny_vectorizer):
     assert known_word_fraction(tiny_vectorizer, "smiling face") == 1.0
     assert known_word_fraction(tiny_vectorizer, "smiling zzqx") == 0.5
+
+
+def test_style_travels_with_each_image(embedded, tiny_vectorizer):
+    rows = np.flatnonzero(embedded.split == "train")[::500]
+    sample = embedded.take(rows)
+    batch = _batches(sample, tiny_vectorizer, epochs=1)[0]
+    by_image = {embedded.images[r].tobytes(): embedded.metadata["style"][r] for r in rows}
+    from emoji_t2i.data.images import to_uint8
+
+    got = [by_image[to_uint8(image).tobytes()] for image in batch["images"]]
+    assert [s.decode() for s in batch["style"]] == got
+    assert len(set(got)) >= 3
