@@ -15,3 +15,5 @@ def test_tfds_builds_offline_and_matches_the_artifact(tmp_path, embedded):
     row = int(list(ds.ids).index(embedded.ids[0]))
     assert (ds.images[row] == embedded.images[0]).all()
     assert ds.split[row] == embedded.split[0]
+    assert ds.metadata["style"][row] == embedded.metadata["style"][0]
+    assert set(ds.metadata["style"].tolist()) == set(embedded.metadata["style"].tolist())
