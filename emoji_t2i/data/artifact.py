@@ -113,7 +113,7 @@ def read_images(art_dir: Path) -> tuple[list[str], np.ndarray]:
         image = tf.pad(image, [[0, 0], [0, 0], [0, CHANNELS - tf.shape(image)[-1]]], constant_values=255)
         return example["id"], tf.ensure_shape(image, [IMAGE_SIZE, IMAGE_SIZE, CHANNELS])
 
-    # parsing in batches and decoding unordered: 4x faster than one record at a time
+    # parsing in batches and decoding unordered: about twice as fast here as one record at a time
     ds = tf.data.TFRecordDataset(files, num_parallel_reads=len(files)).batch(256)
     ds = ds.map(lambda records: tf.io.parse_example(records, schema)).unbatch()
     ds = ds.map(decode, num_parallel_calls=tf.data.AUTOTUNE, deterministic=False).batch(4096)
@@ -123,7 +123,7 @@ def read_images(art_dir: Path) -> tuple[list[str], np.ndarray]:
         images.append(batch_images)
     images = np.concatenate(images) if images else np.zeros((0, IMAGE_SIZE, IMAGE_SIZE, CHANNELS), np.uint8)
     if key != "png":  # the encoder may have kept any colour under alpha 0; it means nothing
-        pixels = images.view(np.uint32)  # one RGBA pixel per word: 10x faster than a masked multiply
+        pixels = images.view(np.uint32)  # a pixel per word: a masked RGB multiply took 1.4 s here
         pixels[images[..., 3:] == 0] = 0
     return ids, images
 
