@@ -37,9 +37,9 @@ def _read_rows(folder: Path) -> list[tuple[str, list[str]]]:
     with io.StringIO(text, newline="") as f:
         reader = csv.reader(f)
         header = next(reader, None)
-        if not header or "file" not in [h.strip().lower() for h in header]:
+        names = [h.strip().lower() for h in header or []]
+        if "file" not in names:
             raise DataError(f"{path}: no 'file' column in the header; add one naming each image")
-        names = [h.strip().lower() for h in header]
         file_col = names.index("file")
         style_col = names.index("style") if "style" in names else -1
         rows = []
