@@ -48,6 +48,15 @@ def resize_premultiplied(rgba: np.ndarray, size: int = IMAGE_SIZE) -> np.ndarray
     return np.round(canvas * 255.0).astype(np.uint8)
 
 
+def center_crop(rgba: np.ndarray) -> np.ndarray:
+    """The largest centred square of an (H, W, C) array: a photo fills the emoji's frame
+    instead of being letterboxed into it."""
+    h, w = rgba.shape[:2]
+    side = min(h, w)
+    top, left = (h - side) // 2, (w - side) // 2
+    return rgba[top : top + side, left : left + side]
+
+
 def load_rgba72(source, size: int = IMAGE_SIZE) -> np.ndarray:
     """Open a path or bytes with PIL and return a (size, size, 4) uint8 array."""
     if isinstance(source, bytes | bytearray):

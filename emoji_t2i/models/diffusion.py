@@ -25,6 +25,12 @@ from emoji_t2i.text import make_text_encoder
 from emoji_t2i.text.encoders import frozen_text_encoder, is_frozen_encoder
 
 
+def _per_example(weight, like):
+    """A condition's weight as a scalar or a (B,) vector broadcast over images like ``like``."""
+    weight = tf.cast(weight, tf.float32)
+    return weight if weight.shape.rank == 0 else tf.reshape(weight, [-1, 1, 1, 1])
+
+
 @register("diffusion")
 @keras.saving.register_keras_serializable("emoji_t2i")
 class TextToEmojiDiffusion(ShapeFreeZooModel):
@@ -147,31 +153,68 @@ class TextToEmojiDiffusion(ShapeFreeZooModel):
 
     # --- sampling ------------------------------------------------------------------------------
     def sample(self, tokens, noise, num_steps=None, guidance_scale=None, sampler=None, seed=None,
-               callback=None):
+               callback=None, init_image=None, strength=1.0):
         """Images in [-1, 1] (straight alpha), float32 (B, 72, 72, 4), from the EMA U-Net.
 
         Conditional and unconditional predictions come from one batched U-Net call per step.
-        ``callback()`` runs after each step when called eagerly (a progress bar)."""
+        ``callback()`` runs after each step when called eagerly (a progress bar).
+        ``init_image`` (B, 72, 72, 4) in [-1, 1] with ``strength`` in [0, 1]: SDEdit, see
+        ``sample_conditions``."""
+        return self.sample_conditions([(self.encode(tokens), 1.0)], noise, num_steps, guidance_scale,
+                                      sampler, seed, callback, init_image, strength)
+
+    def sample_conditions(self, conditions, noise, num_steps=None, guidance_scale=None, sampler=None,
+                          seed=None, callback=None, init_image=None, strength=1.0):
+        """Sampling under several text conditions at once (composable diffusion, Liu et al. 2022).
+
+        ``conditions``: ``[(features (B, D), weight), ...]``; each step moves along
+        v_null + guidance * sum_k weight_k (v_k - v_null), all conditions and the null one in a
+        single U-Net call. One condition of weight 1 is plain classifier-free guidance.
+        Conditions whose weight is the Python number 0 are left out (no call, no rounding).
+
+        ``init_image`` with ``strength`` < 1 is SDEdit (Meng et al. 2022): the image is noised to
+        t = strength and denoised over ceil(num_steps * strength) steps; strength 0 returns the
+        image, 1 ignores it (the sampler's t = 1 is pure noise)."""
         num_steps = self.num_steps if num_steps is None else num_steps
         guidance = tf.cast(self.guidance_scale if guidance_scale is None else guidance_scale, tf.float32)
-        features = self.encode(tokens)
-        batch = tf.shape(features)[0]
-        both = tf.concat([features, features], 0)
-        keep = tf.concat([tf.ones([batch]), tf.zeros([batch])], 0)
+        conditions = [(f, w) for f, w in conditions if not (isinstance(w, int | float) and w == 0)]
+        if not conditions:
+            raise UsageError("sample_conditions needs at least one condition with a non-zero weight")
+        noise = tf.cast(noise, tf.float32)
+        start_time = 1.0
+        if init_image is not None:
+            strength = float(strength)
+            if not 0.0 <= strength <= 1.0:
+                raise UsageError(f"strength {strength}: use a number from 0 (keep the image) to 1 (ignore it)")
+            if strength == 0.0:
+                return tf.cast(init_image, tf.float32)
+            if strength < 1.0:
+                start_time = strength
+                num_steps = tf.maximum(1, tf.cast(tf.math.ceil(tf.cast(num_steps, tf.float32) * strength), tf.int32))
+                noise = self.schedule.add_noise(premultiply(tf.cast(init_image, tf.float32)), noise,
+                                                tf.fill([tf.shape(noise)[0]], start_time))
+        features = [tf.cast(f, tf.float32) for f, _ in conditions]
+        weights = [w for _, w in conditions]
+        batch = tf.shape(features[0])[0]
+        count = len(features)
+        stacked = tf.concat([*features, features[0]], 0)  # the last copy is read as the null caption
+        keep = tf.concat([tf.ones([count * batch]), tf.zeros([batch])], 0)
         # Eagerly, the sampler's loop runs in Python; the U-Net call is still a graph.
         network = self._denoiser_graph() if tf.executing_eagerly() else self.ema_denoiser
 
         def denoise(x, t):
-            logsnr = tf.fill([2 * batch], self.schedule.logsnr(t))
-            v = network((tf.concat([x, x], 0), logsnr, both, keep))
-            v_cond, v_uncond = v[:batch], v[batch:]
+            logsnr = tf.fill([(count + 1) * batch], self.schedule.logsnr(t))
+            v = network((tf.concat([x] * (count + 1), 0), logsnr, stacked, keep))
+            v_uncond = v[count * batch:]
+            direction = sum(_per_example(w, x) * (v[k * batch:(k + 1) * batch] - v_uncond)
+                            for k, w in enumerate(weights))
             if callback is not None and tf.executing_eagerly():
                 callback()
             t_batch = tf.fill([batch], t)
-            return self.schedule.from_v(x, v_uncond + guidance * (v_cond - v_uncond), t_batch)
+            return self.schedule.from_v(x, v_uncond + guidance * direction, t_batch)
 
         chosen = make_sampler(sampler or self.sampler, self.schedule)
-        x0 = chosen.sample(denoise, tf.cast(noise, tf.float32), num_steps, seed=seed)
+        x0 = chosen.sample(denoise, noise, num_steps, seed=seed, start_time=start_time)
         return unpremultiply(tf.clip_by_value(x0, -1.0, 1.0))
 
     def _denoiser_graph(self):

@@ -4,6 +4,8 @@ generate, export, evaluate, the notebooks and the web app use.
     pipe = TextToImagePipeline.from_preset()                  # the shipped diffusion model
     pipe = TextToImagePipeline.from_run("runs/my-run")        # a run's latest checkpoint
     images = pipe.sample(["crying cat"], seed=0, n=4, num_steps=20, guidance_scale=3.0)
+    kitchen = pipe.mashup("crying cat", "smiling face with heart-eyes", mix=0.5, n=4)
+    mine = pipe.emojify(photo_rgba, "smiling face", strength=0.85, n=4)
 
 Sampling runs in chunks of ``SAMPLE_CHUNK`` examples, so memory stays flat however many
 images are asked for. Chunk ``c``'s starting noise is ``tf.random.stateless_normal`` keyed by
@@ -21,9 +23,19 @@ import numpy as np
 import tensorflow as tf
 
 from emoji_t2i import CHANNELS, IMAGE_SIZE
-from emoji_t2i.data.images import to_uint8, to_uint8_tensor
+from emoji_t2i.data.images import to_uint8, to_uint8_tensor, to_unit_range
 from emoji_t2i.errors import UsageError
 from emoji_t2i.models import build_model
+from emoji_t2i.pipelines.editing import (
+    DEFAULT_MASHUP,
+    EMOJIFY_STRENGTH,
+    MASHUP_METHODS,
+    SDEDIT_MASHUP_STRENGTH,
+    blend_premultiplied,
+    check_fractions,
+    prepare_photo,
+    slerp,
+)
 from emoji_t2i.pipelines.presets import DEFAULT_PRESET, load_preset
 from emoji_t2i.pipelines.run_dir import RunDir, RunError
 from emoji_t2i.text.tokenizers import known_fraction, load_tokenizer, sequence_length
@@ -93,6 +105,11 @@ def sample_in_chunks(model, tokenizer, prompts, seed, **options):
     _, images = tf.while_loop(lambda c, out: c < chunks, body, [tf.constant(0), images])
     return tf.cond(chunks > 0, images.concat,
                    lambda: tf.zeros([0, IMAGE_SIZE, IMAGE_SIZE, CHANNELS], tf.uint8))
+
+
+def _rows(features, count):
+    """One prompt's features (D,) repeated for ``count`` images."""
+    return tf.repeat(features[None], count, 0)
 
 
 class TextToImagePipeline:
@@ -171,6 +188,115 @@ class TextToImagePipeline:
         """Model calls ``sample`` makes for ``count`` images (what a progress bar counts)."""
         steps = num_steps if num_steps is not None else self.options.get("num_steps", 1)
         return math.ceil(count / SAMPLE_CHUNK) * int(steps)
+
+    # --- editing: diffusion models only ----------------------------------------------------
+    def mashup(self, first: str, second: str, mix=0.5, seed: int = 0, n: int = 1,
+               method: str = DEFAULT_MASHUP, progress=None, **options) -> np.ndarray:
+        """Two prompts -> ``n`` mash-ups per mix value, (len(mix) * n, 72, 72, 4) uint8.
+
+        ``mix`` (a number or a list, each in [0, 1]) moves from ``first`` (0) to ``second``
+        (1); every mix value gets the same ``n`` noises, those ``sample`` draws for the seed, so
+        mix 0 and 1 are exactly ``sample([first])`` and ``sample([second])`` and a slider
+        moves one emoji. Methods (docs/app.md compares them on 16 pairs):
+
+        - ``compose``: composable diffusion (Liu et al. 2022), guidance towards both prompts,
+          weighted 1 - mix and mix, in one U-Net call per step.
+        - ``interpolate``: one condition, the spherical interpolation of the two prompts'
+          sentence embeddings.
+        - ``sdedit``: both prompts' samples blended (premultiplied, weights 1 - mix and mix),
+          then SDEdit at strength ``SDEDIT_MASHUP_STRENGTH`` under the ``compose`` guidance.
+
+            >>> pipe.mashup("crying cat", "smiling face with heart-eyes", mix=[0, 0.5, 1], n=2).shape
+            (6, 72, 72, 4)
+        """
+        self._need_editing("a mash-up")
+        if method not in MASHUP_METHODS:
+            raise UsageError(f"mash-up method {method!r}: use one of {', '.join(MASHUP_METHODS)}")
+        mixes = check_fractions(mix, "mix")
+        a, b = self.text_features([self._prompt(first), self._prompt(second)])
+        ends = {}
+
+        def end(m):  # the plain samples of either prompt, once (sdedit starts from their blend)
+            if m not in ends:
+                ends[m] = self._edit(lambda start, count: ([(_rows(b if m else a, count), 1.0)], None),
+                                     seed, n, progress, dict(options))
+            return ends[m]
+
+        def conditions(m, start, count):
+            rows_a, rows_b = _rows(a, count), _rows(b, count)
+            if method == "interpolate":
+                return [(slerp(rows_a, rows_b, m), 1.0)], None
+            composed = [(rows_a, 1.0 - m), (rows_b, m)]
+            if method == "compose":
+                return composed, None
+            blend = blend_premultiplied(end(0.0)[start:start + count], end(1.0)[start:start + count], m)
+            return composed, blend
+
+        out = []
+        for m in mixes:
+            if m in (0.0, 1.0):
+                out.append(end(m))
+                continue
+            edit_options = {**options, "strength": SDEDIT_MASHUP_STRENGTH} if method == "sdedit" else options
+            out.append(self._edit(lambda start, count, m=m: conditions(m, start, count), seed, n, progress,
+                                  dict(edit_options)))
+        return np.concatenate(out)
+
+    def emojify(self, image, prompt: str, strength: float = EMOJIFY_STRENGTH, seed: int = 0, n: int = 1,
+                progress=None, **options) -> np.ndarray:
+        """An image (a photo, any size, RGB or RGBA uint8) -> ``n`` emoji, (n, 72, 72, 4) uint8.
+
+        SDEdit (Meng et al. 2022): the image is centre-cropped and resized to 72x72 (an opaque
+        photo cut to a soft disc, see ``prepare_photo``), noised to t = ``strength`` and denoised
+        towards ``prompt`` over ceil(num_steps * strength) steps. 0 returns the image, 1 ignores
+        it (``sample([prompt])``'s images); the default 0.85 keeps a face photo's colours and
+        layout in a face emoji; below 0.8 the result stays a photo.
+
+            >>> photo = np.asarray(Image.open("me.jpg"))
+            >>> pipe.emojify(photo, "smiling face with sunglasses", n=4).shape
+            (4, 72, 72, 4)
+        """
+        self._need_editing("emojify")
+        (strength,) = check_fractions(strength, "strength")
+        start_image = prepare_photo(image)
+        features = self.text_features([self._prompt(prompt)])
+        return self._edit(lambda start, count: ([(_rows(features[0], count), 1.0)],
+                                                np.repeat(start_image[None], count, 0)),
+                          seed, n, progress, {**options, "strength": strength})
+
+    def text_features(self, prompts) -> tf.Tensor:
+        """(len(prompts), D) float32: the conditions the model's U-Net reads."""
+        return self.model.encode(self.tokenizer(tf.constant(list(prompts), tf.string)))
+
+    def _need_editing(self, what: str) -> None:
+        if not hasattr(self.model, "sample_conditions"):
+            raise UsageError(f"{what} needs a diffusion model and {self.config.get('model')!r} is not one; "
+                             "use the shipped diffusion-emoji72 or a diffusion run")
+
+    def _prompt(self, prompt) -> str:
+        prompt = prompt.strip() if isinstance(prompt, str) else ""
+        if not prompt:
+            raise UsageError("an empty prompt: give words, e.g. 'crying cat'")
+        self.check_prompts([prompt])
+        return prompt
+
+    def _edit(self, conditions, seed, n, progress, options) -> np.ndarray:
+        """n images in chunks, with ``sample``'s noise for the seed: ``conditions(start, count)``
+        gives a chunk's [(features, weight)] and its uint8 starting images (or None)."""
+        seed = check_seed(seed)
+        if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
+            raise UsageError(f"n {n!r}: use a whole number of at least 1")
+        check_sampling_options(options)
+        if progress is not None:
+            options["callback"] = progress
+        out = []
+        for c, start in enumerate(range(0, n, SAMPLE_CHUNK)):
+            count = min(SAMPLE_CHUNK, n - start)
+            noise = initial_noise(count, self.model.noise_shape, seed, c)
+            chunk_conditions, init = conditions(start, count)
+            init = None if init is None else to_unit_range(init)
+            out.append(to_uint8(self.model.sample_conditions(chunk_conditions, noise, init_image=init, **options)))
+        return np.concatenate(out)
 
     def __call__(self, prompts, seed: int = 0, n: int = 1, **options) -> np.ndarray:
         return self.sample(prompts, seed=seed, n=n, **options)

@@ -3,6 +3,8 @@
 Each takes ``denoise(x_t, t) -> (x0_hat, eps_hat)`` (t a float32 scalar tensor) and runs a
 ``tf.while_loop``, so ``num_steps`` may be a tensor and the loop lives inside a SavedModel
 graph. Times are uniform in t. The last step returns the model's clean-image estimate.
+``start_time`` < 1 starts from a partly noised image instead of pure noise (SDEdit, Meng et al.
+2022): ``x_start`` is then the sample at that time and the steps cover [start_time, 0].
 
 - ``ddim``: DDIM (Song et al. 2021), deterministic for ``eta=0``.
 - ``ddpm``: DDIM with eta = 1, i.e. DDPM's ancestral sampling; needs a ``seed``.
@@ -18,9 +20,10 @@ from emoji_t2i.errors import UsageError
 from emoji_t2i.schedulers.schedule import CosineSchedule
 
 
-def _times(num_steps):
+def _times(num_steps, start_time=1.0):
     num_steps = tf.cast(num_steps, tf.float32)
-    return lambda i: 1.0 - tf.cast(i, tf.float32) / num_steps
+    start_time = tf.cast(start_time, tf.float32)
+    return lambda i: start_time * (1.0 - tf.cast(i, tf.float32) / num_steps)
 
 
 class DDIMSampler:
@@ -32,11 +35,11 @@ class DDIMSampler:
     def __init__(self, schedule: CosineSchedule, eta: float = 0.0):
         self.schedule, self.eta = schedule, float(eta)
 
-    def sample(self, denoise, x_T, num_steps, seed=None):
+    def sample(self, denoise, x_T, num_steps, seed=None, start_time=1.0):
         if self.eta > 0 and seed is None:
             raise UsageError("a stochastic sampler (eta > 0, ddpm) needs a seed")
         num_steps = tf.convert_to_tensor(num_steps, tf.int32)
-        time_of = _times(num_steps)
+        time_of = _times(num_steps, start_time)
         seed = tf.concat([tf.reshape(tf.cast(0 if seed is None else seed, tf.int32), [-1]), [0]], 0)[:2]
 
         def body(i, x, x0):
@@ -69,9 +72,9 @@ class DPMSolverMultistepSampler:
     def __init__(self, schedule: CosineSchedule):
         self.schedule = schedule
 
-    def sample(self, denoise, x_T, num_steps, seed=None):
+    def sample(self, denoise, x_T, num_steps, seed=None, start_time=1.0):
         num_steps = tf.convert_to_tensor(num_steps, tf.int32)
-        time_of = _times(num_steps)
+        time_of = _times(num_steps, start_time)
         half_logsnr = lambda t: 0.5 * self.schedule.logsnr(t)  # noqa: E731  (lambda = log alpha/sigma)
 
         def body(i, x, x0_prev, h_prev):

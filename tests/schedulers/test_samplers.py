@@ -52,6 +52,29 @@ def test_exact_model_round_trip_and_one_call_per_step(name, num_steps, x0):
     np.testing.assert_allclose(calls, 1.0 - np.arange(num_steps) / num_steps, atol=1e-6)
 
 
+@pytest.mark.parametrize("name", sorted(SAMPLERS))
+def test_a_partial_start_covers_start_time_to_zero_and_stays_on_the_path(name, x0):
+    """SDEdit's contract: from x_t at t = 0.4 the steps visit 0.4 ... 0.4/n and, for an exact
+    model, every state fed to it carries the starting noise (DDIM, DPM-Solver: deterministic)."""
+    schedule = CosineSchedule()
+    eps = tf.random.stateless_normal(x0.shape, seed=[8, 9])
+    calls, implied = [], []
+
+    def denoise(x_t, t):
+        calls.append(float(t))
+        alpha, sigma = schedule.alpha_sigma(t)
+        implied.append(((x_t - alpha * x0) / sigma).numpy())
+        return x0, (x_t - alpha * x0) / sigma
+
+    start = schedule.add_noise(x0, eps, tf.fill([3], 0.4))
+    out = make_sampler(name, schedule).sample(denoise, start, 5, seed=3, start_time=0.4)
+    np.testing.assert_allclose(out, x0, atol=1e-5)
+    np.testing.assert_allclose(calls, 0.4 * (1.0 - np.arange(5) / 5), atol=1e-6)
+    if name != "ddpm":
+        for e in implied:
+            np.testing.assert_allclose(e, eps, atol=1e-3)
+
+
 def test_dpm_solver_is_exact_along_the_path_for_a_perfect_model(x0):
     """With the true x0, every multistep update lands on alpha_s x0 + sigma_s eps: check the
     state fed to the model at each step has the same eps the start had."""
