@@ -54,10 +54,10 @@ def both_parts(judges, images, pairs, per_pair):
     every prompt of the other pairs."""
     prompts = [p for pair in pairs for p in pair]
     text = judges.text_embeddings(prompts)
-    text /= np.linalg.norm(text, axis=1, keepdims=True)
+    text = text / np.linalg.norm(text, axis=1, keepdims=True)
     feats, _ = judges.image_outputs(images)
     img = judges.image_embeddings(feats)
-    img /= np.linalg.norm(img, axis=1, keepdims=True)
+    img = img / np.linalg.norm(img, axis=1, keepdims=True)
     sims = img @ text.T
     first = second = both = 0
     for i in range(len(images)):

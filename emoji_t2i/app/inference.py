@@ -41,6 +41,20 @@ def text_model_sources(extra_runs=()) -> dict[str, str]:
     return sources
 
 
+def editing_sources(extra_runs=()) -> dict[str, str]:
+    """The Text tab's sources whose model can mash up and emojify (diffusion models)."""
+    from emoji_t2i.pipelines.presets import read_preset
+    from emoji_t2i.pipelines.run_dir import RunDir
+
+    def model_of(source):
+        if (Path(source) / "checkpoints").is_dir():
+            return RunDir(source).load_config().get("model")
+        return read_preset(source)["model"]
+
+    return {label: source for label, source in text_model_sources(extra_runs).items()
+            if model_of(source) == "diffusion"}
+
+
 def stylegan_sources(extra_runs=()) -> dict[str, str]:
     from emoji_t2i.pipelines.presets import read_preset, shipped_presets
 
@@ -65,13 +79,47 @@ def load_stylegan(source: str):
 
 # --- the tabs -----------------------------------------------------------------------------------------
 def text_to_emoji(pipe, prompt: str, n: int = 4, seed: int = 0, progress=None, **options) -> np.ndarray:
-    prompt = (prompt or "").strip()
-    if not prompt:
-        raise AppInputError("Type a prompt first, e.g. “crying cat”.")
-    if len(prompt) > MAX_PROMPT_CHARS:
-        raise AppInputError(f"That prompt has {len(prompt)} characters; keep it under {MAX_PROMPT_CHARS}.")
+    prompt = _check_prompt(prompt)
     options = {k: v for k, v in options.items() if k in pipe.options and v is not None}
     return pipe.sample([prompt], seed=int(seed), n=int(n), progress=progress, **options)
+
+
+def _check_prompt(prompt: str, example: str = "crying cat") -> str:
+    prompt = (prompt or "").strip()
+    if not prompt:
+        raise AppInputError(f"Type a prompt first, e.g. “{example}”.")
+    if len(prompt) > MAX_PROMPT_CHARS:
+        raise AppInputError(f"That prompt has {len(prompt)} characters; keep it under {MAX_PROMPT_CHARS}.")
+    return prompt
+
+
+def mashup(pipe, first: str, second: str, mix: float = 0.5, n: int = 4, seed: int = 0, method: str | None = None,
+           progress=None, **options) -> np.ndarray:
+    """Rows of (first prompt, mash-up, second prompt) for ``n`` seeds, shape (n * 3, 72, 72, 4)."""
+    first, second = _check_prompt(first, "crying cat face"), _check_prompt(second, "smiling face with sunglasses")
+    method = {} if method is None else {"method": method}
+    images = pipe.mashup(first, second, mix=[0.0, float(mix), 1.0], n=int(n), seed=int(seed), progress=progress,
+                         **method, **options)
+    n = int(n)
+    return np.stack([images[k * n + i] for i in range(n) for k in range(3)])
+
+
+def explore_prompts(pipe, first: str, second: str, mix: float, seed: int, n: int = 6, **options) -> np.ndarray:
+    """``n`` emoji (seeds ``seed`` ...) somewhere between two prompts: the Explore tab's
+    diffusion mode, where a slider moves the same emoji from one prompt to the other."""
+    first, second = _check_prompt(first, "grinning face"), _check_prompt(second, "crying cat face")
+    return pipe.mashup(first, second, mix=float(mix), n=int(n), seed=int(seed), **options)
+
+
+def emojify(pipe, photo: np.ndarray, prompt: str, strength: float, n: int = 4, seed: int = 0, progress=None,
+            **options) -> np.ndarray:
+    """(the 72x72 frame the model starts from, then ``n`` emoji), shape (n + 1, 72, 72, 4)."""
+    from emoji_t2i.pipelines.editing import prepare_photo
+
+    prompt = _check_prompt(prompt, "smiling face")
+    images = pipe.emojify(photo, prompt, strength=float(strength), n=int(n), seed=int(seed), progress=progress,
+                          **options)
+    return np.concatenate([prepare_photo(photo)[None], images])
 
 
 def explore(pipe, seed: int, n: int = 4, truncation_psi: float = 0.7, amounts=(), directions=None) -> np.ndarray:
@@ -90,8 +138,15 @@ def blend(first, second, level: int, seed: int = 0, n: int = 4, truncation_psi: 
 
 
 def read_upload(data: bytes | None) -> np.ndarray:
-    """An uploaded file -> 72x72 RGBA uint8, or a one-line reason it cannot be used."""
-    from emoji_t2i.data.images import resize_premultiplied, to_rgba
+    """An uploaded file -> 72x72 RGBA uint8 (letterboxed), or a one-line reason it cannot be used."""
+    from emoji_t2i.data.images import resize_premultiplied
+
+    return resize_premultiplied(read_photo(data))
+
+
+def read_photo(data: bytes | None) -> np.ndarray:
+    """An uploaded file -> its RGBA uint8 pixels at full size, or a one-line reason it cannot be used."""
+    from emoji_t2i.data.images import to_rgba
 
     if not data:
         raise AppInputError("Upload a PNG or JPEG first.")
@@ -104,7 +159,7 @@ def read_upload(data: bytes | None) -> np.ndarray:
                 raise AppInputError(f"That image is {image.width}x{image.height} pixels; upload one under "
                                     "4096x4096 (it is shrunk to 72x72 anyway).")
             image.load()
-            return resize_premultiplied(np.asarray(to_rgba(image)))
+            return np.asarray(to_rgba(image))
     except AppInputError:
         raise
     except Image.DecompressionBombError as e:  # PIL refuses to open one this large at all

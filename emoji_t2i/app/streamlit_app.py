@@ -1,13 +1,18 @@
-"""The emoji_t2i web app (Streamlit): text -> emoji, StyleGAN exploration, blending, and
-projecting your own image. Start it with ``python -m emoji_t2i.app [--run DIR ...]``.
+"""The emoji_t2i web app (Streamlit): text -> emoji, mash-ups of two prompts, exploring between
+prompts (or a StyleGAN's latent space), blending StyleGANs, and your photo as an emoji. Start it
+with ``python -m emoji_t2i.app [--run DIR ...]``.
 
-All inference is in ``emoji_t2i.app.inference``; this file is layout only.
+All inference is in ``emoji_t2i.app.inference``; this file is layout, plus the one lock per
+model that makes people who generate at once wait in turn (docs/app.md measures why).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import math
 import sys
+import threading
 
 import numpy as np
 import streamlit as st
@@ -40,6 +45,50 @@ def sefa(source: str, k: int):
     return stylegan(source).directions(k)
 
 
+@st.cache_resource
+def model_lock(source: str) -> threading.Lock:
+    """One per model and process: a model's calls run one at a time. Two sessions sampling at
+    once on a 2-core CPU both take about as long as the two in a row; in turn, the first is
+    served in half the time."""
+    return threading.Lock()
+
+
+@contextlib.contextmanager
+def turn(source: str):
+    lock = model_lock(source)
+    if not lock.acquire(blocking=False):
+        note = st.empty()
+        note.info("Someone else is generating with this model; yours starts when theirs is done.")
+        lock.acquire()
+        note.empty()
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def step_bar(total: int, text: str = "sampling"):
+    """A progress bar and the callback that advances it once per sampling step."""
+    bar = st.progress(0.0, text=text)
+    calls = {"n": 0}
+
+    def progress(*_):
+        calls["n"] += 1
+        bar.progress(min(1.0, calls["n"] / max(total, 1)), text=f"step {calls['n']}/{total}")
+
+    return bar, progress
+
+
+def diffusion_choice(runs, key: str):
+    """(source, pipeline) of a diffusion model for the editing tabs, or (None, None)."""
+    sources = inf.editing_sources(runs)
+    if not sources:
+        st.info("No diffusion model: train one (python -m emoji_t2i.train --model diffusion) and pass --run DIR.")
+        return None, None
+    label = st.selectbox("Model", list(sources), key=key)
+    return sources[label], text_pipeline(sources[label])
+
+
 def show(images, names, key: str, columns: int = 6) -> None:
     """A grid on a checkerboard (transparency visible), a PNG button per image, one zip."""
     cols = st.columns(columns)
@@ -68,16 +117,10 @@ def text_tab(runs) -> None:
         options["guidance_scale"] = st.slider("Guidance scale", 0.0, 8.0, float(pipe.options["guidance_scale"]),
                                               0.5, key="guidance")
     if st.button("Generate", key="generate", type="primary"):
-        bar = st.progress(0.0, text="sampling")
-        total = options.get("num_steps", 1)
-        calls = {"n": 0}
-
-        def progress(*_):
-            calls["n"] += 1
-            bar.progress(min(1.0, calls["n"] / total), text=f"step {calls['n']}/{total}")
-
+        bar, progress = step_bar(options.get("num_steps", 1))
         try:
-            images = inf.text_to_emoji(pipe, prompt, n, seed, progress=progress, **options)
+            with turn(sources[label]):
+                images = inf.text_to_emoji(pipe, prompt, n, seed, progress=progress, **options)
         except inf.AppInputError as e:
             bar.empty()
             st.warning(str(e))
@@ -102,7 +145,69 @@ def sliders(source: str, key: str, k: int = 5):
     return directions, [cols[i].slider(f"direction {i}", -3.0, 3.0, 0.0, 0.5, key=f"{key}-dir{i}") for i in range(k)]
 
 
+def mashup_tab(runs) -> None:
+    from emoji_t2i.pipelines.editing import DEFAULT_MASHUP, MASHUP_METHODS
+
+    source, pipe = diffusion_choice(runs, "mash-model")
+    if pipe is None:
+        return
+    left, right = st.columns(2)
+    first = left.text_input("First", "crying cat face", key="mash-first")
+    second = right.text_input("Second", "smiling face with heart-shaped eyes", key="mash-second")
+    mix = st.slider("Mix (0: first, 1: second)", 0.0, 1.0, 0.5, 0.05, key="mix")
+    left, middle, right = st.columns(3)
+    method = left.selectbox("Method", MASHUP_METHODS, MASHUP_METHODS.index(DEFAULT_MASHUP), key="mash-method")
+    n = middle.number_input("Mash-ups", 1, 8, 4, key="mash-n")
+    seed = right.number_input("Seed", 0, 2**31 - 1, 0, key="mash-seed")
+    if not st.button("Mash up", key="mashup", type="primary"):
+        return
+    steps = int(pipe.options["num_steps"])
+    bar, progress = step_bar(3 * steps)
+    try:
+        with turn(source):
+            images = inf.mashup(pipe, first, second, mix, n, seed, method, progress=progress)
+    except inf.AppInputError as e:
+        bar.empty()
+        st.warning(str(e))
+        return
+    bar.empty()
+    st.caption("Each row: the first prompt · the mash-up · the second prompt (the same seed)")
+    names = [f"{part}_mix{mix:g}_seed{seed}_{i // 3}.png" for i, part in
+             zip(range(len(images)), ["first", "mashup", "second"] * int(n), strict=True)]
+    show(images, names, "mashup", columns=3)
+
+
 def explore_tab(runs) -> None:
+    mode = st.radio("Explore", ["Between two prompts (diffusion)", "StyleGAN latent space"], horizontal=True,
+                    key="explore-mode")
+    if mode.startswith("Between"):
+        explore_prompts_panel(runs)
+    else:
+        explore_stylegan_panel(runs)
+
+
+def explore_prompts_panel(runs) -> None:
+    source, pipe = diffusion_choice(runs, "explore-diffusion-model")
+    if pipe is None:
+        return
+    left, right = st.columns(2)
+    first = left.text_input("From", "grinning face", key="explore-first")
+    second = right.text_input("To", "crying cat face", key="explore-second")
+    left, right = st.columns(2)
+    mix = left.slider("Between the prompts", 0.0, 1.0, 0.0, 0.1, key="explore-mix")
+    guidance = right.slider("Guidance scale", 0.0, 8.0, float(pipe.options["guidance_scale"]), 0.5,
+                            key="explore-guidance")
+    seed = st.number_input("Seed", 0, 2**31 - 1, 0, key="explore-prompt-seed")
+    try:
+        with turn(source):
+            images = inf.explore_prompts(pipe, first, second, mix, seed, 6, guidance_scale=guidance)
+    except inf.AppInputError as e:
+        st.warning(str(e))
+        return
+    show(images, [f"explore_mix{mix:g}_seed{seed}_{i}.png" for i in range(len(images))], "explore-prompts")
+
+
+def explore_stylegan_panel(runs) -> None:
     source, pipe = stylegan_choice(runs, "explore-model")
     if pipe is None:
         return
@@ -110,7 +215,8 @@ def explore_tab(runs) -> None:
     seed = left.number_input("Seed", 0, 2**31 - 1, 0, key="explore-seed")
     psi = right.slider("Truncation ψ", 0.0, 1.0, 0.7, 0.05, key="psi")
     directions, amounts = sliders(source, "explore")
-    images = inf.explore(pipe, seed, 8, psi, amounts, directions)
+    with turn(source):
+        images = inf.explore(pipe, seed, 8, psi, amounts, directions)
     show(images, [f"stylegan_seed{seed}_{i}.png" for i in range(len(images))], "explore")
 
 
@@ -122,7 +228,10 @@ def blend_tab(runs) -> None:
     level = st.select_slider("Keep the first model's layers up to", options=[9, 18, 36], value=18, key="level")
     seed = st.number_input("Seed", 0, 2**31 - 1, 0, key="blend-seed")
     try:
-        images = inf.blend(first, second, level, seed, 4)
+        with contextlib.ExitStack() as held:
+            for source in sorted({first_source, second_source}):  # one order: two blends never deadlock
+                held.enter_context(turn(source))
+            images = inf.blend(first, second, level, seed, 4)
     except EmojiT2IError as e:
         st.warning(str(e))
         return
@@ -130,7 +239,48 @@ def blend_tab(runs) -> None:
     show(images, [f"blend{level}_seed{seed}_{i}.png" for i in range(len(images))], "blend", columns=3)
 
 
-def project_tab(runs) -> None:
+def your_image_tab(runs) -> None:
+    mode = st.radio("Make", ["An emoji of it (diffusion)", "Its StyleGAN projection"], horizontal=True,
+                    key="image-mode")
+    if mode.startswith("An emoji"):
+        emojify_panel(runs)
+    else:
+        project_panel(runs)
+
+
+def emojify_panel(runs) -> None:
+    from emoji_t2i.pipelines.editing import EMOJIFY_STRENGTH
+
+    source, pipe = diffusion_choice(runs, "emojify-model")
+    if pipe is None:
+        return
+    upload = st.file_uploader("Your photo (PNG or JPEG; centre-cropped)", key="photo")
+    prompt = st.text_input("What should it be?", "smiling face", key="emojify-prompt")
+    left, middle, right = st.columns(3)
+    strength = left.slider("Strength (0: your photo, 1: ignore it)", 0.5, 1.0, EMOJIFY_STRENGTH, 0.05,
+                           key="strength")
+    n = middle.number_input("Emoji", 1, 8, 4, key="emojify-n")
+    seed = right.number_input("Seed", 0, 2**31 - 1, 0, key="emojify-seed")
+    if upload is None:
+        st.info("Upload a photo (a face works best) to turn it into an emoji.")
+        return
+    if not st.button("Emojify", key="emojify", type="primary"):
+        return
+    bar, progress = step_bar(math.ceil(int(pipe.options["num_steps"]) * strength))
+    try:
+        photo = inf.read_photo(upload.getvalue())
+        with turn(source):
+            images = inf.emojify(pipe, photo, prompt, strength, n, seed, progress=progress)
+    except inf.AppInputError as e:
+        bar.empty()
+        st.warning(str(e))
+        return
+    bar.empty()
+    show(images, ["start.png"] + [f"emojified_{strength:g}_seed{seed}_{i}.png" for i in range(int(n))], "emojify",
+         columns=int(n) + 1)
+
+
+def project_panel(runs) -> None:
     source, pipe = stylegan_choice(runs, "project-model")
     if pipe is None:
         return
@@ -147,8 +297,9 @@ def project_tab(runs) -> None:
     cache_key = (upload.name, upload.size, steps, source)
     if st.session_state.get("projected", (None,))[0] != cache_key:
         bar = st.progress(0.0, text="projecting")
-        w, image, seconds = inf.project(pipe, target, steps,
-                                        progress=lambda i, loss: bar.progress(i / steps, text=f"step {i}/{steps}"))
+        with turn(source):
+            w, image, seconds = inf.project(pipe, target, steps,
+                                            progress=lambda i, loss: bar.progress(i / steps, text=f"step {i}/{steps}"))
         bar.empty()
         st.session_state["projected"] = (cache_key, w, image, seconds)
     _, w, image, seconds = st.session_state["projected"]
@@ -162,8 +313,8 @@ def main() -> None:
     st.set_page_config(page_title="emoji_t2i", page_icon="🙂", layout="wide")
     st.title("emoji_t2i")
     runs = extra_runs()
-    tabs = st.tabs(["Text → emoji", "Explore", "Blend", "Your image"])
-    for tab, render in zip(tabs, (text_tab, explore_tab, blend_tab, project_tab), strict=True):
+    tabs = st.tabs(["Text → emoji", "Mash-up", "Explore", "Blend", "Your image"])
+    for tab, render in zip(tabs, (text_tab, mashup_tab, explore_tab, blend_tab, your_image_tab), strict=True):
         with tab:
             render(runs)
 
