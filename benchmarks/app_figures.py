@@ -42,11 +42,11 @@ PAIRS = [  # dataset captions: what the model draws best, joined as Emoji Kitche
     ("snowman", "smiling face with smiling eyes"), ("unicorn face", "rainbow"), ("red apple", "grinning face"),
 ]
 PHOTOS = [  # (loader, prompt): skimage's bundled photos and matplotlib's, all public domain or CC0
-    ("skimage:astronaut", "smiling face"), ("matplotlib:grace_hopper.jpg", "woman"),
+    ("skimage:astronaut", "person"), ("matplotlib:grace_hopper.jpg", "woman"),
     ("skimage:camera", "man"), ("skimage:chelsea", "cat face"), ("skimage:coffee", "hot beverage"),
     ("skimage:rocket", "rocket"), ("skimage:hubble_deep_field", "milky way"), ("skimage:horse", "horse"),
 ]
-STRENGTHS = (0.6, 0.75, 0.8, 0.85, 0.9, 1.0)
+STRENGTHS = (0.7, 0.8, 0.85, 0.9, 0.95, 1.0)
 
 
 def both_parts(judges, images, pairs, per_pair):
@@ -97,8 +97,9 @@ def mashups(pipe, judges, out_dir, seeds):
               title="mix 0.5, seed 0: first prompt, second prompt, then each method")
     mixes = [0.0, 0.25, 0.4, 0.5, 0.6, 0.75, 1.0]
     strip = np.concatenate([pipe.mashup(a, b, mix=mixes, n=1, seed=0) for a, b in PAIRS[:6]])
-    save_grid(out_dir / "mashup_mix.png", strip, [f"mix {m}" for _ in PAIRS[:6] for m in mixes],
-              columns=len(mixes), scale=2, caption_lines=1, title="the default method across the mix slider")
+    labels = [a if m == 0 else b if m == 1 else f"mix {m}" for a, b in PAIRS[:6] for m in mixes]
+    save_grid(out_dir / "mashup_mix.png", strip, labels, columns=len(mixes), scale=2, caption_lines=2,
+              title="the default method (compose) across the mix slider, seed 0")
     return {"scores": scores, "seconds_per_image": seconds, "seeds_per_pair": seeds}
 
 

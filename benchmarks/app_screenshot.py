@@ -3,8 +3,11 @@ the DevTools protocol, and save screenshots: what docs/app.md shows.
 
     python benchmarks/app_screenshot.py --out-dir docs/app
 
-Text tab: types "crying cat", clicks Generate, waits for the images (text.png); Explore tab
-(explore.png). Exits 3 (and says so) when no Chromium is installed: apt-get install chromium.
+Text tab: types "crying cat", clicks Generate, waits for the images (text.png); Mash-up tab:
+clicks "Mash up" on its default prompts (mashup.png); Explore tab, between two prompts
+(explore.png); Your image tab: uploads a photo (matplotlib's sample portrait of Grace Hopper,
+public domain) and clicks Emojify (emojify.png). Exits 3 (and says so) when no Chromium is
+installed: apt-get install chromium.
 """
 
 from __future__ import annotations
@@ -82,7 +85,28 @@ def click_tab(page: DevTools, label: str) -> None:
     page.js(f"[...document.querySelectorAll('[role=tab]')].find(b => b.innerText.includes('{label}')).click()")
 
 
-def shoot(out_dir: Path, port: int = 8765, width: int = 1280, height: int = 1150) -> None:
+def sample_photo() -> Path:
+    import matplotlib
+
+    return Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg"
+
+
+def upload(page: DevTools, path: Path) -> None:
+    """Give the visible file uploader a file, as a person choosing it would."""
+    root = page.call("DOM.getDocument", depth=-1)["root"]["nodeId"]
+    node = page.call("DOM.querySelector", nodeId=root, selector="input[type=file]")["nodeId"]
+    page.call("DOM.setFileInputFiles", files=[str(path)], nodeId=node)
+
+
+def click_button(page: DevTools, label: str) -> None:
+    page.js(f"[...document.querySelectorAll('button')].find(b => b.innerText.trim() === '{label}'"
+            " && b.offsetParent !== null).click()")
+
+
+TABS = ("text", "mashup", "explore", "emojify")
+
+
+def shoot(out_dir: Path, port: int = 8765, width: int = 1280, height: int = 1150, tabs=TABS) -> None:
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     if browser is None:
         raise FileNotFoundError("no chromium on PATH: apt-get install chromium")
@@ -105,13 +129,32 @@ def shoot(out_dir: Path, port: int = 8765, width: int = 1280, height: int = 1150
             page.call("Input.insertText", text="crying cat")
             page.call("Input.dispatchKeyEvent", type="keyDown", key="Enter", code="Enter", windowsVirtualKeyCode=13)
             page.wait(IDLE)
-            page.js("[...document.querySelectorAll('button')].find(b => b.innerText.trim() === 'Generate').click()")
-            page.wait(IMAGES.format(n=4))
-            page.wait(IDLE)
-            page.screenshot(out_dir / "text.png")
-            click_tab(page, "Explore")
-            page.wait(IMAGES.format(n=8))
-            page.screenshot(out_dir / "explore.png")
+            if "text" in tabs:
+                click_button(page, "Generate")
+                page.wait(IMAGES.format(n=4))
+                page.wait(IDLE)
+                page.screenshot(out_dir / "text.png")
+            if "mashup" in tabs:
+                click_tab(page, "Mash-up")
+                page.wait(IDLE)
+                click_button(page, "Mash up")
+                page.wait(IMAGES.format(n=12))
+                page.wait(IDLE)
+                page.screenshot(out_dir / "mashup.png")
+            if "explore" in tabs:
+                click_tab(page, "Explore")
+                page.wait(IMAGES.format(n=6))
+                page.screenshot(out_dir / "explore.png")
+            if "emojify" in tabs:
+                click_tab(page, "Your image")
+                page.wait(IDLE)
+                upload(page, sample_photo())
+                page.wait("[...document.querySelectorAll('button')].some(b => b.innerText.trim() === 'Emojify')")
+                page.wait(IDLE)
+                click_button(page, "Emojify")
+                page.wait(IMAGES.format(n=5))
+                page.wait(IDLE)
+                page.screenshot(out_dir / "emojify.png")
         finally:
             chrome.terminate()
             app.terminate()

@@ -1,7 +1,7 @@
 """``python -m emoji_t2i.emojify photo.jpg "prompt"``: your photo as an emoji (SDEdit).
 
-    python -m emoji_t2i.emojify me.jpg "smiling face" --seed 0
-    python -m emoji_t2i.emojify cat.png "cat face" --strength 0.5 --strength 0.7 -n 4 -o cat.png
+    python -m emoji_t2i.emojify me.jpg "person" --seed 0
+    python -m emoji_t2i.emojify cat.jpg "cat face" --strength 0.85 --strength 0.95 -n 4 -o cat.png
 
 The photo is centre-cropped to a square, resized to 72x72 and (when opaque) cut to a soft
 disc, noised to ``--strength`` (0 keeps it, 1 ignores it) and denoised towards the prompt by
@@ -23,7 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m emoji_t2i.emojify", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("photo", type=Path, help="a PNG or JPEG (any size)")
-    p.add_argument("prompt", help="what the emoji should be, e.g. 'smiling face'")
+    p.add_argument("prompt", help="what the emoji should be, e.g. 'person' or 'cat face'")
     p.add_argument("--strength", type=float, action="append",
                    help=f"0 keeps the photo, 1 ignores it; repeat for several rows (default {DEFAULT_STRENGTH})")
     add_diffusion_arguments(p)

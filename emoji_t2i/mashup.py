@@ -1,6 +1,6 @@
 """``python -m emoji_t2i.mashup "first" "second"``: Emoji Kitchen-style mash-ups of two prompts.
 
-    python -m emoji_t2i.mashup "crying cat face" "smiling face with heart-shaped eyes" --seed 0
+    python -m emoji_t2i.mashup "jack-o-lantern" "smiling face with horns" --seed 0
     python -m emoji_t2i.mashup "ghost" "grinning face" --mix 0.3 --mix 0.5 --mix 0.7 -n 6
     python -m emoji_t2i.mashup "panda face" "angry face" --method interpolate -o panda.png
 

@@ -116,7 +116,7 @@ def emojify(pipe, photo: np.ndarray, prompt: str, strength: float, n: int = 4, s
     """(the 72x72 frame the model starts from, then ``n`` emoji), shape (n + 1, 72, 72, 4)."""
     from emoji_t2i.pipelines.editing import prepare_photo
 
-    prompt = _check_prompt(prompt, "smiling face")
+    prompt = _check_prompt(prompt, "person")
     images = pipe.emojify(photo, prompt, strength=float(strength), n=int(n), seed=int(seed), progress=progress,
                           **options)
     return np.concatenate([prepare_photo(photo)[None], images])

@@ -152,8 +152,8 @@ def mashup_tab(runs) -> None:
     if pipe is None:
         return
     left, right = st.columns(2)
-    first = left.text_input("First", "crying cat face", key="mash-first")
-    second = right.text_input("Second", "smiling face with heart-shaped eyes", key="mash-second")
+    first = left.text_input("First", "jack-o-lantern", key="mash-first")
+    second = right.text_input("Second", "smiling face with horns", key="mash-second")
     mix = st.slider("Mix (0: first, 1: second)", 0.0, 1.0, 0.5, 0.05, key="mix")
     left, middle, right = st.columns(3)
     method = left.selectbox("Method", MASHUP_METHODS, MASHUP_METHODS.index(DEFAULT_MASHUP), key="mash-method")
@@ -199,12 +199,18 @@ def explore_prompts_panel(runs) -> None:
                             key="explore-guidance")
     seed = st.number_input("Seed", 0, 2**31 - 1, 0, key="explore-prompt-seed")
     try:
-        with turn(source):
-            images = inf.explore_prompts(pipe, first, second, mix, seed, 6, guidance_scale=guidance)
+        images = explored(source, first, second, mix, guidance, seed)
     except inf.AppInputError as e:
         st.warning(str(e))
         return
     show(images, [f"explore_mix{mix:g}_seed{seed}_{i}.png" for i in range(len(images))], "explore-prompts")
+
+
+@st.cache_data(max_entries=64, show_spinner="Sampling…")
+def explored(source: str, first: str, second: str, mix: float, guidance: float, seed: int):
+    """Streamlit reruns every tab on each click: the Explore images are drawn once per setting."""
+    with turn(source):
+        return inf.explore_prompts(text_pipeline(source), first, second, mix, seed, 6, guidance_scale=guidance)
 
 
 def explore_stylegan_panel(runs) -> None:
@@ -255,14 +261,15 @@ def emojify_panel(runs) -> None:
     if pipe is None:
         return
     upload = st.file_uploader("Your photo (PNG or JPEG; centre-cropped)", key="photo")
-    prompt = st.text_input("What should it be?", "smiling face", key="emojify-prompt")
+    prompt = st.text_input("What should it be?", "person", key="emojify-prompt")
     left, middle, right = st.columns(3)
     strength = left.slider("Strength (0: your photo, 1: ignore it)", 0.5, 1.0, EMOJIFY_STRENGTH, 0.05,
                            key="strength")
     n = middle.number_input("Emoji", 1, 8, 4, key="emojify-n")
     seed = right.number_input("Seed", 0, 2**31 - 1, 0, key="emojify-seed")
     if upload is None:
-        st.info("Upload a photo (a face works best) to turn it into an emoji.")
+        st.info("Upload a photo (a portrait works best) to turn it into an emoji. Its colours carry over, "
+                "skin tone included; name one in the prompt to choose it, e.g. “person: medium skin tone”.")
         return
     if not st.button("Emojify", key="emojify", type="primary"):
         return

@@ -17,8 +17,9 @@ MASHUP_METHODS = ("compose", "interpolate", "sdedit")
 DEFAULT_MASHUP = "compose"
 SDEDIT_MASHUP_STRENGTH = 0.6
 # Under the cosine schedule an image keeps most of its layout up to t ~ 0.8 (alpha 0.31); at
-# 0.85 a face photo turns into a face emoji that keeps its colours (docs/app/emojify.png).
-EMOJIFY_STRENGTH = 0.85
+# 0.9 a portrait becomes a person emoji with the photo's hair and skin colours, for "person",
+# "woman" and "smiling face" alike, where 0.85 still left blobs for some prompts (docs/app.md).
+EMOJIFY_STRENGTH = 0.9
 
 
 def check_fractions(values, name: str) -> list[float]:

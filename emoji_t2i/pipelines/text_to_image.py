@@ -4,8 +4,8 @@ generate, export, evaluate, the notebooks and the web app use.
     pipe = TextToImagePipeline.from_preset()                  # the shipped diffusion model
     pipe = TextToImagePipeline.from_run("runs/my-run")        # a run's latest checkpoint
     images = pipe.sample(["crying cat"], seed=0, n=4, num_steps=20, guidance_scale=3.0)
-    kitchen = pipe.mashup("crying cat", "smiling face with heart-eyes", mix=0.5, n=4)
-    mine = pipe.emojify(photo_rgba, "smiling face", strength=0.85, n=4)
+    kitchen = pipe.mashup("jack-o-lantern", "smiling face with horns", mix=0.5, n=4)
+    mine = pipe.emojify(photo_rgba, "person", strength=0.9, n=4)
 
 Sampling runs in chunks of ``SAMPLE_CHUNK`` examples, so memory stays flat however many
 images are asked for. Chunk ``c``'s starting noise is ``tf.random.stateless_normal`` keyed by
@@ -206,7 +206,7 @@ class TextToImagePipeline:
         - ``sdedit``: both prompts' samples blended (premultiplied, weights 1 - mix and mix),
           then SDEdit at strength ``SDEDIT_MASHUP_STRENGTH`` under the ``compose`` guidance.
 
-            >>> pipe.mashup("crying cat", "smiling face with heart-eyes", mix=[0, 0.5, 1], n=2).shape
+            >>> pipe.mashup("jack-o-lantern", "smiling face with horns", mix=[0, 0.5, 1], n=2).shape
             (6, 72, 72, 4)
         """
         self._need_editing("a mash-up")
@@ -249,11 +249,11 @@ class TextToImagePipeline:
         SDEdit (Meng et al. 2022): the image is centre-cropped and resized to 72x72 (an opaque
         photo cut to a soft disc, see ``prepare_photo``), noised to t = ``strength`` and denoised
         towards ``prompt`` over ceil(num_steps * strength) steps. 0 returns the image, 1 ignores
-        it (``sample([prompt])``'s images); the default 0.85 keeps a face photo's colours and
-        layout in a face emoji; below 0.8 the result stays a photo.
+        it (``sample([prompt])``'s images); at the default 0.9 a portrait becomes a person emoji
+        with the photo's hair and skin colours; below 0.8 the result stays a photo.
 
             >>> photo = np.asarray(Image.open("me.jpg"))
-            >>> pipe.emojify(photo, "smiling face with sunglasses", n=4).shape
+            >>> pipe.emojify(photo, "person", n=4).shape
             (4, 72, 72, 4)
         """
         self._need_editing("emojify")

@@ -43,12 +43,48 @@ def test_text_tab_generates_from_a_prompt_and_refuses_an_empty_one(app):
     assert len(tab(app, "Text → emoji").get("download_button")) == 3  # two PNGs and the zip
 
 
-def test_explore_tab_moves_with_a_slider(app):
-    before = [img.value[0] for img in tab(app, "Explore").image]
+def png_of(image) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def pixels(at, title):
+    """The images a tab shows, as arrays (AppTest gives their media URLs only)."""
+    return [img.value for img in tab(at, title).image]
+
+
+def test_mashup_tab_joins_two_prompts_and_the_mix_slider_moves_it(app):
+    app.text_input(key="mash-first").input("ghost")
+    app.text_input(key="mash-second").input("grinning face")
+    app.number_input(key="mash-n").set_value(1)
+    app.button(key="mashup").click().run()
+    assert not app.exception, app.exception
+    first = pixels(app, "Mash-up")
+    assert len(first) == 3  # the first prompt, the mash-up, the second prompt
+    app.slider(key="mix").set_value(0.8)
+    app.button(key="mashup").click().run()
+    assert not app.exception, app.exception
+    moved = pixels(app, "Mash-up")
+    assert len(moved) == 3 and moved[1] != first[1]
+    app.text_input(key="mash-second").input(" ")
+    app.button(key="mashup").click().run()
+    assert any("Type a prompt" in w.value for w in app.warning)
+
+
+def test_explore_tab_moves_between_prompts_and_through_a_stylegan(app):
+    before = pixels(app, "Explore")
+    assert len(before) == 6  # diffusion mode by default: emoji, not latent-space shapes
+    app.slider(key="explore-mix").set_value(1.0).run()
+    assert not app.exception, app.exception
+    after = pixels(app, "Explore")
+    assert len(after) == 6 and after != before
+    app.radio(key="explore-mode").set_value("StyleGAN latent space").run()
+    before = pixels(app, "Explore")
     assert len(before) == 8
     app.slider(key="explore-dir0").set_value(3.0).run()
     assert not app.exception, app.exception
-    after = [img.value[0] for img in tab(app, "Explore").image]
+    after = pixels(app, "Explore")
     assert len(after) == 8 and after != before
 
 
@@ -58,13 +94,31 @@ def test_blend_tab_shows_three_columns_per_seed(app):
     assert len(tab(app, "Blend").image) == 12
 
 
+def test_your_image_tab_emojifies_a_photo_and_the_strength_slider_changes_it(app):
+    photo = np.zeros((90, 120, 3), np.uint8)
+    photo[..., 0], photo[30:60, 45:75] = 230, (250, 200, 40)  # a yellow square on red
+    app.number_input(key="emojify-n").set_value(1)
+    app.slider(key="strength").set_value(0.6)
+    app.file_uploader(key="photo").set_value(("photo.jpg", png_of(photo), "image/png")).run()
+    app.button(key="emojify").click().run()
+    assert not app.exception, app.exception
+    light = pixels(app, "Your image")
+    assert len(light) == 2  # the starting frame and one emoji
+    app.slider(key="strength").set_value(0.95)
+    app.button(key="emojify").click().run()
+    heavy = pixels(app, "Your image")
+    assert len(heavy) == 2 and heavy[0] == light[0] and heavy[1] != light[1]
+    app.file_uploader(key="photo").set_value(("notes.txt", b"not an image", "text/plain"))
+    app.button(key="emojify").click().run()
+    assert not app.exception and any("not an image" in w.value for w in app.warning)
+
+
 def test_your_image_tab_projects_an_upload_and_rejects_a_non_image(app, embedded):
+    app.radio(key="image-mode").set_value("Its StyleGAN projection").run()
     app.file_uploader(key="upload").set_value(("notes.txt", b"not an image", "text/plain")).run()
     assert not app.exception and any("not an image" in w.value for w in app.warning)
-    buffer = io.BytesIO()
-    Image.fromarray(embedded.images[0], "RGBA").save(buffer, format="PNG")
     app.slider(key="project-steps").set_value(20)
-    app.file_uploader(key="upload").set_value(("emoji.png", buffer.getvalue(), "image/png")).run()
+    app.file_uploader(key="upload").set_value(("emoji.png", png_of(embedded.images[0]), "image/png")).run()
     assert not app.exception, app.exception
     assert len(tab(app, "Your image").image) == 3
 
