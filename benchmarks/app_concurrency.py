@@ -27,6 +27,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from app_screenshot import CHROMIUM_FLAGS, IDLE, IMAGES, DevTools, wait_for  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
+# Every session but one is a background tab: keep Chromium from throttling their timers.
+BACKGROUND_FLAGS = ["--disable-background-timer-throttling", "--disable-renderer-backgrounding",
+                    "--disable-backgrounding-occluded-windows"]
 
 
 def rss_mb(pid: int) -> float:
@@ -51,14 +54,15 @@ def run(repo: Path, sessions: int, port: int, debug_port: int = 9334) -> dict:
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     peak, stop = [0.0], threading.Event()
     with tempfile.TemporaryDirectory() as profile:
-        chrome = subprocess.Popen([browser, *CHROMIUM_FLAGS, f"--user-data-dir={profile}",
+        chrome = subprocess.Popen([browser, *CHROMIUM_FLAGS, *BACKGROUND_FLAGS, f"--user-data-dir={profile}",
                                    f"--remote-debugging-port={debug_port}", "--window-size=1280,1150", "about:blank"],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             wait_for(f"http://127.0.0.1:{port}/_stcore/health", 120)
             wait_for(f"http://127.0.0.1:{debug_port}/json", 60)
             pages = [new_page(debug_port) for _ in range(sessions)]
-            for page in pages:  # one at a time: every session's page is loaded and idle first
+            for k, page in enumerate(pages):  # one at a time: every session's page is loaded and idle first
+                print(f"loading session {k}", flush=True)
                 page.call("Page.enable")
                 page.call("Page.navigate", url=f"http://127.0.0.1:{port}/")
                 page.wait("document.querySelector('input[aria-label=\"Prompt\"]') !== null")

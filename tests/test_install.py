@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-CLI_MODULES = ["train", "generate", "export", "evaluate", "data", "app", "directions", "blend",
+CLI_MODULES = ["train", "generate", "export", "evaluate", "data", "app", "mashup", "emojify", "directions", "blend",
                "project", "train_jax"]
 
 

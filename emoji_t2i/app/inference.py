@@ -78,10 +78,10 @@ def load_stylegan(source: str):
 
 
 # --- the tabs -----------------------------------------------------------------------------------------
-def text_to_emoji(pipe, prompt: str, n: int = 4, seed: int = 0, progress=None, **options) -> np.ndarray:
-    prompt = _check_prompt(prompt)
-    options = {k: v for k, v in options.items() if k in pipe.options and v is not None}
-    return pipe.sample([prompt], seed=int(seed), n=int(n), progress=progress, **options)
+def text_request(pipe, prompt: str, **options) -> tuple[str, dict]:
+    """The checked prompt and the sampling options this model takes (others dropped)."""
+    return _check_prompt(prompt), {k: v for k, v in options.items() if k in pipe.options and v is not None}
+
 
 
 def _check_prompt(prompt: str, example: str = "crying cat") -> str:

@@ -21,6 +21,7 @@ from emoji_t2i.console import quiet_tensorflow
 
 quiet_tensorflow()
 from emoji_t2i.app import inference as inf  # noqa: E402  (after TensorFlow's quiet import)
+from emoji_t2i.app.batching import SamplingQueue  # noqa: E402
 from emoji_t2i.errors import EmojiT2IError  # noqa: E402
 
 
@@ -47,10 +48,14 @@ def sefa(source: str, k: int):
 
 @st.cache_resource
 def model_lock(source: str) -> threading.Lock:
-    """One per model and process: a model's calls run one at a time. Two sessions sampling at
-    once on a 2-core CPU both take about as long as the two in a row; in turn, the first is
-    served in half the time."""
+    """One per model and process: the editing tabs' calls on a model run one at a time."""
     return threading.Lock()
+
+
+@st.cache_resource
+def sampling_queue(source: str) -> SamplingQueue:
+    """The Text tab's requests from every session, joined into batched model calls."""
+    return SamplingQueue(text_pipeline(source))
 
 
 @contextlib.contextmanager
@@ -117,15 +122,24 @@ def text_tab(runs) -> None:
         options["guidance_scale"] = st.slider("Guidance scale", 0.0, 8.0, float(pipe.options["guidance_scale"]),
                                               0.5, key="guidance")
     if st.button("Generate", key="generate", type="primary"):
-        bar, progress = step_bar(options.get("num_steps", 1))
         try:
-            with turn(sources[label]):
-                images = inf.text_to_emoji(pipe, prompt, n, seed, progress=progress, **options)
+            prompt, options = inf.text_request(pipe, prompt, **options)
         except inf.AppInputError as e:
-            bar.empty()
             st.warning(str(e))
             return
+        total = options.get("num_steps", 1) if "num_steps" in pipe.options else 1
+        bar = st.progress(0.0, text="waiting for the model")
+        request = sampling_queue(sources[label]).submit(prompt, n, seed, **options)
+        while not request.done.wait(0.25):  # the worker thread samples; this thread draws the bar
+            if request.steps_done:
+                others = f" (with {request.batched_with - 1} other request(s))" if request.batched_with > 1 else ""
+                bar.progress(min(1.0, request.steps_done / total), text=f"step {request.steps_done}/{total}{others}")
         bar.empty()
+        try:
+            images = request.result()
+        except EmojiT2IError as e:
+            st.warning(str(e))
+            return
         slug = "_".join(prompt.lower().split())[:40]
         show(images, [f"{slug}_seed{seed}_{i}.png" for i in range(len(images))], "text")
 

@@ -184,6 +184,36 @@ class TextToImagePipeline:
             tokens = self.tokenizer(tf.constant(part, tf.string))
             yield start, to_uint8(self.model.sample(tokens, noise, **options))
 
+    def sample_many(self, requests, progress=None, **options) -> list[np.ndarray]:
+        """Several people's ``(prompt, n, seed)`` requests in as few model calls as fit in chunks
+        of ``SAMPLE_CHUNK`` images: what a server batching its users runs. Each request gets
+        the images ``sample([prompt], seed=seed, n=n)`` gives it alone, up to float rounding in
+        a larger batch (at most 1/255 in tests/pipelines/test_editing.py); n <= SAMPLE_CHUNK."""
+        check_sampling_options(options)
+        requests = [(str(p), int(n), check_seed(s)) for p, n, s in requests]
+        for _, n, _ in requests:
+            if not 1 <= n <= SAMPLE_CHUNK:
+                raise UsageError(f"n {n}: a batched request takes 1 to {SAMPLE_CHUNK} images")
+        if progress is not None and "num_steps" in self.options:
+            options["callback"] = progress
+        self.check_prompts([p for p, _, _ in requests])
+        groups, current = [], []
+        for index, request in enumerate(requests):
+            if current and sum(requests[i][1] for i in current) + request[1] > SAMPLE_CHUNK:
+                groups.append(current)
+                current = []
+            current.append(index)
+        groups.append(current)
+        out = [None] * len(requests)
+        for group in groups:
+            prompts = [requests[i][0] for i in group for _ in range(requests[i][1])]
+            noise = tf.concat([initial_noise(requests[i][1], self.model.noise_shape, requests[i][2]) for i in group], 0)
+            images = to_uint8(self.model.sample(self.tokenizer(tf.constant(prompts, tf.string)), noise, **options))
+            start = 0
+            for i in group:
+                out[i], start = images[start:start + requests[i][1]], start + requests[i][1]
+        return out
+
     def sampling_calls(self, count: int, num_steps: int | None = None) -> int:
         """Model calls ``sample`` makes for ``count`` images (what a progress bar counts)."""
         steps = num_steps if num_steps is not None else self.options.get("num_steps", 1)

@@ -117,3 +117,42 @@ def test_slerp_and_blend_keep_their_ends():
     red[..., 0], red[..., 3] = 255, 255
     half = blend_premultiplied(red, clear, 0.5)
     assert half[0, 0, 0] == 255 and half[0, 0, 3] == 128  # no dark fringe from the clear pixel
+
+
+def test_sample_many_gives_each_request_its_own_images_in_one_call(pipe):
+    requests = [("ghost", 2, 5), ("red apple", 1, 9), ("ghost", 3, 5)]
+    calls = []
+    batched = pipe.sample_many(requests, progress=lambda: calls.append(1))
+    assert len(calls) == 4  # one model call per step for all six images
+    for (prompt, n, seed), images in zip(requests, batched, strict=True):
+        assert np.abs(images.astype(int) - pipe.sample([prompt], seed=seed, n=n)).max() <= 1
+
+
+def test_the_app_queue_joins_requests_that_arrive_while_the_model_is_busy(pipe):
+    import threading
+
+    from emoji_t2i.app.batching import SamplingQueue
+
+    gate, calls = threading.Event(), []
+    sample_many = pipe.sample_many
+
+    class Held:  # the first call waits until every request has arrived
+        options = pipe.options
+
+        def sample_many(self, requests, **kwargs):
+            calls.append(len(requests))
+            gate.wait(30)
+            return sample_many(requests, **kwargs)
+
+    queue = SamplingQueue(Held())
+    first = queue.submit("ghost", 1, 0)
+    while not calls:
+        threading.Event().wait(0.01)
+    later = [queue.submit(p, 2, s) for p, s in (("red apple", 1), ("grinning face", 2), ("ghost", 3))]
+    other = queue.submit("ghost", 1, 4, guidance_scale=5.0)  # other options: a call of its own
+    gate.set()
+    assert first.result(60).shape == (1, 72, 72, 4)
+    for request, (prompt, seed) in zip(later, (("red apple", 1), ("grinning face", 2), ("ghost", 3)), strict=True):
+        assert request.batched_with == 3
+        assert np.abs(request.result(60).astype(int) - pipe.sample([prompt], seed=seed, n=2)).max() <= 1
+    assert other.result(60).shape == (1, 72, 72, 4) and calls == [1, 3, 1]
