@@ -14,7 +14,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from emoji_t2i.console import add_diffusion_arguments, diffusion_options, open_diffusion_pipeline, quiet_tensorflow
+from emoji_t2i.console import quiet_tensorflow
+from emoji_t2i.editing_cli import add_diffusion_arguments, diffusion_options, open_diffusion_pipeline
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,48 @@
+"""What the editing CLIs (``mashup``, ``emojify``) share: a diffusion model's source and
+sampling options spelled as ``generate`` spells them, and the checks that need no model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from emoji_t2i.console import check_writable
+from emoji_t2i.errors import UsageError
+
+
+def add_diffusion_arguments(parser) -> None:
+    """--run/--preset and the diffusion sampling options, as generate spells them."""
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--run", type=Path, help="a diffusion run directory written by train")
+    source.add_argument("--preset", help="a preset's name or folder (default: the shipped diffusion model)")
+    parser.add_argument("-n", type=int, default=4, help="images per row (default 4)")
+    parser.add_argument("--seed", type=int, help="noise seed: same seed, same images (default: random, printed)")
+    parser.add_argument("--num-steps", type=int, help="sampling steps (default: the model's)")
+    parser.add_argument("--guidance-scale", type=float, help="classifier-free guidance (default: the model's)")
+    parser.add_argument("--sampler", choices=("dpm_solver", "ddim", "ddpm"), help="sampler (default dpm_solver)")
+    parser.add_argument("-o", "--output", type=Path, help="captioned grid PNG")
+
+
+def diffusion_options(args) -> dict:
+    return {k: v for k, v in (("num_steps", args.num_steps), ("guidance_scale", args.guidance_scale),
+                              ("sampler", args.sampler)) if v is not None}
+
+
+def open_diffusion_pipeline(args, output: Path):
+    """Checks that need no model (seed, options, -n, the output), then the pipeline; the seed."""
+    import random
+
+    from emoji_t2i.pipelines import DEFAULT_PRESET, TextToImagePipeline
+    from emoji_t2i.pipelines.text_to_image import check_sampling_options, check_seed
+
+    if args.n < 1:
+        raise UsageError(f"-n {args.n}: use a whole number of at least 1")
+    if args.seed is not None:
+        check_seed(args.seed)
+    check_sampling_options(diffusion_options(args))
+    check_writable(output, "-o")
+    pipe = (TextToImagePipeline.from_run(args.run) if args.run
+            else TextToImagePipeline.from_preset(args.preset or DEFAULT_PRESET))
+    seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**31 - 1)
+    if args.seed is None:
+        print(f"seed {seed} (pass --seed {seed} to get these images again)")
+    return pipe, seed
