@@ -18,7 +18,8 @@ def add_diffusion_arguments(parser) -> None:
     parser.add_argument("--seed", type=int, help="noise seed: same seed, same images (default: random, printed)")
     parser.add_argument("--num-steps", type=int, help="sampling steps (default: the model's)")
     parser.add_argument("--guidance-scale", type=float, help="classifier-free guidance (default: the model's)")
-    parser.add_argument("--sampler", choices=("dpm_solver", "ddim", "ddpm"), help="sampler (default dpm_solver)")
+    parser.add_argument("--sampler", choices=("dpm_solver", "dpm_solver_3m", "ddim", "ddpm"),
+                        help="sampler (default dpm_solver)")
     parser.add_argument("-o", "--output", type=Path, help="captioned grid PNG")
 
 

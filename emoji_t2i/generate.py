@@ -36,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--num-steps", type=int, help="diffusion, vq_transformer: sampling steps (default: the model's)")
     p.add_argument("--guidance-scale", type=float, help="diffusion, vq_transformer: classifier-free guidance "
                                                          "(default 3)")
-    p.add_argument("--sampler", choices=("dpm_solver", "ddim", "ddpm"), help="diffusion: sampler")
+    p.add_argument("--sampler", choices=("dpm_solver", "dpm_solver_3m", "ddim", "ddpm"), help="diffusion: sampler")
     p.add_argument("--temperature", type=float, help="vq_transformer: token sampling temperature (default 1)")
     p.add_argument("--top-k", type=int, help="vq_transformer: sample among the k likeliest tokens (0: all)")
     out = p.add_mutually_exclusive_group()

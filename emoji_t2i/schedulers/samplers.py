@@ -10,6 +10,9 @@ graph. Times are uniform in t. The last step returns the model's clean-image est
 - ``ddpm``: DDIM with eta = 1, i.e. DDPM's ancestral sampling; needs a ``seed``.
 - ``dpm_solver``: DPM-Solver++(2M) (Lu et al. 2022), second-order multistep in log-SNR,
   good at 10-25 steps.
+- ``dpm_solver_3m``: DPM-Solver++(3M), third order once two earlier predictions exist (the
+  update diffusers' ``DPMSolverMultistepScheduler`` uses with ``solver_order=3``), for fewer
+  steps; like 2M it drops to lower orders at the last steps.
 """
 
 from __future__ import annotations
@@ -67,34 +70,53 @@ class DDPMSampler(DDIMSampler):
 
 
 class DPMSolverMultistepSampler:
-    """DPM-Solver++(2M) with data prediction; the first step and the last are first order."""
+    """DPM-Solver++(2M) with data prediction; the first step and the last are first order.
 
-    def __init__(self, schedule: CosineSchedule):
-        self.schedule = schedule
+    ``order=3`` is DPM-Solver++(3M): first order, then second, then third while at least two
+    steps remain (the last is first order and the one before it second order)."""
+
+    def __init__(self, schedule: CosineSchedule, order: int = 2):
+        if order not in (2, 3):
+            raise UsageError(f"DPM-Solver++ order {order}: use 2 or 3")
+        self.schedule, self.order = schedule, order
 
     def sample(self, denoise, x_T, num_steps, seed=None, start_time=1.0):
         num_steps = tf.convert_to_tensor(num_steps, tf.int32)
         time_of = _times(num_steps, start_time)
         half_logsnr = lambda t: 0.5 * self.schedule.logsnr(t)  # noqa: E731  (lambda = log alpha/sigma)
 
-        def body(i, x, x0_prev, h_prev):
+        def body(i, x, x0_prev, x0_prev2, h_prev, h_prev2):
             t, s = time_of(i), time_of(i + 1)
             x0, _ = denoise(x, t)
             _, sigma_t = self.schedule.alpha_sigma(t)
             alpha_s, sigma_s = self.schedule.alpha_sigma(s)
             h = half_logsnr(s) - half_logsnr(t)
-            second_order = (i > 0) & (i < num_steps - 1)
-            r = h_prev / h
-            data = tf.where(second_order, (1.0 + 0.5 / r) * x0 - (0.5 / r) * x0_prev, x0)
+            left = num_steps - i  # steps left, this one included
+            second_order = (i > 0) & (left > 1)
+            r0 = h_prev / h
+            d1_0 = (x0 - x0_prev) / r0
+            data = tf.where(second_order, (1.0 + 0.5 / r0) * x0 - (0.5 / r0) * x0_prev, x0)
             x_next = (sigma_s / sigma_t) * x - alpha_s * tf.math.expm1(-h) * data
-            return i + 1, x_next, x0, h
+            if self.order == 3:
+                third_order = (i > 1) & (left > 2)
+                r1 = h_prev2 / h
+                d1_1 = (x0_prev - x0_prev2) / r1
+                d1 = d1_0 + (r0 / (r0 + r1)) * (d1_0 - d1_1)
+                d2 = (d1_0 - d1_1) / (r0 + r1)
+                phi1 = tf.math.expm1(-h)
+                third = ((sigma_s / sigma_t) * x - alpha_s * phi1 * x0 + alpha_s * (phi1 / h + 1.0) * d1
+                         - alpha_s * ((phi1 + h) / h**2 - 0.5) * d2)
+                x_next = tf.where(third_order, third, x_next)
+            return i + 1, x_next, x0, x0_prev, h, h_prev
 
-        _, _, x0, _ = tf.while_loop(lambda i, *_: i < num_steps, body,
-                                    (tf.constant(0), x_T, tf.zeros_like(x_T), tf.constant(1.0)))
+        zeros = tf.zeros_like(x_T)
+        _, _, x0, *_ = tf.while_loop(lambda i, *_: i < num_steps, body,
+                                     (tf.constant(0), x_T, zeros, zeros, tf.constant(1.0), tf.constant(1.0)))
         return x0
 
 
-SAMPLERS = {"ddim": DDIMSampler, "ddpm": DDPMSampler, "dpm_solver": DPMSolverMultistepSampler}
+SAMPLERS = {"ddim": DDIMSampler, "ddpm": DDPMSampler, "dpm_solver": DPMSolverMultistepSampler,
+            "dpm_solver_3m": lambda schedule: DPMSolverMultistepSampler(schedule, order=3)}
 
 
 def make_sampler(name: str, schedule: CosineSchedule):

@@ -64,6 +64,26 @@ def test_one_batched_unet_call_per_step_and_seeded_noise(sampler):
     assert a.shape == (3, 72, 72, 4) and np.asarray(a).min() >= -1 and np.asarray(a).max() <= 1
 
 
+def test_interval_guidance_skips_the_null_caption_outside_its_noise_levels():
+    """Four steps at t = 1, .75, .5, .25 have EDM sigmas ~1800, 2.4, 1.0, 0.41: (0.28, 5.42]
+    guides the last three, so the first call has only the conditional half."""
+    model = tiny_model("diffusion")
+    wake_zero_initialised(model)
+    calls, network = [], model._denoiser_graph()
+    model.__dict__["_denoiser_fn"] = lambda inputs: calls.append(int(inputs[0].shape[0])) or network(inputs)
+    batch = tiny_batch(model, 2)
+    noise = tf.random.stateless_normal([2, 72, 72, 4], seed=[2, 0])
+    sample = lambda **kw: np.asarray(model.sample(batch["tokens"], noise, num_steps=4, guidance_scale=3.0, **kw))  # noqa: E731
+    interval = sample(guidance_interval=(0.28, 5.42))
+    assert calls == [2, 4, 4, 4]
+    calls.clear()
+    np.testing.assert_array_equal(sample(guidance_interval=(0.0, 1e9)), sample())
+    assert calls == [4] * 8
+    unguided = np.asarray(model.sample(batch["tokens"], noise, num_steps=4, guidance_scale=1.0))
+    np.testing.assert_allclose(sample(guidance_interval=(1e8, 1e9)), unguided, atol=5e-4)
+    assert np.abs(interval - sample()).max() > 1e-3 and np.abs(interval - unguided).max() > 1e-3
+
+
 def test_guidance_scale_one_ignores_the_unconditional_branch():
     """guidance 1 is the conditional model alone: the null caption cannot matter."""
     model = tiny_model("diffusion")

@@ -108,3 +108,24 @@ def test_stochastic_sampler_needs_a_seed_and_is_deterministic_given_one(x0):
 def test_unknown_sampler_names_the_choices():
     with pytest.raises(ValueError, match="ddim, ddpm, dpm_solver"):
         make_sampler("euler", CosineSchedule())
+
+
+def test_higher_orders_follow_the_probability_flow_of_gaussian_data_more_closely():
+    """For data x0 ~ N(0, s^2) the ideal denoiser is x0 = alpha s^2 x_t / (alpha^2 s^2 + sigma^2)
+    and the probability-flow ODE scales x_T by sqrt(alpha_0^2 s^2 + sigma_0^2) /
+    sqrt(alpha_1^2 s^2 + sigma_1^2): the error at 8 steps must fall with the solver's order
+    (measured 0.28, 0.12, 0.10; at 20 steps 0.12, 0.005, 0.002)."""
+    schedule, s2 = CosineSchedule(), 0.25
+
+    def denoise(x_t, t):
+        alpha, sigma = schedule.alpha_sigma(t)
+        x0 = alpha * s2 * x_t / (alpha**2 * s2 + sigma**2)
+        return x0, (x_t - alpha * x0) / sigma
+
+    x_T = tf.random.stateless_normal([4, 8, 8, 4], seed=[7, 7])
+    (a0, s0), (a1, s1) = (schedule.alpha_sigma(tf.constant(t)) for t in (0.0, 1.0))
+    exact = x_T * tf.sqrt(a0**2 * s2 + s0**2) / tf.sqrt(a1**2 * s2 + s1**2)
+    exact_x0 = denoise(exact, tf.constant(0.0))[0]
+    errors = [float(tf.reduce_max(tf.abs(make_sampler(name, schedule).sample(denoise, x_T, 8) - exact_x0)))
+              for name in ("ddim", "dpm_solver", "dpm_solver_3m")]
+    assert errors[0] > errors[1] > errors[2], errors
