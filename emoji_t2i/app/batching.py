@@ -56,6 +56,7 @@ class SamplingQueue:
         self.pipe, self.max_images, self.gather_seconds = pipe, int(max_images), float(gather_seconds)
         self.busy_seconds, self._last_arrival = float(busy_seconds), float("-inf")
         self._pending: list[Request] = []
+        self._closed = False
         self._wake = threading.Condition()
         self._worker = threading.Thread(target=self._serve, name="emoji_t2i-sampling", daemon=True)
         self._worker.start()
@@ -69,13 +70,22 @@ class SamplingQueue:
             self._wake.notify()
         return request
 
+    def close(self, timeout: float = 60.0) -> None:
+        """Stop the worker after the requests already waiting (a test's clean exit)."""
+        with self._wake:
+            self._closed = True
+            self._wake.notify()
+        self._worker.join(timeout)
+
     def waiting(self) -> int:
         with self._wake:
             return len(self._pending)
 
-    def _next_batch(self) -> list[Request]:
+    def _next_batch(self) -> list[Request] | None:
         with self._wake:
             while not self._pending:
+                if self._closed:
+                    return None
                 self._wake.wait()
             first = self._pending[0]
             while first.gather and (left := first.arrived + self.gather_seconds - time.monotonic()) > 0:
@@ -90,8 +100,7 @@ class SamplingQueue:
             return batch
 
     def _serve(self) -> None:
-        while True:
-            batch = self._next_batch()
+        while (batch := self._next_batch()) is not None:
 
             def step(batch=batch):
                 for request in batch:

@@ -56,7 +56,8 @@ class TextToEmojiDiffusion(ShapeFreeZooModel):
         blocks: residual blocks per U-Net level.
         condition_dropout: share of training captions replaced by the null caption (CFG).
         ema_decay: EMA decay (with warm-up: min(decay, (1 + step) / (10 + step))).
-        num_steps, guidance_scale, sampler: sampling defaults.
+        num_steps, guidance_scale, sampler, guidance_interval: sampling defaults (see
+            ``sample_conditions``; no interval guides every step).
     """
 
     OPTIMIZERS = {"optimizer": "lr"}
@@ -67,13 +68,14 @@ class TextToEmojiDiffusion(ShapeFreeZooModel):
 
     def __init__(self, vocabulary_size, text_encoder="minilm", text_dim=128, widths=(32, 64, 128),
                  blocks=2, condition_dropout=0.15, ema_decay=0.998, num_steps=20,
-                 guidance_scale=3.0, sampler="dpm_solver", **kwargs):
+                 guidance_scale=3.0, sampler="dpm_solver", guidance_interval=None, **kwargs):
         super().__init__(**kwargs)
         # === Config ===
         self.vocabulary_size, self.text_encoder_kind = vocabulary_size, text_encoder
         self.text_dim, self.widths, self.blocks = text_dim, tuple(widths), blocks
         self.condition_dropout, self.ema_decay = condition_dropout, ema_decay
         self.num_steps, self.guidance_scale, self.sampler = num_steps, guidance_scale, sampler
+        self.guidance_interval = None if guidance_interval is None else tuple(float(g) for g in guidance_interval)
         make_sampler(sampler, CosineSchedule())  # fails now, naming the choices, if unknown
         # === Networks ===
         self.cached_text = is_frozen_encoder(text_encoder)
@@ -141,7 +143,8 @@ class TextToEmojiDiffusion(ShapeFreeZooModel):
                 "widths": list(self.widths), "blocks": self.blocks,
                 "condition_dropout": self.condition_dropout, "ema_decay": self.ema_decay,
                 "num_steps": self.num_steps, "guidance_scale": self.guidance_scale,
-                "sampler": self.sampler}
+                "sampler": self.sampler,
+                "guidance_interval": None if self.guidance_interval is None else list(self.guidance_interval)}
 
     # --- text --------------------------------------------------------------------------------
     def encode(self, tokens, ema=True):
@@ -182,6 +185,7 @@ class TextToEmojiDiffusion(ShapeFreeZooModel):
         caption is not evaluated: a step costs half the images."""
         num_steps = self.num_steps if num_steps is None else num_steps
         guidance = tf.cast(self.guidance_scale if guidance_scale is None else guidance_scale, tf.float32)
+        guidance_interval = self.guidance_interval if guidance_interval is None else guidance_interval
         conditions = [(f, w) for f, w in conditions if not (isinstance(w, int | float) and w == 0)]
         if not conditions:
             raise UsageError("sample_conditions needs at least one condition with a non-zero weight")

@@ -82,6 +82,12 @@ def check_sampling_options(options: dict) -> None:
         value = options.get(key)
         if value is not None and not (isinstance(value, int | float | np.number) and math.isfinite(value)):
             raise UsageError(f"{key} {value!r}: use a finite number")
+    interval = options.get("guidance_interval")
+    if interval is not None and not (
+            len(interval) == 2 and all(isinstance(g, int | float | np.number) and math.isfinite(g) for g in interval)
+            and 0 <= interval[0] < interval[1]):
+        raise UsageError(f"guidance_interval {interval!r}: give (low, high) noise levels with 0 <= low < high, "
+                         "e.g. (0.28, 5.42)")
     top_k = options.get("top_k")
     if top_k is not None and (not isinstance(top_k, int | np.integer) or top_k < 0):
         raise UsageError(f"top_k {top_k!r}: use a whole number, 0 for all tokens")
@@ -140,7 +146,8 @@ class TextToImagePipeline:
         """The sampling options this model takes, with their defaults."""
         if "_options" not in self.__dict__:
             config = self.model.get_config()
-            keys = ("num_steps", "guidance_scale", "sampler", "temperature", "top_k", "truncation_psi")
+            keys = ("num_steps", "guidance_scale", "sampler", "guidance_interval", "temperature", "top_k",
+                    "truncation_psi")
             self._options = {k: config[k] for k in keys if k in config}
         return dict(self._options)
 

@@ -153,6 +153,7 @@ def test_the_app_queue_joins_requests_that_arrive_while_the_model_is_busy(pipe):
     gate.set()
     assert first.result(60).shape == (1, 72, 72, 4)
     for request, (prompt, seed) in zip(later, (("red apple", 1), ("grinning face", 2), ("ghost", 3)), strict=True):
-        assert request.batched_with == 3
         assert np.abs(request.result(60).astype(int) - pipe.sample([prompt], seed=seed, n=2)).max() <= 1
+        assert request.batched_with == 3
     assert other.result(60).shape == (1, 72, 72, 4) and calls == [1, 3, 1]
+    queue.close()
