@@ -2,6 +2,7 @@
 per emoji at batch 1, 4 and 16 for several step counts (guidance 3), as a markdown table.
 
     python benchmarks/sampling_latency.py [--preset diffusion-emoji72] [--repeats 5]
+    python benchmarks/sampling_latency.py --sampler dpm_solver_3m --guidance-interval 0.28 5.42 --steps 4 6 8 10
 
 Batch 1 is what a person typing one prompt waits for; batch 16 is a grid. Each figure is the
 median of ``--repeats`` timed calls after a warm-up call at that shape. Classifier-free guidance
@@ -49,6 +50,10 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--preset", default="diffusion-emoji72")
     p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--sampler", help="export with this sampler instead of the preset's")
+    p.add_argument("--guidance-interval", type=float, nargs=2, metavar=("LOW", "HIGH"),
+                   help="export guiding only at these noise levels (sigma/alpha)")
+    p.add_argument("--steps", type=int, nargs="+", default=list(STEPS))
     args = p.parse_args()
     import keras
 
@@ -59,18 +64,25 @@ def main() -> None:
     pipe = TextToImagePipeline.from_preset(args.preset)
     if "num_steps" not in pipe.options:
         raise SystemExit(f"{args.preset} has no sampling steps; pass a diffusion preset")
+    if args.sampler:  # the SavedModel bakes the model's sampling defaults into its graph
+        pipe.model.sampler = args.sampler
+    if args.guidance_interval:
+        pipe.model.guidance_interval = tuple(args.guidance_interval)
     with tempfile.TemporaryDirectory() as tmp:
         export_pipeline(pipe, Path(tmp) / "saved")
         out = subprocess.run([sys.executable, "-c", TIMING, str(Path(tmp) / "saved"), str(args.repeats),
-                              json.dumps(BATCHES), json.dumps(STEPS)],
+                              json.dumps(BATCHES), json.dumps(args.steps)],
                              capture_output=True, text=True, check=True,
                              env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
     rows = [json.loads(line) for line in out.stdout.splitlines()]
     ms = {(r["batch"], r["steps"]): r["ms_per_emoji"] for r in rows}
-    print(f"{args.preset}, SavedModel in a fresh process, guidance 3, ms per emoji (median of {args.repeats})\n")
+    setting = f"sampler {pipe.model.sampler}" + (f", guidance interval {args.guidance_interval}"
+                                                 if args.guidance_interval else "")
+    print(f"{args.preset} ({setting}), SavedModel in a fresh process, guidance 3, ms per emoji "
+          f"(median of {args.repeats})\n")
     print("| steps | " + " | ".join(f"batch {b}" for b in BATCHES) + " |")
     print("|---:|" + "---:|" * len(BATCHES))
-    for steps in STEPS:
+    for steps in args.steps:
         print(f"| {steps} | " + " | ".join(f"{ms[(b, steps)]:.0f}" for b in BATCHES) + " |")
 
 
