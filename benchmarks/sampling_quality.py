@@ -45,7 +45,7 @@ def measure(samples: int, seed: int) -> None:
     from emoji_t2i.pipelines import TextToImagePipeline
 
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    pipe, ds, judges = TextToImagePipeline.from_preset(), load_dataset(), Judges.load()
+    pipe, ds, judges, cache = TextToImagePipeline.from_preset(), load_dataset(), Judges.load(), {}
     for sampler, steps, interval in SETTINGS:
         name = label(sampler, steps, interval)
         if name in results and results[name]["samples"] == samples:
@@ -55,7 +55,7 @@ def measure(samples: int, seed: int) -> None:
             options["guidance_interval"] = interval
         start = time.perf_counter()
         report = evaluate(PipelineSource(pipe, "diffusion-emoji72", options), ds, judges, samples, seed,
-                          ROOT / "runs" / "sampling_quality" / name.replace(" ", "_"))
+                          ROOT / "runs" / "sampling_quality" / name.replace(" ", "_"), cache=cache)
         results[name] = {"sampler": sampler, "steps": steps, "interval": interval, "samples": samples,
                          "seconds": time.perf_counter() - start,
                          **{split: {k: report["splits"][split][k] for k in KEYS} for split in ("train", "heldout")}}

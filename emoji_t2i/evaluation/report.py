@@ -33,17 +33,32 @@ def pixel_space(images_uint8) -> np.ndarray:
     return x.reshape(len(x), -1) / np.sqrt(36 * 36 * 4)
 
 
-def evaluate(source, ds: EmojiDataset, judges: Judges, samples: int, seed: int, out: str | Path,
-             reference_style: str | None = None) -> dict:
-    start = time.perf_counter()
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+def training_reference(ds: EmojiDataset, judges: Judges, cache: dict | None = None):
+    """(judge features, pixels, near-copy threshold) of the training images: the costly part of
+    an evaluation (20,914 images), shared by evaluations of several sources through ``cache``."""
+    key = ("training_reference", id(ds), id(judges))
+    if cache is not None and key in cache:
+        return cache[key]
     train = ds.subset("train")
     train_features, _ = judges.image_outputs(train.images)
     train_pixels = pixel_space(train.images)
     heldout_real = pixel_space(ds.subset("heldout").images)
     threshold = float(np.percentile(metrics.nearest_distances(heldout_real, train_pixels)[0],
                                     NEAR_COPY_PERCENTILE))
+    if cache is not None:
+        cache[key] = (train_features, train_pixels, threshold)
+    return train_features, train_pixels, threshold
+
+
+def evaluate(source, ds: EmojiDataset, judges: Judges, samples: int, seed: int, out: str | Path,
+             reference_style: str | None = None, cache: dict | None = None) -> dict:
+    """The evaluation report of ``source``; pass the same ``cache`` dict to evaluate several
+    sources against one dataset and set of judges without recomputing the training side."""
+    start = time.perf_counter()
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    train_features, train_pixels, threshold = training_reference(ds, judges, cache)
+    train = ds.subset("train")
     report = {"source": source.name, "seed": seed, "judges": judges.info.get("measured", {}),
               "near_copy_threshold": threshold, "splits": {}}
     for split in ("train", "heldout"):
