@@ -16,9 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from emoji_t2i.data import EmojiDataset
-from emoji_t2i.data.images import to_unit_range
 from emoji_t2i.evaluation import metrics
-from emoji_t2i.evaluation.judges import Judges, premultiply
+from emoji_t2i.evaluation.judges import Judges
 from emoji_t2i.evaluation.protocol import prompt_set
 from emoji_t2i.plotting import save_grid
 
@@ -26,11 +25,17 @@ DIVERSITY_PROMPTS, DIVERSITY_SAMPLES = 16, 8
 NEAR_COPY_PERCENTILE = 5
 
 
-def pixel_space(images_uint8) -> np.ndarray:
-    """Premultiplied RGBA in [0, 1], 2x2-averaged to 36x36, flattened; distances are RMS."""
-    x = np.asarray(premultiply(to_unit_range(np.asarray(images_uint8, np.float32))))
-    x = x.reshape(len(x), 36, 2, 36, 2, 4).mean((2, 4))
-    return x.reshape(len(x), -1) / np.sqrt(36 * 36 * 4)
+def pixel_space(images_uint8, chunk: int = 2048) -> np.ndarray:
+    """Premultiplied RGBA in [0, 1], 2x2-averaged to 36x36, flattened; distances are RMS.
+    In numpy, a chunk at a time: the 20,914 training images took 11 s here where one float
+    copy of them all through TensorFlow took 22 s."""
+    images = np.asarray(images_uint8)
+    out = np.empty((len(images), 36 * 36 * 4), np.float32)
+    for start in range(0, len(images), chunk):
+        x = images[start:start + chunk].astype(np.float32) / 255.0
+        x = np.concatenate([x[..., :3] * x[..., 3:], x[..., 3:]], -1)
+        out[start:start + chunk] = x.reshape(len(x), 36, 2, 36, 2, 4).mean((2, 4)).reshape(len(x), -1)
+    return out / np.sqrt(36 * 36 * 4)
 
 
 def training_reference(ds: EmojiDataset, judges: Judges, cache: dict | None = None):
@@ -58,7 +63,7 @@ def evaluate(source, ds: EmojiDataset, judges: Judges, samples: int, seed: int, 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     train_features, train_pixels, threshold = training_reference(ds, judges, cache)
-    train = ds.subset("train")
+    train_rows = np.flatnonzero(ds.split == "train")
     report = {"source": source.name, "seed": seed, "judges": judges.info.get("measured", {}),
               "near_copy_threshold": threshold, "splits": {}}
     for split in ("train", "heldout"):
@@ -91,7 +96,7 @@ def evaluate(source, ds: EmojiDataset, judges: Judges, samples: int, seed: int, 
         }
         show = slice(0, 24)
         save_grid(out / f"{split}_samples.png", images[show], ps.prompts[show], columns=8)
-        save_grid(out / f"{split}_nearest_training.png", train.images[nearest[show]],
+        save_grid(out / f"{split}_nearest_training.png", ds.images[train_rows[nearest[show]]],
                   [f"{d:.3f}" for d in pixel_nn[show]], columns=8, caption_lines=1)
         save_grid(out / f"{split}_diversity.png", np.concatenate([v[:DIVERSITY_SAMPLES] for v in variations[:6]]),
                   [p for p in ps.prompts[:6] for _ in range(DIVERSITY_SAMPLES)], columns=DIVERSITY_SAMPLES,
