@@ -4,9 +4,9 @@ pairs (scored by the evaluation matcher) and 8 photos emojified at several stren
     pip install scikit-image   # its bundled sample photos (public domain / CC0); no download
     python benchmarks/app_figures.py --out-dir docs/app
 
-Writes mashups.png (per pair: both prompts' samples, then each method at mix 0.5),
-mashup_mix.png (the default method across the mix slider), emojify.png (per photo: the
-72x72 crop, then strengths) and app_figures.json (the matcher's scores and wall times).
+Writes mashup_methods.png (per pair: both prompts' samples, then each method at mix 0.5),
+mashup_mix.png (the default method across the mix slider), emojify_strengths.png (per photo:
+the 72x72 crop, then strengths) and app_figures.json (the matcher's scores and wall times).
 """
 
 from __future__ import annotations
@@ -93,7 +93,7 @@ def mashups(pipe, judges, out_dir, seeds):
     for k, (a, b) in enumerate(PAIRS):
         rows += [ends[(a, b)][0], ends[(a, b)][seeds]] + [made[m][k * seeds] for m in MASHUP_METHODS]
         captions += [a, b] + list(MASHUP_METHODS)
-    save_grid(out_dir / "mashups.png", np.stack(rows), captions, columns=2 + len(MASHUP_METHODS), scale=2,
+    save_grid(out_dir / "mashup_methods.png", np.stack(rows), captions, columns=2 + len(MASHUP_METHODS), scale=2,
               title="mix 0.5, seed 0: first prompt, second prompt, then each method")
     mixes = [0.0, 0.25, 0.4, 0.5, 0.6, 0.75, 1.0]
     strip = np.concatenate([pipe.mashup(a, b, mix=mixes, n=1, seed=0) for a, b in PAIRS[:6]])
@@ -130,7 +130,7 @@ def emojify(pipe, out_dir):
             images.append(pipe.emojify(photo, prompt, strength=strength, n=1, seed=0)[0])
             times.append((strength, time.perf_counter() - start))
             captions.append(f"{prompt} @{strength}")
-    save_grid(out_dir / "emojify.png", np.stack(images), captions, columns=1 + len(STRENGTHS), scale=2,
+    save_grid(out_dir / "emojify_strengths.png", np.stack(images), captions, columns=1 + len(STRENGTHS), scale=2,
               title="photo (centre crop, soft disc), then emojify at each strength, seed 0")
     return {"seconds_at_strength": {str(s): statistics.median([t for k, t in times if k == s]) for s in STRENGTHS}}
 
