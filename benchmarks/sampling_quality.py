@@ -2,7 +2,7 @@
 (FID, R-precision, near copies, diversity; training and held-out prompts) for DPM-Solver++ 2M
 and 3M at few steps, with and without a guidance interval.
 
-    python benchmarks/sampling_quality.py --samples 300     # ~35 min on 2 CPU cores
+    python benchmarks/sampling_quality.py --samples 300     # ~35 min on 2 CPU cores (13 settings)
     python benchmarks/sampling_quality.py --plot            # the figure from the saved results
 
 Results go to docs/diffusion/quality_vs_steps.json, one entry per setting, written as each
@@ -26,7 +26,8 @@ FIGURE = RESULTS.with_suffix(".png")
 INTERVAL = (0.28, 5.42)  # EDM sigma range where Kynkaenniemi et al. (2024) applied guidance
 SETTINGS = [("dpm_solver", steps, None) for steps in (4, 6, 8, 10, 20)] + \
            [("dpm_solver_3m", steps, None) for steps in (4, 6, 8, 10)] + \
-           [("dpm_solver_3m", steps, INTERVAL) for steps in (6, 10)]
+           [("dpm_solver_3m", steps, INTERVAL) for steps in (6, 10)] + \
+           [("dpm_solver", steps, INTERVAL) for steps in (4, 6)]
 KEYS = ("fid", "r_precision", "near_copy_fraction", "diversity_relative")
 
 
@@ -72,8 +73,9 @@ def plot() -> None:
 
     results = json.loads(RESULTS.read_text())
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
-    for (sampler, interval), style in {("dpm_solver", None): "o-", ("dpm_solver_3m", None): "s-",
-                                       ("dpm_solver_3m", INTERVAL): "^--"}.items():
+    lines = {("dpm_solver", None): ("o-", "tab:blue"), ("dpm_solver_3m", None): ("s:", "tab:green"),
+             ("dpm_solver", INTERVAL): ("v--", "tab:orange"), ("dpm_solver_3m", INTERVAL): ("^--", "tab:purple")}
+    for (sampler, interval), (style, colour) in lines.items():
         rows = sorted((r for r in results.values() if r["sampler"] == sampler
                        and (r["interval"] is None) == (interval is None)), key=lambda r: r["steps"])
         if not rows:
@@ -82,8 +84,8 @@ def plot() -> None:
         name += " + guidance interval" if interval else ""
         for ax, key in zip(axes, ("fid", "r_precision", "near_copy_fraction"), strict=True):
             for split in ("train", "heldout"):
-                ax.plot([r["steps"] for r in rows], [r[split][key] for r in rows], style,
-                        alpha=1.0 if split == "train" else 0.4, label=f"{name}, {split}")
+                ax.plot([r["steps"] for r in rows], [r[split][key] for r in rows], style, color=colour,
+                        alpha=1.0 if split == "train" else 0.35, label=f"{name}, {split}")
     for ax, title in zip(axes, ("FID (lower is better)", "R-precision", "near-copy fraction"), strict=True):
         ax.set_title(title)
         ax.set_xlabel("sampling steps (network calls)")
