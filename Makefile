@@ -27,7 +27,7 @@ PROMPT ?= crying cat
 generate: $(STAMP)
 	$(PY) -m emoji_t2i.generate "$(PROMPT)" -n 4 -o generated.png $(ARGS)
 
-# the web app on http://127.0.0.1:8501 (text -> emoji, StyleGAN explore / blend / your image)
+# the web app on http://127.0.0.1:8501 (text -> emoji, mash-up, explore, blend, your image)
 app: $(STAMP)
 	$(PY) -m emoji_t2i.app $(ARGS)
 
