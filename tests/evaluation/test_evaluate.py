@@ -58,6 +58,7 @@ def test_shipped_judges_rank_real_emoji_far_above_noise(tmp_path, embedded):
     assert real["heldout"]["near_copy_fraction"] < 0.2
 
 
+@pytest.mark.slow  # evaluate() is covered by the shipped-judges test, the CLI's errors by the tests below
 def test_cli_evaluates_a_trained_run(tmp_path, eval_run, small_judges, capsys):
     out = tmp_path / "eval"
     assert main(["--run", str(eval_run), "--judges", str(small_judges[0]), "--samples", "6",

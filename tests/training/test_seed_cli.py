@@ -70,6 +70,7 @@ def check_generates_and_stands_alone(run, encoder_run, tmp_path):
         (tmp_path / "moved-away").rename(encoder_run)
 
 
+@pytest.mark.slow  # tests/models/test_zoo.py trains its step; test_zoo_cli.py covers train/resume/generate/export
 def test_stackganpp_trains_on_the_shipped_clip_preset_resumes_generates_exports(emoji_folder, tmp_path, capsys):
     from emoji_t2i.pipelines.presets import SHIPPED_DIR
 
@@ -122,6 +123,7 @@ def test_damsm_logs_both_losses_and_held_out_retrieval_generates_nothing_exports
                                np.asarray(model.embed_images(images / 127.5 - 1.0)), atol=1e-5)
 
 
+@pytest.mark.slow  # tests/models/test_zoo.py trains its step; test_zoo_cli.py covers train/resume/generate/export
 def test_attngan_trains_on_a_damsm_run_resumes_generates_exports(damsm_run, emoji_folder, tmp_path, capsys):
     run = train_on_encoder("attngan", "damsm_run", damsm_run, "clip-emoji72", emoji_folder, tmp_path, TINY_ATTNGAN,
                            capsys)

@@ -46,6 +46,7 @@ def test_train_resume_generate_export(name, emoji_folder, tmp_path):
     export_and_check_in_fresh_process(run, tmp_path)
 
 
+@pytest.mark.slow  # the frozen-encoder path is covered by test_char_cnn_rnn_pretrains_then_serves_frozen_in_a_generator
 def test_stackgan_stage2_starts_from_a_frozen_stage1(emoji_folder, tmp_path):
     import numpy as np
 
