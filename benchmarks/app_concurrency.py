@@ -24,7 +24,7 @@ import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from app_screenshot import CHROMIUM_FLAGS, IDLE, IMAGES, DevTools, wait_for  # noqa: E402
+from app_screenshot import CHROMIUM_FLAGS, IMAGES, DevTools, open_with_prompt, wait_for  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 # Every session but one is a background tab: keep Chromium from throttling their timers.
@@ -63,15 +63,7 @@ def run(repo: Path, sessions: int, port: int, debug_port: int = 9334) -> dict:
             pages = [new_page(debug_port) for _ in range(sessions)]
             for k, page in enumerate(pages):  # one at a time: every session's page is loaded and idle first
                 print(f"loading session {k}", flush=True)
-                page.call("Page.enable")
-                page.call("Page.navigate", url=f"http://127.0.0.1:{port}/")
-                page.wait("document.querySelector('input[aria-label=\"Prompt\"]') !== null")
-                page.wait(IDLE)
-                page.js("document.querySelector('input[aria-label=\"Prompt\"]').focus()")
-                page.call("Input.insertText", text="crying cat")
-                page.call("Input.dispatchKeyEvent", type="keyDown", key="Enter", code="Enter",
-                          windowsVirtualKeyCode=13)
-                page.wait(IDLE)
+                open_with_prompt(page, port, "crying cat")
             loaded = rss_mb(app.pid)
 
             def watch():

@@ -103,6 +103,18 @@ def click_button(page: DevTools, label: str) -> None:
             " && b.offsetParent !== null).click()")
 
 
+def open_with_prompt(page: DevTools, port: int, prompt: str) -> None:
+    """Load the app in ``page`` and type ``prompt`` into the Text tab, then wait until idle."""
+    page.call("Page.enable")
+    page.call("Page.navigate", url=f"http://127.0.0.1:{port}/")
+    page.wait("document.querySelector('input[aria-label=\"Prompt\"]') !== null")
+    page.wait(IDLE)
+    page.js("document.querySelector('input[aria-label=\"Prompt\"]').focus()")
+    page.call("Input.insertText", text=prompt)
+    page.call("Input.dispatchKeyEvent", type="keyDown", key="Enter", code="Enter", windowsVirtualKeyCode=13)
+    page.wait(IDLE)
+
+
 TABS = ("text", "mashup", "explore", "emojify")
 
 
@@ -121,14 +133,7 @@ def shoot(out_dir: Path, port: int = 8765, width: int = 1280, height: int = 1150
             wait_for(f"http://127.0.0.1:{port}/_stcore/health", 120)
             pages = json.loads(wait_for("http://127.0.0.1:9333/json", 60))
             page = DevTools(next(p for p in pages if p["type"] == "page")["webSocketDebuggerUrl"])
-            page.call("Page.enable")
-            page.call("Page.navigate", url=f"http://127.0.0.1:{port}/")
-            page.wait("document.querySelector('input[aria-label=\"Prompt\"]') !== null")
-            page.wait(IDLE)
-            page.js("document.querySelector('input[aria-label=\"Prompt\"]').focus()")
-            page.call("Input.insertText", text="crying cat")
-            page.call("Input.dispatchKeyEvent", type="keyDown", key="Enter", code="Enter", windowsVirtualKeyCode=13)
-            page.wait(IDLE)
+            open_with_prompt(page, port, "crying cat")
             if "text" in tabs:
                 click_button(page, "Generate")
                 page.wait(IMAGES.format(n=4))
