@@ -48,6 +48,13 @@ def resize_premultiplied(rgba: np.ndarray, size: int = IMAGE_SIZE) -> np.ndarray
     return np.round(canvas * 255.0).astype(np.uint8)
 
 
+def premultiplied_unit(rgba_uint8) -> np.ndarray:
+    """uint8 RGBA (..., 4) -> float32 premultiplied RGBA in [0, 1], in numpy (blends and
+    distances between images; the models' own ``premultiply`` works on [-1, 1] tensors)."""
+    x = np.asarray(rgba_uint8, np.float32) / 255.0
+    return np.concatenate([x[..., :3] * x[..., 3:], x[..., 3:]], -1)
+
+
 def center_crop(rgba: np.ndarray) -> np.ndarray:
     """The largest centred square of an (H, W, C) array: a photo fills the emoji's frame
     instead of being letterboxed into it."""

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from emoji_t2i.data import EmojiDataset
+from emoji_t2i.data.images import premultiplied_unit
 from emoji_t2i.evaluation import metrics
 from emoji_t2i.evaluation.judges import Judges
 from emoji_t2i.evaluation.protocol import prompt_set
@@ -32,8 +33,7 @@ def pixel_space(images_uint8, chunk: int = 2048) -> np.ndarray:
     images = np.asarray(images_uint8)
     out = np.empty((len(images), 36 * 36 * 4), np.float32)
     for start in range(0, len(images), chunk):
-        x = images[start:start + chunk].astype(np.float32) / 255.0
-        x = np.concatenate([x[..., :3] * x[..., 3:], x[..., 3:]], -1)
+        x = premultiplied_unit(images[start:start + chunk])
         out[start:start + chunk] = x.reshape(len(x), 36, 2, 36, 2, 4).mean((2, 4)).reshape(len(x), -1)
     return out / np.sqrt(36 * 36 * 4)
 

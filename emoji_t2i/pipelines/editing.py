@@ -10,7 +10,7 @@ import numpy as np
 import tensorflow as tf
 
 from emoji_t2i import IMAGE_SIZE
-from emoji_t2i.data.images import center_crop, resize_premultiplied
+from emoji_t2i.data.images import center_crop, premultiplied_unit, resize_premultiplied
 from emoji_t2i.errors import UsageError
 
 MASHUP_METHODS = ("compose", "interpolate", "sdedit")
@@ -81,11 +81,7 @@ def _disc(size: int, margin: float = 2.5, softness: float = 2.0) -> np.ndarray:
 def blend_premultiplied(first, second, fraction: float) -> np.ndarray:
     """uint8 RGBA images mixed as (1 - fraction) first + fraction second on premultiplied
     colour, so a transparent pixel lends no colour to the other image's edge."""
-    def premult(x):
-        x = np.asarray(x, np.float32) / 255.0
-        return np.concatenate([x[..., :3] * x[..., 3:], x[..., 3:]], -1)
-
-    mixed = (1.0 - fraction) * premult(first) + fraction * premult(second)
+    mixed = (1.0 - fraction) * premultiplied_unit(first) + fraction * premultiplied_unit(second)
     alpha = mixed[..., 3:]
     rgb = np.where(alpha > 1e-6, mixed[..., :3] / np.maximum(alpha, 1e-6), 0.0)
     return np.round(np.clip(np.concatenate([rgb, alpha], -1), 0, 1) * 255.0).astype(np.uint8)
