@@ -4,8 +4,10 @@
     python -m emoji_t2i.evaluate --real --out runs/eval-real      # the ceiling
     python -m emoji_t2i.evaluate --noise --out runs/eval-noise    # the floor
 
-Writes report.json and report.md (FID, KID, IS, R-precision, text-image similarity,
-memorisation, per-prompt diversity, on training and held-out prompts) with sample grids.
+Writes report.json and report.md (FID, KID, IS, R-precision overall and per emoji category,
+text-image similarity, memorisation, per-prompt diversity, on training and held-out prompts;
+R-precision on 120 composition prompts such as "octopus wearing a top hat" against
+distractors that share one part) with sample grids.
 The judges are in-domain networks trained here (emoji_t2i/evaluation/judges/), so the
 numbers compare this zoo's models with each other and with the real data, not with papers.
 """
@@ -84,6 +86,11 @@ def main(argv=None) -> int:
         print(f"{split:8s} FID {values['fid']:.1f}  KID {1000 * values['kid']:.1f}e-3  "
               f"IS {values['inception_score']:.2f}  R-prec {values['r_precision']:.3f}  "
               f"near copies {values['near_copy_fraction']:.1%}  diversity {values['diversity_relative']:.2f}")
+    if report["composition"]:
+        c = report["composition"]
+        print(f"composition ({c['prompts']} prompts x {c['samples'] // c['prompts']}): R-prec {c['r_precision']:.3f} "
+              f"(chance {c['chance']:.3f}), subject {c['subject_recognised']:.2f}, "
+              f"attribute {c['attribute_recognised']:.2f}")
     if small:
         print(f"warning: --samples {args.samples}: FID, KID, IS and R-precision mean little below "
               f"{MEANINGFUL_SAMPLES} samples per split (R-precision ranks each prompt against 99 other "

@@ -61,18 +61,23 @@ def inception_score(posteriors, splits: int = 10):
     return float(np.mean(scores)), float(np.std(scores))
 
 
-def r_precision(image_embeddings, text_embeddings, candidates, seed: int = 0) -> float:
-    """AttnGAN's R-precision with R = 1: for image i, its true caption i is ranked against
+def r_precision_hits(image_embeddings, text_embeddings, candidates, seed: int = 0) -> np.ndarray:
+    """AttnGAN's R-precision with R = 1, per image: image i's true caption i is ranked against
     ``candidates.shape[1]`` mismatched captions (row indices into ``text_embeddings``, chosen
-    by the caller from other emoji) by cosine similarity; returns the fraction ranked first.
-    Ties are broken at random, so a similarity that ignores the image scores chance."""
+    by the caller) by cosine similarity; True where the true caption ranks first. Ties are
+    broken at random, so a similarity that ignores the image scores chance."""
     img = _unit(image_embeddings)
     txt = _unit(text_embeddings)
     true = np.sum(img * txt[: len(img)], axis=1)
     wrong = np.einsum("nd,nkd->nk", img, txt[np.asarray(candidates)])
     keys = np.random.default_rng(seed).random((len(img), wrong.shape[1] + 1))  # tie-breakers
     ahead = (wrong > true[:, None]) | ((wrong == true[:, None]) & (keys[:, 1:] > keys[:, :1]))
-    return float(np.mean(~ahead.any(1)))
+    return ~ahead.any(1)
+
+
+def r_precision(image_embeddings, text_embeddings, candidates, seed: int = 0) -> float:
+    """The fraction of images whose true caption ranks first (``r_precision_hits``)."""
+    return float(np.mean(r_precision_hits(image_embeddings, text_embeddings, candidates, seed)))
 
 
 def mean_similarity(image_embeddings, text_embeddings) -> float:

@@ -18,11 +18,13 @@ import numpy as np
 from emoji_t2i.data import EmojiDataset
 from emoji_t2i.data.images import premultiplied_unit
 from emoji_t2i.evaluation import metrics
+from emoji_t2i.evaluation.composition import composition_set
 from emoji_t2i.evaluation.judges import Judges
 from emoji_t2i.evaluation.protocol import prompt_set
 from emoji_t2i.plotting import save_grid
 
 DIVERSITY_PROMPTS, DIVERSITY_SAMPLES = 16, 8
+COMPOSITION_SEEDS = 4  # samples per composition prompt
 NEAR_COPY_PERCENTILE = 5
 
 
@@ -65,7 +67,7 @@ def evaluate(source, ds: EmojiDataset, judges: Judges, samples: int, seed: int, 
     train_features, train_pixels, threshold = training_reference(ds, judges, cache)
     train_rows = np.flatnonzero(ds.split == "train")
     report = {"source": source.name, "seed": seed, "judges": judges.info.get("measured", {}),
-              "near_copy_threshold": threshold, "splits": {}}
+              "near_copy_threshold": threshold, "splits": {}, "categories": {}}
     for split in ("train", "heldout"):
         ps = prompt_set(ds, split, samples, seed, reference_style)
         report["styles"] = list(ps.styles)
@@ -76,6 +78,8 @@ def evaluate(source, ds: EmojiDataset, judges: Judges, samples: int, seed: int, 
         score, score_std = metrics.inception_score(posteriors)
         image_emb = judges.image_embeddings(features)
         text_emb = judges.text_embeddings(ps.caption_pool)
+        hits = metrics.r_precision_hits(image_emb, text_emb, ps.candidates, seed)
+        report["categories"][split] = per_category(hits, ds.metadata["category"][ps.rows])
         feature_nn = metrics.nearest_distances(features, train_features)[0]
         pixel_nn, nearest = metrics.nearest_distances(pixel_space(images), train_pixels)
         variations = source.variations(ps, DIVERSITY_PROMPTS, DIVERSITY_SAMPLES, seed)
@@ -85,7 +89,7 @@ def evaluate(source, ds: EmojiDataset, judges: Judges, samples: int, seed: int, 
             "fid": metrics.fid(features, reference_features),
             "kid": kid, "kid_std": kid_std,
             "inception_score": score, "inception_score_std": score_std,
-            "r_precision": metrics.r_precision(image_emb, text_emb, ps.candidates, seed),
+            "r_precision": float(np.mean(hits)),
             "text_image_similarity": metrics.mean_similarity(image_emb, text_emb[: len(images)]),
             "feature_nn_median": float(np.median(feature_nn)),
             "pixel_nn_median": float(np.median(pixel_nn)),
@@ -101,10 +105,48 @@ def evaluate(source, ds: EmojiDataset, judges: Judges, samples: int, seed: int, 
         save_grid(out / f"{split}_diversity.png", np.concatenate([v[:DIVERSITY_SAMPLES] for v in variations[:6]]),
                   [p for p in ps.prompts[:6] for _ in range(DIVERSITY_SAMPLES)], columns=DIVERSITY_SAMPLES,
                   caption_lines=1)
+    report["composition"] = composition_report(source, judges, seed, out)
     report["wall_seconds"] = round(time.perf_counter() - start, 1)
     (out / "report.json").write_text(json.dumps(report, indent=1) + "\n")
     (out / "report.md").write_text(markdown(report))
     return report
+
+
+def per_category(hits, categories) -> dict:
+    """R-precision of the prompts of each emoji category, with how many prompts it rests on."""
+    categories = np.asarray(categories).astype(str)
+    return {c: {"r_precision": float(np.mean(hits[categories == c])), "prompts": int(np.sum(categories == c))}
+            for c in sorted(set(categories))}
+
+
+def composition_report(source, judges: Judges, seed: int, out: Path) -> dict | None:
+    """R-precision on the composition prompts against part-sharing distractors (a hit needs
+    both parts), and how often the subject alone and the attribute alone are recognised;
+    None for a source that cannot draw arbitrary prompts (the real images)."""
+    if not hasattr(source, "prompted"):
+        return None
+    cs = composition_set()
+    images = source.prompted(cs.texts, seed, COMPOSITION_SEEDS)  # prompt-major
+    owner = np.repeat(np.arange(len(cs.prompts)), COMPOSITION_SEEDS)
+    image_emb = judges.image_embeddings(judges.image_outputs(images)[0])
+    text_emb = judges.text_embeddings(cs.caption_pool)
+    # the true caption of image i must sit at row i of the text table
+    text_emb = np.concatenate([text_emb[owner], text_emb])
+    candidates = cs.candidates[owner] + len(owner)
+    same_subject = candidates[:, :cs.same_subject]  # other attributes: a hit shows the attribute
+    same_attribute = candidates[:, cs.same_subject:]  # other subjects: a hit shows the subject
+
+    def rate(c):
+        return float(np.mean(metrics.r_precision_hits(image_emb, text_emb, c, seed)))
+
+    kinds = np.array([p.subject_kind for p in cs.prompts])[owner]
+    hits = metrics.r_precision_hits(image_emb, text_emb, candidates, seed)
+    show = np.arange(0, len(images), COMPOSITION_SEEDS)[:48]
+    save_grid(out / "composition_samples.png", images[show], [cs.texts[owner[i]] for i in show], columns=8)
+    return {"prompts": len(cs.prompts), "samples": len(images), "distractors": int(candidates.shape[1]),
+            "chance": 1.0 / (1 + candidates.shape[1]), "r_precision": float(np.mean(hits)),
+            "subject_recognised": rate(same_attribute), "attribute_recognised": rate(same_subject),
+            "r_precision_by_subject_kind": {str(k): float(np.mean(hits[kinds == k])) for k in sorted(set(kinds))}}
 
 
 ROWS = [("FID", "fid", "{:.1f}"), ("KID x1000", "kid", None), ("IS", "inception_score", None),
@@ -132,9 +174,40 @@ def markdown(report: dict) -> str:
               for title, key, fmt in ROWS]
     lines += ["", f"Near copy: pixel distance to the nearest training image below "
               f"{report['near_copy_threshold']:.3f} (the 5th percentile of real held-out images).", ""]
+    lines += category_lines(report.get("categories", {})) + composition_lines(report.get("composition"))
     for split in ("train", "heldout"):
         lines += [f"## {split} prompts", "", f"![samples]({split}_samples.png)", "",
                   "Nearest training image of each (pixel distance):", "",
                   f"![nearest]({split}_nearest_training.png)", "", "Samples of one prompt:", "",
                   f"![diversity]({split}_diversity.png)", ""]
     return "\n".join(lines)
+
+
+def category_lines(categories: dict) -> list[str]:
+    if not categories:
+        return []
+    names = sorted(set(categories.get("train", {})) | set(categories.get("heldout", {})))
+
+    def entry(split, name):
+        c = categories.get(split, {}).get(name)
+        return f"{c['r_precision']:.2f} ({c['prompts']})" if c else "-"
+
+    return (["## R-precision per category", "", "Prompts in brackets.", "",
+             "| category | training prompts | held-out prompts |", "|---|---:|---:|"]
+            + [f"| {name} | {entry('train', name)} | {entry('heldout', name)} |" for name in names] + [""])
+
+
+def composition_lines(c: dict | None) -> list[str]:
+    if not c:
+        return []
+    kinds = ", ".join(f"{k} {v:.2f}" for k, v in c["r_precision_by_subject_kind"].items())
+    return ["## Composition prompts", "",
+            f"{c['prompts']} prompts joining a subject and an attribute no single emoji combines, "
+            f"{c['samples'] // c['prompts']} samples each, each ranked against {c['distractors']} prompts "
+            f"that share one part with it (chance {c['chance']:.3f}).", "",
+            "| | |", "|---|---:|",
+            f"| R-precision (both parts) | {c['r_precision']:.3f} |",
+            f"| subject recognised (against other subjects, same attribute) | {c['subject_recognised']:.3f} |",
+            f"| attribute recognised (against other attributes, same subject) | {c['attribute_recognised']:.3f} |",
+            f"| R-precision by subject kind | {kinds} |", "",
+            "![composition](composition_samples.png)", ""]

@@ -2,7 +2,8 @@
 uniform noise (the floor).
 
 A source answers a ``PromptSet`` with one uint8 RGBA image per prompt (``samples``) and
-with several images for each of a few prompts (``variations``, for per-prompt diversity).
+with several images for each of a few prompts (``variations``, for per-prompt diversity);
+one that can draw any text also answers free prompts (``prompted``: the composition list).
 """
 
 from __future__ import annotations
@@ -31,6 +32,10 @@ class PipelineSource:
         with warnings.catch_warnings():  # held-out prompts with no known word are expected
             warnings.simplefilter("ignore", UserWarning)
             return self.pipeline.sample(prompts, seed=seed, n=n, **self.options)
+
+    def prompted(self, prompts: list[str], seed: int, per_prompt: int) -> np.ndarray:
+        """``per_prompt`` images of each of any prompts, prompt-major."""
+        return self.generate(prompts, seed * 1000 + 500, per_prompt)
 
     def samples(self, ps: PromptSet, seed: int) -> np.ndarray:
         return np.concatenate([self.generate(ps.prompts[s:s + self.chunk], seed * 1000 + k, 1)
@@ -71,6 +76,10 @@ class NoiseSource:
     def samples(self, ps: PromptSet, seed: int) -> np.ndarray:
         shape = (len(ps.prompts), IMAGE_SIZE, IMAGE_SIZE, CHANNELS)
         return np.random.default_rng(seed).integers(0, 256, shape, np.uint8)
+
+    def prompted(self, prompts: list[str], seed: int, per_prompt: int) -> np.ndarray:
+        shape = (len(prompts) * per_prompt, IMAGE_SIZE, IMAGE_SIZE, CHANNELS)
+        return np.random.default_rng(seed + 2).integers(0, 256, shape, np.uint8)
 
     def variations(self, ps: PromptSet, prompts: int, per_prompt: int, seed: int) -> list[np.ndarray]:
         rng = np.random.default_rng(seed + 1)

@@ -35,10 +35,16 @@ def test_report_has_every_metric_for_both_splits(tmp_path, small_dataset, small_
     for split in ("train", "heldout"):
         values = report["splits"][split]
         assert set(values) == SPLIT_KEYS and all(np.isfinite(v) for v in values.values()), values
+        categories = report["categories"][split]
+        assert sum(c["prompts"] for c in categories.values()) == values["samples"]
+        # the categories' R-precisions, weighted by their prompts, are the split's
+        assert np.isclose(sum(c["r_precision"] * c["prompts"] for c in categories.values()) / values["samples"],
+                          values["r_precision"])
+    assert report["composition"] is None  # real images answer no free prompt
     saved = json.loads((tmp_path / "report.json").read_text())
     assert saved["splits"] == json.loads(json.dumps(report["splits"])) and saved["wall_seconds"] > 0
     md = (tmp_path / "report.md").read_text()
-    assert all(title in md for title, _, _ in ROWS)
+    assert all(title in md for title, _, _ in ROWS) and "R-precision per category" in md
     assert all((tmp_path / f"{s}_{g}.png").exists() for s in ("train", "heldout")
                for g in ("samples", "nearest_training", "diversity"))
 
@@ -55,6 +61,9 @@ def test_shipped_judges_rank_real_emoji_far_above_noise(tmp_path, embedded):
         assert real[split]["kid"] < noise[split]["kid"] / 5
     # the other vendor's drawing of a TRAINING emoji is itself a training image
     assert real["train"]["near_copy_fraction"] == 1.0
+    composition = json.loads((tmp_path / "noise" / "report.json").read_text())["composition"]
+    assert composition["prompts"] >= 100 and composition["r_precision"] < 4 * composition["chance"]
+    assert "Composition prompts" in (tmp_path / "noise" / "report.md").read_text()
     assert real["heldout"]["near_copy_fraction"] < 0.2
 
 
