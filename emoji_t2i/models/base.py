@@ -30,9 +30,11 @@ from __future__ import annotations
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from emoji_t2i.errors import UsageError
 from emoji_t2i.models.layers import AUGMENT_PARAMS
+from emoji_t2i.networks.ema import update_ema
 from emoji_t2i.text import load_pretrained_text_encoders, pin_pretrained, pretrained_runs
 from emoji_t2i.text.encoders import frozen_text_encoder, tokenizer_for
 
@@ -140,6 +142,15 @@ class ZooModel(keras.Model):
     def ema_pairs(self) -> list[tuple]:
         """(trained network, its EMA copy) pairs; the EMA copy is what sampling and presets use."""
         return []
+
+    def copy_to_ema(self, decay) -> None:
+        """Every ``ema_pairs`` copy one EMA step towards its trained network (decay 0 copies)."""
+        ctx = tf.distribute.get_replica_context()
+        if ctx is not None and ctx.num_replicas_in_sync > 1:
+            # mirrored EMA variables can only be assigned in cross-replica context
+            return ctx.merge_call(lambda _: self.copy_to_ema(decay))
+        for trained, ema in self.ema_pairs():
+            update_ema(trained, ema, decay)
 
     def warm_start(self, source) -> None:
         """Start from ``source``, a model of the same config loaded from a preset: its sampling

@@ -18,9 +18,10 @@ from emoji_t2i.data.images import premultiply, unpremultiply
 from emoji_t2i.errors import UsageError
 from emoji_t2i.models.base import ShapeFreeZooModel
 from emoji_t2i.models.registry import register
+from emoji_t2i.networks.ema import warmup_decay
 from emoji_t2i.networks.lr_schedules import WarmupCosine
 from emoji_t2i.networks.unet import TextConditionedUNet
-from emoji_t2i.schedulers import CosineSchedule, make_sampler
+from emoji_t2i.schedulers import CosineSchedule, DenoisingLoss, make_sampler
 from emoji_t2i.text import make_text_encoder
 from emoji_t2i.text.encoders import frozen_text_encoder, is_frozen_encoder
 
@@ -93,6 +94,7 @@ class TextToEmojiDiffusion(ShapeFreeZooModel):
                                                       name="ema_text_encoder")
             self.ema_text_encoder.trainable = False
         self.schedule = CosineSchedule()
+        self.loss_fn = DenoisingLoss(self.schedule, condition_dropout)
         self.trackers = {"loss": keras.metrics.Mean(name="loss")}
 
     # --- what the engine asks of a zoo model ------------------------------------------------
@@ -268,28 +270,14 @@ class TextToEmojiDiffusion(ShapeFreeZooModel):
             pairs.append((self.text_encoder, self.ema_text_encoder))
         return pairs
 
-    def copy_to_ema(self, decay):
-        ctx = tf.distribute.get_replica_context()
-        if ctx is not None and ctx.num_replicas_in_sync > 1:
-            return ctx.merge_call(lambda _: self.copy_to_ema(decay))
-        for src_net, dst_net in self.ema_pairs():
-            trainable = {id(v) for v in src_net.trainable_variables}
-            for src, dst in zip(src_net.weights, dst_net.weights, strict=True):
-                value = src.value
-                if id(src) in trainable:
-                    value = decay * dst.value + (1.0 - decay) * value
-                dst.assign(value)
-
     def denoising_loss(self, data, training=True):
-        """Per-example v-prediction MSE of a batch; captions whose ``keep`` draw falls below
-        ``condition_dropout`` are replaced by the null caption."""
-        x0 = premultiply(data["images"])
-        eps, t = data["image_noise"], data["time"]
-        keep = ops.cast(data["keep"] >= self.condition_dropout, "float32")
+        """Per-example ``DenoisingLoss`` of a batch (the JAX trainer calls the same object)."""
         features = data["text_features"] if self.cached_text else self.encode(data["tokens"], ema=False)
-        x_t = self.schedule.add_noise(x0, eps, t)
-        v = self.denoiser((x_t, self.schedule.logsnr(t), features, keep), training=training)
-        return ops.mean(ops.square(ops.cast(v, "float32") - self.schedule.v_target(x0, eps, t)), axis=(1, 2, 3))
+
+        def denoise(x_t, logsnr, keep):
+            return self.denoiser((x_t, logsnr, features, keep), training=training)
+
+        return self.loss_fn(denoise, premultiply(data["images"]), data["image_noise"], data["time"], data["keep"])
 
     def train_step(self, data):
         variables = self._trained_variables()
@@ -298,7 +286,6 @@ class TextToEmojiDiffusion(ShapeFreeZooModel):
             loss = tf.nn.compute_average_loss(per_example)
             scaled = self.optimizer.scale_loss(loss)
         self.optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables, strict=True))
-        step = ops.cast(self.optimizer.iterations, "float32")
-        self.copy_to_ema(ops.minimum(self.ema_decay, (1.0 + step) / (10.0 + step)))
+        self.copy_to_ema(warmup_decay(self.optimizer.iterations, self.ema_decay))
         self.trackers["loss"].update_state(ops.mean(per_example))
         return {name: tracker.result() for name, tracker in self.trackers.items()}

@@ -16,6 +16,7 @@ from emoji_t2i.errors import UsageError
 from emoji_t2i.models import losses
 from emoji_t2i.models.base import ZooModel
 from emoji_t2i.models.layers import diff_augment
+from emoji_t2i.networks.ema import warmup_decay
 from emoji_t2i.text.encoders import is_frozen_encoder
 
 
@@ -126,19 +127,6 @@ class TextConditionalGAN(ZooModel):
     def ema_pairs(self):
         return [(self.generator, self.ema_generator)]
 
-    def copy_to_ema(self, decay):
-        """EMA of G's trainable weights; non-trainable state (if a G has any) is copied."""
-        ctx = tf.distribute.get_replica_context()
-        if ctx is not None and ctx.num_replicas_in_sync > 1:
-            # Mirrored EMA variables can only be assigned in cross-replica context.
-            return ctx.merge_call(lambda _: self.copy_to_ema(decay))
-        trainable = {id(v) for v in self.generator.trainable_variables}
-        for src, dst in zip(self.generator.weights, self.ema_generator.weights, strict=True):
-            value = src.value
-            if id(src) in trainable:
-                value = decay * dst.value + (1.0 - decay) * value
-            dst.assign(value)
-
     # --- hooks a zoo GAN may override ----------------------------------------------------
     def generator_forward(self, noise, tokens, training):
         """(images, per-example extra G loss): StackGAN adds its Conditioning Augmentation KL."""
@@ -212,7 +200,6 @@ class TextConditionalGAN(ZooModel):
         """G's update from its tape, then the EMA copy and the g_loss tracker."""
         g_vars = self.generator.trainable_variables
         self.g_optimizer.apply_gradients(zip(tape.gradient(scaled_loss, g_vars), g_vars, strict=True))
-        step = ops.cast(self.g_optimizer.iterations, "float32")
         # Short warm-up: early on the EMA follows G closely, later it averages ~1/(1-decay) steps.
-        self.copy_to_ema(ops.minimum(self.ema_decay, (1.0 + step) / (10.0 + step)))
+        self.copy_to_ema(warmup_decay(self.g_optimizer.iterations, self.ema_decay))
         self.trackers["g_loss"].update_state(ops.mean(per_example))

@@ -8,19 +8,24 @@
 Image-token models decode with ``MaskGITSampler`` (``maskgit.py``): [MASK] tokens to a full
 grid in ``num_steps`` calls of ``logits_fn(tokens)``.
 
+Training minimises ``DenoisingLoss`` (``loss.py``): v-prediction under the schedule.
+
 A denoising network is wrapped by its model into ``denoise``; samplers never see weights,
 so they are unit-tested with an exact "model" (tests/schedulers).
 """
 
-from emoji_t2i.schedulers.maskgit import MaskGITSampler, masked_after
-from emoji_t2i.schedulers.samplers import (
-    SAMPLERS,
-    DDIMSampler,
-    DDPMSampler,
-    DPMSolverMultistepSampler,
-    make_sampler,
-)
-from emoji_t2i.schedulers.schedule import CosineSchedule
+import importlib
 
-__all__ = ["SAMPLERS", "CosineSchedule", "DDIMSampler", "DDPMSampler", "DPMSolverMultistepSampler",
-           "MaskGITSampler", "make_sampler", "masked_after"]
+# Loaded on first use: the schedule and the loss are TensorFlow-free (the JAX trainer imports
+# them), the samplers are not, and importing one submodule runs this file first.
+_HOMES = {"SAMPLERS": "samplers", "DDIMSampler": "samplers", "DDPMSampler": "samplers",
+          "DPMSolverMultistepSampler": "samplers", "make_sampler": "samplers",
+          "MaskGITSampler": "maskgit", "masked_after": "maskgit",
+          "CosineSchedule": "schedule", "DenoisingLoss": "loss"}
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name):
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)

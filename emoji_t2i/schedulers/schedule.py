@@ -1,13 +1,15 @@
 """The variance-preserving cosine noise schedule in continuous time (Nichol & Dhariwal 2021,
 in the log-SNR form of Kingma et al. 2021): x_t = alpha_t x0 + sigma_t eps with
 alpha_t^2 + sigma_t^2 = 1 and logSNR(t) = -2 log tan(pi t / 2), clipped to
-[logsnr_min, logsnr_max] so that t = 0 is (almost) clean and t = 1 (almost) pure noise."""
+[logsnr_min, logsnr_max] so that t = 0 is (almost) clean and t = 1 (almost) pure noise.
+
+Written in ``keras.ops``: the TensorFlow model and the JAX trainer import this one schedule."""
 
 from __future__ import annotations
 
 import math
 
-import tensorflow as tf
+from keras import ops
 
 
 class CosineSchedule:
@@ -22,17 +24,20 @@ class CosineSchedule:
         self._t_max = math.atan(math.exp(-0.5 * logsnr_min))
 
     def logsnr(self, t):
-        t = tf.cast(t, tf.float32)
-        return -2.0 * tf.math.log(tf.tan(self._t_min + t * (self._t_max - self._t_min)))
+        t = ops.cast(t, "float32")
+        return -2.0 * ops.log(ops.tan(self._t_min + t * (self._t_max - self._t_min)))
 
     def alpha_sigma(self, t):
         """(alpha_t, sigma_t) shaped like t."""
         logsnr = self.logsnr(t)
-        return tf.sqrt(tf.sigmoid(logsnr)), tf.sqrt(tf.sigmoid(-logsnr))
+        return ops.sqrt(ops.sigmoid(logsnr)), ops.sqrt(ops.sigmoid(-logsnr))
 
     @staticmethod
     def _expand(value, like):
-        return tf.reshape(value, tf.concat([tf.shape(value), tf.ones([tf.rank(like) - tf.rank(value)], tf.int32)], 0))
+        """``value`` (a scalar or (B,)) with trailing axes to broadcast against ``like``."""
+        for _ in range(len(like.shape) - len(value.shape)):
+            value = ops.expand_dims(value, -1)
+        return value
 
     def add_noise(self, x0, eps, t):
         """x_t for per-example times t (B,) or one scalar t."""

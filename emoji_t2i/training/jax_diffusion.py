@@ -5,9 +5,10 @@ TensorFlow, and cannot fetch it (no network; TensorFlow's CUDA build is ~2.5 GB 
 The U-Net (``networks/unet.py``) and its learning-rate schedule are written in ``keras.ops``
 alone, so the very same layers train here and sample under TensorFlow; only the train step
 is written again, as a pure function (``stateless_call`` + ``optimizer.stateless_apply``)
-that ``jax.jit`` compiles. The objective is ``TextToEmojiDiffusion.denoising_loss``'s:
-v-prediction MSE on premultiplied RGBA under the cosine schedule, captions dropped for
-classifier-free guidance, AdamW with warm-up + cosine decay and clipnorm 1, an EMA.
+that ``jax.jit`` compiles. The objective is the TensorFlow model's own ``DenoisingLoss``
+(``schedulers/loss.py``: v-prediction under the cosine schedule, captions dropped for
+classifier-free guidance) and the EMA its ``networks/ema.py``; AdamW with warm-up + cosine
+decay and clipnorm 1 as there.
 
 Nothing here imports TensorFlow. The input is a bundle written on the TensorFlow side
 (``python -m emoji_t2i.train_jax bundle``: training images as lossless WebP, the frozen minilm's
@@ -33,20 +34,7 @@ import numpy as np
 
 from emoji_t2i.errors import MissingFile, UsageError
 
-# Must match schedulers/schedule.py's CosineSchedule defaults (a test compares the two).
-LOGSNR_MIN, LOGSNR_MAX = -15.0, 15.0
 STATE_FILE_BYTES = 15 * 2**20  # one state file at most (the GPU machine returns files <= 16 MiB)
-
-
-def forward_process(x0, eps, t):
-    """(x_t, logSNR(t), v target) of the cosine schedule, in keras.ops (any backend)."""
-    from keras import ops
-
-    t_min, t_max = math.atan(math.exp(-0.5 * LOGSNR_MAX)), math.atan(math.exp(-0.5 * LOGSNR_MIN))
-    logsnr = -2.0 * ops.log(ops.tan(t_min + ops.cast(t, "float32") * (t_max - t_min)))
-    alpha = ops.sqrt(ops.sigmoid(logsnr))[:, None, None, None]
-    sigma = ops.sqrt(ops.sigmoid(-logsnr))[:, None, None, None]
-    return alpha * x0 + sigma * eps, logsnr, alpha * eps - sigma * x0
 
 
 def assign_weights(net, arrays, error: str) -> None:
@@ -153,8 +141,10 @@ def train(config: dict, run: Path, resume: bool = False, log=print) -> dict:
     import keras
 
     from emoji_t2i.data.images import premultiply, to_unit_range  # numpy + keras.ops only
+    from emoji_t2i.networks.ema import moved_average, warmup_decay
     from emoji_t2i.networks.lr_schedules import WarmupCosine
     from emoji_t2i.networks.unet import TextConditionedUNet
+    from emoji_t2i.schedulers.loss import DenoisingLoss
 
     if keras.backend.backend() != "jax":
         raise RuntimeError("the JAX trainer needs KERAS_BACKEND=jax set before keras is imported; "
@@ -201,26 +191,27 @@ def train(config: dict, run: Path, resume: bool = False, log=print) -> dict:
     images = jax.device_put(bundle["images"])
     features = jax.device_put(bundle["features"])
     key = jax.random.key(int(config["seed"]))
-    dropout, decay_max = float(config["condition_dropout"]), float(config["ema_decay"])
+    objective = DenoisingLoss(condition_dropout=float(config["condition_dropout"]))
+    decay_max = float(config["ema_decay"])
 
     def loss_fn(params, images, features, rows, captions, step):
         k_eps, k_t, k_keep = jax.random.split(jax.random.fold_in(key, step), 3)
         x0 = premultiply(to_unit_range(images[rows].astype("float32")))
-        eps = jax.random.normal(k_eps, x0.shape)
-        t = jax.random.uniform(k_t, (rows.shape[0],))
-        keep = (jax.random.uniform(k_keep, (rows.shape[0],)) >= dropout).astype("float32")
-        x_t, logsnr, target = forward_process(x0, eps, t)
-        v, _ = denoiser.stateless_call(params, [], (x_t, logsnr, features[captions], keep), training=True)
-        return jax.numpy.mean(jax.numpy.square(v.astype("float32") - target))
+        draws = (jax.random.normal(k_eps, x0.shape), jax.random.uniform(k_t, (rows.shape[0],)),
+                 jax.random.uniform(k_keep, (rows.shape[0],)))
+
+        def denoise(x_t, logsnr, keep):
+            return denoiser.stateless_call(params, [], (x_t, logsnr, features[captions], keep), training=True)[0]
+
+        return jax.numpy.mean(objective(denoise, x0, *draws))
 
     @jax.jit
     def train_step(params, opt_vars, ema_vars, images, features, rows, captions, step):
         # images and features are arguments, not closed-over constants: jit would embed them
         loss, grads = jax.value_and_grad(loss_fn)(params, images, features, rows, captions, step)
         params, opt_vars = optimizer.stateless_apply(opt_vars, grads, params)
-        count = step.astype("float32")
-        decay = jax.numpy.minimum(decay_max, (1.0 + count) / (10.0 + count))
-        ema_vars = [decay * e + (1.0 - decay) * p for e, p in zip(ema_vars, params, strict=True)]
+        decay = warmup_decay(step, decay_max)
+        ema_vars = [moved_average(e, p, decay) for e, p in zip(ema_vars, params, strict=True)]
         return params, opt_vars, ema_vars, loss
 
     n = len(bundle["images"])

@@ -7,6 +7,7 @@ import tensorflow as tf
 
 from emoji_t2i.data.images import premultiply, unpremultiply
 from emoji_t2i.networks.lr_schedules import WarmupCosine
+from emoji_t2i.schedulers import DenoisingLoss
 from tests.harness import tiny_batch, tiny_model, wake_zero_initialised
 
 
@@ -28,7 +29,7 @@ def test_condition_dropout_really_drops():
     batch = tiny_batch(model)
     swapped = {**batch, "tokens": batch["wrong_tokens"]}
     for dropout, differs in ((1.0, False), (0.0, True)):
-        model.condition_dropout = dropout
+        model.loss_fn = DenoisingLoss(model.schedule, dropout)
         a = np.asarray(model.denoising_loss(batch, training=False))
         b = np.asarray(model.denoising_loss(swapped, training=False))
         assert (np.abs(a - b).max() > 1e-4) == differs, (dropout, np.abs(a - b).max())

@@ -19,19 +19,43 @@ from tests.training.test_diffusion_cli import diffusion_run  # noqa: F401  (modu
 needs_jax = pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax is not installed")
 
 
-def test_forward_process_matches_the_tensorflow_model():
-    from emoji_t2i.schedulers import CosineSchedule
+ONE_LOSS = """
+import os, sys, numpy as np
+os.environ["KERAS_BACKEND"] = sys.argv[1]
+import keras
+from emoji_t2i.networks.ema import moved_average, warmup_decay
+from emoji_t2i.networks.unet import TextConditionedUNet
+from emoji_t2i.schedulers.loss import DenoisingLoss
+assert sys.argv[1] == "tensorflow" or "tensorflow" not in sys.modules, "the objective imports TensorFlow"
+keras.utils.set_random_seed(0)
+net = TextConditionedUNet(text_dim=6, widths=(8, 16, 16), blocks=1, embedding_dim=16)
+net.build(None)
+rng = np.random.default_rng(1)
+for w in net.weights:  # the same non-zero weights on both sides (the last conv starts at zero)
+    w.assign(rng.normal(0, 0.1, w.shape).astype("float32"))
+x0 = rng.uniform(-1, 1, (4, 72, 72, 4)).astype("float32")
+eps, t = rng.normal(size=x0.shape).astype("float32"), np.array([0.0, 0.3, 0.7, 1.0], "float32")
+keep_draw, text = np.array([0.1, 0.5, 0.9, 0.05], "float32"), rng.normal(size=(4, 6)).astype("float32")
+loss = DenoisingLoss(condition_dropout=0.2)(lambda x, s, k: net((x, s, text, k)), x0, eps, t, keep_draw)
+ema = moved_average(np.float32(2.0), np.float32(4.0), warmup_decay(np.int32(5), 0.9))
+np.save(sys.argv[2], np.append(np.asarray(loss), np.asarray(ema)))
+"""
 
-    rng = np.random.default_rng(0)
-    x0 = rng.uniform(-1, 1, (3, 72, 72, 4)).astype(np.float32)
-    eps = rng.normal(size=x0.shape).astype(np.float32)
-    t = np.array([0.0, 0.37, 1.0], np.float32)
-    x_t, logsnr, target = jd.forward_process(x0, eps, t)
-    schedule = CosineSchedule()
-    np.testing.assert_allclose(np.asarray(x_t), schedule.add_noise(x0, eps, t), atol=1e-5)
-    np.testing.assert_allclose(np.asarray(logsnr), schedule.logsnr(t), atol=1e-4)
-    np.testing.assert_allclose(np.asarray(target), schedule.v_target(x0, eps, t), atol=1e-5)
-    assert (jd.LOGSNR_MIN, jd.LOGSNR_MAX) == (schedule.logsnr_min, schedule.logsnr_max)
+
+@needs_jax
+def test_one_objective_and_ema_for_both_backends(tmp_path):
+    """The JAX trainer imports the TensorFlow model's loss, schedule and EMA: the same numbers
+    on the same draws and weights, and no TensorFlow import on the JAX side."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KERAS_")}
+    for backend in ("jax", "tensorflow"):
+        result = subprocess.run([sys.executable, "-c", ONE_LOSS, backend, tmp_path / f"{backend}.npy"],
+                                capture_output=True, text=True, env=env, timeout=300)
+        assert result.returncode == 0, result.stderr[-3000:]
+    jax_values, tf_values = np.load(tmp_path / "jax.npy"), np.load(tmp_path / "tensorflow.npy")
+    assert np.all(jax_values[:4] > 0) and len(set(jax_values[:4])) == 4
+    np.testing.assert_allclose(jax_values, tf_values, rtol=1e-4)
+    # min(0.9, 6 / 15) = 0.4: 0.4 * 2 + 0.6 * 4
+    assert np.isclose(jax_values[4], 3.2)
 
 
 def test_epoch_order_is_a_function_of_seed_and_epoch_and_picks_only_real_captions():
