@@ -106,8 +106,9 @@ def _train(args) -> int:
         return 2
     config.setdefault("condition_dropout", meta["condition_dropout"])
     config["bundle_meta"] = meta
-    device = jax.devices()[0]
-    config["device"] = f"{device.platform}: {getattr(device, 'device_kind', device)}"
+    devices = jax.local_devices()
+    config["device"] = (f"{len(devices)} x " if len(devices) > 1 else "") + \
+        f"{devices[0].platform}: {getattr(devices[0], 'device_kind', devices[0])}"
     config.setdefault("commands", []).append("python -m emoji_t2i.train_jax " + shlex.join(sys.argv[1:]))
     args.out.mkdir(parents=True, exist_ok=True)
     config_path.write_text(json.dumps(config, indent=2) + "\n")

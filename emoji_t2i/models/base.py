@@ -28,6 +28,8 @@ What a model declares (class attributes and methods, all with defaults here):
 
 from __future__ import annotations
 
+import functools
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -37,6 +39,27 @@ from emoji_t2i.models.layers import AUGMENT_PARAMS
 from emoji_t2i.networks.ema import update_ema
 from emoji_t2i.text import load_pretrained_text_encoders, pin_pretrained, pretrained_runs
 from emoji_t2i.text.encoders import frozen_text_encoder, tokenizer_for
+
+
+def _in_multi_worker_mode() -> bool:
+    strategy = tf.distribute.get_strategy()
+    return (isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+            and strategy.extended._in_multi_worker_mode())
+
+
+def _logs_for_multi_worker(train_step):
+    """Keras 3 averages a train step's logs over several workers with ``strategy.reduce(
+    "MEAN", value, axis=0)``, which fails on a scalar (tensorflow/tensorflow#72388): there each
+    log leaves the step as a vector of one, which the reduction turns back into a scalar."""
+
+    @functools.wraps(train_step)
+    def step(self, data):
+        logs = train_step(self, data)
+        if _in_multi_worker_mode():
+            logs = {name: tf.reshape(value, [1]) for name, value in logs.items()}
+        return logs
+
+    return step
 
 
 class ZooModel(keras.Model):
@@ -132,6 +155,20 @@ class ZooModel(keras.Model):
     def frozen_components(self) -> list:
         """Trained networks of other runs this model loads and never trains (an emoji CLIP)."""
         return []
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "train_step" in cls.__dict__:
+            cls.train_step = _logs_for_multi_worker(cls.__dict__["train_step"])
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        """Keras builds a model on a first batch at the start of ``fit``; the engine has built
+        ours already (``build_all``: networks and optimizers). Under MultiWorkerMirroredStrategy
+        that first step reduces the batch dict with ``strategy.reduce``, which takes no dict
+        (keras-team/keras#20329), so a built model skips it."""
+        if self.built and all(layer.built for layer in self._flatten_layers()):
+            return None
+        return super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
 
     # --- starting from a trained preset (--init-from) ------------------------------------------
     def preset_layers(self) -> list:

@@ -40,6 +40,20 @@ def make_strategy(name: str) -> tf.distribute.Strategy:
     raise SetupError(f"--strategy {name}: unknown; use one of {', '.join(STRATEGIES)}")
 
 
+def worker_suffix(strategy) -> str:
+    """'' for the process that writes the run directory (one process, or the chief of a
+    multi-worker cluster: the worker of index 0 when the cluster names no chief); else
+    '-worker1' etc. Every worker checkpoints (TensorFlow's multi-worker saves are collective),
+    each into its own directory, so that it can resume from its own files."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.task_type:
+        return ""
+    has_chief = "chief" in resolver.cluster_spec().as_dict()
+    if resolver.task_type == "chief" or (not has_chief and resolver.task_type == "worker" and resolver.task_id == 0):
+        return ""
+    return f"-{resolver.task_type}{resolver.task_id}"
+
+
 def set_determinism(seed: int, deterministic: bool) -> None:
     keras.utils.set_random_seed(seed)
     if deterministic:

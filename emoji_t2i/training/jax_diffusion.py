@@ -135,6 +135,19 @@ def read_state(run: Path) -> dict:
 
 
 # --- training -------------------------------------------------------------------------------------
+def data_parallel(jax, batch: int):
+    """(replicated, split over the batch) shardings over every local device: each device holds
+    the weights and the data and works on its share of each batch; jit partitions the step
+    and all-reduces the gradients (GSPMD). One device is the plain single-device step."""
+    devices = jax.local_devices()
+    if batch % len(devices):
+        raise UsageError(f"--batch-size {batch}: not a multiple of the {len(devices)} devices; "
+                         f"use a multiple of {len(devices)}")
+    mesh = jax.sharding.Mesh(np.array(devices), ("batch",))
+    spec = jax.sharding.PartitionSpec
+    return jax.sharding.NamedSharding(mesh, spec()), jax.sharding.NamedSharding(mesh, spec("batch"))
+
+
 def train(config: dict, run: Path, resume: bool = False, log=print) -> dict:
     """Train to ``config['steps']`` (or until ``config['minutes']`` pass); returns the progress."""
     import jax
@@ -184,12 +197,13 @@ def train(config: dict, run: Path, resume: bool = False, log=print) -> dict:
             i = next(i for i, v in enumerate(optimizer.variables) if v.name == "iteration")
             optimizer_vars[i] = np.asarray(progress["step"], optimizer_vars[i].dtype)
         log(f"resuming {run} at step {progress['step']} of {steps}")
-    trainable = [jax.numpy.asarray(a) for a in trainable]
-    ema = [jax.numpy.asarray(a) for a in ema]
-    optimizer_vars = [jax.numpy.asarray(a) for a in optimizer_vars]
+    replicated, split_batch = data_parallel(jax, batch)
+    trainable = jax.device_put([jax.numpy.asarray(a) for a in trainable], replicated)
+    ema = jax.device_put([jax.numpy.asarray(a) for a in ema], replicated)
+    optimizer_vars = jax.device_put([jax.numpy.asarray(a) for a in optimizer_vars], replicated)
 
-    images = jax.device_put(bundle["images"])
-    features = jax.device_put(bundle["features"])
+    images = jax.device_put(bundle["images"], replicated)
+    features = jax.device_put(bundle["features"], replicated)
     key = jax.random.key(int(config["seed"]))
     objective = DenoisingLoss(condition_dropout=float(config["condition_dropout"]))
     decay_max = float(config["ema_decay"])
@@ -234,8 +248,8 @@ def train(config: dict, run: Path, resume: bool = False, log=print) -> dict:
             rows = order[0][index]
             captions = caption_ids(bundle["slots"], rows, order[1][index])
             trainable, optimizer_vars, ema, loss = train_step(
-                trainable, optimizer_vars, ema, images, features, rows.astype(np.int32),
-                captions.astype(np.int32), np.int32(step))
+                trainable, optimizer_vars, ema, images, features, jax.device_put(rows.astype(np.int32), split_batch),
+                jax.device_put(captions.astype(np.int32), split_batch), np.int32(step))
             losses.append(loss)
             progress["step"] += 1
             progress["images_seen"] += batch

@@ -19,7 +19,7 @@ from emoji_t2i.pipelines.run_dir import RunDir
 from emoji_t2i.pipelines.sources import load_source_model, source_config, source_tokenizer_path
 from emoji_t2i.text.tokenizers import load_tokenizer, make_tokenizer, save_tokenizer, sequence_length
 from emoji_t2i.training import callbacks as cb
-from emoji_t2i.training.environment import make_strategy, set_determinism, set_precision
+from emoji_t2i.training.environment import make_strategy, set_determinism, set_precision, worker_suffix
 
 # Prompts the sample grid shows when they are in the training captions (they are, for the
 # embedded dataset); two held-out emoji are added so that generalisation is visible too.
@@ -135,6 +135,9 @@ def train(config: dict, run: RunDir, resume: bool = False, dry_run: bool = False
     set_determinism(config["seed"], bool(config["training"]["deterministic"]))
     set_precision(config["precision"])
     strategy = make_strategy(config["strategy"])
+    suffix = worker_suffix(strategy)
+    if suffix:  # a multi-worker cluster's other workers keep their own copy of the run
+        run = RunDir(f"{run.path}{suffix}")
     if not resume and not dry_run:
         run.check_new()  # fail before any work if --out is taken or unwritable
     # Everything that can fail on bad settings happens before the run directory exists.

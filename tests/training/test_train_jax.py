@@ -81,8 +81,10 @@ def test_state_files_split_and_round_trip(tmp_path, monkeypatch):
         jd.read_state(tmp_path / "nothing")
 
 
-def _jax(*args, cache=None, timeout=600):
+def _jax(*args, cache=None, timeout=600, devices=None):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KERAS_", "TF_"))}
+    if devices:  # virtual CPU devices, as a machine with several accelerators has
+        env["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={devices}"
     if cache:  # the resumed run reuses the first run's compiled step
         env["JAX_COMPILATION_CACHE_DIR"] = str(cache)
     return subprocess.run([sys.executable, "-m", "emoji_t2i.train_jax", *map(str, args)],
@@ -129,6 +131,17 @@ def test_bundle_train_resume_and_preset_round_trip(diffusion_run, emoji_folder, 
     assert first.returncode == 0, first.stderr[-3000:]
     assert "training on cpu" in first.stderr
     assert json.loads(first.stdout.splitlines()[-1])["step"] == 1  # --minutes ran out: checkpointed
+    # data parallel: two (virtual) devices take half the batch each; the same first step
+    parallel = _jax("train", "--bundle", bundle, "--out", tmp_path / "two", "--steps", 3, "--batch-size", 8,
+                    "--precision", "float32", "--log-seconds", 0, "--warmup-steps", 0, "--lr", 1e-3,
+                    "--minutes", 1e-4, devices=2)
+    assert parallel.returncode == 0 and "2 x cpu" in parallel.stderr, parallel.stderr[-3000:]
+    one_device, two_devices = jd.read_state(run), jd.read_state(tmp_path / "two")
+    assert one_device["progress"]["step"] == two_devices["progress"]["step"] == 1
+    first_losses = [json.loads((r / "log.jsonl").read_text().splitlines()[0])["loss"] for r in (run, tmp_path / "two")]
+    np.testing.assert_allclose(*first_losses, rtol=1e-5)
+    for a, b in zip(one_device["params"], two_devices["params"], strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-6)
     again = _jax("train", "--bundle", bundle, "--out", run, "--steps", 3)
     assert again.returncode == 2 and "--resume" in again.stderr  # never overwrites a run
     resumed = _jax("train", "--bundle", bundle, "--out", run, "--resume", "--steps", 5, cache=tmp_path / "xla")
