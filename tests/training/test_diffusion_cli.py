@@ -91,6 +91,7 @@ def test_cgan_trains_with_minilm(emoji_folder, tmp_path):
     assert images.shape == (2, 72, 72, 4)
 
 
+@pytest.mark.slow  # every generator's warm start is in the harness (tests/models/test_zoo.py)
 def test_init_from_a_run_starts_at_its_weights_and_records_the_lineage(diffusion_run, emoji_folder, tmp_path,
                                                                        capsys):
     """--init-from takes the preset's architecture (no TINY_UNET flags needed), tokenizer and EMA

@@ -32,7 +32,9 @@ def weights(path):
     return found
 
 
-@pytest.mark.parametrize("model, extra", [("cgan", TINY_SETS), ("diffusion", TINY_UNET)])
+# the diffusion run repeats the same engine path with a second model (and minilm's caption cache)
+@pytest.mark.parametrize("model, extra", [("cgan", TINY_SETS),
+                                          pytest.param("diffusion", TINY_UNET, marks=pytest.mark.slow)])
 def test_two_workers_train_to_the_same_weights(tmp_path, emoji_folder, model, extra):
     cluster = [f"127.0.0.1:{p}" for p in free_ports(2)]
     out = tmp_path / "run"

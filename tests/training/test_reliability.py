@@ -144,6 +144,7 @@ def test_a_non_utf8_captions_file_is_named_with_its_line(emoji_folder, tmp_path)
 
 
 # --- checkpoints: a full disk, a damaged file, a kill mid-write --------------------------------
+@pytest.mark.slow  # a failed save keeping the last whole checkpoint: the kill-mid-write test below
 def test_a_full_disk_at_a_checkpoint_keeps_the_last_one(emoji_folder, tmp_path):
     """RLIMIT_FSIZE makes the checkpoint's data file (~25 MB) fail to write, as a full disk
     does, while the smaller files (samples, logs, ~0.6 MB) still fit."""
