@@ -10,13 +10,13 @@ not leak into the generator (ADA's "non-leaking" condition).
 
 ``params`` (B, ADA_PARAMS) are uniforms in [0, 1) drawn by the input pipeline (resumable
 and reproducible, like DiffAugment's); normal draws come from them by the inverse CDF.
+Written in ``keras.ops``, so a JAX step augments as the TensorFlow one does.
 """
 
 from __future__ import annotations
 
 import math
 
-import tensorflow as tf
 from keras import ops
 
 ADA_PARAMS = 18
@@ -24,7 +24,8 @@ _LN2 = math.log(2.0)
 
 
 def _normal(u):
-    return tf.math.ndtri(ops.clip(u, 1e-6, 1.0 - 1e-6))
+    """The standard normal's inverse CDF: sqrt(2) erfinv(2u - 1)."""
+    return math.sqrt(2.0) * ops.erfinv(2.0 * ops.clip(u, 1e-6, 1.0 - 1e-6) - 1.0)
 
 
 def ada_augment(images, params, p):
@@ -50,8 +51,8 @@ def ada_augment(images, params, p):
     b2 = c + ty - b0 * c - b1 * c
     zeros = ops.zeros_like(a0)
     transforms = ops.stack([a0, a1, a2, b0, b1, b2, zeros, zeros], axis=1)
-    x = tf.raw_ops.ImageProjectiveTransformV3(images=x, transforms=transforms, output_shape=[size, size],
-                                              fill_value=-1.0, interpolation="BILINEAR", fill_mode="CONSTANT")
+    x = ops.image.affine_transform(x, transforms, interpolation="bilinear", fill_mode="constant",
+                                   fill_value=-1.0, data_format="channels_last")
     # Colour, on RGB only.
     rgb, alpha = x[..., :3], x[..., 3:]
     rgb = rgb + (on(9) * _normal(u[:, 10]) * 0.2)[:, None, None, None]

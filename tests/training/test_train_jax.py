@@ -39,13 +39,18 @@ keep_draw, text = np.array([0.1, 0.5, 0.9, 0.05], "float32"), rng.normal(size=(4
 loss = DenoisingLoss(condition_dropout=0.2)(lambda x, s, k: net((x, s, text, k)), x0, eps, t, keep_draw)
 ema = moved_average(np.float32(2.0), np.float32(4.0), warmup_decay(np.int32(5), 0.9))
 np.save(sys.argv[2], np.append(np.asarray(loss), np.asarray(ema)))
+from emoji_t2i.networks.augment import ADA_PARAMS, ada_augment  # the StyleGAN's augmentation
+params = rng.uniform(0, 1, (4, ADA_PARAMS)).astype("float32")
+np.save(sys.argv[2].replace(".npy", "-ada.npy"), np.asarray(ada_augment(x0, params, 0.7)))
+assert sys.argv[1] == "tensorflow" or "tensorflow" not in sys.modules, "the augmentation imports TensorFlow"
 """
 
 
 @needs_jax
 def test_one_objective_and_ema_for_both_backends(tmp_path):
     """The JAX trainer imports the TensorFlow model's loss, schedule and EMA: the same numbers
-    on the same draws and weights, and no TensorFlow import on the JAX side."""
+    on the same draws and weights, and no TensorFlow import on the JAX side; the StyleGAN's
+    augmentation (affine resampling, colour, cutout) is the same under both backends."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("KERAS_")}
     for backend in ("jax", "tensorflow"):
         result = subprocess.run([sys.executable, "-c", ONE_LOSS, backend, tmp_path / f"{backend}.npy"],
@@ -56,6 +61,8 @@ def test_one_objective_and_ema_for_both_backends(tmp_path):
     np.testing.assert_allclose(jax_values, tf_values, rtol=1e-4)
     # min(0.9, 6 / 15) = 0.4: 0.4 * 2 + 0.6 * 4
     assert np.isclose(jax_values[4], 3.2)
+    jax_ada, tf_ada = np.load(tmp_path / "jax-ada.npy"), np.load(tmp_path / "tensorflow-ada.npy")
+    np.testing.assert_allclose(jax_ada, tf_ada, atol=1e-4)
 
 
 def test_epoch_order_is_a_function_of_seed_and_epoch_and_picks_only_real_captions():
