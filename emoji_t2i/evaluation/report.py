@@ -142,7 +142,8 @@ def composition_report(source, judges: Judges, seed: int, out: Path) -> dict | N
     kinds = np.array([p.subject_kind for p in cs.prompts])[owner]
     hits = metrics.r_precision_hits(image_emb, text_emb, candidates, seed)
     show = np.arange(0, len(images), COMPOSITION_SEEDS)[:48]
-    save_grid(out / "composition_samples.png", images[show], [cs.texts[owner[i]] for i in show], columns=8)
+    save_grid(out / "composition_samples.png", images[show], [cs.texts[owner[i]] for i in show], columns=8,
+              caption_lines=3)
     return {"prompts": len(cs.prompts), "samples": len(images), "distractors": int(candidates.shape[1]),
             "chance": 1.0 / (1 + candidates.shape[1]), "r_precision": float(np.mean(hits)),
             "subject_recognised": rate(same_attribute), "attribute_recognised": rate(same_subject),
