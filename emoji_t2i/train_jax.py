@@ -49,6 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--lr", type=float)
     t.add_argument("--warmup-steps", type=int)
     t.add_argument("--ema-decay", type=float)
+    t.add_argument("--text-noise", type=float,
+                   help="noise on the text features relative to their RMS (default: the bundle's preset's)")
     t.add_argument("--seed", type=int)
     t.add_argument("--precision", choices=("float32", "mixed_bfloat16"),
                    help="dtype policy (default mixed_bfloat16: no loss scaling needed)")
@@ -93,7 +95,7 @@ def _train(args) -> int:
             print("error: --steps is required for a new run (the cosine schedule's length)", file=sys.stderr)
             return 2
         config = dict(TRAIN_DEFAULTS)
-        for key in list(TRAIN_DEFAULTS) + ["steps", "minutes"]:
+        for key in list(TRAIN_DEFAULTS) + ["steps", "minutes", "text_noise"]:
             if getattr(args, key, None) is not None:
                 config[key] = getattr(args, key)
         config["bundle"] = str(args.bundle)
@@ -105,6 +107,7 @@ def _train(args) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     config.setdefault("condition_dropout", meta["condition_dropout"])
+    config.setdefault("text_noise", meta.get("text_noise", 0.0))
     config["bundle_meta"] = meta
     devices = jax.local_devices()
     config["device"] = (f"{len(devices)} x " if len(devices) > 1 else "") + \

@@ -57,6 +57,8 @@ class TextToEmojiDiffusion(ShapeFreeZooModel):
         blocks: residual blocks per U-Net level.
         condition_dropout: share of training captions replaced by the null caption (CFG).
         ema_decay: EMA decay (with warm-up: min(decay, (1 + step) / (10 + step))).
+        text_noise: Gaussian noise on the text features in training, relative to their RMS
+            (``DenoisingLoss``; 0 = none).
         num_steps, guidance_scale, sampler, guidance_interval: sampling defaults (see
             ``sample_conditions``; no interval guides every step).
     """
@@ -69,12 +71,13 @@ class TextToEmojiDiffusion(ShapeFreeZooModel):
 
     def __init__(self, vocabulary_size, text_encoder="minilm", text_dim=128, widths=(32, 64, 128),
                  blocks=2, condition_dropout=0.15, ema_decay=0.998, num_steps=20,
-                 guidance_scale=3.0, sampler="dpm_solver", guidance_interval=None, **kwargs):
+                 guidance_scale=3.0, sampler="dpm_solver", guidance_interval=None, text_noise=0.0, **kwargs):
         super().__init__(**kwargs)
         # === Config ===
         self.vocabulary_size, self.text_encoder_kind = vocabulary_size, text_encoder
         self.text_dim, self.widths, self.blocks = text_dim, tuple(widths), blocks
         self.condition_dropout, self.ema_decay = condition_dropout, ema_decay
+        self.text_noise = float(text_noise)
         self.num_steps, self.guidance_scale, self.sampler = num_steps, guidance_scale, sampler
         self.guidance_interval = None if guidance_interval is None else tuple(float(g) for g in guidance_interval)
         make_sampler(sampler, CosineSchedule())  # fails now, naming the choices, if unknown
@@ -86,6 +89,7 @@ class TextToEmojiDiffusion(ShapeFreeZooModel):
         else:
             self.text_encoder = make_text_encoder(text_encoder, vocabulary_size, text_dim, name="text_encoder")
             feature_dim = text_dim
+        self.text_feature_dim = feature_dim
         self.denoiser = TextConditionedUNet(feature_dim, self.widths, blocks, name="denoiser")
         self.ema_denoiser = TextConditionedUNet(feature_dim, self.widths, blocks, name="ema_denoiser")
         self.ema_denoiser.trainable = False
@@ -94,15 +98,17 @@ class TextToEmojiDiffusion(ShapeFreeZooModel):
                                                       name="ema_text_encoder")
             self.ema_text_encoder.trainable = False
         self.schedule = CosineSchedule()
-        self.loss_fn = DenoisingLoss(self.schedule, condition_dropout)
+        self.loss_fn = DenoisingLoss(self.schedule, condition_dropout, text_noise)
         self.trackers = {"loss": keras.metrics.Mean(name="loss")}
 
     # --- what the engine asks of a zoo model ------------------------------------------------
     noise_shape = (IMAGE_SIZE, IMAGE_SIZE, CHANNELS)
 
     def random_draws(self) -> dict:
-        return {"image_noise": ("normal", self.noise_shape), "time": ("uniform", ()),
-                "keep": ("uniform", ())}
+        draws = {"image_noise": ("normal", self.noise_shape), "time": ("uniform", ()), "keep": ("uniform", ())}
+        if self.text_noise > 0:
+            draws["text_noise"] = ("normal", (self.text_feature_dim,))
+        return draws
 
     def networks(self):
         nets = {"denoiser": self.denoiser}
@@ -146,7 +152,8 @@ class TextToEmojiDiffusion(ShapeFreeZooModel):
                 "condition_dropout": self.condition_dropout, "ema_decay": self.ema_decay,
                 "num_steps": self.num_steps, "guidance_scale": self.guidance_scale,
                 "sampler": self.sampler,
-                "guidance_interval": None if self.guidance_interval is None else list(self.guidance_interval)}
+                "guidance_interval": None if self.guidance_interval is None else list(self.guidance_interval),
+                "text_noise": self.text_noise}
 
     # --- text --------------------------------------------------------------------------------
     def encode(self, tokens, ema=True):
@@ -274,10 +281,11 @@ class TextToEmojiDiffusion(ShapeFreeZooModel):
         """Per-example ``DenoisingLoss`` of a batch (the JAX trainer calls the same object)."""
         features = data["text_features"] if self.cached_text else self.encode(data["tokens"], ema=False)
 
-        def denoise(x_t, logsnr, keep):
-            return self.denoiser((x_t, logsnr, features, keep), training=training)
+        def denoise(x_t, logsnr, text, keep):
+            return self.denoiser((x_t, logsnr, text, keep), training=training)
 
-        return self.loss_fn(denoise, premultiply(data["images"]), data["image_noise"], data["time"], data["keep"])
+        return self.loss_fn(denoise, premultiply(data["images"]), data["image_noise"], data["time"], data["keep"],
+                            features, data.get("text_noise") if training else ops.zeros_like(features))
 
     def train_step(self, data):
         variables = self._trained_variables()

@@ -15,7 +15,9 @@ class DenoisingLoss:
     x_t = alpha_t x0 + sigma_t eps; the network predicts v = alpha_t eps - sigma_t x0
     (Salimans & Ho 2022; eps-prediction gave pure noise after 30 CPU-minutes here). For
     classifier-free guidance a caption is dropped (``keep`` = 0: the network's null caption)
-    where its uniform draw falls below ``condition_dropout``.
+    where its uniform draw falls below ``condition_dropout``. With ``text_noise`` > 0 the text
+    features get Gaussian noise of that size relative to their RMS, per example (Somepalli et
+    al., NeurIPS 2023, found noise on the text embedding in training reduces copying).
 
     All randomness comes in as draws, so each backend keeps its own generator (TensorFlow's
     stateless draws per step, ``jax.random`` keys) and a step is a function of its inputs.
@@ -23,22 +25,39 @@ class DenoisingLoss:
     Args:
         schedule: the noise schedule (default ``CosineSchedule()``).
         condition_dropout: share of captions replaced by the null caption.
+        text_noise: standard deviation of the noise on the text features, relative to their
+            root mean square (0: none; 0.1 leaves them at 20 dB signal-to-noise).
 
-    Call: ``loss(denoise, x0, eps, t, keep_draw)`` with ``denoise(x_t, logsnr, keep) -> v``
-    (the caller closes over the text features and the weights), x0 premultiplied RGBA in
-    [-1, 1] (B, H, W, C), eps like x0, t and keep_draw in [0, 1) (B,). Returns (B,) float32.
+    Call: ``loss(denoise, x0, eps, t, keep_draw, text, text_draw=None)`` with
+    ``denoise(x_t, logsnr, text, keep) -> v`` (the caller closes over the weights), x0
+    premultiplied RGBA in [-1, 1] (B, H, W, C), eps like x0, t and keep_draw in [0, 1) (B,),
+    text (B, D) and, with ``text_noise``, text_draw standard normals like it. Returns (B,)
+    float32.
     """
 
-    def __init__(self, schedule: CosineSchedule | None = None, condition_dropout: float = 0.15):
+    def __init__(self, schedule: CosineSchedule | None = None, condition_dropout: float = 0.15,
+                 text_noise: float = 0.0):
         self.schedule = schedule or CosineSchedule()
         self.condition_dropout = float(condition_dropout)
+        self.text_noise = float(text_noise)
 
-    def __call__(self, denoise, x0, eps, t, keep_draw):
+    def noisy_text(self, text, text_draw):
+        """The text features the network sees in training."""
+        text = ops.cast(text, "float32")
+        if self.text_noise <= 0:
+            return text
+        if text_draw is None:
+            raise ValueError("DenoisingLoss(text_noise > 0) needs text_draw, standard normals like the text")
+        rms = ops.sqrt(ops.mean(ops.square(text), axis=-1, keepdims=True))
+        return text + self.text_noise * rms * ops.cast(text_draw, "float32")
+
+    def __call__(self, denoise, x0, eps, t, keep_draw, text, text_draw=None):
         keep = ops.cast(keep_draw >= self.condition_dropout, "float32")
         x_t = self.schedule.add_noise(x0, eps, t)
-        v = denoise(x_t, self.schedule.logsnr(t), keep)
+        v = denoise(x_t, self.schedule.logsnr(t), self.noisy_text(text, text_draw), keep)
         target = self.schedule.v_target(x0, eps, t)
         return ops.mean(ops.square(ops.cast(v, "float32") - target), axis=tuple(range(1, len(x0.shape))))
 
     def get_config(self) -> dict:
-        return {"schedule": self.schedule.get_config(), "condition_dropout": self.condition_dropout}
+        return {"schedule": self.schedule.get_config(), "condition_dropout": self.condition_dropout,
+                "text_noise": self.text_noise}

@@ -75,7 +75,8 @@ def write_bundle(init_from: str, out: Path, data: str = "embedded", style: str =
     unet = {k: v for k, v in model.denoiser.get_config().items() if k in UNET_KEYS}
     meta = {"format": 1, "command": command, "unet": unet, "images": len(train), "captions": len(unique),
             "caption_slots": int(counts.sum()), "data": data, "style": style,
-            "condition_dropout": model.condition_dropout, "warm_start": bool(weights),
+            "condition_dropout": model.condition_dropout, "text_noise": model.text_noise,
+            "warm_start": bool(weights),
             "init_from": {"preset": info["preset"], **{k: info["metadata"].get(k) for k in
                                                        ("command", "epochs", "steps", "init_from")}}}
     (tmp / "bundle.json").write_text(json.dumps(meta, indent=2) + "\n")
@@ -112,8 +113,9 @@ def write_preset(run: Path, out: Path, init_from: str | None = None, command: st
         "train_minutes": round(progress["train_seconds"] / 60.0, 1),
         "images_per_second_median": float(np.median(rates)) if rates else None,
         "final_loss": log[-1]["loss"] if log else None,
-        "training": {k: config[k] for k in ("lr", "warmup_steps", "weight_decay", "beta_1", "beta_2",
-                                            "ema_decay", "condition_dropout", "steps")},
+        "training": {**{k: config[k] for k in ("lr", "warmup_steps", "weight_decay", "beta_1", "beta_2",
+                                               "ema_decay", "condition_dropout", "steps")},
+                     "text_noise": config.get("text_noise", 0.0)},
         # from scratch, the preset gave the architecture only: no lineage to record
         "init_from": bundle["init_from"] if bundle.get("warm_start") else None,
         "architecture_from": bundle["init_from"]["preset"],

@@ -205,19 +205,21 @@ def train(config: dict, run: Path, resume: bool = False, log=print) -> dict:
     images = jax.device_put(bundle["images"], replicated)
     features = jax.device_put(bundle["features"], replicated)
     key = jax.random.key(int(config["seed"]))
-    objective = DenoisingLoss(condition_dropout=float(config["condition_dropout"]))
+    objective = DenoisingLoss(condition_dropout=float(config["condition_dropout"]),
+                              text_noise=float(config.get("text_noise", 0.0)))
     decay_max = float(config["ema_decay"])
 
     def loss_fn(params, images, features, rows, captions, step):
-        k_eps, k_t, k_keep = jax.random.split(jax.random.fold_in(key, step), 3)
+        k_eps, k_t, k_keep, k_text = jax.random.split(jax.random.fold_in(key, step), 4)
         x0 = premultiply(to_unit_range(images[rows].astype("float32")))
+        text = features[captions]
         draws = (jax.random.normal(k_eps, x0.shape), jax.random.uniform(k_t, (rows.shape[0],)),
                  jax.random.uniform(k_keep, (rows.shape[0],)))
 
-        def denoise(x_t, logsnr, keep):
-            return denoiser.stateless_call(params, [], (x_t, logsnr, features[captions], keep), training=True)[0]
+        def denoise(x_t, logsnr, text, keep):
+            return denoiser.stateless_call(params, [], (x_t, logsnr, text, keep), training=True)[0]
 
-        return jax.numpy.mean(objective(denoise, x0, *draws))
+        return jax.numpy.mean(objective(denoise, x0, *draws, text, jax.random.normal(k_text, text.shape)))
 
     @jax.jit
     def train_step(params, opt_vars, ema_vars, images, features, rows, captions, step):

@@ -112,3 +112,20 @@ def test_warmup_then_cosine_to_the_floor():
     assert lr[2] == pytest.approx(1e-3) and lr[3] == pytest.approx(0.55e-3, rel=1e-4)
     assert lr[4] == pytest.approx(1e-4) and lr[5] == pytest.approx(1e-4)
     assert float(WarmupCosine(1e-3, 10, 0)(1000)) == pytest.approx(1e-3)  # constant after warm-up
+
+
+def test_text_noise_draws_per_example_and_touches_training_only():
+    """text_noise asks the pipeline for one standard normal per text feature, moves the
+    training loss, and leaves the loss outside training (and the default model) as it was."""
+    noisy = tiny_model("diffusion", text_noise=0.5)
+    assert noisy.random_draws()["text_noise"] == ("normal", (16,))  # the harness's text_dim
+    assert "text_noise" not in tiny_model("diffusion").random_draws()
+    wake_zero_initialised(noisy)
+    batch = tiny_batch(noisy)
+    quiet = DenoisingLoss(noisy.schedule, noisy.condition_dropout)
+    trained = np.asarray(noisy.denoising_loss(batch, training=True))
+    evaluated = np.asarray(noisy.denoising_loss(batch, training=False))
+    noisy.loss_fn = quiet
+    np.testing.assert_allclose(evaluated, np.asarray(noisy.denoising_loss(batch, training=False)), rtol=1e-6)
+    assert np.abs(trained - evaluated).max() > 1e-4
+    assert noisy.get_config()["text_noise"] == 0.5

@@ -26,8 +26,6 @@ import keras
 from emoji_t2i.networks.ema import moved_average, warmup_decay
 from emoji_t2i.networks.unet import TextConditionedUNet
 from emoji_t2i.schedulers.loss import DenoisingLoss
-assert sys.argv[1] == "tensorflow" or "tensorflow" not in sys.modules, "the objective imports TensorFlow"
-keras.utils.set_random_seed(0)
 net = TextConditionedUNet(text_dim=6, widths=(8, 16, 16), blocks=1, embedding_dim=16)
 net.build(None)
 rng = np.random.default_rng(1)
@@ -36,13 +34,16 @@ for w in net.weights:  # the same non-zero weights on both sides (the last conv 
 x0 = rng.uniform(-1, 1, (4, 72, 72, 4)).astype("float32")
 eps, t = rng.normal(size=x0.shape).astype("float32"), np.array([0.0, 0.3, 0.7, 1.0], "float32")
 keep_draw, text = np.array([0.1, 0.5, 0.9, 0.05], "float32"), rng.normal(size=(4, 6)).astype("float32")
-loss = DenoisingLoss(condition_dropout=0.2)(lambda x, s, k: net((x, s, text, k)), x0, eps, t, keep_draw)
+text_draw = rng.normal(size=text.shape).astype("float32")
+loss = DenoisingLoss(condition_dropout=0.2, text_noise=0.1)(lambda x, s, c, k: net((x, s, c, k)), x0, eps, t,
+                                                          keep_draw, text, text_draw)
 ema = moved_average(np.float32(2.0), np.float32(4.0), warmup_decay(np.int32(5), 0.9))
 np.save(sys.argv[2], np.append(np.asarray(loss), np.asarray(ema)))
 from emoji_t2i.networks.augment import ADA_PARAMS, ada_augment  # the StyleGAN's augmentation
 params = rng.uniform(0, 1, (4, ADA_PARAMS)).astype("float32")
 np.save(sys.argv[2].replace(".npy", "-ada.npy"), np.asarray(ada_augment(x0, params, 0.7)))
-assert sys.argv[1] == "tensorflow" or "tensorflow" not in sys.modules, "the augmentation imports TensorFlow"
+# (keras.utils.set_random_seed would import TensorFlow where it is installed: not called here)
+assert sys.argv[1] == "tensorflow" or "tensorflow" not in sys.modules, "the objective imports TensorFlow"
 """
 
 
