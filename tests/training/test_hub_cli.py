@@ -4,7 +4,10 @@ project's minilm in the TF Hub / SavedModel format, so this runs offline)."""
 import subprocess
 import sys
 
+import pytest
 
+
+@pytest.mark.slow  # the hub encoder's embedding: tests/text/test_hub.py; the CLI's path: the cgan CLI tests
 def test_cgan_trains_generates_and_exports_on_a_hub_encoder(hub_encoder_dir, emoji_folder, tmp_path):
     from emoji_t2i.generate import main as generate
     from emoji_t2i.train import main as train
