@@ -135,10 +135,12 @@ def read_state(run: Path) -> dict:
 
 
 # --- training -------------------------------------------------------------------------------------
-def data_parallel(jax, batch: int):
+def data_parallel(batch: int):
     """(replicated, split over the batch) shardings over every local device: each device holds
     the weights and the data and works on its share of each batch; jit partitions the step
     and all-reduces the gradients (GSPMD). One device is the plain single-device step."""
+    import jax
+
     devices = jax.local_devices()
     if batch % len(devices):
         raise UsageError(f"--batch-size {batch}: not a multiple of the {len(devices)} devices; "
@@ -197,7 +199,7 @@ def train(config: dict, run: Path, resume: bool = False, log=print) -> dict:
             i = next(i for i, v in enumerate(optimizer.variables) if v.name == "iteration")
             optimizer_vars[i] = np.asarray(progress["step"], optimizer_vars[i].dtype)
         log(f"resuming {run} at step {progress['step']} of {steps}")
-    replicated, split_batch = data_parallel(jax, batch)
+    replicated, split_batch = data_parallel(batch)
     trainable = jax.device_put([jax.numpy.asarray(a) for a in trainable], replicated)
     ema = jax.device_put([jax.numpy.asarray(a) for a in ema], replicated)
     optimizer_vars = jax.device_put([jax.numpy.asarray(a) for a in optimizer_vars], replicated)
