@@ -65,6 +65,7 @@ def main(argv=None) -> int:
     from emoji_t2i.data import load_dataset
     from emoji_t2i.evaluation import sources
     from emoji_t2i.evaluation.judges import JUDGES_DIR, Judges
+    from emoji_t2i.evaluation.protocol import comparison_styles
     from emoji_t2i.evaluation.report import evaluate
     from emoji_t2i.pipelines import TextToImagePipeline
 
@@ -74,7 +75,8 @@ def main(argv=None) -> int:
         if args.run or args.preset:
             pipe = (TextToImagePipeline.from_run(args.run) if args.run
                     else TextToImagePipeline.from_preset(args.preset))
-            source = sources.PipelineSource(pipe, args.run or args.preset, options)
+            source = sources.PipelineSource(pipe, args.run or args.preset, options,
+                                            styles=comparison_styles(ds, args.reference_style))
         else:
             source = sources.RealSource(ds) if args.real else sources.NoiseSource()
         judges = Judges.load(args.judges or JUDGES_DIR)

@@ -39,6 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sampler", choices=("dpm_solver", "dpm_solver_3m", "ddim", "ddpm"), help="diffusion: sampler")
     p.add_argument("--guidance-interval", type=float, nargs=2, metavar=("LOW", "HIGH"),
                    help="diffusion: guide only at noise levels sigma/alpha in (LOW, HIGH], e.g. 0.28 5.42")
+    p.add_argument("--style", help="diffusion with styles: draw in this style (google, twitter, openmoji, "
+                                   "fluent_flat, ...; default any)")
     p.add_argument("--temperature", type=float, help="vq_transformer: token sampling temperature (default 1)")
     p.add_argument("--top-k", type=int, help="vq_transformer: sample among the k likeliest tokens (0: all)")
     out = p.add_mutually_exclusive_group()
@@ -66,7 +68,7 @@ def main(argv=None) -> int:
     options = {k: v for k, v in (("num_steps", args.num_steps), ("guidance_scale", args.guidance_scale),
                                  ("sampler", args.sampler), ("temperature", args.temperature),
                                  ("guidance_interval", tuple(args.guidance_interval or ()) or None),
-                                 ("top_k", args.top_k)) if v is not None}
+                                 ("top_k", args.top_k), ("style", args.style)) if v is not None}
     count = len(args.prompts) * args.n
     try:  # every check that needs no model comes before loading one
         if args.seed is not None:

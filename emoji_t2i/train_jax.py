@@ -38,6 +38,12 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--limit", type=int, help="only the first N training images (tests)")
     b.add_argument("--no-weights", action="store_true",
                    help="leave the preset's weights out: train from scratch (its architecture only)")
+    b.add_argument("--cross-attention", action="store_true",
+                   help="a U-Net that also attends over minilm's token features (the bundle carries minilm)")
+    b.add_argument("--style-conditioning", action="store_true",
+                   help="a U-Net conditioned on the image's style (any style when dropped)")
+    b.add_argument("--parts", type=int, default=1,
+                   help="split the images over this many files (a bundle that travels in several calls)")
 
     t = sub.add_parser("train", help="(JAX) train the U-Net into a run folder")
     t.add_argument("--bundle", type=Path, required=True)
@@ -51,6 +57,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--ema-decay", type=float)
     t.add_argument("--text-noise", type=float,
                    help="noise on the text features relative to their RMS (default: the bundle's preset's)")
+    t.add_argument("--style-dropout", type=float,
+                   help="share of examples trained with the style dropped to 'any' (default 0.3)")
+    t.add_argument("--snapshots", type=str,
+                   help="fractions of --steps at which to keep the EMA (float16), e.g. 0.5,0.75")
     t.add_argument("--seed", type=int)
     t.add_argument("--precision", choices=("float32", "mixed_bfloat16"),
                    help="dtype policy (default mixed_bfloat16: no loss scaling needed)")
@@ -61,6 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--run", type=Path, required=True)
     f.add_argument("--out", type=Path, required=True, help="preset folder to write")
     f.add_argument("--init-from", help="the preset the bundle came from (default: the bundle's own)")
+    f.add_argument("--snapshot", type=Path, help="an EMA the run kept along the way (snapshots/ema-STEP.npz) "
+                                                 "instead of the last one")
     return p
 
 
@@ -95,9 +107,19 @@ def _train(args) -> int:
             print("error: --steps is required for a new run (the cosine schedule's length)", file=sys.stderr)
             return 2
         config = dict(TRAIN_DEFAULTS)
-        for key in list(TRAIN_DEFAULTS) + ["steps", "minutes", "text_noise"]:
+        for key in list(TRAIN_DEFAULTS) + ["steps", "minutes", "text_noise", "style_dropout"]:
             if getattr(args, key, None) is not None:
                 config[key] = getattr(args, key)
+        if args.snapshots:
+            try:
+                fractions = [float(f) for f in args.snapshots.split(",")]
+            except ValueError:
+                fractions = [-1.0]
+            if not all(0 < f < 1 for f in fractions):
+                print(f"error: --snapshots {args.snapshots}: give fractions between 0 and 1, e.g. 0.5,0.75",
+                      file=sys.stderr)
+                return 2
+            config["snapshot_steps"] = sorted({max(1, round(f * args.steps)) for f in fractions})
         config["bundle"] = str(args.bundle)
     from emoji_t2i.errors import EmojiT2IError
 
@@ -133,13 +155,14 @@ def main(argv=None) -> int:
     from emoji_t2i.console import quiet_tensorflow
 
     quiet_tensorflow()
-    from emoji_t2i.errors import EmojiT2IError
+    from emoji_t2i.errors import EmojiT2IError, MissingFile
     from emoji_t2i.training.jax_bundle import write_bundle, write_preset
 
     try:
         if args.command == "bundle":
             meta = write_bundle(args.init_from, args.out, args.data, args.style, args.limit,
-                                weights=not args.no_weights,
+                                weights=not args.no_weights, cross_attention=args.cross_attention,
+                                style_conditioning=args.style_conditioning, parts=args.parts,
                                 command="python -m emoji_t2i.train_jax " + shlex.join(argv or sys.argv[1:]))
             print(f"bundle {args.out}: {meta['images']} images, {meta['captions']} distinct captions, "
                   f"U-Net {meta['unet']}")
@@ -147,7 +170,10 @@ def main(argv=None) -> int:
             command = " ; ".join(json.loads((args.run / "config.json").read_text()).get("commands", [])) \
                 if (args.run / "config.json").exists() else ""
             command += " ; python -m emoji_t2i.train_jax " + shlex.join(argv or sys.argv[1:])
-            path = write_preset(args.run, args.out, args.init_from, command)
+            if args.snapshot is not None and not args.snapshot.is_file():
+                raise MissingFile(f"--snapshot {args.snapshot}: no such file; pass one of "
+                                  f"{args.run}/snapshots/ema-*.npz")
+            path = write_preset(args.run, args.out, args.init_from, command, snapshot=args.snapshot)
             print(f"preset {path}: python -m emoji_t2i.generate \"crying cat\" --preset {path}")
     except EmojiT2IError as e:
         print(f"error: {e}", file=sys.stderr)

@@ -20,18 +20,37 @@ from emoji_t2i.evaluation.protocol import PromptSet
 
 class PipelineSource:
     """Samples of a trained model (a run or a preset) through its pipeline: noise from
-    ``tf.random.stateless_normal`` keyed by the seed; ``options`` are sampling options."""
+    ``tf.random.stateless_normal`` keyed by the seed; ``options`` are sampling options.
 
-    def __init__(self, pipeline, label, options: dict | None = None, chunk: int = 256):
+    A model conditioned on styles draws in the protocol's styles (``styles``: Google's and
+    Twitter's, the FID reference's), alternating image by image, unless ``options`` name one:
+    "any style" would be judged against drawings of two styles it was not asked for."""
+
+    def __init__(self, pipeline, label, options: dict | None = None, chunk: int = 256,
+                 styles: tuple[str, ...] = ()):
         self.pipeline, self.options, self.chunk = pipeline, dict(options or {}), chunk
+        known = getattr(pipeline, "styles", ())
+        self.styles = tuple(s for s in styles if s in known) if "style" not in self.options else ()
         self.name = f"{label} ({pipeline.config['model']})"
         if self.options:
             self.name += " " + ", ".join(f"{k}={v}" for k, v in sorted(self.options.items()))
+        if self.styles:
+            self.name += f" in styles {'/'.join(self.styles)}"
 
     def generate(self, prompts, seed, n):
         with warnings.catch_warnings():  # held-out prompts with no known word are expected
             warnings.simplefilter("ignore", UserWarning)
-            return self.pipeline.sample(prompts, seed=seed, n=n, **self.options)
+            if not self.styles:
+                return self.pipeline.sample(prompts, seed=seed, n=n, **self.options)
+            # image i of the prompt-major list in style i mod len(styles), each style one call
+            out = np.zeros((len(prompts) * n, IMAGE_SIZE, IMAGE_SIZE, CHANNELS), np.uint8)
+            order = np.arange(len(prompts) * n)
+            for k, style in enumerate(self.styles):
+                chosen = order[order % len(self.styles) == k]
+                if len(chosen):
+                    out[chosen] = self.pipeline.sample([prompts[i // n] for i in chosen], seed=seed * 8 + k, n=1,
+                                                       **self.options, style=style)
+            return out
 
     def prompted(self, prompts: list[str], seed: int, per_prompt: int) -> np.ndarray:
         """``per_prompt`` images of each of any prompts, prompt-major."""

@@ -18,6 +18,7 @@ from emoji_t2i.data.images import premultiply, unpremultiply
 from emoji_t2i.errors import UsageError
 from emoji_t2i.models.base import ShapeFreeZooModel
 from emoji_t2i.models.registry import register
+from emoji_t2i.networks.condition import ANY_STYLE, pack_condition
 from emoji_t2i.networks.ema import warmup_decay
 from emoji_t2i.networks.lr_schedules import WarmupCosine
 from emoji_t2i.networks.unet import TextConditionedUNet
@@ -61,6 +62,11 @@ class TextToEmojiDiffusion(ShapeFreeZooModel):
             (``DenoisingLoss``; 0 = none).
         num_steps, guidance_scale, sampler, guidance_interval: sampling defaults (see
             ``sample_conditions``; no interval guides every step).
+        cross_attention: the U-Net also attends over the frozen minilm's token features (the
+            packed condition of ``networks/condition.py``); the encoder then runs every step.
+        styles: the style names the model is conditioned on (``sample(..., style=...)``);
+            empty: none. A style is dropped to "any" for ``style_dropout`` of the examples.
+        style_dropout: share of training examples whose style is replaced by "any".
     """
 
     OPTIMIZERS = {"optimizer": "lr"}
@@ -71,7 +77,8 @@ class TextToEmojiDiffusion(ShapeFreeZooModel):
 
     def __init__(self, vocabulary_size, text_encoder="minilm", text_dim=128, widths=(32, 64, 128),
                  blocks=2, condition_dropout=0.15, ema_decay=0.998, num_steps=20,
-                 guidance_scale=3.0, sampler="dpm_solver", guidance_interval=None, text_noise=0.0, **kwargs):
+                 guidance_scale=3.0, sampler="dpm_solver", guidance_interval=None, text_noise=0.0,
+                 cross_attention=False, styles=(), style_dropout=0.3, **kwargs):
         super().__init__(**kwargs)
         # === Config ===
         self.vocabulary_size, self.text_encoder_kind = vocabulary_size, text_encoder
@@ -80,20 +87,27 @@ class TextToEmojiDiffusion(ShapeFreeZooModel):
         self.text_noise = float(text_noise)
         self.num_steps, self.guidance_scale, self.sampler = num_steps, guidance_scale, sampler
         self.guidance_interval = None if guidance_interval is None else tuple(float(g) for g in guidance_interval)
+        self.cross_attention, self.styles = bool(cross_attention), tuple(str(s) for s in styles)
+        self.style_dropout = float(style_dropout)
         make_sampler(sampler, CosineSchedule())  # fails now, naming the choices, if unknown
+        if (self.cross_attention or self.styles) and not is_frozen_encoder(text_encoder):
+            raise UsageError(f"--set text_encoder={text_encoder}: cross_attention and styles read the "
+                             "frozen minilm's features; use text_encoder=minilm")
         # === Networks ===
-        self.cached_text = is_frozen_encoder(text_encoder)
-        if self.cached_text:
+        # with cross-attention the frozen encoder runs every step (its words are not cached)
+        self.cached_text = is_frozen_encoder(text_encoder) and not (self.cross_attention or self.styles)
+        if is_frozen_encoder(text_encoder):
             self.text_encoder = frozen_text_encoder(text_encoder)
             feature_dim = self.text_encoder.output_dim
         else:
             self.text_encoder = make_text_encoder(text_encoder, vocabulary_size, text_dim, name="text_encoder")
             feature_dim = text_dim
         self.text_feature_dim = feature_dim
-        self.denoiser = TextConditionedUNet(feature_dim, self.widths, blocks, name="denoiser")
-        self.ema_denoiser = TextConditionedUNet(feature_dim, self.widths, blocks, name="ema_denoiser")
+        unet = {"cross_attention": self.cross_attention, "styles": len(self.styles)}
+        self.denoiser = TextConditionedUNet(feature_dim, self.widths, blocks, name="denoiser", **unet)
+        self.ema_denoiser = TextConditionedUNet(feature_dim, self.widths, blocks, name="ema_denoiser", **unet)
         self.ema_denoiser.trainable = False
-        if not self.cached_text:
+        if not is_frozen_encoder(text_encoder):
             self.ema_text_encoder = make_text_encoder(text_encoder, vocabulary_size, text_dim,
                                                       name="ema_text_encoder")
             self.ema_text_encoder.trainable = False
@@ -107,17 +121,31 @@ class TextToEmojiDiffusion(ShapeFreeZooModel):
     def random_draws(self) -> dict:
         draws = {"image_noise": ("normal", self.noise_shape), "time": ("uniform", ()), "keep": ("uniform", ())}
         if self.text_noise > 0:
-            draws["text_noise"] = ("normal", (self.text_feature_dim,))
+            rows = (2 + self.SEQUENCE_LENGTH,) if self.packed else ()
+            draws["text_noise"] = ("normal", (*rows, self.text_feature_dim))
+        if self.styles:
+            draws["style_keep"] = ("uniform", ())
         return draws
+
+    SEQUENCE_LENGTH = 24  # minilm's WordPiece length (text/minilm.py)
+
+    @property
+    def packed(self) -> bool:
+        """True when the U-Net reads the packed (sentence, style, words) condition."""
+        return self.cross_attention or bool(self.styles)
+
+    @property
+    def frozen_text(self) -> bool:
+        return is_frozen_encoder(self.text_encoder_kind)
 
     def networks(self):
         nets = {"denoiser": self.denoiser}
-        if not self.cached_text:
+        if not self.frozen_text:
             nets["text_encoder"] = self.text_encoder
         return nets
 
     def sampling_layers(self):
-        return [self.ema_denoiser] + ([self.text_encoder] if self.cached_text else [self.ema_text_encoder])
+        return [self.ema_denoiser] + ([self.text_encoder] if self.frozen_text else [self.ema_text_encoder])
 
     def make_optimizers(self, training: dict, total_steps: int) -> dict:
         return {"optimizer": keras.optimizers.AdamW(
@@ -137,11 +165,11 @@ class TextToEmojiDiffusion(ShapeFreeZooModel):
 
     def build(self, input_shape=None):
         b = 2
-        features = self.encode(ops.ones((b, 8), "int32"), ema=False)
+        features = self.encode(ops.ones((b, self.SEQUENCE_LENGTH if self.packed else 8), "int32"), ema=False)
         keep = ops.ones((b,))
         x = ops.zeros((b, *self.noise_shape))
         self.denoiser((x, ops.zeros((b,)), features, keep))
-        self.ema_denoiser((x, ops.zeros((b,)), self.encode(ops.ones((b, 8), "int32"), ema=True), keep))
+        self.ema_denoiser((x, ops.zeros((b,)), features, keep))
         self.copy_to_ema(0.0)
         self.built = True
 
@@ -153,11 +181,32 @@ class TextToEmojiDiffusion(ShapeFreeZooModel):
                 "num_steps": self.num_steps, "guidance_scale": self.guidance_scale,
                 "sampler": self.sampler,
                 "guidance_interval": None if self.guidance_interval is None else list(self.guidance_interval),
-                "text_noise": self.text_noise}
+                "text_noise": self.text_noise, "cross_attention": self.cross_attention,
+                "styles": list(self.styles), "style_dropout": self.style_dropout}
 
     # --- text --------------------------------------------------------------------------------
-    def encode(self, tokens, ema=True):
-        """Token ids -> the (B, D) text features the U-Net reads."""
+    def style_ids(self, style, batch):
+        """A style name, a list of names or ids, or None ("any") -> (B,) int32 ids (-1 = any)."""
+        if style is None or isinstance(style, str) and style in ("", "any"):
+            return tf.fill([batch], ANY_STYLE)
+        if isinstance(style, str):
+            style = [style]
+        if isinstance(style, list | tuple) and style and isinstance(style[0], str):
+            unknown = [s for s in style if s not in self.styles and s not in ("", "any")]
+            if unknown:
+                raise UsageError(f"style {unknown[0]!r}: this model knows "
+                                 f"{', '.join(self.styles) or 'no styles'}; use one of them or 'any'")
+            style = [self.styles.index(s) if s in self.styles else ANY_STYLE for s in style]
+        style = tf.cast(style, tf.int32)
+        return tf.broadcast_to(style, [batch]) if style.shape.rank == 0 or style.shape[0] == 1 else style
+
+    def encode(self, tokens, ema=True, style=None):
+        """Token ids -> the text features the U-Net reads: (B, D), or the packed (B, 2 + L, D)
+        condition with ``style`` (a name, names or ids per example; None = any)."""
+        if self.packed:
+            out = self.text_encoder(tokens)
+            style = self.style_ids(style, tf.shape(tokens)[0]) if self.styles else tf.fill([tf.shape(tokens)[0]], ANY_STYLE)
+            return pack_condition(out["pooled"], out["sequence"], out["mask"], style)
         if self.cached_text:
             return ops.cast(self.text_encoder(tokens)["pooled"], "float32")
         encoder = self.ema_text_encoder if ema else self.text_encoder
@@ -165,14 +214,15 @@ class TextToEmojiDiffusion(ShapeFreeZooModel):
 
     # --- sampling ------------------------------------------------------------------------------
     def sample(self, tokens, noise, num_steps=None, guidance_scale=None, sampler=None, seed=None,
-               callback=None, init_image=None, strength=1.0, guidance_interval=None):
+               callback=None, init_image=None, strength=1.0, guidance_interval=None, style=None):
         """Images in [-1, 1] (straight alpha), float32 (B, 72, 72, 4), from the EMA U-Net.
 
         Conditional and unconditional predictions come from one batched U-Net call per step.
         ``callback()`` runs after each step when called eagerly (a progress bar).
         ``init_image`` (B, 72, 72, 4) in [-1, 1] with ``strength`` in [0, 1]: SDEdit, see
-        ``sample_conditions``."""
-        return self.sample_conditions([(self.encode(tokens), 1.0)], noise, num_steps, guidance_scale,
+        ``sample_conditions``. ``style``: a name (or ids per example) for a model with styles;
+        None draws in any of them."""
+        return self.sample_conditions([(self.encode(tokens, style=style), 1.0)], noise, num_steps, guidance_scale,
                                       sampler, seed, callback, init_image, strength, guidance_interval)
 
     def sample_conditions(self, conditions, noise, num_steps=None, guidance_scale=None, sampler=None,
@@ -273,13 +323,25 @@ class TextToEmojiDiffusion(ShapeFreeZooModel):
     # --- training ------------------------------------------------------------------------------
     def ema_pairs(self):
         pairs = [(self.denoiser, self.ema_denoiser)]
-        if not self.cached_text:
+        if not self.frozen_text:
             pairs.append((self.text_encoder, self.ema_text_encoder))
         return pairs
 
     def denoising_loss(self, data, training=True):
         """Per-example ``DenoisingLoss`` of a batch (the JAX trainer calls the same object)."""
-        features = data["text_features"] if self.cached_text else self.encode(data["tokens"], ema=False)
+        if self.cached_text:
+            features = data["text_features"]
+        elif self.packed:
+            style = tf.fill([tf.shape(data["tokens"])[0]], ANY_STYLE)
+            if self.styles:
+                names = tf.constant(list(self.styles))
+                found = tf.reduce_any(tf.equal(data["style"][:, None], names[None]), axis=1)
+                ids = tf.where(found, tf.argmax(tf.cast(tf.equal(data["style"][:, None], names[None]), tf.int32),
+                                                axis=1, output_type=tf.int32), ANY_STYLE)
+                style = tf.where(data["style_keep"] >= self.style_dropout, ids, ANY_STYLE) if training else ids
+            features = self.encode(data["tokens"], ema=False, style=style)
+        else:
+            features = self.encode(data["tokens"], ema=False)
 
         def denoise(x_t, logsnr, text, keep):
             return self.denoiser((x_t, logsnr, text, keep), training=training)

@@ -15,6 +15,7 @@ import keras
 from keras import layers, ops
 
 from emoji_t2i import CHANNELS, IMAGE_SIZE
+from emoji_t2i.networks.condition import unpack_condition
 
 
 def space_to_depth(x, block=2):
@@ -95,6 +96,48 @@ class SelfAttention(layers.Layer):
         return {**super().get_config(), "channels": self.channels, "heads": self.heads}
 
 
+@keras.saving.register_keras_serializable("emoji_t2i")
+class CrossAttention(layers.Layer):
+    """The pixels of a feature map attend over the caption's words, residual.
+
+    ``context`` (B, T, C) always begins with a learned null word that every mask keeps, so a
+    dropped caption (or a masked-out one) attends to it alone instead of to nothing. The
+    output projection starts at zero: a new layer is the identity. Scores in float32."""
+
+    def __init__(self, channels, heads=4, **kwargs):
+        super().__init__(**kwargs)
+        self.channels, self.heads = channels, heads
+        self.norm = layers.GroupNormalization(_groups(channels), epsilon=1e-5, name="norm")
+        self.query = layers.Dense(channels, use_bias=False, name="query")
+        self.key = layers.Dense(channels, use_bias=False, name="key")
+        self.value = layers.Dense(channels, name="value")
+        self.out = layers.Dense(channels, kernel_initializer="zeros", name="out")
+
+    def build(self, x_shape, context_shape):
+        self.norm.build(x_shape)
+        self.query.build(x_shape)
+        self.key.build(context_shape)
+        self.value.build(context_shape)
+        self.out.build((*x_shape[:-1], self.channels))
+
+    def _heads(self, x):
+        b, n = ops.shape(x)[0], ops.shape(x)[1]
+        return ops.transpose(ops.reshape(x, (b, n, self.heads, self.channels // self.heads)), (0, 2, 1, 3))
+
+    def call(self, x, context, mask):
+        b, h, w, c = ops.shape(x)
+        q = self._heads(ops.reshape(self.query(self.norm(x)), (b, h * w, c)))
+        k, v = self._heads(self.key(context)), self._heads(self.value(context))
+        scores = ops.matmul(ops.cast(q, "float32"), ops.transpose(ops.cast(k, "float32"), (0, 1, 3, 2)))
+        scores = ops.where(mask[:, None, None, :], scores / math.sqrt(c // self.heads), -1e9)
+        attended = ops.matmul(ops.softmax(scores, axis=-1), ops.cast(v, "float32"))
+        attended = ops.reshape(ops.transpose(attended, (0, 2, 1, 3)), (b, h, w, c))
+        return x + self.out(ops.cast(attended, self.compute_dtype))
+
+    def get_config(self):
+        return {**super().get_config(), "channels": self.channels, "heads": self.heads}
+
+
 def timestep_embedding(logsnr, dim):
     """Sinusoidal features of the log-SNR (scaled into [~-1, 1] first)."""
     half = dim // 2
@@ -105,25 +148,34 @@ def timestep_embedding(logsnr, dim):
 
 @keras.saving.register_keras_serializable("emoji_t2i")
 class TextConditionedUNet(keras.Model):
-    """(x_t (B, 72, 72, 4), logSNR (B,), text (B, text_dim), keep (B,) in {0, 1}) -> v (B, 72, 72, 4).
+    """(x_t (B, 72, 72, 4), logSNR (B,), text, keep (B,) in {0, 1}) -> v (B, 72, 72, 4).
 
-    ``keep = 0`` replaces the text by a learned null embedding: classifier-free guidance
-    trains on dropped captions and samples with the null one. Output layer in float32.
+    ``text`` is a (B, text_dim) sentence embedding, or with ``cross_attention`` the packed
+    (B, 2 + L, text_dim) condition of ``networks/condition.py`` (sentence, style, words):
+    the sentence and the style enter FiLM, and the pixels of every block at 18 and 9 px
+    (and the middle) attend over the words. ``keep = 0`` replaces the text by a learned null
+    embedding (and with cross-attention drops style and words, leaving the null word):
+    classifier-free guidance trains on dropped captions and samples with the null one.
+    Output layer in float32.
 
     Args:
         text_dim: size of the text feature (384 for minilm).
         widths: channels at 36, 18 and 9 px.
         blocks: residual blocks per level on the way down (one more on the way up).
         embedding_dim: size of the time + text embedding FiLM reads.
-        heads: attention heads at 9 px.
+        heads: attention heads at 9 px (and in cross-attention).
+        cross_attention: read the packed condition and attend over its words.
+        styles: number of styles the condition's style row may name (0: none).
+        context_dim: width the words are projected to before cross-attention.
     """
 
     def __init__(self, text_dim=384, widths=(32, 64, 128), blocks=2, embedding_dim=256, heads=4,
-                 **kwargs):
+                 cross_attention=False, styles=0, context_dim=128, **kwargs):
         super().__init__(**kwargs)
         # === Config ===
         self.text_dim, self.widths, self.blocks = text_dim, tuple(widths), blocks
         self.embedding_dim, self.heads = embedding_dim, heads
+        self.cross_attention, self.styles, self.context_dim = bool(cross_attention), int(styles), context_dim
         # === Layers === (named attributes, not lists: tf.train.Checkpoint misses list items)
         # Text features arrive at any scale (minilm's are unit vectors: entries ~0.05, next
         # to unit-amplitude time features). Measured: un-normalised, the text reached FiLM
@@ -153,6 +205,18 @@ class TextConditionedUNet(keras.Model):
                                                                 name=f"upsample{level}"))
         self.down_attention = SelfAttention(self.widths[-1], heads, name="down_attention")
         self.up_attention = SelfAttention(self.widths[-1], heads, name="up_attention")
+        if self.cross_attention:
+            self.words_norm = layers.LayerNormalization(name="words_norm")
+            self.words_dense = layers.Dense(context_dim, name="words_dense")
+            self.null_word = self.add_weight(shape=(context_dim,), initializer="zeros", name="null_word")
+            for level, width in list(enumerate(self.widths))[1:]:
+                for i in range(blocks):
+                    setattr(self, f"down{level}_{i}_words", CrossAttention(width, heads, name=f"down{level}_{i}_words"))
+                for i in range(blocks + 1):
+                    setattr(self, f"up{level}_{i}_words", CrossAttention(width, heads, name=f"up{level}_{i}_words"))
+            self.mid_words = CrossAttention(self.widths[-1], heads, name="mid_words")
+        if self.styles:
+            self.style_dense = layers.Dense(embedding_dim, name="style_dense")
         self.out_norm = layers.GroupNormalization(_groups(widths[0]), epsilon=1e-5, name="out_norm")
         self.out_conv = layers.Conv2D(16, 3, padding="same", kernel_initializer="zeros",
                                       dtype="float32", name="out_conv")
@@ -160,38 +224,62 @@ class TextConditionedUNet(keras.Model):
 
     def build(self, input_shape):
         b = 2
-        self.call((ops.zeros((b, IMAGE_SIZE, IMAGE_SIZE, CHANNELS)), ops.zeros((b,)), ops.zeros((b, self.text_dim)),
-                   ops.ones((b,))))
+        text = ops.zeros((b, 2 + 4, self.text_dim) if self.cross_attention else (b, self.text_dim))
+        self.call((ops.zeros((b, IMAGE_SIZE, IMAGE_SIZE, CHANNELS)), ops.zeros((b,)), text, ops.ones((b,))))
         self.built = True
 
-    def embed(self, logsnr, text, keep):
+    def embed(self, logsnr, text, keep, style=None):
         keep = ops.cast(keep, "float32")[:, None]
         text = self.text_norm(ops.cast(text, "float32"))
         text = keep * ops.cast(text, "float32") + (1.0 - keep) * ops.cast(self.null_text, "float32")[None]
         t = self.time_dense2(ops.silu(self.time_dense1(timestep_embedding(logsnr, self.embedding_dim))))
         c = self.text_dense2(ops.silu(self.text_dense1(ops.cast(text, self.compute_dtype))))
+        if self.styles:  # a one-hot row through a Dense is a style embedding; zeros (any) its bias
+            c = c + self.style_dense(ops.cast(keep * style, self.compute_dtype))
         return ops.silu(t + c)
+
+    def words(self, tokens, mask, keep):
+        """(context (B, 1 + L, context_dim) led by the null word, its mask); a dropped caption
+        keeps the null word only."""
+        context = self.words_dense(self.words_norm(ops.cast(tokens, self.compute_dtype)))
+        null = ops.broadcast_to(ops.cast(self.null_word, context.dtype)[None, None],
+                                (ops.shape(context)[0], 1, self.context_dim))
+        kept = ops.logical_and(mask, ops.cast(keep, "bool")[:, None])
+        return ops.concatenate([null, context], axis=1), \
+            ops.concatenate([ops.ones_like(kept[:, :1]), kept], axis=1)
+
+    def _attend(self, name, h, context):
+        layer = getattr(self, f"{name}_words", None)
+        return h if layer is None or context is None else layer(h, *context)
 
     def call(self, inputs, training=False):
         x, logsnr, text, keep = inputs
-        emb = self.embed(logsnr, text, keep)
+        context = None
+        if self.cross_attention:
+            text, style, tokens, mask = unpack_condition(text, self.styles)
+            context = self.words(tokens, mask, keep)
+            emb = self.embed(logsnr, text, keep, style)
+        else:
+            emb = self.embed(logsnr, text, keep)
         h = self.stem(space_to_depth(ops.cast(x, self.compute_dtype)))
         skips = [h]  # DDPM's layout: the stem, every down block and every downsample
         last = len(self.widths) - 1
         for level in range(len(self.widths)):
             for i in range(self.blocks):
-                h = getattr(self, f"down{level}_{i}")(h, emb)
+                h = self._attend(f"down{level}_{i}", getattr(self, f"down{level}_{i}")(h, emb), context)
                 if level == last and i == self.blocks - 1:
                     h = self.down_attention(h)
                 skips.append(h)
             if level < last:
                 h = getattr(self, f"downsample{level}")(h)
                 skips.append(h)
-        h = self.mid2(self.mid_attention(self.mid1(h, emb)), emb)
+        h = self.mid_attention(self.mid1(h, emb))
+        h = self.mid2(self._attend("mid", h, context), emb)
         for level in reversed(range(len(self.widths))):
             for i in range(self.blocks + 1):
                 skip = skips.pop()
                 h = getattr(self, f"up{level}_{i}")(ops.concatenate([h, skip], axis=-1), emb)
+                h = self._attend(f"up{level}_{i}", h, context)
                 if level == last and i == self.blocks:
                     h = self.up_attention(h)
             if level > 0:
@@ -201,4 +289,5 @@ class TextConditionedUNet(keras.Model):
 
     def get_config(self):
         return {**super().get_config(), "text_dim": self.text_dim, "widths": list(self.widths),
-                "blocks": self.blocks, "embedding_dim": self.embedding_dim, "heads": self.heads}
+                "blocks": self.blocks, "embedding_dim": self.embedding_dim, "heads": self.heads,
+                "cross_attention": self.cross_attention, "styles": self.styles, "context_dim": self.context_dim}

@@ -149,7 +149,14 @@ class TextToImagePipeline:
             keys = ("num_steps", "guidance_scale", "sampler", "guidance_interval", "temperature", "top_k",
                     "truncation_psi")
             self._options = {k: config[k] for k in keys if k in config}
+            if getattr(self.model, "styles", ()):  # a style-conditioned model: "any" unless asked
+                self._options["style"] = "any"
         return dict(self._options)
+
+    @property
+    def styles(self) -> tuple[str, ...]:
+        """The style names ``sample(..., style=...)`` takes; empty for a model without styles."""
+        return tuple(getattr(self.model, "styles", ()))
 
     def check_prompts(self, prompts: list[str]) -> None:
         if not self.model.conditional:
@@ -164,7 +171,8 @@ class TextToImagePipeline:
     def sample(self, prompts, seed: int = 0, n: int = 1, progress=None, **options) -> np.ndarray:
         """(len(prompts) * n, 72, 72, 4) uint8; the n samples of a prompt are consecutive.
 
-        ``options``: ``num_steps``, ``guidance_scale``, ``sampler`` for a diffusion model;
+        ``options``: ``num_steps``, ``guidance_scale``, ``sampler`` for a diffusion model, and
+        ``style`` (one of ``styles``, or "any") for one conditioned on styles;
         ``num_steps``, ``guidance_scale``, ``temperature``, ``top_k`` for ``vq_transformer``;
         none for a GAN or VAE. ``progress``: called once per sampling step of each chunk of
         ``SAMPLE_CHUNK`` images (``sampling_calls`` counts them). No prompts give no images."""

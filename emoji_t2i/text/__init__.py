@@ -23,18 +23,16 @@ it as ``char_cnn_rnn:RUN_DIR:dim=N`` and keeps the weights in its checkpoints, s
 move or go once the run has started.
 """
 
-from emoji_t2i.text.encoders import (
-    ENCODERS,
-    PRETRAINED_PREFIX,
-    TOKENIZERS,
-    PretrainedTextEncoder,
-    TextEncoder,
-    load_pretrained_text_encoders,
-    make_text_encoder,
-    pin_pretrained,
-    pretrained_runs,
-)
+import importlib
 
-__all__ = ["ENCODERS", "TOKENIZERS", "PRETRAINED_PREFIX", "PretrainedTextEncoder", "TextEncoder",
-           "load_pretrained_text_encoders", "make_text_encoder", "pin_pretrained",
-           "pretrained_runs"]
+# Loaded on first use: the JAX trainer imports text.minilm (keras.ops alone) on a machine
+# without TensorFlow, which encoders.py needs.
+_NAMES = ("ENCODERS", "TOKENIZERS", "PRETRAINED_PREFIX", "PretrainedTextEncoder", "TextEncoder",
+          "load_pretrained_text_encoders", "make_text_encoder", "pin_pretrained", "pretrained_runs")
+__all__ = list(_NAMES)
+
+
+def __getattr__(name):
+    if name not in _NAMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.encoders"), name)

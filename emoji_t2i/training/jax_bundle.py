@@ -24,7 +24,41 @@ from emoji_t2i.pipelines import load_preset, save_preset
 from emoji_t2i.training.jax_diffusion import assign_weights, read_state
 from emoji_t2i.training.loop import only_styles
 
-UNET_KEYS = ("text_dim", "widths", "blocks", "embedding_dim", "heads")
+UNET_KEYS = ("text_dim", "widths", "blocks", "embedding_dim", "heads", "cross_attention", "styles",
+             "context_dim")
+KEYWORD_SUBSETS = 2  # extra captions per image: random subsets of its keywords, joined by commas
+
+
+def keyword_subsets(captions: list[str], seed: int, count: int = KEYWORD_SUBSETS) -> list[str]:
+    """``count`` captions of 2 or 3 of an emoji's keywords (its name aside), in a random order:
+    "hash, keycap" beside "keycap: #". Deterministic in ``seed``; none for fewer than 3 keywords."""
+    keywords = [c for c in captions[1:] if c]
+    if len(keywords) < 3:
+        return []
+    rng = np.random.default_rng(seed)
+    return [", ".join(rng.choice(keywords, size=min(len(keywords), int(rng.integers(2, 4))), replace=False))
+            for _ in range(count)]
+
+
+def minilm_arrays(tokens: np.ndarray) -> tuple[dict, np.ndarray]:
+    """The frozen minilm's weights in float16 (``MiniLM.weights`` order) with its word table cut
+    to the ids ``tokens`` uses, and ``tokens`` renumbered into it: 24 MB that travel instead of
+    the 91 MB package. Id 0 (padding) stays 0."""
+    from emoji_t2i.text.minilm import shared_minilm
+
+    used = np.unique(np.concatenate([[0], tokens.ravel()]))
+    renumber = np.zeros(int(used.max()) + 1, np.int32)
+    renumber[used] = np.arange(len(used), dtype=np.int32)
+    encoder = shared_minilm()
+    arrays = {}
+    for i, w in enumerate(encoder.weights):
+        a = np.asarray(w)
+        if w.path.endswith("word_embeddings/embeddings"):
+            a = a[used]
+        elif w.path.endswith("position_embeddings/embeddings"):
+            a = a[: tokens.shape[1]]
+        arrays[str(i)] = a.astype(np.float16)
+    return arrays, renumber[tokens]
 
 
 def _diffusion_preset(init_from: str):
@@ -39,23 +73,48 @@ def _diffusion_preset(init_from: str):
 
 
 def write_bundle(init_from: str, out: Path, data: str = "embedded", style: str = "",
-                 limit: int | None = None, weights: bool = True, command: str = "") -> dict:
+                 limit: int | None = None, weights: bool = True, command: str = "",
+                 cross_attention: bool = False, style_conditioning: bool = False, parts: int = 1) -> dict:
     """Write ``out``/{bundle.json, images.npz, captions.npz[, weights.npz]}; returns bundle.json.
 
     Sized to travel (the GPU machine takes 64 MiB a call): images as lossless WebP (exact
     RGB under transparent pixels too; 25 % smaller than PNG here), caption features in
     float16 (minilm's unit vectors lose < 1e-3 relative; the U-Net normalises them anyway).
     ``weights=False`` leaves the U-Net's weights out: the run starts from scratch (the preset
-    then gives only the architecture). ``limit`` keeps the first N training images (tests)."""
+    then gives only the architecture). ``limit`` keeps the first N training images (tests).
+
+    ``cross_attention`` / ``style_conditioning`` make a U-Net that reads the packed condition
+    (``networks/condition.py``): the bundle then holds each caption's token ids and the
+    frozen minilm itself (``minilm_arrays``), since its token features (24 x 384 per caption)
+    would not travel; the trainer runs the encoder once per caption on the device. Every
+    image gets ``KEYWORD_SUBSETS`` extra captions from its keywords. ``parts`` splits the
+    images over that many files, for a bundle that travels in several calls."""
     model, tokenizer, info = _diffusion_preset(init_from)
     train = only_styles(load_dataset(data).subset("train"), style, key="style")
     if limit:
         train = train.take(np.arange(min(limit, len(train))))
-    table, counts = caption_table(train)
+    packed = cross_attention or style_conditioning
+    captions = [list(c) for c in train.captions]
+    if packed:
+        captions = [c + keyword_subsets(c, seed=i) for i, c in enumerate(captions)]
+    width = max(len(c) for c in captions)
+    table = [c + [""] * (width - len(c)) for c in captions]
+    counts = np.array([len(c) for c in captions])
     unique = sorted({c for row in table for c in row if c})
     index = {c: i for i, c in enumerate(unique)}
     slots = np.array([[index[c] if c else -1 for c in row] for row in table], np.int32)
-    features = model.encode_captions(unique, tokenizer)
+    styles = sorted({str(s) for s in train.metadata["style"] if str(s)}) if style_conditioning else []
+    caption_arrays = {"slots": slots}
+    if packed:
+        import tensorflow as tf
+
+        tokens = np.concatenate([np.asarray(tokenizer(tf.constant(unique[i:i + 1024])))
+                                 for i in range(0, len(unique), 1024)]).astype(np.int32)
+        minilm, caption_arrays["tokens"] = minilm_arrays(tokens)
+        caption_arrays["style"] = np.array([styles.index(str(s)) if str(s) in styles else -1
+                                            for s in train.metadata["style"]], np.int32)
+    else:
+        caption_arrays["features"] = model.encode_captions(unique, tokenizer).astype(np.float16)
 
     tmp = Path(str(out) + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -66,15 +125,27 @@ def write_bundle(init_from: str, out: Path, data: str = "embedded", style: str =
         Image.fromarray(np.asarray(image, np.uint8), "RGBA").save(
             buffer, format="WEBP", lossless=True, quality=100, method=4, exact=True)  # 6: 2 % smaller, 20x slower
         blobs.append(np.frombuffer(buffer.getvalue(), np.uint8))
-    offsets = np.concatenate([[0], np.cumsum([len(b) for b in blobs])]).astype(np.int64)
-    np.savez(tmp / "images.npz", encoded=np.concatenate(blobs), offsets=offsets)
-    np.savez(tmp / "captions.npz", features=features.astype(np.float16), slots=slots)
+    for part, rows in enumerate(np.array_split(np.arange(len(blobs)), max(1, parts))):
+        chosen = [blobs[i] for i in rows]
+        offsets = np.concatenate([[0], np.cumsum([len(b) for b in chosen])]).astype(np.int64)
+        name = "images.npz" if parts <= 1 else f"images-{part}.npz"
+        np.savez(tmp / name, encoded=np.concatenate(chosen), offsets=offsets)
+    np.savez(tmp / "captions.npz", **caption_arrays)
+    if packed:
+        np.savez(tmp / "minilm.npz", **minilm)
+    unet = {k: v for k, v in model.denoiser.get_config().items() if k in UNET_KEYS}
+    if packed:
+        unet.update(cross_attention=bool(cross_attention), styles=len(styles))
     if weights:  # a preset stores the EMA U-Net; like --init-from, it starts both U-Nets
+        if packed and not (model.cross_attention == unet["cross_attention"] and len(model.styles) == len(styles)):
+            raise UsageError(f"--init-from {init_from}: its U-Net has another conditioning than the one asked "
+                             "for; pass --no-weights to train this architecture from scratch")
         np.savez(tmp / "weights.npz", **{str(i): np.asarray(w) for i, w in
                                          enumerate(model.ema_denoiser.weights)})
-    unet = {k: v for k, v in model.denoiser.get_config().items() if k in UNET_KEYS}
-    meta = {"format": 1, "command": command, "unet": unet, "images": len(train), "captions": len(unique),
-            "caption_slots": int(counts.sum()), "data": data, "style": style,
+    meta = {"format": 2 if packed else 1, "command": command, "unet": unet, "images": len(train),
+            "captions": len(unique), "caption_slots": int(counts.sum()), "data": data, "style": style,
+            "packed": packed, "styles": styles, "image_parts": max(1, parts),
+            "keyword_subsets": KEYWORD_SUBSETS if packed else 0,
             "condition_dropout": model.condition_dropout, "text_noise": model.text_noise,
             "warm_start": bool(weights),
             "init_from": {"preset": info["preset"], **{k: info["metadata"].get(k) for k in
@@ -85,7 +156,8 @@ def write_bundle(init_from: str, out: Path, data: str = "embedded", style: str =
     return meta
 
 
-def write_preset(run: Path, out: Path, init_from: str | None = None, command: str = "") -> Path:
+def write_preset(run: Path, out: Path, init_from: str | None = None, command: str = "",
+                 snapshot: Path | None = None) -> Path:
     """A preset from a JAX run: ``init_from`` (default: the preset its bundle came from) gives
     the tokenizer and everything but the U-Nets, which take the run's weights and EMA."""
     run = Path(run)
@@ -95,8 +167,20 @@ def write_preset(run: Path, out: Path, init_from: str | None = None, command: st
     config = json.loads((run / "config.json").read_text())
     bundle = config["bundle_meta"]
     model, tokenizer, _ = _diffusion_preset(init_from or bundle["init_from"]["preset"])
+    if bundle.get("packed"):  # the architecture the bundle asked for, the rest from the preset
+        model_config = {**model.get_config(), "cross_attention": bundle["unet"]["cross_attention"],
+                        "styles": bundle["styles"], "text_noise": config.get("text_noise", 0.0),
+                        "style_dropout": config.get("style_dropout", 0.3)}
+        for key in ("name", "trainable", "dtype"):
+            model_config.pop(key, None)
+        model = type(model)(**model_config)
+        model.build_for_sampling(int(tokenizer([""]).shape[1]))
     state = read_state(run)
-    for net, arrays in ((model.denoiser, state["params"]), (model.ema_denoiser, state["ema"])):
+    if snapshot is not None:  # an EMA kept along the way instead of the last one
+        with np.load(snapshot) as f:
+            state["ema"] = [f[str(i)].astype(np.float32) for i in range(len(f.files))]
+    params = state["params"] or state["ema"]  # only the EMA came back: the preset samples from it alone
+    for net, arrays in ((model.denoiser, params), (model.ema_denoiser, state["ema"])):
         assign_weights(net, arrays, f"--run {run}: its U-Net does not fit the preset's; pass the "
                                     "preset its bundle was written from as --init-from")
     log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines() if line.strip()]
@@ -115,7 +199,11 @@ def write_preset(run: Path, out: Path, init_from: str | None = None, command: st
         "final_loss": log[-1]["loss"] if log else None,
         "training": {**{k: config[k] for k in ("lr", "warmup_steps", "weight_decay", "beta_1", "beta_2",
                                                "ema_decay", "condition_dropout", "steps")},
-                     "text_noise": config.get("text_noise", 0.0)},
+                     "text_noise": config.get("text_noise", 0.0),
+                     **({"style_dropout": config.get("style_dropout", 0.3),
+                         "keyword_subsets": bundle.get("keyword_subsets", 0)} if bundle.get("packed") else {})},
+        "snapshot": Path(snapshot).name if snapshot else None,
+        "ema_step": int(Path(snapshot).stem.split("-")[-1]) if snapshot else progress["step"],
         # from scratch, the preset gave the architecture only: no lineage to record
         "init_from": bundle["init_from"] if bundle.get("warm_start") else None,
         "architecture_from": bundle["init_from"]["preset"],

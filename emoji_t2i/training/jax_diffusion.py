@@ -54,23 +54,70 @@ def read_bundle_meta(path: Path) -> dict:
 
 
 def read_bundle(path: Path) -> dict:
-    """Images (N, 72, 72, 4) uint8, caption features (U, D) float32, caption slots (N, K) (-1 = none),
-    the U-Net config and the warm-start weights (or None)."""
+    """Images (N, 72, 72, 4) uint8, caption slots (N, K) (-1 = none), the U-Net config and the
+    warm-start weights (or None); and either caption features (U, D) float32 or, for a packed
+    bundle, caption token ids (U, L), each image's style id (N,) and minilm's weights."""
     from PIL import Image
 
     path = Path(path)
     meta = read_bundle_meta(path)
-    with np.load(path / "images.npz") as f:
-        encoded, offsets = f["encoded"], f["offsets"]
-    images = np.stack([np.asarray(Image.open(io.BytesIO(encoded[a:b].tobytes())).convert("RGBA"))
-                       for a, b in zip(offsets[:-1], offsets[1:], strict=True)])
+    names = ["images.npz"] if meta.get("image_parts", 1) <= 1 else \
+        [f"images-{i}.npz" for i in range(meta["image_parts"])]
+    images = []
+    for name in names:
+        if not (path / name).exists():
+            raise MissingFile(f"--bundle {path}: {name} is missing; copy every images*.npz of the bundle")
+        with np.load(path / name) as f:
+            encoded, offsets = f["encoded"], f["offsets"]
+        images += [np.asarray(Image.open(io.BytesIO(encoded[a:b].tobytes())).convert("RGBA"))
+                   for a, b in zip(offsets[:-1], offsets[1:], strict=True)]
+    out = {"meta": meta, "images": np.stack(images), "weights": None}
     with np.load(path / "captions.npz") as f:
-        features, slots = f["features"].astype(np.float32), f["slots"]
-    weights = None
+        out.update({k: f[k].astype(np.float32) if k == "features" else f[k] for k in f.files})
+    if meta.get("packed"):
+        with np.load(path / "minilm.npz") as f:
+            out["minilm"] = [f[str(i)].astype(np.float32) for i in range(len(f.files))]
     if (path / "weights.npz").exists():
         with np.load(path / "weights.npz") as f:
-            weights = [f[str(i)] for i in range(len(f.files))]
-    return {"meta": meta, "images": images, "features": features, "slots": slots, "weights": weights}
+            out["weights"] = [f[str(i)] for i in range(len(f.files))]
+    return out
+
+
+def caption_encoder(bundle: dict):
+    """A jitted (token ids (U, L) -> pooled (U, D), sequence (U, L, D), mask (U, L)) of the
+    bundle's frozen minilm, under the JAX backend."""
+    import jax
+
+    from emoji_t2i.text.minilm import MiniLM
+
+    tokens = bundle["tokens"]
+    # the word table was cut to the ids the captions use, renumbered 0..max
+    encoder = MiniLM(vocabulary_size=int(tokens.max()) + 1, max_positions=tokens.shape[1], name="minilm")
+    encoder(np.zeros((1, tokens.shape[1]), np.int32))
+    if [tuple(w.shape) for w in encoder.weights] != [a.shape for a in bundle["minilm"]]:
+        raise UsageError("the bundle's minilm.npz does not fit the MiniLM layer; write the bundle again")
+    for w, a in zip(encoder.weights, bundle["minilm"], strict=True):
+        w.assign(a)
+    values = [v.value for v in encoder.non_trainable_variables]
+
+    @jax.jit
+    def encode(ids):
+        out = encoder.stateless_call([], values, ids)[0]
+        return out["pooled"], out["sequence"], out["mask"]
+
+    return encode
+
+
+def encode_captions(bundle: dict, chunk: int = 512):
+    """All the bundle's captions through its minilm: (pooled, sequence, mask) numpy arrays."""
+    encode = caption_encoder(bundle)
+    tokens = bundle["tokens"]
+    parts = []
+    for i in range(0, len(tokens), chunk):
+        ids = tokens[i:i + chunk]
+        padded = np.concatenate([ids, np.zeros((chunk - len(ids), ids.shape[1]), ids.dtype)]) if len(ids) < chunk else ids
+        parts.append([np.asarray(a)[: len(ids)] for a in encode(padded)])  # one shape: one compile
+    return tuple(np.concatenate([p[k] for p in parts]) for k in range(3))
 
 
 def epoch_order(n: int, batch_size: int, seed: int, epoch: int):
@@ -129,6 +176,7 @@ def read_state(run: Path) -> dict:
     if not (state / "progress.json").exists():
         raise MissingFile(f"--resume: {state} has no checkpoint; start without --resume")
     # optimizer-*.npz may be absent: a run carried between machines without its Adam moments
+    # params-*.npz may be absent too: a run whose EMA alone came back (it cannot resume then)
     return {"params": load_arrays(state, "params"), "ema": load_arrays(state, "ema"),
             "optimizer": load_arrays(state, "optimizer"),
             "progress": json.loads((state / "progress.json").read_text())}
@@ -156,6 +204,7 @@ def train(config: dict, run: Path, resume: bool = False, log=print) -> dict:
     import keras
 
     from emoji_t2i.data.images import premultiply, to_unit_range  # numpy + keras.ops only
+    from emoji_t2i.networks.condition import ANY_STYLE, pack_condition
     from emoji_t2i.networks.ema import moved_average, warmup_decay
     from emoji_t2i.networks.lr_schedules import WarmupCosine
     from emoji_t2i.networks.unet import TextConditionedUNet
@@ -205,16 +254,31 @@ def train(config: dict, run: Path, resume: bool = False, log=print) -> dict:
     optimizer_vars = jax.device_put([jax.numpy.asarray(a) for a in optimizer_vars], replicated)
 
     images = jax.device_put(bundle["images"], replicated)
-    features = jax.device_put(bundle["features"], replicated)
+    packed = bool(bundle["meta"].get("packed"))
+    if packed:  # minilm once per caption, here on the device; the words stay there
+        pooled, sequence, mask = encode_captions(bundle)
+        log(f"encoded {len(pooled)} captions with the bundle's minilm")
+        text_arrays = jax.device_put([pooled, sequence, mask, bundle["style"]], replicated)
+    else:
+        text_arrays = jax.device_put([bundle["features"]], replicated)
+    style_dropout = float(config.get("style_dropout", 0.3))
+    snapshot_steps = {int(s) for s in config.get("snapshot_steps", [])}
     key = jax.random.key(int(config["seed"]))
     objective = DenoisingLoss(condition_dropout=float(config["condition_dropout"]),
                               text_noise=float(config.get("text_noise", 0.0)))
     decay_max = float(config["ema_decay"])
 
-    def loss_fn(params, images, features, rows, captions, step):
+    def condition(text_arrays, rows, captions, k_style):
+        if not packed:
+            return text_arrays[0][captions]
+        pooled, sequence, mask, style = text_arrays
+        style = jax.numpy.where(jax.random.uniform(k_style, rows.shape) < style_dropout, ANY_STYLE, style[rows])
+        return pack_condition(pooled[captions], sequence[captions], mask[captions], style)
+
+    def loss_fn(params, images, text_arrays, rows, captions, step):
         k_eps, k_t, k_keep, k_text = jax.random.split(jax.random.fold_in(key, step), 4)
         x0 = premultiply(to_unit_range(images[rows].astype("float32")))
-        text = features[captions]
+        text = condition(text_arrays, rows, captions, jax.random.fold_in(k_text, 1))
         draws = (jax.random.normal(k_eps, x0.shape), jax.random.uniform(k_t, (rows.shape[0],)),
                  jax.random.uniform(k_keep, (rows.shape[0],)))
 
@@ -224,9 +288,9 @@ def train(config: dict, run: Path, resume: bool = False, log=print) -> dict:
         return jax.numpy.mean(objective(denoise, x0, *draws, text, jax.random.normal(k_text, text.shape)))
 
     @jax.jit
-    def train_step(params, opt_vars, ema_vars, images, features, rows, captions, step):
-        # images and features are arguments, not closed-over constants: jit would embed them
-        loss, grads = jax.value_and_grad(loss_fn)(params, images, features, rows, captions, step)
+    def train_step(params, opt_vars, ema_vars, images, text_arrays, rows, captions, step):
+        # images and text are arguments, not closed-over constants: jit would embed them
+        loss, grads = jax.value_and_grad(loss_fn)(params, images, text_arrays, rows, captions, step)
         params, opt_vars = optimizer.stateless_apply(opt_vars, grads, params)
         decay = warmup_decay(step, decay_max)
         ema_vars = [moved_average(e, p, decay) for e, p in zip(ema_vars, params, strict=True)]
@@ -252,11 +316,15 @@ def train(config: dict, run: Path, resume: bool = False, log=print) -> dict:
             rows = order[0][index]
             captions = caption_ids(bundle["slots"], rows, order[1][index])
             trainable, optimizer_vars, ema, loss = train_step(
-                trainable, optimizer_vars, ema, images, features, jax.device_put(rows.astype(np.int32), split_batch),
+                trainable, optimizer_vars, ema, images, text_arrays, jax.device_put(rows.astype(np.int32), split_batch),
                 jax.device_put(captions.astype(np.int32), split_batch), np.int32(step))
             losses.append(loss)
             progress["step"] += 1
             progress["images_seen"] += batch
+            if progress["step"] in snapshot_steps:  # the EMA at this step, for choosing afterwards
+                (run / "snapshots").mkdir(exist_ok=True)
+                np.savez(run / "snapshots" / f"ema-{progress['step']:06d}.npz",
+                         **{str(i): np.asarray(a).astype(np.float16) for i, a in enumerate(ema)})
             now = time.perf_counter()
             finished = progress["step"] >= steps or now - run_start >= budget
             if now - last_log >= float(config["log_seconds"]) or finished:

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Train the flagship (cross-attention + style U-Net) on a GPU machine with JAX but no TensorFlow,
+# from a packed bundle (python -m emoji_t2i.train_jax bundle --cross-attention --style-conditioning
+# --parts 3 --no-weights --out runs/bundle8), whose ~100 MB travels in two calls:
+#
+#   bash benchmarks/gpu_flagship.sh probe           # call 1: carries minilm, captions, images-0;
+#                                                   #   keeps them on the machine and times float32
+#                                                   #   and mixed_bfloat16 on images-0 (~30 s each)
+#   bash benchmarks/gpu_flagship.sh train STEPS MINUTES PRECISION [train_jax options]
+#                                                   # call 2: carries images-1 and -2; trains
+#
+# What comes back under $OUT: the probes' logs (call 1); the run's config, log, final EMA
+# (float32) and its EMA snapshots (float16) (call 2). Adam's moments stay behind (too big).
+set -euo pipefail
+mode=$1
+out=${OUT:-runs/gpu-out}
+bundle=${BUNDLE:-runs/bundle8}
+stash=/root/flagship-stash
+PY=${PY:-python3}
+export KERAS_BACKEND=jax XLA_PYTHON_CLIENT_PREALLOCATE=false PYTHONUNBUFFERED=1
+if ! "$PY" -c "import keras" 2>/dev/null && [ -d .whl ]; then  # the GPU image has no keras
+  "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl
+fi
+export PYTHONPATH=/tmp/site:$PWD
+"$PY" -c "import jax, keras; print(jax.__version__, keras.__version__, jax.devices())"
+mkdir -p "$stash" "$out"
+cp -n "$bundle"/* "$stash"/ 2>/dev/null || true  # whatever this call carried stays for the next
+mkdir -p "$bundle" && cp -n "$stash"/* "$bundle"/ 2>/dev/null || true
+ls -la "$bundle"
+if [ "$mode" = probe ]; then
+  probe=runs/probe-bundle
+  rm -rf "$probe" runs/probe-*run && mkdir -p "$probe"
+  cp "$bundle"/captions.npz "$bundle"/minilm.npz "$probe"/
+  cp "$bundle"/images-0.npz "$probe"/images.npz
+  "$PY" -c "
+import json; m = json.load(open('$bundle/bundle.json')); m['image_parts'] = 1
+json.dump(m, open('$probe/bundle.json', 'w'))"
+  for precision in float32 mixed_bfloat16; do
+    "$PY" -m emoji_t2i.train_jax train --bundle "$probe" --out runs/probe-$precision-run \
+      --steps 100000 --minutes "${PROBE_MINUTES:-0.9}" --batch-size "${PROBE_BATCH:-256}" --precision $precision --log-seconds 8 \
+      --checkpoint-minutes 100 --text-noise 0.1 2>&1 | grep --line-buffered -v "^WARNING\|^I0000" || true
+    cp runs/probe-$precision-run/log.jsonl "$out/probe-$precision.jsonl" || true
+  done
+  nvidia-smi --query-gpu=name,memory.used,memory.total --format=csv || true
+else
+  steps=$2; minutes=$3; precision=$4; shift 4
+  run=runs/flagship
+  rm -rf "$run"
+  "$PY" -m emoji_t2i.train_jax train --bundle "$bundle" --out "$run" --steps "$steps" \
+    --minutes "$minutes" --batch-size 256 --precision "$precision" --log-seconds 20 \
+    --checkpoint-minutes 100 "$@" 2>&1 | grep --line-buffered -v "^WARNING\|^I0000"
+  cp "$run/config.json" "$run/log.jsonl" "$run"/state/progress.json "$run"/state/ema-*.npz "$out/"
+  cp "$run"/snapshots/ema-*.npz "$out/" 2>/dev/null || true
+  ls -la "$out"
+fi
