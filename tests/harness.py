@@ -69,6 +69,7 @@ def tiny_batch(model, batch_size: int = 4, seed: int = 0) -> dict:
         if classes else np.zeros((batch_size, 0), "int32"),
         "noise": rng.standard_normal((batch_size, *model.noise_shape)).astype("float32"),
         "augment": rng.uniform(0, 1, (batch_size, 2, AUGMENT_PARAMS)).astype("float32"),
+        "style": np.array([("google", "twitter", "openmoji")[i % 3] for i in range(batch_size)]),
         # what the engine caches for a model on frozen minilm: its pooled, unit-norm embedding
         **({"text_features": unit_rows(rng.standard_normal((batch_size, 384)))} if model.cached_text else {}),
     }

@@ -121,13 +121,14 @@ class TextToEmojiDiffusion(ShapeFreeZooModel):
     def random_draws(self) -> dict:
         draws = {"image_noise": ("normal", self.noise_shape), "time": ("uniform", ()), "keep": ("uniform", ())}
         if self.text_noise > 0:
-            rows = (2 + self.SEQUENCE_LENGTH,) if self.packed else ()
+            rows = (2 + self.MAX_WORDS,) if self.packed else ()
             draws["text_noise"] = ("normal", (*rows, self.text_feature_dim))
         if self.styles:
             draws["style_keep"] = ("uniform", ())
         return draws
 
     SEQUENCE_LENGTH = 24  # minilm's WordPiece length (text/minilm.py)
+    MAX_WORDS = 64  # the text-noise draw covers conditions of up to this many tokens
 
     @property
     def packed(self) -> bool:
@@ -169,7 +170,8 @@ class TextToEmojiDiffusion(ShapeFreeZooModel):
         keep = ops.ones((b,))
         x = ops.zeros((b, *self.noise_shape))
         self.denoiser((x, ops.zeros((b,)), features, keep))
-        self.ema_denoiser((x, ops.zeros((b,)), features, keep))
+        tokens = ops.ones((b, self.SEQUENCE_LENGTH if self.packed else 8), "int32")
+        self.ema_denoiser((x, ops.zeros((b,)), self.encode(tokens, ema=True), keep))
         self.copy_to_ema(0.0)
         self.built = True
 
@@ -346,8 +348,11 @@ class TextToEmojiDiffusion(ShapeFreeZooModel):
         def denoise(x_t, logsnr, text, keep):
             return self.denoiser((x_t, logsnr, text, keep), training=training)
 
+        text_draw = data.get("text_noise") if training else ops.zeros_like(features)
+        if self.packed and text_draw is not None:  # drawn for MAX_WORDS tokens; the tokenizer may use fewer
+            text_draw = text_draw[:, : tf.shape(features)[1]]
         return self.loss_fn(denoise, premultiply(data["images"]), data["image_noise"], data["time"], data["keep"],
-                            features, data.get("text_noise") if training else ops.zeros_like(features))
+                            features, text_draw)
 
     def train_step(self, data):
         variables = self._trained_variables()

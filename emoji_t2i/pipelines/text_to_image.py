@@ -158,6 +158,16 @@ class TextToImagePipeline:
         """The style names ``sample(..., style=...)`` takes; empty for a model without styles."""
         return tuple(getattr(self.model, "styles", ()))
 
+    def check_style(self, options: dict) -> dict:
+        """``options`` without a "style" the model cannot take; a one-line error for a real one."""
+        style = options.get("style")
+        if style is None or self.styles:
+            return options
+        if style not in ("", "any"):
+            raise UsageError(f"style {style!r}: this {self.config.get('model')} model has no styles; "
+                             "leave style out (only a model trained with styles takes one)")
+        return {k: v for k, v in options.items() if k != "style"}
+
     def check_prompts(self, prompts: list[str]) -> None:
         if not self.model.conditional:
             warnings.warn(f"{self.config.get('model')} is unconditional: the prompts are ignored (the seed "
@@ -187,6 +197,7 @@ class TextToImagePipeline:
         if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
             raise UsageError(f"n {n!r}: use a whole number of at least 1")
         check_sampling_options(options)
+        options = self.check_style(options)
         if not prompts:
             return
         self.check_prompts(prompts)
@@ -205,6 +216,7 @@ class TextToImagePipeline:
         the images ``sample([prompt], seed=seed, n=n)`` gives it alone, up to float rounding in
         a larger batch (at most 1/255 in tests/pipelines/test_editing.py); n <= SAMPLE_CHUNK."""
         check_sampling_options(options)
+        options = self.check_style(options)
         requests = [(str(p), int(n), check_seed(s)) for p, n, s in requests]
         for _, n, _ in requests:
             if not 1 <= n <= SAMPLE_CHUNK:

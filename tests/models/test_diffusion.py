@@ -129,3 +129,75 @@ def test_text_noise_draws_per_example_and_touches_training_only():
     np.testing.assert_allclose(evaluated, np.asarray(noisy.denoising_loss(batch, training=False)), rtol=1e-6)
     assert np.abs(trained - evaluated).max() > 1e-4
     assert noisy.get_config()["text_noise"] == 0.5
+
+
+# --- the packed condition: sentence, style and words (cross-attention) -----------------------
+def test_packed_condition_round_trips_and_noise_keeps_its_mask():
+    from emoji_t2i.networks.condition import ANY_STYLE, pack_condition, unpack_condition
+
+    rng = np.random.default_rng(0)
+    pooled, sequence = rng.normal(size=(3, 8)), rng.normal(size=(3, 5, 8))
+    mask = np.array([[1, 1, 0, 0, 0], [1, 1, 1, 1, 1], [1, 0, 0, 0, 0]], bool)
+    packed = np.asarray(pack_condition(pooled, sequence, mask, np.array([2, ANY_STYLE, 0])))
+    assert packed.shape == (3, 7, 8)
+    sentence, style, tokens, found = (np.asarray(a) for a in unpack_condition(packed, styles=3))
+    np.testing.assert_allclose(sentence, pooled, rtol=1e-6)
+    np.testing.assert_array_equal(style, [[0, 0, 1], [0, 0, 0], [1, 0, 0]])  # any = no style
+    np.testing.assert_array_equal(found, mask)
+    np.testing.assert_allclose(tokens[mask], sequence[mask], rtol=1e-6)
+    noisy = np.asarray(DenoisingLoss(text_noise=0.5).noisy_text(packed, rng.normal(size=packed.shape)))
+    np.testing.assert_array_equal(np.asarray(unpack_condition(noisy, 3)[3]), mask)  # padding stays padding
+    assert np.abs(noisy - packed)[:, 2:][mask].min() > 0
+
+
+def test_cross_attention_unet_reads_words_and_style_and_drops_both_with_the_caption():
+    from emoji_t2i.networks.condition import pack_condition
+    from emoji_t2i.networks.unet import TextConditionedUNet
+
+    net = TextConditionedUNet(16, widths=(8, 16, 16), blocks=1, embedding_dim=16, cross_attention=True,
+                              styles=3, context_dim=8)
+    net.build(None)
+    rng = np.random.default_rng(1)
+    for w in net.weights:  # wake every zero-initialised projection
+        w.assign(rng.normal(0, 0.2, w.shape).astype("float32"))
+    x, t = rng.normal(size=(2, 72, 72, 4)).astype("float32"), np.zeros(2, "float32")
+
+    def condition(seed, style, real=4):
+        r = np.random.default_rng(seed)
+        mask = np.arange(6)[None] < real
+        return pack_condition(r.normal(size=(2, 16)), r.normal(size=(2, 6, 16)), np.repeat(mask, 2, 0), np.array(style))
+
+    def v(c, keep):
+        return np.asarray(net((x, t, c, np.full(2, keep, "float32"))))
+
+    base = v(condition(1, [0, 1]), 1)
+    assert np.abs(v(condition(1, [2, -1]), 1) - base).max() > 1e-3  # the style acts
+    words = np.array(condition(1, [0, 1]))
+    words[:, 2 + 1] = rng.normal(size=(2, 16))  # one word changes, the sentence does not
+    assert np.abs(v(words, 1) - base).max() > 1e-3  # the words act through cross-attention
+    # dropped caption: neither sentence, words nor style reach the output
+    np.testing.assert_allclose(v(condition(1, [0, 1]), 0), v(condition(2, [2, -1], real=2), 0), atol=1e-5)
+    assert {"cross_attention": True, "styles": 3, "context_dim": 8}.items() <= net.get_config().items()
+
+
+def test_a_cross_attention_model_trains_every_weight_and_samples_by_style():
+    from tests.harness import run_train_step_test, tiny_model
+
+    model = tiny_model("diffusion", text_encoder="minilm", cross_attention=True,
+                       styles=("google", "twitter"), style_dropout=0.3, text_noise=0.1)
+    assert not model.cached_text and model.packed
+    assert model.random_draws()["text_noise"][1] == (2 + model.MAX_WORDS, 384)
+    run_train_step_test("diffusion", model=model)
+    wake_zero_initialised(model)
+    batch = tiny_batch(model, 2)
+    noise = tf.random.stateless_normal([2, 72, 72, 4], seed=[1, 0])
+    google = np.asarray(model.sample(batch["tokens"], noise, num_steps=2, style="google"))
+    twitter = np.asarray(model.sample(batch["tokens"], noise, num_steps=2, style="twitter"))
+    assert np.abs(google - twitter).max() > 1e-3
+    np.testing.assert_array_equal(np.asarray(model.sample(batch["tokens"], noise, num_steps=2, style=[0, 0])), google)
+    from emoji_t2i.errors import UsageError
+
+    with pytest.raises(UsageError, match="this model knows google, twitter; use one of them or 'any'"):
+        model.sample(batch["tokens"], noise, num_steps=2, style="comic")
+    with pytest.raises(UsageError, match="use text_encoder=minilm"):
+        tiny_model("diffusion", cross_attention=True)

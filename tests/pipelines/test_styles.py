@@ -1,0 +1,56 @@
+"""A style-conditioned diffusion model through the one sampling path: the pipeline takes
+``style``, rejects styles a model lacks in one line, and the evaluation draws the protocol's
+two styles image by image (tiny random-weight model, real minilm and its tokenizer)."""
+
+import numpy as np
+import pytest
+
+from emoji_t2i.errors import UsageError
+from emoji_t2i.evaluation.sources import PipelineSource
+from emoji_t2i.pipelines import TextToImagePipeline
+from tests.harness import tiny_model
+
+
+@pytest.fixture(scope="module")
+def style_pipe():
+    from emoji_t2i.text.minilm import load_minilm
+
+    tokenizer, _ = load_minilm()
+    model = tiny_model("diffusion", compile=False, text_encoder="minilm", cross_attention=True,
+                       styles=("google", "twitter"), num_steps=2)
+    model.build_for_sampling(24)
+    rng = np.random.default_rng(0)
+    for w in model.ema_denoiser.weights:  # random weights everywhere: the style must reach the image
+        w.assign(rng.normal(0, 0.1, w.shape).astype("float32"))
+    return TextToImagePipeline(model, tokenizer, {"model": "diffusion"})
+
+
+def test_the_pipeline_takes_a_style_and_names_the_choices(style_pipe):
+    assert style_pipe.styles == ("google", "twitter") and style_pipe.options["style"] == "any"
+    google = style_pipe.sample(["crying cat"], seed=0, style="google")
+    twitter = style_pipe.sample(["crying cat"], seed=0, style="twitter")
+    assert google.shape == (1, 72, 72, 4) and np.abs(google.astype(int) - twitter).max() > 0
+    np.testing.assert_array_equal(style_pipe.sample(["crying cat"], seed=0, style="google"), google)
+    with pytest.raises(UsageError, match="style 'comic': this model knows google, twitter"):
+        style_pipe.sample(["crying cat"], style="comic")
+
+
+def test_a_model_without_styles_rejects_one_and_ignores_any():
+    model = tiny_model("diffusion", compile=False)
+    model.build_for_sampling(16)
+    from emoji_t2i.data.vectorizers import make_vectorizer
+
+    pipe = TextToImagePipeline(model, make_vectorizer("word", ["crying cat"], 16), {"model": "diffusion"})
+    assert "style" not in pipe.options and pipe.styles == ()
+    with pytest.raises(UsageError, match="this diffusion model has no styles; leave style out"):
+        pipe.sample(["crying cat"], style="google")
+    np.testing.assert_array_equal(pipe.sample(["crying cat"], style="any"), pipe.sample(["crying cat"]))
+
+
+def test_evaluation_draws_the_protocols_styles_image_by_image(style_pipe):
+    source = PipelineSource(style_pipe, "tiny", styles=("google", "twitter", "noto_v1"))
+    assert source.styles == ("google", "twitter") and "in styles google/twitter" in source.name
+    images = source.generate(["crying cat", "rocket"], seed=3, n=2)  # prompt-major: cat, cat, rocket, rocket
+    np.testing.assert_array_equal(images[[0, 2]], style_pipe.sample(["crying cat", "rocket"], seed=24, style="google"))
+    np.testing.assert_array_equal(images[[1, 3]], style_pipe.sample(["crying cat", "rocket"], seed=25, style="twitter"))
+    assert PipelineSource(style_pipe, "tiny", {"style": "google"}, styles=("google", "twitter")).styles == ()
