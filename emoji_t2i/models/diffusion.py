@@ -207,7 +207,8 @@ class TextToEmojiDiffusion(ShapeFreeZooModel):
         condition with ``style`` (a name, names or ids per example; None = any)."""
         if self.packed:
             out = self.text_encoder(tokens)
-            style = self.style_ids(style, tf.shape(tokens)[0]) if self.styles else tf.fill([tf.shape(tokens)[0]], ANY_STYLE)
+            batch = tf.shape(tokens)[0]
+            style = self.style_ids(style, batch) if self.styles else tf.fill([batch], ANY_STYLE)
             return pack_condition(out["pooled"], out["sequence"], out["mask"], style)
         if self.cached_text:
             return ops.cast(self.text_encoder(tokens)["pooled"], "float32")

@@ -18,7 +18,6 @@ import numpy as np
 from PIL import Image
 
 from emoji_t2i.data import load_dataset
-from emoji_t2i.data.pipeline import caption_table
 from emoji_t2i.errors import MissingFile, UsageError
 from emoji_t2i.pipelines import load_preset, save_preset
 from emoji_t2i.training.jax_diffusion import assign_weights, read_state
@@ -40,10 +39,10 @@ def keyword_subsets(captions: list[str], seed: int, count: int = KEYWORD_SUBSETS
             for _ in range(count)]
 
 
-def minilm_arrays(tokens: np.ndarray) -> tuple[dict, np.ndarray]:
+def minilm_arrays(tokens: np.ndarray) -> tuple[dict, np.ndarray, np.ndarray]:
     """The frozen minilm's weights in float16 (``MiniLM.weights`` order) with its word table cut
     to the ids ``tokens`` uses, and ``tokens`` renumbered into it: 24 MB that travel instead of
-    the 91 MB package. Id 0 (padding) stays 0."""
+    the 91 MB package, and the original id of each row of the cut table. Id 0 (padding) stays 0."""
     from emoji_t2i.text.minilm import shared_minilm
 
     used = np.unique(np.concatenate([[0], tokens.ravel()]))
@@ -58,7 +57,7 @@ def minilm_arrays(tokens: np.ndarray) -> tuple[dict, np.ndarray]:
         elif w.path.endswith("position_embeddings/embeddings"):
             a = a[: tokens.shape[1]]
         arrays[str(i)] = a.astype(np.float16)
-    return arrays, renumber[tokens]
+    return arrays, renumber[tokens], used.astype(np.int32)
 
 
 def _diffusion_preset(init_from: str):
@@ -110,7 +109,7 @@ def write_bundle(init_from: str, out: Path, data: str = "embedded", style: str =
 
         tokens = np.concatenate([np.asarray(tokenizer(tf.constant(unique[i:i + 1024])))
                                  for i in range(0, len(unique), 1024)]).astype(np.int32)
-        minilm, caption_arrays["tokens"] = minilm_arrays(tokens)
+        minilm, caption_arrays["tokens"], caption_arrays["vocabulary_ids"] = minilm_arrays(tokens)
         caption_arrays["style"] = np.array([styles.index(str(s)) if str(s) in styles else -1
                                             for s in train.metadata["style"]], np.int32)
     else:

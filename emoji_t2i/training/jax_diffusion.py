@@ -91,8 +91,9 @@ def caption_encoder(bundle: dict):
     from emoji_t2i.text.minilm import MiniLM
 
     tokens = bundle["tokens"]
-    # the word table was cut to the ids the captions use, renumbered 0..max
-    encoder = MiniLM(vocabulary_size=int(tokens.max()) + 1, max_positions=tokens.shape[1], name="minilm")
+    # the word table was cut to the ids the captions use (vocabulary_ids), renumbered 0..max
+    size = len(bundle["vocabulary_ids"]) if "vocabulary_ids" in bundle else int(tokens.max()) + 1
+    encoder = MiniLM(vocabulary_size=size, max_positions=tokens.shape[1], name="minilm")
     encoder(np.zeros((1, tokens.shape[1]), np.int32))
     if [tuple(w.shape) for w in encoder.weights] != [a.shape for a in bundle["minilm"]]:
         raise UsageError("the bundle's minilm.npz does not fit the MiniLM layer; write the bundle again")
@@ -112,10 +113,11 @@ def encode_captions(bundle: dict, chunk: int = 512):
     """All the bundle's captions through its minilm: (pooled, sequence, mask) numpy arrays."""
     encode = caption_encoder(bundle)
     tokens = bundle["tokens"]
+    chunk = min(chunk, len(tokens))
     parts = []
     for i in range(0, len(tokens), chunk):
         ids = tokens[i:i + chunk]
-        padded = np.concatenate([ids, np.zeros((chunk - len(ids), ids.shape[1]), ids.dtype)]) if len(ids) < chunk else ids
+        padded = np.concatenate([ids, np.zeros((chunk - len(ids), ids.shape[1]), ids.dtype)])
         parts.append([np.asarray(a)[: len(ids)] for a in encode(padded)])  # one shape: one compile
     return tuple(np.concatenate([p[k] for p in parts]) for k in range(3))
 

@@ -192,3 +192,77 @@ def test_clear_errors(tmp_path, capsys):
     assert "no config.json" in capsys.readouterr().err
     assert train_jax_main(["bundle", "--init-from", "stylegan-emoji72", "--out", str(tmp_path / "b")]) == 2
     assert "trains diffusion presets" in capsys.readouterr().err
+
+
+PACKED_OUTPUT = """
+import os, sys, pathlib, numpy as np
+os.environ["KERAS_BACKEND"] = sys.argv[1]
+import keras
+from emoji_t2i.networks.condition import pack_condition
+from emoji_t2i.networks.unet import TextConditionedUNet
+from emoji_t2i.training.jax_diffusion import encode_captions, read_bundle
+bundle = read_bundle(pathlib.Path(sys.argv[2]))
+net = TextConditionedUNet(**bundle["meta"]["unet"])
+net.build(None)
+with np.load(sys.argv[3]) as f:
+    for i, w in enumerate(net.weights):
+        w.assign(f[str(i)].astype("float32"))
+bundle["tokens"] = bundle["tokens"][:4]
+pooled, sequence, mask = encode_captions(bundle)
+condition = np.asarray(pack_condition(pooled, sequence, mask, np.array([0, -1, 0, -1])))
+x = np.random.default_rng(0).normal(size=(4, 72, 72, 4)).astype("float32")
+v = net((x, np.array([-3.0, 0.0, 2.0, 5.0], "float32"), condition, np.array([1.0, 1.0, 0.0, 1.0], "float32")))
+np.savez(sys.argv[4], condition=condition, v=np.asarray(v), pooled=np.asarray(pooled))
+assert "tensorflow" not in sys.modules
+"""
+
+
+@needs_jax
+def test_packed_bundle_trains_under_jax_and_its_preset_samples_by_style(diffusion_run, tmp_path):  # noqa: F811
+    """Cross-attention and style through the JAX trainer: the bundle carries minilm (float16, its
+    word table cut) and token ids, JAX encodes the captions as TensorFlow does, an EMA snapshot
+    becomes a preset whose U-Net computes what JAX's did, and the preset samples by style."""
+    from emoji_t2i.pipelines import TextToImagePipeline
+    from emoji_t2i.text.minilm import shared_minilm
+    from emoji_t2i.train_jax import main as train_jax_main
+
+    bundle, run = tmp_path / "bundle", tmp_path / "run"
+    assert train_jax_main(["bundle", "--init-from", str(diffusion_run / "preset"), "--out", str(bundle),
+                           "--cross-attention", "--style-conditioning", "--no-weights", "--limit", "24",
+                           "--parts", "2"]) == 0
+    meta = json.loads((bundle / "bundle.json").read_text())
+    assert meta["packed"] and meta["unet"]["cross_attention"] and meta["unet"]["styles"] == len(meta["styles"]) >= 1
+    assert sorted(p.name for p in bundle.glob("images*.npz")) == ["images-0.npz", "images-1.npz"]
+    assert meta["caption_slots"] > 0 and (bundle / "minilm.npz").stat().st_size < 30e6
+    trained = _jax("train", "--bundle", bundle, "--out", run, "--steps", 2, "--batch-size", 8,
+                   "--precision", "float32", "--log-seconds", 0, "--snapshots", "0.5", "--text-noise", 0.1)
+    assert trained.returncode == 0, trained.stderr[-3000:]
+    assert "encoded" in trained.stderr and json.loads(trained.stdout.splitlines()[-1])["step"] == 2
+    snapshot = run / "snapshots" / "ema-000001.npz"
+    assert snapshot.exists() and {p.name for p in (run / "snapshots").iterdir()} == {snapshot.name}
+    for name in ("params", "optimizer"):  # what comes back from a GPU: the EMA alone
+        for file in (run / "state").glob(f"{name}-*.npz"):
+            file.unlink()
+
+    preset = tmp_path / "preset"
+    assert train_jax_main(["finish", "--run", str(run), "--out", str(preset), "--snapshot", str(snapshot)]) == 0
+    assert json.loads((preset / "metadata.json").read_text())["ema_step"] == 1
+    pipe = TextToImagePipeline.from_preset(preset)
+    assert pipe.styles == tuple(meta["styles"]) and pipe.model.cross_attention
+    images = pipe.sample(["crying cat"], seed=0, style=meta["styles"][0])
+    assert images.shape == (1, 72, 72, 4)
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KERAS_")}
+    result = subprocess.run([sys.executable, "-c", PACKED_OUTPUT, "jax", bundle, snapshot, tmp_path / "jax.npz"],
+                            capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    jax_side = np.load(tmp_path / "jax.npz")
+    x = np.random.default_rng(0).normal(size=(4, 72, 72, 4)).astype("float32")  # the script's x
+    v = pipe.model.ema_denoiser((x, np.array([-3.0, 0.0, 2.0, 5.0], "float32"), jax_side["condition"],
+                                 np.array([1.0, 1.0, 0.0, 1.0], "float32")))
+    np.testing.assert_allclose(np.asarray(v), jax_side["v"], atol=1e-4)
+    # the bundle's float16 minilm gives the captions TensorFlow's float32 one gives
+    with np.load(bundle / "captions.npz") as f:
+        ids = f["vocabulary_ids"][f["tokens"][:4]]
+    pooled = np.asarray(shared_minilm()(ids)["pooled"])
+    assert np.abs(pooled - jax_side["pooled"]).max() < 5e-3
