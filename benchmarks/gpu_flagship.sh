@@ -1,16 +1,24 @@
 #!/usr/bin/env bash
 # Train the flagship (cross-attention + style U-Net) on a GPU machine with JAX but no TensorFlow,
-# from a packed bundle (python -m emoji_t2i.train_jax bundle --cross-attention --style-conditioning
-# --parts 3 --no-weights --out runs/bundle8), whose ~100 MB travels in two calls:
+# from a packed bundle, whose ~105 MB travels in two calls of at most 64 MiB (the working tree
+# must be stripped of the dataset, the presets, the judges' weights and docs/ while they run):
 #
-#   bash benchmarks/gpu_flagship.sh probe           # call 1: carries minilm, captions, images-0;
-#                                                   #   keeps them on the machine and times float32
-#                                                   #   and mixed_bfloat16 on images-0 (~30 s each)
-#   bash benchmarks/gpu_flagship.sh train STEPS MINUTES PRECISION [train_jax options]
-#                                                   # call 2: carries images-1 and -2; trains
+#   # here: the bundle (optionally warm-started from a preset: its EMA in float16, 10 MB)
+#   python -m emoji_t2i.train_jax bundle --cross-attention --style-conditioning --parts 3 \
+#       [--init-from diffusion-emoji72-styles | --no-weights] --out runs/bundle8
+#   bash benchmarks/gpu_flagship.sh stash      # call 1 carries minilm.npz, captions.npz, images-0.npz,
+#                                              #   bundle.json and keeps them on the machine (~30 s)
+#   bash benchmarks/gpu_flagship.sh train STEPS MINUTES PRECISION [train_jax train options]
+#                                              # call 2, within the 30 s the machine stays warm:
+#                                              #   carries images-1, images-2 (and weights.npz); trains
+#   bash benchmarks/gpu_flagship.sh probe      # instead of stash: also times float32 and
+#                                              #   mixed_bfloat16 on images-0 (measured: ~5 min, see
+#                                              #   docs/performance.md; not worth it in a 15-minute span)
 #
-# What comes back under $OUT: the probes' logs (call 1); the run's config, log, final EMA
-# (float32) and its EMA snapshots (float16) (call 2). Adam's moments stay behind (too big).
+# Measured on an H200: the first jitted step compiles for ~58 s in float32; MINUTES counts that.
+# What comes back under $OUT: the run's config, log, final EMA (float32, two files), EMA
+# snapshots (float16) and progress; Adam's moments and the raw parameters stay behind (the
+# 8-file limit), so a later run warm-starts from the EMA (bundle --init-from its preset).
 set -euo pipefail
 mode=$1
 out=${OUT:-runs/gpu-out}
@@ -27,7 +35,9 @@ mkdir -p "$stash" "$out"
 cp -n "$bundle"/* "$stash"/ 2>/dev/null || true  # whatever this call carried stays for the next
 mkdir -p "$bundle" && cp -n "$stash"/* "$bundle"/ 2>/dev/null || true
 ls -la "$bundle"
-if [ "$mode" = probe ]; then
+if [ "$mode" = stash ]; then
+  exit 0
+elif [ "$mode" = probe ]; then
   probe=runs/probe-bundle
   rm -rf "$probe" runs/probe-*run && mkdir -p "$probe"
   cp "$bundle"/captions.npz "$bundle"/minilm.npz "$probe"/

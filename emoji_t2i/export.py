@@ -8,7 +8,8 @@ only TensorFlow):
     m.sample(tf.constant(["crying cat"]), 0, tf.constant(30), tf.constant(4.0))
 
 ``sample(prompts, seed, num_steps, guidance_scale)`` exists for diffusion models; ``serve``
-uses their default options. The same seed gives the in-process pipeline's images.
+uses their default options (any style); a model conditioned on styles adds
+``sample_style(prompts, seed, style)`` (a style name or "any"). The same seed gives the in-process pipeline's images.
 
 A text-image encoder (``clip``, ``damsm``, ``char_cnn_rnn``) exports its two embeddings:
 
@@ -62,6 +63,18 @@ def export_pipeline(pipe, out: Path) -> Path:
                                     guidance_scale=guidance_scale)
 
         archive.add_endpoint("sample", sample)
+    if pipe.styles:  # a style-conditioned diffusion model: the style by name, "any" for none
+        names = tf.constant(list(pipe.styles))
+
+        @tf.function(input_signature=[prompts_spec, seed_spec, tf.TensorSpec([], tf.string, name="style")])
+        def sample_style(prompts, seed, style):
+            known = tf.equal(names, style)
+            tf.debugging.Assert(tf.reduce_any(known) | tf.equal(style, "any"),
+                                ["unknown style", style, "use one of", names, "or any"])
+            index = tf.where(tf.reduce_any(known), tf.argmax(tf.cast(known, tf.int32), output_type=tf.int32), -1)
+            return sample_in_chunks(model, tokenizer, prompts, checked(seed), style=index)
+
+        archive.add_endpoint("sample_style", sample_style)
     if "truncation_psi" in pipe.options:  # StyleGAN: the truncation trick
         @tf.function(input_signature=[prompts_spec, seed_spec, tf.TensorSpec([], tf.float32, name="truncation_psi")])
         def sample_truncated(prompts, seed, truncation_psi):
@@ -150,6 +163,7 @@ def main(argv=None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     extra = ", sample(prompts, seed, num_steps, guidance_scale)" if "num_steps" in pipe.options else ""
+    extra += f", sample_style(prompts, seed, style: one of {', '.join(pipe.styles)} or any)" if pipe.styles else ""
     print(f"wrote SavedModel {args.out} (serve(prompts: string[N], seed: int64 in 0..2**31-1) -> "
           f"uint8[N,72,72,4]{extra})")
     return 0

@@ -139,7 +139,10 @@ def write_bundle(init_from: str, out: Path, data: str = "embedded", style: str =
         if packed and not (model.cross_attention == unet["cross_attention"] and len(model.styles) == len(styles)):
             raise UsageError(f"--init-from {init_from}: its U-Net has another conditioning than the one asked "
                              "for; pass --no-weights to train this architecture from scratch")
-        np.savez(tmp / "weights.npz", **{str(i): np.asarray(w) for i, w in
+        # float16 in a packed bundle: 10 MB instead of 20, so that a warm start travels with
+        # two of three image parts in one call (the run trains in float32 from them)
+        dtype = np.float16 if packed else np.float32
+        np.savez(tmp / "weights.npz", **{str(i): np.asarray(w).astype(dtype) for i, w in
                                          enumerate(model.ema_denoiser.weights)})
     meta = {"format": 2 if packed else 1, "command": command, "unet": unet, "images": len(train),
             "captions": len(unique), "caption_slots": int(counts.sum()), "data": data, "style": style,

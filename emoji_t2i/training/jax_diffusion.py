@@ -79,7 +79,7 @@ def read_bundle(path: Path) -> dict:
             out["minilm"] = [f[str(i)].astype(np.float32) for i in range(len(f.files))]
     if (path / "weights.npz").exists():
         with np.load(path / "weights.npz") as f:
-            out["weights"] = [f[str(i)] for i in range(len(f.files))]
+            out["weights"] = [f[str(i)].astype(np.float32) for i in range(len(f.files))]
     return out
 
 

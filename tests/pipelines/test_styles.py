@@ -54,3 +54,19 @@ def test_evaluation_draws_the_protocols_styles_image_by_image(style_pipe):
     np.testing.assert_array_equal(images[[0, 2]], style_pipe.sample(["crying cat", "rocket"], seed=24, style="google"))
     np.testing.assert_array_equal(images[[1, 3]], style_pipe.sample(["crying cat", "rocket"], seed=25, style="twitter"))
     assert PipelineSource(style_pipe, "tiny", {"style": "google"}, styles=("google", "twitter")).styles == ()
+
+
+@pytest.mark.slow  # exports minilm's 22 M weights (~40 s); run with -m slow
+def test_the_savedmodel_samples_by_style_as_the_pipeline_does(style_pipe, tmp_path):
+    import tensorflow as tf
+
+    from emoji_t2i.export import export_pipeline
+
+    served = tf.saved_model.load(str(export_pipeline(style_pipe, tmp_path / "export")))
+    prompts = tf.constant(["crying cat", "rocket"])
+    twitter = served.sample_style(prompts, 0, tf.constant("twitter")).numpy()
+    assert np.abs(twitter.astype(int) - style_pipe.sample(["crying cat", "rocket"], seed=0, style="twitter")).max() <= 1
+    anything = served.serve(prompts, 0).numpy()  # serve(prompts, seed) keeps working: any style
+    assert np.abs(anything.astype(int) - style_pipe.sample(["crying cat", "rocket"], seed=0)).max() <= 1
+    with pytest.raises(tf.errors.InvalidArgumentError, match="unknown style"):
+        served.sample_style(prompts, 0, tf.constant("comic"))
