@@ -87,6 +87,8 @@ class TextToEmojiDiffusion(ShapeFreeZooModel):
         self.text_noise = float(text_noise)
         self.num_steps, self.guidance_scale, self.sampler = num_steps, guidance_scale, sampler
         self.guidance_interval = None if guidance_interval is None else tuple(float(g) for g in guidance_interval)
+        if isinstance(styles, str):  # --set styles=google,twitter
+            styles = [s.strip() for s in styles.split(",") if s.strip()]
         self.cross_attention, self.styles = bool(cross_attention), tuple(str(s) for s in styles)
         self.style_dropout = float(style_dropout)
         make_sampler(sampler, CosineSchedule())  # fails now, naming the choices, if unknown

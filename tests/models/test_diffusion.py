@@ -201,3 +201,6 @@ def test_a_cross_attention_model_trains_every_weight_and_samples_by_style():
         model.sample(batch["tokens"], noise, num_steps=2, style="comic")
     with pytest.raises(UsageError, match="use text_encoder=minilm"):
         tiny_model("diffusion", cross_attention=True)
+    # --set styles=google,twitter arrives as one string
+    assert tiny_model("diffusion", compile=False, text_encoder="minilm", styles="google, twitter").styles == (
+        "google", "twitter")

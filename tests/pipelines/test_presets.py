@@ -54,6 +54,23 @@ def test_the_shipped_preset_generates():
     np.testing.assert_array_equal(images, pipe.sample(["crying cat", "red heart"], seed=0, num_steps=4))
 
 
+def test_the_style_preset_fits_its_budget_and_draws_each_style_on_transparency():
+    folder = SHIPPED_DIR / "diffusion-emoji72-styles"
+    assert sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 2**20 <= BUDGET_MB
+    card = (folder / "README.md").read_text()
+    assert all(section in card for section in ("Training", "Evaluation", "Limitations", "train_jax"))
+    pipe = TextToImagePipeline.from_preset("diffusion-emoji72-styles")
+    assert len(pipe.styles) == 8 and {"google", "openmoji"} <= set(pipe.styles)
+    google, openmoji = (pipe.sample(["red heart"], seed=0, num_steps=4, style=s) for s in ("google", "openmoji"))
+    for images in (google, openmoji):
+        assert (images[..., 3] == 0).mean() > 0.05 and (images[..., 3] == 255).mean() > 0.05
+    # OpenMoji draws black outlines: its heart has more near-black opaque pixels than Google's
+    def dark(images):
+        opaque = images[..., 3] > 200
+        return float((images[..., :3].max(-1)[opaque] < 60).mean())
+    assert dark(openmoji) > dark(google) + 0.05, (dark(openmoji), dark(google))
+
+
 def test_unknown_preset_names_the_shipped_ones(tmp_path):
     with pytest.raises(RunError, match=DEFAULT_PRESET):
         resolve_preset(tmp_path / "nothing-here")

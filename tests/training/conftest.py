@@ -64,3 +64,19 @@ print("ok")
                             env={"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin"}, timeout=300)
     assert result.stdout.strip().endswith("ok"), result.stderr[-2000:]
     return out
+
+
+TINY_UNET = ["--set", "widths=8,16,16", "--set", "blocks=1", "--set", "num_steps=2"]
+
+
+@pytest.fixture(scope="session")
+def diffusion_run(tmp_path_factory, emoji_folder):
+    """A tiny diffusion run trained for an epoch and resumed for one more, read (never
+    changed) by the diffusion CLI's tests and the JAX trainer's: built once per session."""
+    from emoji_t2i.train import main as train_main
+
+    run = tmp_path_factory.mktemp("diffusion") / "run"
+    common = ["--data", str(emoji_folder), "--steps-per-epoch", "2", "--batch-size", "8"]
+    assert train_main(["--model", "diffusion", "--epochs", "1", "--out", str(run), *common, *TINY_UNET]) == 0
+    assert train_main(["--resume", "--out", str(run), "--epochs", "2"]) == 0
+    return run

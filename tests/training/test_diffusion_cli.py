@@ -15,17 +15,7 @@ from emoji_t2i.export import main as export_main
 from emoji_t2i.generate import main as generate_main
 from emoji_t2i.pipelines import TextToImagePipeline
 from emoji_t2i.train import main as train_main
-
-TINY_UNET = ["--set", "widths=8,16,16", "--set", "blocks=1", "--set", "num_steps=2"]
-
-
-@pytest.fixture(scope="module")
-def diffusion_run(tmp_path_factory, emoji_folder):
-    run = tmp_path_factory.mktemp("diffusion") / "run"
-    common = ["--data", str(emoji_folder), "--steps-per-epoch", "2", "--batch-size", "8"]
-    assert train_main(["--model", "diffusion", "--epochs", "1", "--out", str(run), *common, *TINY_UNET]) == 0
-    assert train_main(["--resume", "--out", str(run), "--epochs", "2"]) == 0
-    return run
+from tests.training.conftest import TINY_UNET  # noqa: F401  (test_distributed imports it from here)
 
 
 def test_run_has_wordpiece_tokenizer_checkpoints_and_preset(diffusion_run):

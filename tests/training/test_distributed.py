@@ -11,8 +11,7 @@ import h5py
 import numpy as np
 import pytest
 
-from tests.training.conftest import TINY_SETS
-from tests.training.test_diffusion_cli import TINY_UNET
+from tests.training.conftest import TINY_SETS, TINY_UNET
 
 
 def free_ports(n):

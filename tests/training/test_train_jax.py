@@ -14,7 +14,6 @@ import pytest
 
 from emoji_t2i.errors import MissingFile
 from emoji_t2i.training import jax_diffusion as jd
-from tests.training.test_diffusion_cli import diffusion_run  # noqa: F401  (module fixture reused)
 
 needs_jax = pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax is not installed")
 
@@ -120,6 +119,7 @@ np.save(sys.argv[4], np.asarray(out))
 
 
 @needs_jax
+@pytest.mark.slow  # ~3 min; the packed test below covers bundle, resume, two devices and finish
 def test_bundle_train_resume_and_preset_round_trip(diffusion_run, emoji_folder, tmp_path):  # noqa: F811
     from emoji_t2i.pipelines import TextToImagePipeline
     from emoji_t2i.train_jax import main as train_jax_main
@@ -235,9 +235,16 @@ def test_packed_bundle_trains_under_jax_and_its_preset_samples_by_style(diffusio
     assert sorted(p.name for p in bundle.glob("images*.npz")) == ["images-0.npz", "images-1.npz"]
     assert meta["caption_slots"] > 0 and (bundle / "minilm.npz").stat().st_size < 30e6
     trained = _jax("train", "--bundle", bundle, "--out", run, "--steps", 2, "--batch-size", 8,
-                   "--precision", "float32", "--log-seconds", 0, "--snapshots", "0.5", "--text-noise", 0.1)
+                   "--precision", "float32", "--log-seconds", 0, "--snapshots", "0.5", "--text-noise", 0.1,
+                   "--minutes", 1e-4)
     assert trained.returncode == 0, trained.stderr[-3000:]
-    assert "encoded" in trained.stderr and json.loads(trained.stdout.splitlines()[-1])["step"] == 2
+    assert "encoded" in trained.stderr and json.loads(trained.stdout.splitlines()[-1])["step"] == 1
+    # --minutes ran out after step 1; the run resumes on two (virtual) devices, each half a batch
+    resumed = _jax("train", "--bundle", bundle, "--out", run, "--resume", devices=2)
+    assert resumed.returncode == 0 and "resuming" in resumed.stderr, resumed.stderr[-3000:]
+    assert "2 x cpu" in resumed.stderr and json.loads(resumed.stdout.splitlines()[-1])["step"] == 2
+    log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in log] == [1, 2] and all(np.isfinite(r["loss"]) for r in log)
     snapshot = run / "snapshots" / "ema-000001.npz"
     assert snapshot.exists() and {p.name for p in (run / "snapshots").iterdir()} == {snapshot.name}
     for name in ("params", "optimizer"):  # what comes back from a GPU: the EMA alone
