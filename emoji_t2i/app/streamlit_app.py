@@ -121,6 +121,8 @@ def text_tab(runs) -> None:
         options["num_steps"] = st.slider("Sampling steps", 5, 50, int(pipe.options["num_steps"]), key="steps")
         options["guidance_scale"] = st.slider("Guidance scale", 0.0, 8.0, float(pipe.options["guidance_scale"]),
                                               0.5, key="guidance")
+    if pipe.styles:  # a style-conditioned model: draw in one of its emoji sets, or any
+        options["style"] = st.selectbox("Style", ["any", *pipe.styles], key="text-style")
     if st.button("Generate", key="generate", type="primary"):
         try:
             prompt, options = inf.text_request(pipe, prompt, **options)

@@ -43,6 +43,22 @@ def test_text_tab_generates_from_a_prompt_and_refuses_an_empty_one(app):
     assert len(tab(app, "Text → emoji").get("download_button")) == 3  # two PNGs and the zip
 
 
+def test_text_tab_offers_the_styles_of_a_style_model_and_draws_in_one(app):
+    assert not [s for s in app.selectbox if s.key == "text-style"]  # the default model has none
+    app.selectbox(key="text-model").set_value("diffusion-emoji72-styles (shipped)").run()
+    assert not app.exception, app.exception
+    style = app.selectbox(key="text-style")
+    assert style.options[0] == "any" and "openmoji" in style.options
+    style.set_value("openmoji")
+    app.text_input(key="prompt").input("red heart")
+    app.number_input(key="text-n").set_value(1)
+    app.slider(key="steps").set_value(5)
+    app.button(key="generate").click().run()
+    assert not app.exception, app.exception
+    assert len(tab(app, "Text → emoji").image) == 1
+    app.selectbox(key="text-model").set_value("diffusion-emoji72 (shipped)").run()  # as the other tests expect
+
+
 def png_of(image) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(image).save(buffer, format="PNG")
