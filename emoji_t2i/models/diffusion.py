@@ -70,6 +70,8 @@ class TextToEmojiDiffusion(ShapeFreeZooModel):
     """
 
     OPTIMIZERS = {"optimizer": "lr"}
+    SEQUENCE_LENGTH = 24  # minilm's WordPiece length (text/minilm.py)
+    MAX_WORDS = 64  # the text-noise draw covers conditions of up to this many tokens
     progress_metrics = ("loss",)
     run_defaults = {"epochs": 18}  # ~60 min on a 2-core CPU at ~37 img/s (docs/models/diffusion.md)
     training_defaults = {"lr": 1e-3, "beta_1": 0.9, "beta_2": 0.99, "weight_decay": 0.01,
@@ -128,9 +130,6 @@ class TextToEmojiDiffusion(ShapeFreeZooModel):
         if self.styles:
             draws["style_keep"] = ("uniform", ())
         return draws
-
-    SEQUENCE_LENGTH = 24  # minilm's WordPiece length (text/minilm.py)
-    MAX_WORDS = 64  # the text-noise draw covers conditions of up to this many tokens
 
     @property
     def packed(self) -> bool:

@@ -12,9 +12,10 @@ decay and clipnorm 1 as there.
 
 Nothing here imports TensorFlow. The input is a bundle written on the TensorFlow side
 (``python -m emoji_t2i.train_jax bundle``: training images as lossless WebP, the frozen minilm's
-features of every distinct caption, the U-Net's config, warm-start weights); the output is a
-run directory (``config.json``, ``log.jsonl``, ``state/``) that ``train_jax finish`` turns
-into a preset. Resume contract: ``state/`` is rewritten atomically every
+features of every distinct caption, or for a U-Net with words and styles their token ids and
+minilm itself, which encodes them once on the device; the U-Net's config, warm-start weights);
+the output is a run directory (``config.json``, ``log.jsonl``, ``state/``, optionally EMA
+``snapshots/``) that ``train_jax finish`` turns into a preset. Resume contract: ``state/`` is rewritten atomically every
 ``checkpoint_minutes`` and at the end; ``--resume`` continues from it with the same data
 order (epoch ``e``'s permutation is a function of ``(seed, e)``) and the same noise (step
 ``s``'s draws are a function of ``(seed, s)``).
