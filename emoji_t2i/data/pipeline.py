@@ -30,11 +30,13 @@ from emoji_t2i.data.images import to_unit_range
 from emoji_t2i.errors import UsageError
 
 
-def caption_table(ds: EmojiDataset) -> tuple[np.ndarray, np.ndarray]:
-    """Captions padded to a rectangle (N, K) of strings, and the count per row."""
-    width = max(len(c) for c in ds.captions)
-    table = np.array([list(c) + [""] * (width - len(c)) for c in ds.captions], dtype=object)
-    return table, np.array([len(c) for c in ds.captions], np.int32)
+def caption_table(ds: EmojiDataset | list) -> tuple[np.ndarray, np.ndarray]:
+    """Captions (a dataset's, or a list of caption lists) padded to a rectangle (N, K) of
+    strings, and the count per row."""
+    captions = ds.captions if isinstance(ds, EmojiDataset) else ds
+    width = max(len(c) for c in captions)
+    table = np.array([list(c) + [""] * (width - len(c)) for c in captions], dtype=object)
+    return table, np.array([len(c) for c in captions], np.int32)
 
 
 def label_ids(ds: EmojiDataset, fields, vocabularies) -> np.ndarray:

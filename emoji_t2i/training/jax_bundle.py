@@ -18,6 +18,7 @@ import numpy as np
 from PIL import Image
 
 from emoji_t2i.data import load_dataset
+from emoji_t2i.data.pipeline import caption_table
 from emoji_t2i.errors import MissingFile, UsageError
 from emoji_t2i.pipelines import load_preset, save_preset
 from emoji_t2i.training.jax_diffusion import assign_weights, read_state
@@ -96,9 +97,7 @@ def write_bundle(init_from: str, out: Path, data: str = "embedded", style: str =
     captions = [list(c) for c in train.captions]
     if packed:
         captions = [c + keyword_subsets(c, seed=i) for i, c in enumerate(captions)]
-    width = max(len(c) for c in captions)
-    table = [c + [""] * (width - len(c)) for c in captions]
-    counts = np.array([len(c) for c in captions])
+    table, counts = caption_table(captions)
     unique = sorted({c for row in table for c in row if c})
     index = {c: i for i, c in enumerate(unique)}
     slots = np.array([[index[c] if c else -1 for c in row] for row in table], np.int32)
