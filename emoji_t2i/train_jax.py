@@ -9,6 +9,11 @@ Three steps; the middle one imports no TensorFlow (see ``training/jax_diffusion.
     python -m emoji_t2i.train_jax train --bundle runs/bundle --out runs/gpu --resume --minutes 9
     # 3. here again: a preset that generate / evaluate / export / the app load like any other
     python -m emoji_t2i.train_jax finish --run runs/gpu --out runs/gpu/preset
+
+Distillation (``training/jax_distill.py``) is step 2 on a bundle of the preset to distil: every
+stage, 2 x 8 guided steps -> 8 -> 4, in one command; ``finish`` makes the last student a preset:
+
+    python -m emoji_t2i.train_jax distill --bundle runs/bundle --out runs/distill --stages 8,4 --stage-steps 4000
 """
 
 from __future__ import annotations
@@ -20,6 +25,9 @@ import shlex
 import sys
 from pathlib import Path
 
+DISTILL_DEFAULTS = {"stages": [8, 4], "batch_size": 128, "lr": 1e-4, "warmup_steps": 100,
+                    "guidance_range": [1.0, 5.0], "seed": 0, "precision": "float32",
+                    "checkpoint_minutes": 2.0, "log_seconds": 30.0}
 TRAIN_DEFAULTS = {"batch_size": 256, "lr": 5e-4, "warmup_steps": 200, "weight_decay": 0.01,
                   "beta_1": 0.9, "beta_2": 0.99, "ema_decay": 0.999, "seed": 0,
                   "precision": "mixed_bfloat16", "checkpoint_minutes": 2.0, "log_seconds": 30.0}
@@ -67,20 +75,121 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--checkpoint-minutes", type=float)
     t.add_argument("--log-seconds", type=float)
 
+    d = sub.add_parser("distill", help="(JAX) distil the bundle's U-Net into a few-step student, stage by stage")
+    d.add_argument("--bundle", type=Path, required=True, help="a bundle with weights (the teacher)")
+    d.add_argument("--out", type=Path, required=True, help="run folder (config.json, log.jsonl, state/, stages/)")
+    d.add_argument("--resume", action="store_true", help="continue the run in --out from state/")
+    d.add_argument("--stages", type=str, help="the students' sampling steps, each half the last, e.g. 8,4 "
+                                              "(the first teacher takes twice the first)")
+    d.add_argument("--stage-steps", type=int, help="optimiser steps per stage")
+    d.add_argument("--minutes", type=float, help="stop (with a checkpoint) after this much distillation")
+    d.add_argument("--batch-size", type=int)
+    d.add_argument("--lr", type=float)
+    d.add_argument("--warmup-steps", type=int)
+    d.add_argument("--guidance-range", type=float, nargs=2, metavar=("LOW", "HIGH"),
+                   help="guidance scales the student learns, drawn uniformly (default 1 5)")
+    d.add_argument("--guidance-interval", type=float, nargs=2, metavar=("LOW", "HIGH"),
+                   help="the first teacher guides only where sigma/alpha is in (LOW, HIGH] "
+                        "(default: its preset's)")
+    d.add_argument("--seed", type=int)
+    d.add_argument("--precision", choices=("float32", "mixed_bfloat16"))
+    d.add_argument("--checkpoint-minutes", type=float)
+    d.add_argument("--log-seconds", type=float)
+
     f = sub.add_parser("finish", help="(TensorFlow) write a preset from a JAX run")
     f.add_argument("--run", type=Path, required=True)
     f.add_argument("--out", type=Path, required=True, help="preset folder to write")
     f.add_argument("--init-from", help="the preset the bundle came from (default: the bundle's own)")
     f.add_argument("--snapshot", type=Path, help="an EMA the run kept along the way (snapshots/ema-STEP.npz) "
                                                  "instead of the last one")
+    f.add_argument("--stage", type=int, help="a distillation run: the student of this many steps "
+                                              "(default: the last finished)")
     return p
 
 
-def _train(args) -> int:
+def _use_jax() -> bool:
     os.environ["KERAS_BACKEND"] = "jax"
     if "keras" in sys.modules and sys.modules["keras"].backend.backend() != "jax":
-        print("error: keras was imported with another backend; run python -m emoji_t2i.train_jax train "
+        print("error: keras was imported with another backend; run python -m emoji_t2i.train_jax "
               "in a fresh process", file=sys.stderr)
+        return False
+    return True
+
+
+def _distill(args) -> int:
+    stages = None
+    if args.stages:
+        try:
+            stages = [int(n) for n in args.stages.split(",")]
+        except ValueError:
+            stages = []
+        halving = all(a == 2 * b for a, b in zip(stages, stages[1:], strict=False))
+        if not stages or min(stages) < 1 or not halving:
+            print(f"error: --stages {args.stages}: give whole step counts, each half the last, e.g. 8,4,2",
+                  file=sys.stderr)
+            return 2
+    if not _use_jax():
+        return 2
+    import jax
+
+    from emoji_t2i.errors import EmojiT2IError
+    from emoji_t2i.training.jax_diffusion import read_bundle_meta
+    from emoji_t2i.training.jax_distill import distill
+
+    config_path = args.out / "config.json"
+    try:
+        meta = read_bundle_meta(args.bundle)
+    except EmojiT2IError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    if args.resume:
+        if not config_path.exists():
+            print(f"error: --resume: {config_path} not found; start the run without --resume", file=sys.stderr)
+            return 2
+        config = json.loads(config_path.read_text())
+        for key in ("checkpoint_minutes", "log_seconds"):
+            if getattr(args, key) is not None:
+                config[key] = getattr(args, key)
+    else:
+        if config_path.exists():
+            print(f"error: {args.out} already holds a run; pass --resume to continue it or a new --out",
+                  file=sys.stderr)
+            return 2
+        if not args.stage_steps:
+            print("error: --stage-steps is required for a new distillation (each stage's length)", file=sys.stderr)
+            return 2
+        config = {"kind": "distill", **DISTILL_DEFAULTS, "stage_steps": args.stage_steps}
+        for key in ("batch_size", "lr", "warmup_steps", "guidance_range", "seed", "precision",
+                    "checkpoint_minutes", "log_seconds"):
+            if getattr(args, key) is not None:
+                config[key] = getattr(args, key)
+        if stages:
+            config["stages"] = stages
+        sampling = meta.get("sampling", {})
+        config["guidance_interval"] = args.guidance_interval or sampling.get("guidance_interval")
+        config["teacher_sampling"] = sampling
+    config["bundle"] = str(args.bundle)
+    config["minutes"] = args.minutes  # a budget for this process, not the run's
+    config["bundle_meta"] = meta
+    devices = jax.local_devices()
+    config["device"] = (f"{len(devices)} x " if len(devices) > 1 else "") + \
+        f"{devices[0].platform}: {getattr(devices[0], 'device_kind', devices[0])}"
+    config.setdefault("commands", []).append("python -m emoji_t2i.train_jax " + shlex.join(sys.argv[1:]))
+    args.out.mkdir(parents=True, exist_ok=True)
+    config_path.write_text(json.dumps(config, indent=2) + "\n")
+    print(f"distilling on {config['device']} ({config['precision']}): {2 * config['stages'][0]} -> "
+          f"{' -> '.join(map(str, config['stages']))} steps, run {args.out}", file=sys.stderr)
+    try:
+        progress = distill(config, args.out, resume=args.resume, log=lambda m: print(m, file=sys.stderr, flush=True))
+    except EmojiT2IError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(json.dumps(progress))
+    return 0
+
+
+def _train(args) -> int:
+    if not _use_jax():
         return 2
     import jax
 
@@ -152,6 +261,8 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "train":
         return _train(args)
+    if args.command == "distill":
+        return _distill(args)
     from emoji_t2i.console import quiet_tensorflow
 
     quiet_tensorflow()
@@ -173,7 +284,8 @@ def main(argv=None) -> int:
             if args.snapshot is not None and not args.snapshot.is_file():
                 raise MissingFile(f"--snapshot {args.snapshot}: no such file; pass one of "
                                   f"{args.run}/snapshots/ema-*.npz")
-            path = write_preset(args.run, args.out, args.init_from, command, snapshot=args.snapshot)
+            path = write_preset(args.run, args.out, args.init_from, command, snapshot=args.snapshot,
+                                stage=args.stage)
             print(f"preset {path}: python -m emoji_t2i.generate \"crying cat\" --preset {path}")
     except EmojiT2IError as e:
         print(f"error: {e}", file=sys.stderr)

@@ -67,6 +67,10 @@ class TextToEmojiDiffusion(ShapeFreeZooModel):
         styles: the style names the model is conditioned on (``sample(..., style=...)``);
             empty: none. A style is dropped to "any" for ``style_dropout`` of the examples.
         style_dropout: share of training examples whose style is replaced by "any".
+        guidance_input: a distilled student (``python -m emoji_t2i.train_jax distill``): the
+            U-Net reads the guidance scale and predicts the guided output, so a sampling step
+            is one call on the undoubled batch. It samples with DDIM in the steps it was
+            distilled for (``num_steps``); ``guidance_interval`` records its teacher's.
     """
 
     OPTIMIZERS = {"optimizer": "lr"}
@@ -80,7 +84,7 @@ class TextToEmojiDiffusion(ShapeFreeZooModel):
     def __init__(self, vocabulary_size, text_encoder="minilm", text_dim=128, widths=(32, 64, 128),
                  blocks=2, condition_dropout=0.15, ema_decay=0.998, num_steps=20,
                  guidance_scale=3.0, sampler="dpm_solver", guidance_interval=None, text_noise=0.0,
-                 cross_attention=False, styles=(), style_dropout=0.3, **kwargs):
+                 cross_attention=False, styles=(), style_dropout=0.3, guidance_input=False, **kwargs):
         super().__init__(**kwargs)
         # === Config ===
         self.vocabulary_size, self.text_encoder_kind = vocabulary_size, text_encoder
@@ -93,6 +97,7 @@ class TextToEmojiDiffusion(ShapeFreeZooModel):
             styles = [s.strip() for s in styles.split(",") if s.strip()]
         self.cross_attention, self.styles = bool(cross_attention), tuple(str(s) for s in styles)
         self.style_dropout = float(style_dropout)
+        self.guidance_input = bool(guidance_input)
         make_sampler(sampler, CosineSchedule())  # fails now, naming the choices, if unknown
         if (self.cross_attention or self.styles) and not is_frozen_encoder(text_encoder):
             raise UsageError(f"--set text_encoder={text_encoder}: cross_attention and styles read the "
@@ -107,7 +112,8 @@ class TextToEmojiDiffusion(ShapeFreeZooModel):
             self.text_encoder = make_text_encoder(text_encoder, vocabulary_size, text_dim, name="text_encoder")
             feature_dim = text_dim
         self.text_feature_dim = feature_dim
-        unet = {"cross_attention": self.cross_attention, "styles": len(self.styles)}
+        unet = {"cross_attention": self.cross_attention, "styles": len(self.styles),
+                "guidance_input": self.guidance_input}
         self.denoiser = TextConditionedUNet(feature_dim, self.widths, blocks, name="denoiser", **unet)
         self.ema_denoiser = TextConditionedUNet(feature_dim, self.widths, blocks, name="ema_denoiser", **unet)
         self.ema_denoiser.trainable = False
@@ -170,9 +176,10 @@ class TextToEmojiDiffusion(ShapeFreeZooModel):
         features = self.encode(ops.ones((b, self.SEQUENCE_LENGTH if self.packed else 8), "int32"), ema=False)
         keep = ops.ones((b,))
         x = ops.zeros((b, *self.noise_shape))
-        self.denoiser((x, ops.zeros((b,)), features, keep))
+        guidance = (ops.ones((b,)),) if self.guidance_input else ()
+        self.denoiser((x, ops.zeros((b,)), features, keep, *guidance))
         tokens = ops.ones((b, self.SEQUENCE_LENGTH if self.packed else 8), "int32")
-        self.ema_denoiser((x, ops.zeros((b,)), self.encode(tokens, ema=True), keep))
+        self.ema_denoiser((x, ops.zeros((b,)), self.encode(tokens, ema=True), keep, *guidance))
         self.copy_to_ema(0.0)
         self.built = True
 
@@ -185,7 +192,8 @@ class TextToEmojiDiffusion(ShapeFreeZooModel):
                 "sampler": self.sampler,
                 "guidance_interval": None if self.guidance_interval is None else list(self.guidance_interval),
                 "text_noise": self.text_noise, "cross_attention": self.cross_attention,
-                "styles": list(self.styles), "style_dropout": self.style_dropout}
+                "styles": list(self.styles), "style_dropout": self.style_dropout,
+                "guidance_input": self.guidance_input}
 
     # --- text --------------------------------------------------------------------------------
     def style_ids(self, style, batch):
@@ -245,7 +253,11 @@ class TextToEmojiDiffusion(ShapeFreeZooModel):
         ``guidance_interval=(low, high)`` guides only where the noise level sigma/alpha (EDM's
         sigma) is in (low, high] (Kynkaenniemi et al. 2024 found (0.28, 5.42) best for EDM2);
         elsewhere guidance is 1 and, when the weights are numbers summing to 1, the null
-        caption is not evaluated: a step costs half the images."""
+        caption is not evaluated: a step costs half the images.
+
+        A distilled student (``guidance_input``) predicts each condition's guided output in
+        one call and mixes them as sum_k weight_k v_k: the formula above when the weights sum
+        to 1 (the null caption's terms cancel); its teacher's interval is built in."""
         num_steps = self.num_steps if num_steps is None else num_steps
         guidance = tf.cast(self.guidance_scale if guidance_scale is None else guidance_scale, tf.float32)
         guidance_interval = self.guidance_interval if guidance_interval is None else guidance_interval
@@ -290,9 +302,17 @@ class TextToEmojiDiffusion(ShapeFreeZooModel):
                          keep[:count * batch]))
             return sum(_per_example(w, x) * v[k * batch:(k + 1) * batch] for k, w in enumerate(weights))
 
+        def student(x, logsnr):  # the guidance scale is an input: one call, no null caption
+            rows = count * batch
+            v = network((tf.concat([x] * count, 0), tf.fill([rows], logsnr), stacked[:rows], keep[:rows],
+                         tf.fill([rows], guidance)))
+            return sum(_per_example(w, x) * v[k * batch:(k + 1) * batch] for k, w in enumerate(weights))
+
         def denoise(x, t):
             logsnr = self.schedule.logsnr(t)
-            if guidance_interval is None:
+            if self.guidance_input:
+                v = student(x, logsnr)
+            elif guidance_interval is None:
                 v = guided(x, logsnr, guidance)
             else:
                 low, high = guidance_interval
@@ -348,7 +368,9 @@ class TextToEmojiDiffusion(ShapeFreeZooModel):
             features = self.encode(data["tokens"], ema=False)
 
         def denoise(x_t, logsnr, text, keep):
-            return self.denoiser((x_t, logsnr, text, keep), training=training)
+            # a student trained on the plain objective learns the unguided prediction (scale 1)
+            guidance = (tf.ones_like(logsnr),) if self.guidance_input else ()
+            return self.denoiser((x_t, logsnr, text, keep, *guidance), training=training)
 
         text_draw = data.get("text_noise") if training else ops.zeros_like(features)
         if self.packed and text_draw is not None:  # drawn for MAX_WORDS tokens; the tokenizer may use fewer

@@ -8,7 +8,9 @@
 Image-token models decode with ``MaskGITSampler`` (``maskgit.py``): [MASK] tokens to a full
 grid in ``num_steps`` calls of ``logits_fn(tokens)``.
 
-Training minimises ``DenoisingLoss`` (``loss.py``): v-prediction under the schedule.
+Training minimises ``DenoisingLoss`` (``loss.py``): v-prediction under the schedule;
+distillation ``GuidedDistillationLoss`` (``distillation.py``): one student step for two of
+its teacher's, the guidance scale an input.
 
 A denoising network is wrapped by its model into ``denoise``; samplers never see weights,
 so they are unit-tested with an exact "model" (tests/schedulers).
@@ -21,7 +23,8 @@ import importlib
 _HOMES = {"SAMPLERS": "samplers", "DDIMSampler": "samplers", "DDPMSampler": "samplers",
           "DPMSolverMultistepSampler": "samplers", "make_sampler": "samplers",
           "MaskGITSampler": "maskgit", "masked_after": "maskgit",
-          "CosineSchedule": "schedule", "DenoisingLoss": "loss"}
+          "CosineSchedule": "schedule", "DenoisingLoss": "loss",
+          "GuidedDistillationLoss": "distillation", "guided_teacher": "distillation"}
 __all__ = sorted(_HOMES)
 
 

@@ -33,7 +33,7 @@ class CosineSchedule:
         return ops.sqrt(ops.sigmoid(logsnr)), ops.sqrt(ops.sigmoid(-logsnr))
 
     @staticmethod
-    def _expand(value, like):
+    def expand(value, like):
         """``value`` (a scalar or (B,)) with trailing axes to broadcast against ``like``."""
         for _ in range(len(like.shape) - len(value.shape)):
             value = ops.expand_dims(value, -1)
@@ -42,17 +42,17 @@ class CosineSchedule:
     def add_noise(self, x0, eps, t):
         """x_t for per-example times t (B,) or one scalar t."""
         alpha, sigma = self.alpha_sigma(t)
-        return self._expand(alpha, x0) * x0 + self._expand(sigma, x0) * eps
+        return self.expand(alpha, x0) * x0 + self.expand(sigma, x0) * eps
 
     def v_target(self, x0, eps, t):
         """v = alpha eps - sigma x0 (Salimans & Ho 2022): the network's training target."""
         alpha, sigma = self.alpha_sigma(t)
-        return self._expand(alpha, x0) * eps - self._expand(sigma, x0) * x0
+        return self.expand(alpha, x0) * eps - self.expand(sigma, x0) * x0
 
     def from_v(self, x_t, v, t):
         """(x0_hat, eps_hat) from a v prediction: x0 = alpha x_t - sigma v, eps = sigma x_t + alpha v."""
         alpha, sigma = self.alpha_sigma(t)
-        alpha, sigma = self._expand(alpha, x_t), self._expand(sigma, x_t)
+        alpha, sigma = self.expand(alpha, x_t), self.expand(sigma, x_t)
         return alpha * x_t - sigma * v, sigma * x_t + alpha * v
 
     def get_config(self) -> dict:

@@ -148,6 +148,8 @@ def write_bundle(init_from: str, out: Path, data: str = "embedded", style: str =
             "packed": packed, "styles": styles, "image_parts": max(1, parts),
             "keyword_subsets": KEYWORD_SUBSETS if packed else 0,
             "condition_dropout": model.condition_dropout, "text_noise": model.text_noise,
+            "sampling": {"num_steps": model.num_steps, "guidance_scale": model.guidance_scale,
+                         "guidance_interval": model.guidance_interval},
             "warm_start": bool(weights),
             "init_from": {"preset": info["preset"], **{k: info["metadata"].get(k) for k in
                                                        ("command", "epochs", "steps", "init_from")}}}
@@ -158,9 +160,10 @@ def write_bundle(init_from: str, out: Path, data: str = "embedded", style: str =
 
 
 def write_preset(run: Path, out: Path, init_from: str | None = None, command: str = "",
-                 snapshot: Path | None = None) -> Path:
+                 snapshot: Path | None = None, stage: int | None = None) -> Path:
     """A preset from a JAX run: ``init_from`` (default: the preset its bundle came from) gives
-    the tokenizer and everything but the U-Nets, which take the run's weights and EMA."""
+    the tokenizer and everything but the U-Nets, which take the run's weights and EMA (for a
+    distillation run, the student of ``stage`` steps, by default the last finished)."""
     run = Path(run)
     if not (run / "config.json").exists():
         raise MissingFile(f"--run {run}: no config.json; pass a folder written by "
@@ -168,6 +171,10 @@ def write_preset(run: Path, out: Path, init_from: str | None = None, command: st
     config = json.loads((run / "config.json").read_text())
     bundle = config["bundle_meta"]
     model, tokenizer, _ = _diffusion_preset(init_from or bundle["init_from"]["preset"])
+    if config.get("kind") == "distill":
+        return _write_student_preset(run, out, config, model, tokenizer, command, stage)
+    if stage is not None:
+        raise UsageError(f"--stage {stage}: {run} is a training run, not a distillation; leave --stage out")
     if bundle.get("packed"):  # the architecture the bundle asked for, the rest from the preset
         model_config = {**model.get_config(), "cross_attention": bundle["unet"]["cross_attention"],
                         "styles": bundle["styles"], "text_noise": config.get("text_noise", 0.0),
@@ -208,5 +215,51 @@ def write_preset(run: Path, out: Path, init_from: str | None = None, command: st
         # from scratch, the preset gave the architecture only: no lineage to record
         "init_from": bundle["init_from"] if bundle.get("warm_start") else None,
         "architecture_from": bundle["init_from"]["preset"],
+    }
+    return save_preset(model, tokenizer, Path(out), metadata)
+
+
+def _write_student_preset(run: Path, out: Path, config: dict, teacher, tokenizer, command: str,
+                          stage: int | None) -> Path:
+    from emoji_t2i.training.jax_distill import read_student, stage_files
+
+    finished = sorted(stage_files(run), reverse=True)
+    if not finished:
+        raise MissingFile(f"--run {run}: no stage has finished yet; resume the distillation first")
+    steps = finished[-1] if stage is None else int(stage)
+    arrays = read_student(run, steps)
+    bundle = config["bundle_meta"]
+    model_config = {**teacher.get_config(), "guidance_input": True, "num_steps": steps, "sampler": "ddim",
+                    "guidance_interval": config.get("guidance_interval")}
+    for key in ("name", "trainable", "dtype"):
+        model_config.pop(key, None)
+    if bundle.get("packed"):
+        model_config.update(cross_attention=bundle["unet"]["cross_attention"], styles=bundle["styles"])
+    model = type(teacher)(**model_config)
+    model.build_for_sampling(int(tokenizer([""]).shape[1]))
+    for net in (model.denoiser, model.ema_denoiser):
+        assign_weights(net, arrays, f"--run {run}: its student does not fit the teacher preset's U-Net; pass "
+                                    "the preset its bundle was written from as --init-from")
+    log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines() if line.strip()]
+    done = config["stages"][: config["stages"].index(steps) + 1]
+    records = [r for r in log if r.get("student_steps") in done]
+    rates = [r["images_per_second"] for r in records]
+    metadata = {
+        "model": "diffusion", "command": " ; ".join(c for c in (bundle.get("command"), *config.get("commands", []),
+                                                              command) if c),
+        "trainer": "emoji_t2i.train_jax distill (Keras 3, JAX backend)",
+        "device": config.get("device"), "precision": config["precision"], "data": bundle["data"],
+        "batch_size": config["batch_size"], "seed": config["seed"],
+        "distillation": {"teacher": bundle["init_from"]["preset"], "teacher_sampling": config.get("teacher_sampling"),
+                         "stages": done, "steps_per_stage": config["stage_steps"],
+                         "images_seen": len(done) * config["stage_steps"] * config["batch_size"],
+                         "guidance_range": config["guidance_range"],
+                         "guidance_interval": config.get("guidance_interval"),
+                         "lr": config["lr"], "warmup_steps": config["warmup_steps"],
+                         "final_loss": records[-1]["loss"] if records else None},
+        # elapsed_seconds counts the whole run's distillation time (checkpoints excluded)
+        "train_minutes": round(records[-1]["elapsed_seconds"] / 60.0, 1) if records else None,
+        "images_per_second_median": float(np.median(rates)) if rates else None,
+        "init_from": bundle["init_from"], "architecture_from": bundle["init_from"]["preset"],
     }
     return save_preset(model, tokenizer, Path(out), metadata)

@@ -138,6 +138,28 @@ def caption_ids(slots: np.ndarray, rows: np.ndarray, draws: np.ndarray) -> np.nd
     return slots[rows, pick]
 
 
+def caption_conditions(bundle: dict, style_dropout: float, log=print):
+    """(text arrays (numpy), ``condition(text_arrays, rows, captions, key)``): what the U-Net
+    reads for a batch: cached caption features, or for a packed bundle the condition packed
+    from its minilm's outputs (encoded here once per caption) with the image's style, dropped
+    to "any" for ``style_dropout`` of the examples."""
+    import jax
+
+    from emoji_t2i.networks.condition import ANY_STYLE, pack_condition
+
+    if not bundle["meta"].get("packed"):
+        return [bundle["features"]], lambda text_arrays, rows, captions, key: text_arrays[0][captions]
+    pooled, sequence, mask = encode_captions(bundle)  # minilm once per caption; the words stay on the device
+    log(f"encoded {len(pooled)} captions with the bundle's minilm")
+
+    def condition(text_arrays, rows, captions, key):
+        pooled, sequence, mask, style = text_arrays
+        style = jax.numpy.where(jax.random.uniform(key, rows.shape) < style_dropout, ANY_STYLE, style[rows])
+        return pack_condition(pooled[captions], sequence[captions], mask[captions], style)
+
+    return [pooled, sequence, mask, bundle["style"]], condition
+
+
 # --- state files (split so that no file passes STATE_FILE_BYTES) --------------------------------
 def save_arrays(folder: Path, name: str, arrays: list) -> None:
     part, size, index = {}, 0, 0
@@ -207,7 +229,6 @@ def train(config: dict, run: Path, resume: bool = False, log=print) -> dict:
     import keras
 
     from emoji_t2i.data.images import premultiply, to_unit_range  # numpy + keras.ops only
-    from emoji_t2i.networks.condition import ANY_STYLE, pack_condition
     from emoji_t2i.networks.ema import moved_average, warmup_decay
     from emoji_t2i.networks.lr_schedules import WarmupCosine
     from emoji_t2i.networks.unet import TextConditionedUNet
@@ -257,26 +278,13 @@ def train(config: dict, run: Path, resume: bool = False, log=print) -> dict:
     optimizer_vars = jax.device_put([jax.numpy.asarray(a) for a in optimizer_vars], replicated)
 
     images = jax.device_put(bundle["images"], replicated)
-    packed = bool(bundle["meta"].get("packed"))
-    if packed:  # minilm once per caption, here on the device; the words stay there
-        pooled, sequence, mask = encode_captions(bundle)
-        log(f"encoded {len(pooled)} captions with the bundle's minilm")
-        text_arrays = jax.device_put([pooled, sequence, mask, bundle["style"]], replicated)
-    else:
-        text_arrays = jax.device_put([bundle["features"]], replicated)
-    style_dropout = float(config.get("style_dropout", 0.3))
+    text_arrays, condition = caption_conditions(bundle, float(config.get("style_dropout", 0.3)), log)
+    text_arrays = jax.device_put(text_arrays, replicated)
     snapshot_steps = {int(s) for s in config.get("snapshot_steps", [])}
     key = jax.random.key(int(config["seed"]))
     objective = DenoisingLoss(condition_dropout=float(config["condition_dropout"]),
                               text_noise=float(config.get("text_noise", 0.0)))
     decay_max = float(config["ema_decay"])
-
-    def condition(text_arrays, rows, captions, k_style):
-        if not packed:
-            return text_arrays[0][captions]
-        pooled, sequence, mask, style = text_arrays
-        style = jax.numpy.where(jax.random.uniform(k_style, rows.shape) < style_dropout, ANY_STYLE, style[rows])
-        return pack_condition(pooled[captions], sequence[captions], mask[captions], style)
 
     def loss_fn(params, images, text_arrays, rows, captions, step):
         k_eps, k_t, k_keep, k_text = jax.random.split(jax.random.fold_in(key, step), 4)

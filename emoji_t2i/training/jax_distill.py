@@ -1,0 +1,246 @@
+"""Guided progressive distillation of a diffusion preset on Keras 3's JAX backend.
+
+``python -m emoji_t2i.train_jax distill --bundle B --out R --stages 8,4`` runs every stage in
+one command: stage 1's teacher is the bundle's U-Net under classifier-free guidance (its
+preset's guidance interval included: two predictions per step from one batched call) taking
+2 x 8 DDIM steps, and its student, the same U-Net plus a guidance-scale input, learns to take
+8; each later stage's teacher is the previous student, halving again (8 -> 4). The objective
+is ``GuidedDistillationLoss`` (``schedulers/distillation.py``); the guidance scale is drawn
+per example from ``guidance_range``, so the student serves any scale in it.
+
+Run directory and resume contract as ``train_jax train``'s (``config.json``, ``log.jsonl``,
+``state/``, rewritten atomically every ``checkpoint_minutes`` and at the end of each stage;
+``--resume`` continues with the same data order and draws), plus ``stages/student-N-*.npz``,
+each finished stage's student (the next stage's teacher; ``train_jax finish`` makes a preset of
+the last one, or of ``--stage N``).
+
+No EMA of the student: each stage starts from a network that already samples (its teacher),
+and Salimans & Ho train each stage for a fixed, short budget with a decaying learning rate.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+
+from emoji_t2i.errors import MissingFile, UsageError
+from emoji_t2i.training.jax_diffusion import (
+    assign_weights,
+    caption_conditions,
+    caption_ids,
+    data_parallel,
+    epoch_order,
+    load_arrays,
+    read_bundle,
+    save_arrays,
+)
+
+
+def copy_by_path(target, source) -> None:
+    """``source``'s weights into ``target`` wherever their paths below the network's own name
+    agree; a student's new layers (the guidance input) keep their initial values."""
+    by_path = {w.path.split("/", 1)[-1]: w for w in source.weights}
+    for w in target.weights:
+        if w.path.split("/", 1)[-1] in by_path:
+            w.assign(by_path[w.path.split("/", 1)[-1]])
+
+
+def stage_files(run: Path) -> dict[int, Path]:
+    """{student steps: folder prefix} of the stages the run has finished."""
+    found = {}
+    for file in sorted((run / "stages").glob("student-*-0.npz")):
+        found[int(file.name.split("-")[1])] = file
+    return found
+
+
+def read_student(run: Path, steps: int) -> list:
+    if not (run / "stages" / f"student-{steps}-0.npz").exists():
+        raise MissingFile(f"{run}/stages has no {steps}-step student; finished: "
+                          f"{sorted(stage_files(run)) or 'none'}")
+    return load_arrays(run / "stages", f"student-{steps}")
+
+
+def _write_state(run: Path, student, optimizer_vars, progress: dict) -> None:
+    import os
+    import shutil
+
+    tmp = run / "state.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    save_arrays(tmp, "student", student)
+    save_arrays(tmp, "optimizer", optimizer_vars)
+    (tmp / "progress.json").write_text(json.dumps(progress, indent=2) + "\n")
+    shutil.rmtree(run / "state.old", ignore_errors=True)
+    if (run / "state").exists():
+        os.replace(run / "state", run / "state.old")
+    os.replace(tmp, run / "state")
+    shutil.rmtree(run / "state.old", ignore_errors=True)
+
+
+def stage_step(student_net, original, optimizer, objective, condition, key, first_teacher: bool,
+               interval, guidance_range):
+    """A jitted (student, optimizer variables, teacher weights, images, text arrays, rows,
+    captions, step) -> (student, optimizer variables, loss) of one stage. The first teacher is
+    ``original`` under guidance; later ones are the student network with earlier weights."""
+    import jax
+
+    from emoji_t2i.data.images import premultiply, to_unit_range
+    from emoji_t2i.schedulers.distillation import guided_teacher
+
+    def loss_fn(params, teacher_params, images, text_arrays, rows, captions, step):
+        k_eps, k_step, k_guidance, k_style = jax.random.split(jax.random.fold_in(key, step), 4)
+        x0 = premultiply(to_unit_range(images[rows].astype("float32")))
+        text = condition(text_arrays, rows, captions, k_style)
+        ones = jax.numpy.ones((rows.shape[0],))
+
+        def student(x_t, logsnr, text, guidance):
+            return student_net.stateless_call(params, [], (x_t, logsnr, text, ones, guidance), training=True)[0]
+
+        if first_teacher:
+            teacher = guided_teacher(lambda x_t, logsnr, text, keep: original.stateless_call(
+                teacher_params, [], (x_t, logsnr, text, keep))[0], interval)
+        else:
+            def teacher(x_t, logsnr, text, guidance):
+                return student_net.stateless_call(teacher_params, [], (x_t, logsnr, text, ones, guidance))[0]
+
+        guidance = jax.random.uniform(k_guidance, (rows.shape[0],), minval=guidance_range[0],
+                                      maxval=guidance_range[1])
+        return jax.numpy.mean(objective(student, teacher, x0, jax.random.normal(k_eps, x0.shape),
+                                        jax.random.uniform(k_step, (rows.shape[0],)), guidance, text))
+
+    @jax.jit
+    def step_fn(params, opt_vars, teacher_params, images, text_arrays, rows, captions, step):
+        loss, grads = jax.value_and_grad(loss_fn)(params, teacher_params, images, text_arrays, rows, captions, step)
+        params, opt_vars = optimizer.stateless_apply(opt_vars, grads, params)
+        return params, opt_vars, loss
+
+    return step_fn
+
+
+def distill(config: dict, run: Path, resume: bool = False, log=print) -> dict:
+    """Run every stage of ``config['stages']``; returns the progress."""
+    import jax
+    import keras
+
+    from emoji_t2i.networks.lr_schedules import WarmupCosine
+    from emoji_t2i.networks.unet import TextConditionedUNet
+    from emoji_t2i.schedulers.distillation import GuidedDistillationLoss
+
+    if keras.backend.backend() != "jax":
+        raise RuntimeError("the distiller needs KERAS_BACKEND=jax set before keras is imported; "
+                           "run it as python -m emoji_t2i.train_jax distill")
+    run.mkdir(parents=True, exist_ok=True)
+    bundle = read_bundle(Path(config["bundle"]))
+    if bundle["weights"] is None:
+        raise UsageError(f"--bundle {config['bundle']}: it carries no weights, so there is no teacher; "
+                         "write it with train_jax bundle --init-from PRESET (without --no-weights)")
+    keras.config.set_dtype_policy(config["precision"])
+    unet_config = {**bundle["meta"]["unet"], "guidance_input": False}
+    original = TextConditionedUNet(**unet_config, name="denoiser")
+    original.build(None)
+    assign_weights(original, bundle["weights"], f"{config['bundle']}: its weights do not fit its U-Net config")
+    student_net = TextConditionedUNet(**{**unet_config, "guidance_input": True}, name="denoiser")
+    student_net.build(None)
+    copy_by_path(student_net, original)  # a new student is its teacher's conditional prediction
+
+    stages, per_stage, batch = [int(n) for n in config["stages"]], int(config["stage_steps"]), int(config["batch_size"])
+    low, high = (float(g) for g in config["guidance_range"])
+    interval = config.get("guidance_interval")
+    progress = {"stage": 0, "step": 0, "images_seen": 0, "train_seconds": 0.0}
+    saved_student, saved_optimizer = None, None
+    if resume:
+        if not (run / "state" / "progress.json").exists():
+            raise MissingFile(f"--resume: {run}/state has no checkpoint; start without --resume")
+        progress = json.loads((run / "state" / "progress.json").read_text())
+        saved_student = load_arrays(run / "state", "student")
+        saved_optimizer = load_arrays(run / "state", "optimizer")
+        log(f"resuming {run} at stage {progress['stage'] + 1} of {len(stages)}, step {progress['step']}")
+    replicated, split_batch = data_parallel(batch)
+    put = lambda arrays: jax.device_put([jax.numpy.asarray(a) for a in arrays], replicated)  # noqa: E731
+    images = jax.device_put(bundle["images"], replicated)
+    text_arrays, condition = caption_conditions(bundle, float(config.get("style_dropout", 0.3)), log)
+    text_arrays = put(text_arrays)
+    original_params = put([v.value for v in original.weights])
+    key = jax.random.key(int(config["seed"]))
+    n = len(bundle["images"])
+    per_epoch = n // batch
+    if per_epoch == 0:
+        raise UsageError(f"--batch-size {batch} exceeds the bundle's {n} images; lower it")
+    budget = float(config["minutes"]) * 60.0 if config.get("minutes") else math.inf
+    run_start = time.perf_counter()
+
+    with open(run / "log.jsonl", "a") as log_file:
+        while progress["stage"] < len(stages):
+            stage = progress["stage"]
+            steps = stages[stage]
+            schedule = WarmupCosine(float(config["lr"]), int(config["warmup_steps"]), per_stage)
+            optimizer = keras.optimizers.Adam(schedule, beta_1=0.9, beta_2=0.99, clipnorm=1.0)
+            optimizer.build(student_net.trainable_variables)
+            if stage == 0:
+                teacher_params, first_teacher = original_params, True
+                student = [v.value for v in student_net.trainable_variables]
+            else:  # the previous stage's student teaches, and starts, this one
+                teacher_params, first_teacher = put(read_student(run, stages[stage - 1])), False
+                student = list(teacher_params)
+            optimizer_vars = [v.value for v in optimizer.variables]
+            if saved_student is not None and progress["step"] > 0:  # resuming inside this stage
+                student, optimizer_vars = saved_student, saved_optimizer
+            saved_student = None  # (a checkpoint at a stage's end holds the finished student)
+            student, optimizer_vars = put(student), put(optimizer_vars)
+            if student_net.non_trainable_weights:
+                raise ValueError("the distiller expects a U-Net without non-trainable weights")
+
+            step_fn = stage_step(student_net, original, optimizer, GuidedDistillationLoss(steps), condition,
+                                 jax.random.fold_in(key, stage), first_teacher, interval, (low, high))
+            log(f"stage {stage + 1}/{len(stages)}: {2 * steps} -> {steps} steps")
+            started = last_checkpoint = last_log = time.perf_counter()
+            logged_step, losses, order = progress["step"], [], None
+            while progress["step"] < per_stage:
+                step = progress["step"]
+                epoch, index = divmod(step + stage * per_stage, per_epoch)
+                if order is None or order[2] != epoch:
+                    order = (*epoch_order(n, batch, int(config["seed"]), epoch), epoch)
+                rows = order[0][index]
+                captions = caption_ids(bundle["slots"], rows, order[1][index])
+                student, optimizer_vars, loss = step_fn(
+                    student, optimizer_vars, teacher_params, images, text_arrays,
+                    jax.device_put(rows.astype(np.int32), split_batch),
+                    jax.device_put(captions.astype(np.int32), split_batch), np.int32(step))
+                losses.append(loss)
+                progress["step"] += 1
+                progress["images_seen"] += batch
+                now = time.perf_counter()
+                out_of_time = now - run_start >= budget
+                stage_done = progress["step"] >= per_stage
+                if now - last_log >= float(config["log_seconds"]) or stage_done or out_of_time:
+                    mean_loss = float(np.mean([float(x) for x in losses]))
+                    now = time.perf_counter()
+                    rate = (progress["step"] - logged_step) * batch / (now - last_log)
+                    record = {"stage": stage + 1, "student_steps": steps, "step": progress["step"],
+                              "loss": mean_loss, "images_per_second": rate, "lr": float(schedule(progress["step"])),
+                              "elapsed_seconds": progress["train_seconds"] + now - started}
+                    log_file.write(json.dumps(record) + "\n")
+                    log_file.flush()
+                    log(f"stage {stage + 1} ({steps} steps) step {progress['step']}/{per_stage} "
+                        f"loss {mean_loss:.5f} {rate:.1f} img/s")
+                    logged_step, last_log, losses = progress["step"], now, []
+                if stage_done:
+                    (run / "stages").mkdir(exist_ok=True)
+                    save_arrays(run / "stages", f"student-{steps}", [np.asarray(a) for a in student])
+                    progress.update(stage=stage + 1, step=0)
+                if stage_done or out_of_time or now - last_checkpoint >= float(config["checkpoint_minutes"]) * 60:
+                    progress["train_seconds"] += now - started
+                    started = now
+                    _write_state(run, [np.asarray(a) for a in student], [np.asarray(a) for a in optimizer_vars],
+                                 progress)
+                    last_checkpoint = time.perf_counter()
+                    started += last_checkpoint - now
+                if stage_done:
+                    break
+                if out_of_time:
+                    return progress
+    return progress
