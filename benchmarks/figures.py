@@ -1,6 +1,6 @@
 """The figures of the shipped diffusion model (README, docs/models/diffusion.md).
 
-    python benchmarks/figures.py [--preset diffusion-emoji72] [--num-steps 20]
+    python benchmarks/figures.py [--preset diffusion-emoji72] [--num-steps 6] [--out docs/diffusion]
     python benchmarks/figures.py --progress runs/diffusion-ft --gif progress_finetune.gif
 
 docs/diffusion/text_to_emoji.png   16 prompts (8 training captions, 8 held-out emoji the
@@ -56,38 +56,42 @@ def progress_gif(run: Path, path: Path) -> None:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--preset", default="diffusion-emoji72")
-    p.add_argument("--num-steps", type=int, default=20)
-    p.add_argument("--guidance-scale", type=float, default=3.0)
+    p.add_argument("--num-steps", type=int, help="sampling steps (default: the preset's)")
+    p.add_argument("--guidance-scale", type=float, help="guidance scale (default: the preset's)")
+    p.add_argument("--out", type=Path, default=OUT, help="folder for the figures")
     p.add_argument("--progress", help="a run directory: make only its progress GIF")
     p.add_argument("--gif", default="progress.gif", help="the GIF's file name under docs/diffusion")
     args = p.parse_args()
     if args.progress:
-        progress_gif(Path(args.progress), OUT / args.gif)
+        progress_gif(Path(args.progress), args.out / args.gif)
         return
+    out = args.out
     import numpy as np
 
     from emoji_t2i.pipelines import TextToImagePipeline
     from emoji_t2i.plotting import save_grid
 
-    OUT.mkdir(parents=True, exist_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
     pipe = TextToImagePipeline.from_preset(args.preset)
-    options = {"num_steps": args.num_steps, "guidance_scale": args.guidance_scale}
+    options = {k: v for k, v in (("num_steps", args.num_steps), ("guidance_scale", args.guidance_scale))
+               if v is not None}
+    steps = {k: v for k, v in options.items() if k == "num_steps"}
     held = heldout_prompts()
     prompts = TRAIN_PROMPTS + held
     images = pipe.sample(prompts, seed=0, n=4, **options)
     captions = [(f"[held-out] {q}" if q in held else q) if j == 0 else "" for q in prompts for j in range(4)]
     # two prompts per row: 8 columns
-    save_grid(OUT / "text_to_emoji.png", images, captions, columns=8, caption_lines=2)
-    save_grid(OUT / "one_prompt.png", pipe.sample(["crying cat"], seed=1, n=8, **options),
+    save_grid(out / "text_to_emoji.png", images, captions, columns=8, caption_lines=2)
+    save_grid(out / "one_prompt.png", pipe.sample(["crying cat"], seed=1, n=8, **options),
               ["crying cat"] + [""] * 7, columns=8)
     scales = (1.0, 2.0, 3.0, 5.0, 8.0)
     rows = []
     for q in ("crying cat", "red heart", "rocket", held[0]):
-        rows += [pipe.sample([q], seed=2, n=1, num_steps=args.num_steps, guidance_scale=s)[0] for s in scales]
-    save_grid(OUT / "guidance.png", np.stack(rows),
+        rows += [pipe.sample([q], seed=2, n=1, guidance_scale=s, **steps)[0] for s in scales]
+    save_grid(out / "guidance.png", np.stack(rows),
               [f"{q[:18]} g={s:g}" for q in ("crying cat", "red heart", "rocket", held[0]) for s in scales],
               columns=len(scales))
-    print(f"wrote {OUT}/text_to_emoji.png, one_prompt.png, guidance.png; held-out prompts: {held}")
+    print(f"wrote {out}/text_to_emoji.png, one_prompt.png, guidance.png; held-out prompts: {held}")
 
 
 if __name__ == "__main__":

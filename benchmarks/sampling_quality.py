@@ -4,6 +4,9 @@ and 3M at few steps, with and without a guidance interval.
 
     python benchmarks/sampling_quality.py --samples 300     # ~35 min on 2 CPU cores (13 settings)
     python benchmarks/sampling_quality.py --plot            # the figure from the saved results
+    python benchmarks/sampling_quality.py --samples 300 --students runs/distill/preset-8 runs/distill/preset-4
+                                                            # distilled students (train_jax distill), each
+                                                            # at its own steps: one network call per step
 
 Results go to docs/diffusion/quality_vs_steps.json, one entry per setting, written as each
 finishes (a killed run continues where it stopped); the figure to quality_vs_steps.png.
@@ -35,7 +38,7 @@ def label(sampler, steps, interval) -> str:
     return f"{sampler} {steps}" + (" interval" if interval else "")
 
 
-def measure(samples: int, seed: int) -> None:
+def measure(samples: int, seed: int, students=()) -> None:
     from emoji_t2i.console import quiet_tensorflow
 
     quiet_tensorflow()
@@ -47,17 +50,22 @@ def measure(samples: int, seed: int) -> None:
 
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     pipe, ds, judges, cache = TextToImagePipeline.from_preset(), load_dataset(), Judges.load(), {}
-    for sampler, steps, interval in SETTINGS:
+    jobs = [(pipe, "diffusion-emoji72", sampler, steps, interval) for sampler, steps, interval in SETTINGS]
+    for folder in students:
+        student = TextToImagePipeline.from_preset(folder)
+        jobs.append((student, str(folder), "distilled", int(student.options["num_steps"]), None))
+    for source, source_name, sampler, steps, interval in jobs:
         name = label(sampler, steps, interval)
-        if name in results and results[name]["samples"] == samples:
+        if name in results and results[name]["samples"] == samples and sampler != "distilled":
             continue
-        options = {"sampler": sampler, "num_steps": steps}
+        options = {} if sampler == "distilled" else {"sampler": sampler, "num_steps": steps}
         if interval:
             options["guidance_interval"] = interval
         start = time.perf_counter()
-        report = evaluate(PipelineSource(pipe, "diffusion-emoji72", options), ds, judges, samples, seed,
+        report = evaluate(PipelineSource(source, source_name, options), ds, judges, samples, seed,
                           ROOT / "runs" / "sampling_quality" / name.replace(" ", "_"), cache=cache)
         results[name] = {"sampler": sampler, "steps": steps, "interval": interval, "samples": samples,
+                         **({"preset": source_name} if sampler == "distilled" else {}),
                          "seconds": time.perf_counter() - start,
                          **{split: {k: report["splits"][split][k] for k in KEYS} for split in ("train", "heldout")}}
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
@@ -74,13 +82,15 @@ def plot() -> None:
     results = json.loads(RESULTS.read_text())
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
     lines = {("dpm_solver", None): ("o-", "tab:blue"), ("dpm_solver_3m", None): ("s:", "tab:green"),
-             ("dpm_solver", INTERVAL): ("v--", "tab:orange"), ("dpm_solver_3m", INTERVAL): ("^--", "tab:purple")}
+             ("dpm_solver", INTERVAL): ("v--", "tab:orange"), ("dpm_solver_3m", INTERVAL): ("^--", "tab:purple"),
+             ("distilled", None): ("D-", "tab:red")}
     for (sampler, interval), (style, colour) in lines.items():
         rows = sorted((r for r in results.values() if r["sampler"] == sampler
                        and (r["interval"] is None) == (interval is None)), key=lambda r: r["steps"])
         if not rows:
             continue
-        name = {"dpm_solver": "DPM-Solver++ 2M", "dpm_solver_3m": "DPM-Solver++ 3M"}[sampler]
+        name = {"dpm_solver": "DPM-Solver++ 2M", "dpm_solver_3m": "DPM-Solver++ 3M",
+                "distilled": "distilled student (1 call per step)"}[sampler]
         name += " + guidance interval" if interval else ""
         for ax, key in zip(axes, ("fid", "r_precision", "near_copy_fraction"), strict=True):
             for split in ("train", "heldout"):
@@ -104,9 +114,10 @@ def main(argv=None) -> int:
     p.add_argument("--samples", type=int, default=300, help="prompts per split (evaluate's --samples)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--plot", action="store_true", help="only draw the figure from the saved results")
+    p.add_argument("--students", nargs="*", default=[], help="distilled student presets to evaluate as well")
     args = p.parse_args(argv)
     if not args.plot:
-        measure(args.samples, args.seed)
+        measure(args.samples, args.seed, args.students)
     plot()
     return 0
 

@@ -38,7 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
                                                          "(default 3)")
     p.add_argument("--sampler", choices=("dpm_solver", "dpm_solver_3m", "ddim", "ddpm"), help="diffusion: sampler")
     p.add_argument("--guidance-interval", type=float, nargs=2, metavar=("LOW", "HIGH"),
-                   help="diffusion: guide only at noise levels sigma/alpha in (LOW, HIGH], e.g. 0.28 5.42")
+                   help="diffusion: guide only at noise levels sigma/alpha in (LOW, HIGH] (default: the "
+                        "model's; the shipped one 0.28 5.42; 0 1e9 guides every step)")
     p.add_argument("--style", help="diffusion with styles: draw in this style (google, twitter, openmoji, "
                                    "fluent_flat, ...; default any)")
     p.add_argument("--temperature", type=float, help="vq_transformer: token sampling temperature (default 1)")

@@ -118,7 +118,7 @@ def text_tab(runs) -> None:
     seed = right.number_input("Seed", 0, 2**31 - 1, 0, key="text-seed")
     options = {}
     if "num_steps" in pipe.options:
-        options["num_steps"] = st.slider("Sampling steps", 5, 50, int(pipe.options["num_steps"]), key="steps")
+        options["num_steps"] = st.slider("Sampling steps", 1, 50, int(pipe.options["num_steps"]), key="steps")
         options["guidance_scale"] = st.slider("Guidance scale", 0.0, 8.0, float(pipe.options["guidance_scale"]),
                                               0.5, key="guidance")
     if pipe.styles:  # a style-conditioned model: draw in one of its emoji sets, or any

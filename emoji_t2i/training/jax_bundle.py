@@ -21,7 +21,7 @@ from emoji_t2i.data import load_dataset
 from emoji_t2i.data.pipeline import caption_table
 from emoji_t2i.errors import MissingFile, UsageError
 from emoji_t2i.pipelines import load_preset, save_preset
-from emoji_t2i.training.jax_diffusion import assign_weights, read_state
+from emoji_t2i.training.jax_diffusion import assign_weights, read_state, weight_names
 from emoji_t2i.training.loop import only_styles
 
 UNET_KEYS = ("text_dim", "widths", "blocks", "embedding_dim", "heads", "cross_attention", "styles",
@@ -141,8 +141,9 @@ def write_bundle(init_from: str, out: Path, data: str = "embedded", style: str =
         # float16 in a packed bundle: 10 MB instead of 20, so that a warm start travels with
         # two of three image parts in one call (the run trains in float32 from them)
         dtype = np.float16 if packed else np.float32
-        np.savez(tmp / "weights.npz", **{str(i): np.asarray(w).astype(dtype) for i, w in
-                                         enumerate(model.ema_denoiser.weights)})
+        np.savez(tmp / "weights.npz", **{name: np.asarray(w).astype(dtype) for name, w in
+                                         zip(weight_names(model.ema_denoiser), model.ema_denoiser.weights,
+                                             strict=True)})
     meta = {"format": 2 if packed else 1, "command": command, "unet": unet, "images": len(train),
             "captions": len(unique), "caption_slots": int(counts.sum()), "data": data, "style": style,
             "packed": packed, "styles": styles, "image_parts": max(1, parts),
@@ -186,7 +187,7 @@ def write_preset(run: Path, out: Path, init_from: str | None = None, command: st
     state = read_state(run)
     if snapshot is not None:  # an EMA kept along the way instead of the last one
         with np.load(snapshot) as f:
-            state["ema"] = [f[str(i)].astype(np.float32) for i in range(len(f.files))]
+            state["ema"] = {k: f[k].astype(np.float32) for k in f.files}
     params = state["params"] or state["ema"]  # only the EMA came back: the preset samples from it alone
     for net, arrays in ((model.denoiser, params), (model.ema_denoiser, state["ema"])):
         assign_weights(net, arrays, f"--run {run}: its U-Net does not fit the preset's; pass the "

@@ -38,8 +38,42 @@ from emoji_t2i.errors import MissingFile, UsageError
 STATE_FILE_BYTES = 15 * 2**20  # one state file at most (the GPU machine returns files <= 16 MiB)
 
 
+def weight_names(net) -> list[str]:
+    """Each of ``net.weights``' path below the network itself (``down0_0/conv1/kernel``,
+    whether the U-Net stands alone or sits in a model, and whichever scope created the
+    variable): the keys under which bundles, state files, snapshots and students store
+    weights, so that they load by name whatever order a network creates its layers in."""
+    names = []
+    for w in net.weights:
+        parts = w.path.split("/")
+        names.append("/".join(parts[parts.index(net.name) + 1:] if net.name in parts else parts))
+    if len(set(names)) != len(names):
+        raise ValueError(f"{net.name}: two weights share a path; name its layers")
+    return names
+
+
+def in_order(arrays, names: list[str], error: str) -> list:
+    """Arrays saved by name (a dict) in the order of ``names``; ``error`` names what is missing
+    or unexpected. Files written before weights were stored by name (keys "0", "1", ...; or a
+    list) are read by position."""
+    if isinstance(arrays, dict) and arrays and not all(k.isdigit() for k in arrays):
+        known = set(names)
+        missing, unexpected = [n for n in names if n not in arrays], [k for k in arrays if k not in known]
+        if missing or unexpected:
+            raise UsageError(f"{error} (missing: {', '.join(missing[:3]) or 'none'}; "
+                             f"unexpected: {', '.join(unexpected[:3]) or 'none'})")
+        return [arrays[n] for n in names]
+    if isinstance(arrays, dict):
+        arrays = [arrays[str(i)] for i in range(len(arrays))]
+    if len(arrays) != len(names):
+        raise UsageError(f"{error} ({len(arrays)} arrays for {len(names)} weights)")
+    return list(arrays)
+
+
 def assign_weights(net, arrays, error: str) -> None:
-    """Arrays (in ``net.weights`` order) into a U-Net; ``error`` if any shape differs."""
+    """Arrays by name (a dict keyed by ``weight_names``) or by position into a network;
+    ``error`` if any is missing or its shape differs."""
+    arrays = in_order(arrays, weight_names(net), error)
     if [tuple(w.shape) for w in net.weights] != [tuple(np.shape(a)) for a in arrays]:
         raise UsageError(error)
     for w, a in zip(net.weights, arrays, strict=True):
@@ -80,7 +114,7 @@ def read_bundle(path: Path) -> dict:
             out["minilm"] = [f[str(i)].astype(np.float32) for i in range(len(f.files))]
     if (path / "weights.npz").exists():
         with np.load(path / "weights.npz") as f:
-            out["weights"] = [f[str(i)].astype(np.float32) for i in range(len(f.files))]
+            out["weights"] = {k: f[k].astype(np.float32) for k in f.files}
     return out
 
 
@@ -161,32 +195,38 @@ def caption_conditions(bundle: dict, style_dropout: float, log=print):
 
 
 # --- state files (split so that no file passes STATE_FILE_BYTES) --------------------------------
-def save_arrays(folder: Path, name: str, arrays: list) -> None:
+def save_arrays(folder: Path, name: str, arrays: list, names: list[str] | None = None) -> None:
+    """``arrays`` under ``names`` (default "0", "1", ...) in ``name``-0.npz, -1.npz, ..."""
+    names = names or [str(i) for i in range(len(arrays))]
     part, size, index = {}, 0, 0
-    for i, a in enumerate(arrays):
+    for key, a in zip(names, arrays, strict=True):
         a = np.asarray(a)
         if part and size + a.nbytes > STATE_FILE_BYTES:
             np.savez(folder / f"{name}-{index}.npz", **part)
             part, size, index = {}, 0, index + 1
-        part[str(i)], size = a, size + a.nbytes
+        part[key], size = a, size + a.nbytes
     np.savez(folder / f"{name}-{index}.npz", **part)
 
 
-def load_arrays(folder: Path, name: str) -> list:
+def load_arrays(folder: Path, name: str) -> dict:
+    """{key: array} of every ``name``-*.npz in ``folder`` (empty if none)."""
     found = {}
     for file in sorted(folder.glob(f"{name}-*.npz")):
         with np.load(file) as f:
-            found.update({int(k): f[k] for k in f.files})
-    return [found[i] for i in range(len(found))]
+            found.update({k: f[k] for k in f.files})
+    return found
 
 
-def write_state(run: Path, trainable, optimizer_vars, ema, progress: dict) -> None:
+def write_state(run: Path, trainable, optimizer_vars, ema, progress: dict, names: dict | None = None) -> None:
+    """``names``: {"params": [...], "optimizer": [...]} keys to store the arrays under (the EMA
+    takes the parameters' names); without, by position."""
+    names = names or {}
     tmp = run / "state.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
-    save_arrays(tmp, "params", trainable)
-    save_arrays(tmp, "ema", ema)
-    save_arrays(tmp, "optimizer", optimizer_vars)
+    save_arrays(tmp, "params", trainable, names.get("params"))
+    save_arrays(tmp, "ema", ema, names.get("params"))
+    save_arrays(tmp, "optimizer", optimizer_vars, names.get("optimizer"))
     (tmp / "progress.json").write_text(json.dumps(progress, indent=2) + "\n")
     old = run / "state.old"
     shutil.rmtree(old, ignore_errors=True)
@@ -255,18 +295,21 @@ def train(config: dict, run: Path, resume: bool = False, log=print) -> dict:
     schedule = WarmupCosine(config["lr"], config["warmup_steps"], steps)
     optimizer = keras.optimizers.AdamW(
         schedule, weight_decay=config["weight_decay"],
-        beta_1=config["beta_1"], beta_2=config["beta_2"], clipnorm=1.0)
+        beta_1=config["beta_1"], beta_2=config["beta_2"], clipnorm=1.0, name="adamw")
     optimizer.build(denoiser.trainable_variables)
 
     trainable = [v.value for v in denoiser.trainable_variables]
     ema = [v.value for v in ema_net.weights]
     optimizer_vars = [v.value for v in optimizer.variables]
+    names = {"params": weight_names(denoiser), "optimizer": [v.path for v in optimizer.variables]}
     progress = {"step": 0, "images_seen": 0, "train_seconds": 0.0}
     if resume:
         saved = read_state(run)
-        trainable, ema, progress = saved["params"], saved["ema"], saved["progress"]
+        mismatch = f"--resume: {run}/state does not fit this U-Net"
+        trainable = in_order(saved["params"], names["params"], mismatch)
+        ema, progress = in_order(saved["ema"], names["params"], mismatch), saved["progress"]
         if saved["optimizer"]:
-            optimizer_vars = saved["optimizer"]
+            optimizer_vars = in_order(saved["optimizer"], names["optimizer"], mismatch)
         else:  # moments restart; the step count (and so the learning rate) continues
             log(f"warning: {run}/state has no optimizer-*.npz: Adam's moments restart from zero")
             i = next(i for i, v in enumerate(optimizer.variables) if v.name == "iteration")
@@ -335,7 +378,7 @@ def train(config: dict, run: Path, resume: bool = False, log=print) -> dict:
             if progress["step"] in snapshot_steps:  # the EMA at this step, for choosing afterwards
                 (run / "snapshots").mkdir(exist_ok=True)
                 np.savez(run / "snapshots" / f"ema-{progress['step']:06d}.npz",
-                         **{str(i): np.asarray(a).astype(np.float16) for i, a in enumerate(ema)})
+                         **{k: np.asarray(a).astype(np.float16) for k, a in zip(names["params"], ema, strict=True)})
             now = time.perf_counter()
             finished = progress["step"] >= steps or now - run_start >= budget
             if now - last_log >= float(config["log_seconds"]) or finished:
@@ -356,7 +399,7 @@ def train(config: dict, run: Path, resume: bool = False, log=print) -> dict:
                 started = now
                 write_state(run, [np.asarray(a) for a in trainable],
                             [np.asarray(a) for a in optimizer_vars], [np.asarray(a) for a in ema],
-                            progress)
+                            progress, names)
                 last_checkpoint = time.perf_counter()
                 started += last_checkpoint - now  # checkpoint time is not training time
             if finished:

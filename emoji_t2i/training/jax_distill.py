@@ -34,9 +34,11 @@ from emoji_t2i.training.jax_diffusion import (
     caption_ids,
     data_parallel,
     epoch_order,
+    in_order,
     load_arrays,
     read_bundle,
     save_arrays,
+    weight_names,
 )
 
 
@@ -57,22 +59,23 @@ def stage_files(run: Path) -> dict[int, Path]:
     return found
 
 
-def read_student(run: Path, steps: int) -> list:
+def read_student(run: Path, steps: int) -> dict:
+    """{weight name: array} of the run's student of ``steps`` steps."""
     if not (run / "stages" / f"student-{steps}-0.npz").exists():
         raise MissingFile(f"{run}/stages has no {steps}-step student; finished: "
                           f"{sorted(stage_files(run)) or 'none'}")
     return load_arrays(run / "stages", f"student-{steps}")
 
 
-def _write_state(run: Path, student, optimizer_vars, progress: dict) -> None:
+def _write_state(run: Path, student, optimizer_vars, progress: dict, names: dict) -> None:
     import os
     import shutil
 
     tmp = run / "state.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
-    save_arrays(tmp, "student", student)
-    save_arrays(tmp, "optimizer", optimizer_vars)
+    save_arrays(tmp, "student", student, names["student"])
+    save_arrays(tmp, "optimizer", optimizer_vars, names["optimizer"])
     (tmp / "progress.json").write_text(json.dumps(progress, indent=2) + "\n")
     shutil.rmtree(run / "state.old", ignore_errors=True)
     if (run / "state").exists():
@@ -178,17 +181,23 @@ def distill(config: dict, run: Path, resume: bool = False, log=print) -> dict:
             stage = progress["stage"]
             steps = stages[stage]
             schedule = WarmupCosine(float(config["lr"]), int(config["warmup_steps"]), per_stage)
-            optimizer = keras.optimizers.Adam(schedule, beta_1=0.9, beta_2=0.99, clipnorm=1.0)
+            # named: Keras numbers a second default-named optimizer ("adam_1"), and the state
+            # files key its variables by path
+            optimizer = keras.optimizers.Adam(schedule, beta_1=0.9, beta_2=0.99, clipnorm=1.0, name="distillation")
             optimizer.build(student_net.trainable_variables)
+            names = {"student": weight_names(student_net),
+                     "optimizer": [v.path for v in optimizer.variables]}
+            mismatch = f"{run}: its saved student does not fit the bundle's U-Net"
             if stage == 0:
                 teacher_params, first_teacher = original_params, True
                 student = [v.value for v in student_net.trainable_variables]
             else:  # the previous stage's student teaches, and starts, this one
-                teacher_params, first_teacher = put(read_student(run, stages[stage - 1])), False
-                student = list(teacher_params)
+                teacher_params = put(in_order(read_student(run, stages[stage - 1]), names["student"], mismatch))
+                first_teacher, student = False, list(teacher_params)
             optimizer_vars = [v.value for v in optimizer.variables]
             if saved_student is not None and progress["step"] > 0:  # resuming inside this stage
-                student, optimizer_vars = saved_student, saved_optimizer
+                student = in_order(saved_student, names["student"], mismatch)
+                optimizer_vars = in_order(saved_optimizer, names["optimizer"], mismatch)
             saved_student = None  # (a checkpoint at a stage's end holds the finished student)
             student, optimizer_vars = put(student), put(optimizer_vars)
             if student_net.non_trainable_weights:
@@ -230,13 +239,13 @@ def distill(config: dict, run: Path, resume: bool = False, log=print) -> dict:
                     logged_step, last_log, losses = progress["step"], now, []
                 if stage_done:
                     (run / "stages").mkdir(exist_ok=True)
-                    save_arrays(run / "stages", f"student-{steps}", [np.asarray(a) for a in student])
+                    save_arrays(run / "stages", f"student-{steps}", [np.asarray(a) for a in student], names["student"])
                     progress.update(stage=stage + 1, step=0)
                 if stage_done or out_of_time or now - last_checkpoint >= float(config["checkpoint_minutes"]) * 60:
                     progress["train_seconds"] += now - started
                     started = now
                     _write_state(run, [np.asarray(a) for a in student], [np.asarray(a) for a in optimizer_vars],
-                                 progress)
+                                 progress, names)
                     last_checkpoint = time.perf_counter()
                     started += last_checkpoint - now
                 if stage_done:

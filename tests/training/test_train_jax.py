@@ -12,7 +12,7 @@ import sys
 import numpy as np
 import pytest
 
-from emoji_t2i.errors import MissingFile
+from emoji_t2i.errors import MissingFile, UsageError
 from emoji_t2i.training import jax_diffusion as jd
 
 needs_jax = pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax is not installed")
@@ -75,15 +75,30 @@ def test_epoch_order_is_a_function_of_seed_and_epoch_and_picks_only_real_caption
     assert set(picked[::2]) == {5} and set(picked[1::2]) == {6, 7, 8}
 
 
-def test_state_files_split_and_round_trip(tmp_path, monkeypatch):
+def test_state_files_split_store_weights_by_name_and_still_read_by_position(tmp_path, monkeypatch):
     monkeypatch.setattr(jd, "STATE_FILE_BYTES", 1000)
     arrays = [np.arange(100, dtype=np.float32) + i for i in range(5)]  # 400 B each
-    jd.write_state(tmp_path, arrays, arrays[:2], arrays[::-1], {"step": 7})
+    names = {"params": [f"block{i}/kernel" for i in range(5)], "optimizer": ["adamw/iteration", "adamw/lr"]}
+    jd.write_state(tmp_path, arrays, arrays[:2], arrays[::-1], {"step": 7}, names)
     assert len(list((tmp_path / "state").glob("params-*.npz"))) == 3
     state = jd.read_state(tmp_path)
-    for got, want in zip(state["params"], arrays, strict=True):
+    assert sorted(state["params"]) == names["params"] and state["progress"] == {"step": 7}
+    # read back in another order than written: by name, not by position
+    shuffled = names["params"][::-1]
+    for got, want in zip(jd.in_order(state["params"], shuffled, "x"), arrays[::-1], strict=True):
         np.testing.assert_array_equal(got, want)
-    assert state["progress"] == {"step": 7} and len(state["ema"]) == 5
+    np.testing.assert_array_equal(jd.in_order(state["ema"], names["params"], "x")[0], arrays[-1])
+    with pytest.raises(UsageError, match=r"does not fit \(missing: block5/kernel; unexpected: block0/kernel\)"):
+        jd.in_order(state["params"], [*names["params"][1:], "block5/kernel"], "does not fit")
+    # a state written before weights were stored by name is read by position
+    (tmp_path / "old").mkdir()
+    jd.write_state(tmp_path / "old", arrays, arrays[:2], arrays, {"step": 1})
+    old = jd.read_state(tmp_path / "old")
+    assert sorted(old["params"], key=int) == ["0", "1", "2", "3", "4"]
+    for got, want in zip(jd.in_order(old["params"], shuffled, "x"), arrays, strict=True):
+        np.testing.assert_array_equal(got, want)
+    with pytest.raises(UsageError, match="5 arrays for 4 weights"):
+        jd.in_order(old["params"], shuffled[:4], "x")
     with pytest.raises(MissingFile, match="start without --resume"):
         jd.read_state(tmp_path / "nothing")
 
@@ -103,13 +118,12 @@ import os, sys, numpy as np
 os.environ["KERAS_BACKEND"] = sys.argv[1]
 import keras
 from emoji_t2i.networks.unet import TextConditionedUNet
-from emoji_t2i.training.jax_diffusion import read_bundle, read_state
+from emoji_t2i.training.jax_diffusion import assign_weights, read_state
 import json
 bundle = json.load(open(sys.argv[2] + "/bundle.json"))
 net = TextConditionedUNet(**bundle["unet"])
 net.build(None)
-for w, a in zip(net.weights, read_state(__import__("pathlib").Path(sys.argv[3]))["ema"], strict=True):
-    w.assign(a)
+assign_weights(net, read_state(__import__("pathlib").Path(sys.argv[3]))["ema"], "the run's EMA does not fit")
 rng = np.random.default_rng(0)
 x = rng.normal(size=(2, 72, 72, 4)).astype("float32")
 text = rng.normal(size=(2, bundle["unet"]["text_dim"])).astype("float32")
@@ -148,8 +162,9 @@ def test_bundle_train_resume_and_preset_round_trip(diffusion_run, emoji_folder, 
     assert one_device["progress"]["step"] == two_devices["progress"]["step"] == 1
     first_losses = [json.loads((r / "log.jsonl").read_text().splitlines()[0])["loss"] for r in (run, tmp_path / "two")]
     np.testing.assert_allclose(*first_losses, rtol=1e-5)
-    for a, b in zip(one_device["params"], two_devices["params"], strict=True):
-        np.testing.assert_allclose(a, b, atol=1e-6)
+    assert one_device["params"].keys() == two_devices["params"].keys()
+    for name, a in one_device["params"].items():
+        np.testing.assert_allclose(a, two_devices["params"][name], atol=1e-6)
     again = _jax("train", "--bundle", bundle, "--out", run, "--steps", 3)
     assert again.returncode == 2 and "--resume" in again.stderr  # never overwrites a run
     resumed = _jax("train", "--bundle", bundle, "--out", run, "--resume", "--steps", 5, cache=tmp_path / "xla")
@@ -167,7 +182,8 @@ def test_bundle_train_resume_and_preset_round_trip(diffusion_run, emoji_folder, 
     before = TextToImagePipeline.from_preset(diffusion_run / "preset")
     after = TextToImagePipeline.from_preset(preset)
     state = jd.read_state(run)
-    for w, a in zip(after.model.ema_denoiser.weights, state["ema"], strict=True):
+    weights = after.model.ema_denoiser.weights
+    for w, a in zip(weights, jd.in_order(state["ema"], jd.weight_names(after.model.ema_denoiser), "x"), strict=True):
         np.testing.assert_array_equal(np.asarray(w), a)
     moved = [not np.array_equal(np.asarray(a), np.asarray(b)) for a, b in
              zip(before.model.ema_denoiser.weights, after.model.ema_denoiser.weights, strict=True)]
@@ -200,13 +216,13 @@ os.environ["KERAS_BACKEND"] = sys.argv[1]
 import keras
 from emoji_t2i.networks.condition import pack_condition
 from emoji_t2i.networks.unet import TextConditionedUNet
-from emoji_t2i.training.jax_diffusion import encode_captions, read_bundle
+from emoji_t2i.training.jax_diffusion import assign_weights, encode_captions, read_bundle
 bundle = read_bundle(pathlib.Path(sys.argv[2]))
 net = TextConditionedUNet(**bundle["meta"]["unet"])
 net.build(None)
 with np.load(sys.argv[3]) as f:
-    for i, w in enumerate(net.weights):
-        w.assign(f[str(i)].astype("float32"))
+    assert "mid_words/query/kernel" in f.files  # snapshots store weights by name
+    assign_weights(net, {k: f[k].astype("float32") for k in f.files}, "the snapshot does not fit")
 bundle["tokens"] = bundle["tokens"][:4]
 pooled, sequence, mask = encode_captions(bundle)
 condition = np.asarray(pack_condition(pooled, sequence, mask, np.array([0, -1, 0, -1])))
@@ -316,8 +332,10 @@ def test_distillation_runs_its_stages_resumes_and_its_student_samples_in_one_cal
     pipe = TextToImagePipeline.from_preset(preset)
     model = pipe.model
     assert model.guidance_input and model.num_steps == 1 and model.sampler == "ddim"
+    student = jd.load_arrays(run / "stages", "student-1")
+    assert "guidance_dense2/kernel" in student  # stored by name
     np.testing.assert_array_equal(  # the last stage's student, as the distiller left it
-        model.ema_denoiser.weights[0].numpy(), np.load(run / "stages" / "student-1-0.npz")["0"])
+        model.ema_denoiser.guidance_dense2.kernel.numpy(), student["guidance_dense2/kernel"])
 
     network, batches = model._denoiser_graph(), []
 

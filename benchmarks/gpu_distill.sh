@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Distil a diffusion preset into a few-step student on a GPU machine with JAX but no TensorFlow,
+# in one call: the bundle of diffusion-emoji72 (~56 MB) travels with the working tree stripped of
+# the dataset, the presets, the judges' weights and docs/ (as for gpu_flagship.sh).
+#
+#   # here: the teacher's bundle (its training images, caption features, EMA weights, sampling defaults)
+#   python -m emoji_t2i.train_jax bundle --init-from diffusion-emoji72 --style google,twitter \
+#       --out runs/bundle-default
+#   # on the GPU machine (carry .whl and runs/bundle-default):
+#   bash benchmarks/gpu_distill.sh 8,4,2 STAGE_STEPS MINUTES [train_jax distill options]
+#   # here again, with the files that came back copied to runs/gpu-distill/{config.json,log.jsonl,stages/}:
+#   python -m emoji_t2i.train_jax finish --run runs/gpu-distill --out runs/gpu-distill/preset [--stage 4]
+#
+# What comes back under $OUT: config.json, log.jsonl and every finished stage's student (float32,
+# two files each: 3 stages make 8 files, the most a call returns). Size STAGE_STEPS so that every
+# stage finishes within MINUTES (the first jitted step of each stage compiles first).
+set -euo pipefail
+stages=$1; stage_steps=$2; minutes=$3; shift 3
+out=${OUT:-runs/gpu-out}
+bundle=${BUNDLE:-runs/bundle-default}
+PY=${PY:-python3}
+export KERAS_BACKEND=jax XLA_PYTHON_CLIENT_PREALLOCATE=false PYTHONUNBUFFERED=1
+if ! "$PY" -c "import keras" 2>/dev/null && [ -d .whl ]; then  # the GPU image has no keras
+  "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl
+fi
+export PYTHONPATH=/tmp/site:$PWD
+"$PY" -c "import jax, keras; print(jax.__version__, keras.__version__, jax.devices())"
+run=runs/distill
+rm -rf "$run"
+mkdir -p "$out"
+"$PY" -m emoji_t2i.train_jax distill --bundle "$bundle" --out "$run" --stages "$stages" \
+  --stage-steps "$stage_steps" --minutes "$minutes" --batch-size "${BATCH:-256}" --log-seconds 20 \
+  --checkpoint-minutes 100 "$@" 2>&1 | grep --line-buffered -v "^WARNING\|^I0000" || true
+cp "$run/config.json" "$run/log.jsonl" "$out/"
+cp "$run"/stages/student-*.npz "$out/" 2>/dev/null || true
+ls -la "$out"
