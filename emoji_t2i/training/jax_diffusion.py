@@ -217,16 +217,14 @@ def load_arrays(folder: Path, name: str) -> dict:
     return found
 
 
-def write_state(run: Path, trainable, optimizer_vars, ema, progress: dict, names: dict | None = None) -> None:
-    """``names``: {"params": [...], "optimizer": [...]} keys to store the arrays under (the EMA
-    takes the parameters' names); without, by position."""
-    names = names or {}
+def replace_state(run: Path, groups: dict, progress: dict) -> None:
+    """Rewrite ``run``/state atomically: each group ``{"params": (arrays, names or None), ...}``
+    as its split npz files, and progress.json; a crash leaves the old state or the new one."""
     tmp = run / "state.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
-    save_arrays(tmp, "params", trainable, names.get("params"))
-    save_arrays(tmp, "ema", ema, names.get("params"))
-    save_arrays(tmp, "optimizer", optimizer_vars, names.get("optimizer"))
+    for group, (arrays, names) in groups.items():
+        save_arrays(tmp, group, arrays, names)
     (tmp / "progress.json").write_text(json.dumps(progress, indent=2) + "\n")
     old = run / "state.old"
     shutil.rmtree(old, ignore_errors=True)
@@ -234,6 +232,14 @@ def write_state(run: Path, trainable, optimizer_vars, ema, progress: dict, names
         os.replace(run / "state", old)
     os.replace(tmp, run / "state")
     shutil.rmtree(old, ignore_errors=True)
+
+
+def write_state(run: Path, trainable, optimizer_vars, ema, progress: dict, names: dict | None = None) -> None:
+    """``names``: {"params": [...], "optimizer": [...]} keys to store the arrays under (the EMA
+    takes the parameters' names); without, by position."""
+    names = names or {}
+    replace_state(run, {"params": (trainable, names.get("params")), "ema": (ema, names.get("params")),
+                        "optimizer": (optimizer_vars, names.get("optimizer"))}, progress)
 
 
 def read_state(run: Path) -> dict:

@@ -37,6 +37,7 @@ from emoji_t2i.training.jax_diffusion import (
     in_order,
     load_arrays,
     read_bundle,
+    replace_state,
     save_arrays,
     weight_names,
 )
@@ -65,23 +66,6 @@ def read_student(run: Path, steps: int) -> dict:
         raise MissingFile(f"{run}/stages has no {steps}-step student; finished: "
                           f"{sorted(stage_files(run)) or 'none'}")
     return load_arrays(run / "stages", f"student-{steps}")
-
-
-def _write_state(run: Path, student, optimizer_vars, progress: dict, names: dict) -> None:
-    import os
-    import shutil
-
-    tmp = run / "state.tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    save_arrays(tmp, "student", student, names["student"])
-    save_arrays(tmp, "optimizer", optimizer_vars, names["optimizer"])
-    (tmp / "progress.json").write_text(json.dumps(progress, indent=2) + "\n")
-    shutil.rmtree(run / "state.old", ignore_errors=True)
-    if (run / "state").exists():
-        os.replace(run / "state", run / "state.old")
-    os.replace(tmp, run / "state")
-    shutil.rmtree(run / "state.old", ignore_errors=True)
 
 
 def stage_step(student_net, original, optimizer, objective, condition, key, first_teacher: bool,
@@ -244,8 +228,9 @@ def distill(config: dict, run: Path, resume: bool = False, log=print) -> dict:
                 if stage_done or out_of_time or now - last_checkpoint >= float(config["checkpoint_minutes"]) * 60:
                     progress["train_seconds"] += now - started
                     started = now
-                    _write_state(run, [np.asarray(a) for a in student], [np.asarray(a) for a in optimizer_vars],
-                                 progress, names)
+                    replace_state(run, {"student": ([np.asarray(a) for a in student], names["student"]),
+                                        "optimizer": ([np.asarray(a) for a in optimizer_vars], names["optimizer"])},
+                                  progress)
                     last_checkpoint = time.perf_counter()
                     started += last_checkpoint - now
                 if stage_done:
