@@ -204,3 +204,35 @@ def test_a_cross_attention_model_trains_every_weight_and_samples_by_style():
     # --set styles=google,twitter arrives as one string
     assert tiny_model("diffusion", compile=False, text_encoder="minilm", styles="google, twitter").styles == (
         "google", "twitter")
+
+
+def test_a_distilled_student_takes_the_guidance_scale_and_composes_in_one_call_per_step():
+    """guidance_input: one U-Net call per step on the undoubled batch with the scale as a fifth
+    input; several conditions mix as sum_k w_k v_k (the guided composition when the weights
+    sum to 1) in that one call; the plain objective still trains it (at scale 1)."""
+    model = tiny_model("diffusion", guidance_input=True)
+    wake_zero_initialised(model)
+    kernel = model.ema_denoiser.guidance_dense2.kernel  # zero-initialised: a new student is its teacher
+    kernel.assign(np.random.default_rng(0).normal(0, 0.1, kernel.shape).astype("float32"))
+    assert model.get_config()["guidance_input"] and model.ema_denoiser.guidance_input
+    calls, network = [], model._denoiser_graph()
+
+    def counting(inputs):
+        calls.append((int(inputs[0].shape[0]), len(inputs), float(inputs[4][0])))
+        return network(inputs)
+
+    model.__dict__["_denoiser_fn"] = counting
+    batch = tiny_batch(model, 2)
+    noise = tf.random.stateless_normal([2, 72, 72, 4], seed=[3, 0])
+    first = np.asarray(model.sample(batch["tokens"], noise, num_steps=3, guidance_scale=2.5, sampler="ddim"))
+    assert calls == [(2, 5, 2.5)] * 3
+    other = np.asarray(model.sample(batch["tokens"], noise, num_steps=3, guidance_scale=5.0, sampler="ddim"))
+    assert np.abs(other - first).max() > 1e-3  # the scale is read, not ignored
+    calls.clear()
+    features = model.encode(batch["tokens"])
+    mixed = model.sample_conditions([(features, 0.5), (features[::-1], 0.5)], noise, num_steps=2,
+                                    guidance_scale=2.5, sampler="ddim")
+    assert [c[0] for c in calls] == [4, 4]  # both conditions, no null caption, one call per step
+    assert np.asarray(mixed).shape == (2, 72, 72, 4)
+    logs = model.train_step(batch)  # the plain objective trains a student at scale 1
+    assert np.isfinite(float(logs["loss"]))
