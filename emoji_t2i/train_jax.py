@@ -65,6 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--ema-decay", type=float)
     t.add_argument("--text-noise", type=float,
                    help="noise on the text features relative to their RMS (default: the bundle's preset's)")
+    t.add_argument("--augment", type=float, dest="augment_probability",
+                   help="EDM's non-leaky geometric augmentation: probability of each transform "
+                        "(default: the bundle's preset's, 0 = none)")
     t.add_argument("--style-dropout", type=float,
                    help="share of examples trained with the style dropped to 'any' (default 0.3)")
     t.add_argument("--snapshots", type=str,
@@ -216,7 +219,7 @@ def _train(args) -> int:
             print("error: --steps is required for a new run (the cosine schedule's length)", file=sys.stderr)
             return 2
         config = dict(TRAIN_DEFAULTS)
-        for key in list(TRAIN_DEFAULTS) + ["steps", "minutes", "text_noise", "style_dropout"]:
+        for key in list(TRAIN_DEFAULTS) + ["steps", "minutes", "text_noise", "style_dropout", "augment_probability"]:
             if getattr(args, key, None) is not None:
                 config[key] = getattr(args, key)
         if args.snapshots:
@@ -239,6 +242,10 @@ def _train(args) -> int:
         return 2
     config.setdefault("condition_dropout", meta["condition_dropout"])
     config.setdefault("text_noise", meta.get("text_noise", 0.0))
+    config.setdefault("augment_probability", meta.get("augment_probability", 0.0))
+    if not 0.0 <= float(config["augment_probability"]) <= 1.0:
+        print(f"error: --augment {config['augment_probability']}: give a probability from 0 to 1", file=sys.stderr)
+        return 2
     config["bundle_meta"] = meta
     devices = jax.local_devices()
     config["device"] = (f"{len(devices)} x " if len(devices) > 1 else "") + \

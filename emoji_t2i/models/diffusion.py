@@ -18,6 +18,7 @@ from emoji_t2i.data.images import premultiply, unpremultiply
 from emoji_t2i.errors import UsageError
 from emoji_t2i.models.base import ShapeFreeZooModel
 from emoji_t2i.models.registry import register
+from emoji_t2i.networks.augment import GEOMETRY_LABELS, GEOMETRY_PARAMS
 from emoji_t2i.networks.condition import ANY_STYLE, pack_condition
 from emoji_t2i.networks.ema import warmup_decay
 from emoji_t2i.networks.lr_schedules import WarmupCosine
@@ -71,6 +72,9 @@ class TextToEmojiDiffusion(ShapeFreeZooModel):
             U-Net reads the guidance scale and predicts the guided output, so a sampling step
             is one call on the undoubled batch. It samples with DDIM in the steps it was
             distilled for (``num_steps``); ``guidance_interval`` records its teacher's.
+        augment_probability: EDM's non-leaky geometric augmentation in training (each of
+            translation, scale, rotation and anisotropy with this probability, the U-Net told
+            what was done; ``DenoisingLoss``); 0 = none. Sampling is unchanged.
     """
 
     OPTIMIZERS = {"optimizer": "lr"}
@@ -84,7 +88,8 @@ class TextToEmojiDiffusion(ShapeFreeZooModel):
     def __init__(self, vocabulary_size, text_encoder="minilm", text_dim=128, widths=(32, 64, 128),
                  blocks=2, condition_dropout=0.15, ema_decay=0.998, num_steps=20,
                  guidance_scale=3.0, sampler="dpm_solver", guidance_interval=None, text_noise=0.0,
-                 cross_attention=False, styles=(), style_dropout=0.3, guidance_input=False, **kwargs):
+                 cross_attention=False, styles=(), style_dropout=0.3, guidance_input=False,
+                 augment_probability=0.0, **kwargs):
         super().__init__(**kwargs)
         # === Config ===
         self.vocabulary_size, self.text_encoder_kind = vocabulary_size, text_encoder
@@ -98,6 +103,7 @@ class TextToEmojiDiffusion(ShapeFreeZooModel):
         self.cross_attention, self.styles = bool(cross_attention), tuple(str(s) for s in styles)
         self.style_dropout = float(style_dropout)
         self.guidance_input = bool(guidance_input)
+        self.augment_probability = float(augment_probability)
         make_sampler(sampler, CosineSchedule())  # fails now, naming the choices, if unknown
         if (self.cross_attention or self.styles) and not is_frozen_encoder(text_encoder):
             raise UsageError(f"--set text_encoder={text_encoder}: cross_attention and styles read the "
@@ -113,7 +119,8 @@ class TextToEmojiDiffusion(ShapeFreeZooModel):
             feature_dim = text_dim
         self.text_feature_dim = feature_dim
         unet = {"cross_attention": self.cross_attention, "styles": len(self.styles),
-                "guidance_input": self.guidance_input}
+                "guidance_input": self.guidance_input,
+                "augment_dim": GEOMETRY_LABELS if self.augment_probability > 0 else 0}
         self.denoiser = TextConditionedUNet(feature_dim, self.widths, blocks, name="denoiser", **unet)
         self.ema_denoiser = TextConditionedUNet(feature_dim, self.widths, blocks, name="ema_denoiser", **unet)
         self.ema_denoiser.trainable = False
@@ -122,7 +129,7 @@ class TextToEmojiDiffusion(ShapeFreeZooModel):
                                                       name="ema_text_encoder")
             self.ema_text_encoder.trainable = False
         self.schedule = CosineSchedule()
-        self.loss_fn = DenoisingLoss(self.schedule, condition_dropout, text_noise)
+        self.loss_fn = DenoisingLoss(self.schedule, condition_dropout, text_noise, self.augment_probability)
         self.trackers = {"loss": keras.metrics.Mean(name="loss")}
 
     # --- what the engine asks of a zoo model ------------------------------------------------
@@ -135,6 +142,8 @@ class TextToEmojiDiffusion(ShapeFreeZooModel):
             draws["text_noise"] = ("normal", (*rows, self.text_feature_dim))
         if self.styles:
             draws["style_keep"] = ("uniform", ())
+        if self.augment_probability > 0:
+            draws["augment_geometry"] = ("uniform", (GEOMETRY_PARAMS,))
         return draws
 
     @property
@@ -193,7 +202,7 @@ class TextToEmojiDiffusion(ShapeFreeZooModel):
                 "guidance_interval": None if self.guidance_interval is None else list(self.guidance_interval),
                 "text_noise": self.text_noise, "cross_attention": self.cross_attention,
                 "styles": list(self.styles), "style_dropout": self.style_dropout,
-                "guidance_input": self.guidance_input}
+                "guidance_input": self.guidance_input, "augment_probability": self.augment_probability}
 
     # --- text --------------------------------------------------------------------------------
     def style_ids(self, style, batch):
@@ -367,16 +376,20 @@ class TextToEmojiDiffusion(ShapeFreeZooModel):
         else:
             features = self.encode(data["tokens"], ema=False)
 
-        def denoise(x_t, logsnr, text, keep):
+        def denoise(x_t, logsnr, text, keep, augment_labels=None):
             # a student trained on the plain objective learns the unguided prediction (scale 1)
             guidance = (tf.ones_like(logsnr),) if self.guidance_input else ()
-            return self.denoiser((x_t, logsnr, text, keep, *guidance), training=training)
+            return self.denoiser((x_t, logsnr, text, keep, *guidance), training=training,
+                                 augment_labels=augment_labels)
 
         text_draw = data.get("text_noise") if training else ops.zeros_like(features)
         if self.packed and text_draw is not None:  # drawn for MAX_WORDS tokens; the tokenizer may use fewer
             text_draw = text_draw[:, : tf.shape(features)[1]]
-        return self.loss_fn(denoise, premultiply(data["images"]), data["image_noise"], data["time"], data["keep"],
-                            features, text_draw)
+        augment_draw = data.get("augment_geometry") if training else None
+        loss_fn = self.loss_fn if training or self.augment_probability == 0 else \
+            DenoisingLoss(self.schedule, self.condition_dropout, self.text_noise)  # measured un-augmented
+        return loss_fn(denoise, premultiply(data["images"]), data["image_noise"], data["time"], data["keep"],
+                       features, text_draw, augment_draw)
 
     def train_step(self, data):
         variables = self._trained_variables()

@@ -20,6 +20,8 @@ import math
 from keras import ops
 
 ADA_PARAMS = 18
+GEOMETRY_PARAMS = 9  # the first nine of ADA's draws: translation, scale, rotation, anisotropy
+GEOMETRY_LABELS = 6
 _LN2 = math.log(2.0)
 
 
@@ -28,13 +30,9 @@ def _normal(u):
     return math.sqrt(2.0) * ops.erfinv(2.0 * ops.clip(u, 1e-6, 1.0 - 1e-6) - 1.0)
 
 
-def ada_augment(images, params, p):
-    """``images`` (B, H, W, 4) in [-1, 1] (transparent = -1), ``p`` a scalar in [0, 1]."""
-    dtype = images.dtype
-    x = ops.cast(images, "float32")
-    u = ops.cast(params, "float32")
-    p = ops.cast(p, "float32")
-    on = lambda i: ops.cast(u[:, i] < p, "float32")  # noqa: E731  (per example: apply this one?)
+def _geometry(x, u, on):
+    """The affine part of ADA on float32 ``x``; returns (transformed, labels (B, 6)): what was
+    done, zero for the identity (EDM's augmentation labels)."""
     size = x.shape[1]
     # Geometry: the map from output to input coordinates, about the image centre.
     tx = on(0) * (u[:, 1] - 0.5) * 0.25 * size
@@ -53,6 +51,33 @@ def ada_augment(images, params, p):
     transforms = ops.stack([a0, a1, a2, b0, b1, b2, zeros, zeros], axis=1)
     x = ops.image.affine_transform(x, transforms, interpolation="bilinear", fill_mode="constant",
                                    fill_value=-1.0, data_format="channels_last")
+    labels = ops.stack([tx / size * 4.0, ty / size * 4.0, ops.log(scale) / (0.2 * _LN2), ops.sin(angle),
+                        ops.cos(angle) - 1.0, ops.log(aniso) / (0.2 * _LN2)], axis=1)
+    return x, labels
+
+
+def geometric_augment(images, params, p):
+    """Non-leaky geometric augmentation for a diffusion model (Karras et al. 2022, EDM): ADA's
+    translation, scale, rotation and anisotropy (never flips), each with probability ``p``.
+    ``params`` (B, GEOMETRY_PARAMS) uniforms. Returns (images, labels (B, GEOMETRY_LABELS)):
+    the network is told what was done (labels), so it learns the augmented images as a
+    separate distribution and samples un-augmented ones with the labels at zero."""
+    x = ops.cast(images, "float32")
+    u = ops.cast(params, "float32")
+    p = ops.cast(p, "float32")
+    x, labels = _geometry(x, u, lambda i: ops.cast(u[:, i] < p, "float32"))
+    return ops.cast(x, images.dtype), labels
+
+
+def ada_augment(images, params, p):
+    """``images`` (B, H, W, 4) in [-1, 1] (transparent = -1), ``p`` a scalar in [0, 1]."""
+    dtype = images.dtype
+    x = ops.cast(images, "float32")
+    u = ops.cast(params, "float32")
+    p = ops.cast(p, "float32")
+    on = lambda i: ops.cast(u[:, i] < p, "float32")  # noqa: E731  (per example: apply this one?)
+    size = x.shape[1]
+    x, _ = _geometry(x, u, on)
     # Colour, on RGB only.
     rgb, alpha = x[..., :3], x[..., 3:]
     rgb = rgb + (on(9) * _normal(u[:, 10]) * 0.2)[:, None, None, None]

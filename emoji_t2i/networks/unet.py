@@ -167,6 +167,10 @@ class TextConditionedUNet(keras.Model):
     (Meng et al., CVPR 2023) that predicts the guided output in one call. Its last layer
     starts at zero, so a new student begins as its teacher's conditional prediction.
 
+    With ``augment_dim`` the call takes ``augment_labels`` (B, augment_dim): what geometric
+    augmentation was applied to the training image (EDM's non-leaky augmentation), through a
+    bias-free projection into FiLM's input; absent or zero (sampling), it adds nothing.
+
     Args:
         text_dim: size of the text feature (384 for minilm).
         widths: channels at 36, 18 and 9 px.
@@ -177,16 +181,18 @@ class TextConditionedUNet(keras.Model):
         styles: number of styles the condition's style row may name (0: none).
         context_dim: width the words are projected to before cross-attention.
         guidance_input: read the guidance scale as a fifth input (a distilled student).
+        augment_dim: size of the augmentation labels the call may take (0: none).
     """
 
     def __init__(self, text_dim=384, widths=(32, 64, 128), blocks=2, embedding_dim=256, heads=4,
-                 cross_attention=False, styles=0, context_dim=128, guidance_input=False, **kwargs):
+                 cross_attention=False, styles=0, context_dim=128, guidance_input=False, augment_dim=0,
+                 **kwargs):
         super().__init__(**kwargs)
         # === Config ===
         self.text_dim, self.widths, self.blocks = text_dim, tuple(widths), blocks
         self.embedding_dim, self.heads = embedding_dim, heads
         self.cross_attention, self.styles, self.context_dim = bool(cross_attention), int(styles), context_dim
-        self.guidance_input = bool(guidance_input)
+        self.guidance_input, self.augment_dim = bool(guidance_input), int(augment_dim)
         # === Layers === (named attributes, not lists: tf.train.Checkpoint misses list items)
         # Text features arrive at any scale (minilm's are unit vectors: entries ~0.05, next
         # to unit-amplitude time features). Measured: un-normalised, the text reached FiLM
@@ -231,6 +237,8 @@ class TextConditionedUNet(keras.Model):
         if self.guidance_input:
             self.guidance_dense1 = layers.Dense(embedding_dim, name="guidance_dense1")
             self.guidance_dense2 = layers.Dense(embedding_dim, kernel_initializer="zeros", name="guidance_dense2")
+        if self.augment_dim:
+            self.augment_dense = layers.Dense(embedding_dim, use_bias=False, name="augment_dense")
         self.out_norm = layers.GroupNormalization(_groups(widths[0]), epsilon=1e-5, name="out_norm")
         self.out_conv = layers.Conv2D(16, 3, padding="same", kernel_initializer="zeros",
                                       dtype="float32", name="out_conv")
@@ -240,10 +248,12 @@ class TextConditionedUNet(keras.Model):
         b = 2
         text = ops.zeros((b, 2 + 4, self.text_dim) if self.cross_attention else (b, self.text_dim))
         guidance = (ops.ones((b,)),) if self.guidance_input else ()
-        self.call((ops.zeros((b, IMAGE_SIZE, IMAGE_SIZE, CHANNELS)), ops.zeros((b,)), text, ops.ones((b,)), *guidance))
+        labels = ops.zeros((b, self.augment_dim)) if self.augment_dim else None
+        self.call((ops.zeros((b, IMAGE_SIZE, IMAGE_SIZE, CHANNELS)), ops.zeros((b,)), text, ops.ones((b,)), *guidance),
+                  augment_labels=labels)
         self.built = True
 
-    def embed(self, logsnr, text, keep, style=None, guidance=None):
+    def embed(self, logsnr, text, keep, style=None, guidance=None, augment_labels=None):
         keep = ops.cast(keep, "float32")[:, None]
         text = self.text_norm(ops.cast(text, "float32"))
         text = keep * ops.cast(text, "float32") + (1.0 - keep) * ops.cast(self.null_text, "float32")[None]
@@ -254,6 +264,8 @@ class TextConditionedUNet(keras.Model):
         if self.guidance_input:
             g = timestep_embedding(guidance, self.embedding_dim, scale=GUIDANCE_SCALE_RANGE)
             c = c + self.guidance_dense2(ops.silu(self.guidance_dense1(ops.cast(g, self.compute_dtype))))
+        if self.augment_dim and augment_labels is not None:
+            c = c + self.augment_dense(ops.cast(augment_labels, self.compute_dtype))
         return ops.silu(t + c)
 
     def words(self, tokens, mask, keep):
@@ -270,7 +282,7 @@ class TextConditionedUNet(keras.Model):
         layer = getattr(self, f"{name}_words", None)
         return h if layer is None or context is None else layer(h, *context)
 
-    def call(self, inputs, training=False):
+    def call(self, inputs, training=False, augment_labels=None):
         x, logsnr, text, keep = inputs[:4]
         guidance = inputs[4] if len(inputs) > 4 else None
         if self.guidance_input and guidance is None:
@@ -279,7 +291,7 @@ class TextConditionedUNet(keras.Model):
         if self.cross_attention:
             text, style, tokens, mask = unpack_condition(text, self.styles)
             context = self.words(tokens, mask, keep)
-        emb = self.embed(logsnr, text, keep, style, guidance)
+        emb = self.embed(logsnr, text, keep, style, guidance, augment_labels)
         h = self.stem(space_to_depth(ops.cast(x, self.compute_dtype)))
         skips = [h]  # DDPM's layout: the stem, every down block and every downsample
         last = len(self.widths) - 1
@@ -310,4 +322,4 @@ class TextConditionedUNet(keras.Model):
         return {**super().get_config(), "text_dim": self.text_dim, "widths": list(self.widths),
                 "blocks": self.blocks, "embedding_dim": self.embedding_dim, "heads": self.heads,
                 "cross_attention": self.cross_attention, "styles": self.styles, "context_dim": self.context_dim,
-                "guidance_input": self.guidance_input}
+                "guidance_input": self.guidance_input, "augment_dim": self.augment_dim}

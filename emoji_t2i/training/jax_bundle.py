@@ -25,7 +25,7 @@ from emoji_t2i.training.jax_diffusion import assign_weights, read_state, weight_
 from emoji_t2i.training.loop import only_styles
 
 UNET_KEYS = ("text_dim", "widths", "blocks", "embedding_dim", "heads", "cross_attention", "styles",
-             "context_dim")
+             "context_dim", "augment_dim")
 KEYWORD_SUBSETS = 2  # extra captions per image: random subsets of its keywords, joined by commas
 
 
@@ -149,6 +149,7 @@ def write_bundle(init_from: str, out: Path, data: str = "embedded", style: str =
             "packed": packed, "styles": styles, "image_parts": max(1, parts),
             "keyword_subsets": KEYWORD_SUBSETS if packed else 0,
             "condition_dropout": model.condition_dropout, "text_noise": model.text_noise,
+            "augment_probability": model.augment_probability,
             "sampling": {"num_steps": model.num_steps, "guidance_scale": model.guidance_scale,
                          "guidance_interval": model.guidance_interval},
             "warm_start": bool(weights),
@@ -176,10 +177,14 @@ def write_preset(run: Path, out: Path, init_from: str | None = None, command: st
         return _write_student_preset(run, out, config, model, tokenizer, command, stage)
     if stage is not None:
         raise UsageError(f"--stage {stage}: {run} is a training run, not a distillation; leave --stage out")
-    if bundle.get("packed"):  # the architecture the bundle asked for, the rest from the preset
-        model_config = {**model.get_config(), "cross_attention": bundle["unet"]["cross_attention"],
-                        "styles": bundle["styles"], "text_noise": config.get("text_noise", 0.0),
-                        "style_dropout": config.get("style_dropout", 0.3)}
+    augment = float(config.get("augment_probability", 0.0))
+    if bundle.get("packed") or augment != model.augment_probability:
+        # the architecture the bundle (and the run) asked for, the rest from the preset
+        model_config = {**model.get_config(), "text_noise": config.get("text_noise", 0.0),
+                        "augment_probability": augment}
+        if bundle.get("packed"):
+            model_config.update(cross_attention=bundle["unet"]["cross_attention"], styles=bundle["styles"],
+                                style_dropout=config.get("style_dropout", 0.3))
         for key in ("name", "trainable", "dtype"):
             model_config.pop(key, None)
         model = type(model)(**model_config)
@@ -208,7 +213,7 @@ def write_preset(run: Path, out: Path, init_from: str | None = None, command: st
         "final_loss": log[-1]["loss"] if log else None,
         "training": {**{k: config[k] for k in ("lr", "warmup_steps", "weight_decay", "beta_1", "beta_2",
                                                "ema_decay", "condition_dropout", "steps")},
-                     "text_noise": config.get("text_noise", 0.0),
+                     "text_noise": config.get("text_noise", 0.0), "augment_probability": augment,
                      **({"style_dropout": config.get("style_dropout", 0.3),
                          "keyword_subsets": bundle.get("keyword_subsets", 0)} if bundle.get("packed") else {})},
         "snapshot": Path(snapshot).name if snapshot else None,

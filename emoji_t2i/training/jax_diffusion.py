@@ -52,17 +52,19 @@ def weight_names(net) -> list[str]:
     return names
 
 
-def in_order(arrays, names: list[str], error: str) -> list:
+def in_order(arrays, names: list[str], error: str, new: tuple[str, ...] = ()) -> list:
     """Arrays saved by name (a dict) in the order of ``names``; ``error`` names what is missing
-    or unexpected. Files written before weights were stored by name (keys "0", "1", ...; or a
-    list) are read by position."""
+    or unexpected. Names starting with one of ``new`` (layers the saved network lacked) may be
+    missing: None stands for them. Files written before weights were stored by name (keys "0",
+    "1", ...; or a list) are read by position."""
     if isinstance(arrays, dict) and arrays and not all(k.isdigit() for k in arrays):
         known = set(names)
-        missing, unexpected = [n for n in names if n not in arrays], [k for k in arrays if k not in known]
+        missing = [n for n in names if n not in arrays and not n.startswith(new or ("\0",))]
+        unexpected = [k for k in arrays if k not in known]
         if missing or unexpected:
             raise UsageError(f"{error} (missing: {', '.join(missing[:3]) or 'none'}; "
                              f"unexpected: {', '.join(unexpected[:3]) or 'none'})")
-        return [arrays[n] for n in names]
+        return [arrays.get(n) for n in names]
     if isinstance(arrays, dict):
         arrays = [arrays[str(i)] for i in range(len(arrays))]
     if len(arrays) != len(names):
@@ -70,14 +72,16 @@ def in_order(arrays, names: list[str], error: str) -> list:
     return list(arrays)
 
 
-def assign_weights(net, arrays, error: str) -> None:
+def assign_weights(net, arrays, error: str, new: tuple[str, ...] = ()) -> None:
     """Arrays by name (a dict keyed by ``weight_names``) or by position into a network;
-    ``error`` if any is missing or its shape differs."""
-    arrays = in_order(arrays, weight_names(net), error)
-    if [tuple(w.shape) for w in net.weights] != [tuple(np.shape(a)) for a in arrays]:
+    ``error`` if any is missing or its shape differs. Weights under ``new`` (layers the saved
+    network lacked) keep their initial values when absent."""
+    arrays = in_order(arrays, weight_names(net), error, new)
+    if any(a is not None and tuple(w.shape) != tuple(np.shape(a)) for w, a in zip(net.weights, arrays, strict=True)):
         raise UsageError(error)
     for w, a in zip(net.weights, arrays, strict=True):
-        w.assign(a)
+        if a is not None:
+            w.assign(a)
 
 
 # --- the bundle ---------------------------------------------------------------------------------
@@ -275,6 +279,7 @@ def train(config: dict, run: Path, resume: bool = False, log=print) -> dict:
     import keras
 
     from emoji_t2i.data.images import premultiply, to_unit_range  # numpy + keras.ops only
+    from emoji_t2i.networks.augment import GEOMETRY_LABELS, GEOMETRY_PARAMS
     from emoji_t2i.networks.ema import moved_average, warmup_decay
     from emoji_t2i.networks.lr_schedules import WarmupCosine
     from emoji_t2i.networks.unet import TextConditionedUNet
@@ -286,7 +291,8 @@ def train(config: dict, run: Path, resume: bool = False, log=print) -> dict:
     run.mkdir(parents=True, exist_ok=True)
     bundle = read_bundle(Path(config["bundle"]))
     keras.config.set_dtype_policy(config["precision"])
-    unet_config = bundle["meta"]["unet"]
+    augment = float(config.get("augment_probability", 0.0))
+    unet_config = {**bundle["meta"]["unet"], "augment_dim": GEOMETRY_LABELS if augment > 0 else 0}
     denoiser = TextConditionedUNet(**unet_config, name="denoiser")
     ema_net = TextConditionedUNet(**unet_config, name="ema_denoiser")
     denoiser.build(None)
@@ -294,7 +300,8 @@ def train(config: dict, run: Path, resume: bool = False, log=print) -> dict:
     if bundle["weights"] is not None:
         for net in (denoiser, ema_net):  # the preset's EMA U-Net starts both, as --init-from does
             assign_weights(net, bundle["weights"],
-                           f"{config['bundle']}: warm-start weights do not fit the U-Net config")
+                           f"{config['bundle']}: warm-start weights do not fit the U-Net config",
+                           new=("augment_dense/",))  # a warm start may add augmentation
     if denoiser.non_trainable_weights:
         raise ValueError("the JAX trainer expects a U-Net without non-trainable weights")
     steps, batch = int(config["steps"]), int(config["batch_size"])
@@ -332,20 +339,23 @@ def train(config: dict, run: Path, resume: bool = False, log=print) -> dict:
     snapshot_steps = {int(s) for s in config.get("snapshot_steps", [])}
     key = jax.random.key(int(config["seed"]))
     objective = DenoisingLoss(condition_dropout=float(config["condition_dropout"]),
-                              text_noise=float(config.get("text_noise", 0.0)))
+                              text_noise=float(config.get("text_noise", 0.0)), augment_probability=augment)
     decay_max = float(config["ema_decay"])
 
     def loss_fn(params, images, text_arrays, rows, captions, step):
-        k_eps, k_t, k_keep, k_text = jax.random.split(jax.random.fold_in(key, step), 4)
+        k_eps, k_t, k_keep, k_text, k_augment = jax.random.split(jax.random.fold_in(key, step), 5)
         x0 = premultiply(to_unit_range(images[rows].astype("float32")))
         text = condition(text_arrays, rows, captions, jax.random.fold_in(k_text, 1))
         draws = (jax.random.normal(k_eps, x0.shape), jax.random.uniform(k_t, (rows.shape[0],)),
                  jax.random.uniform(k_keep, (rows.shape[0],)))
 
-        def denoise(x_t, logsnr, text, keep):
-            return denoiser.stateless_call(params, [], (x_t, logsnr, text, keep), training=True)[0]
+        def denoise(x_t, logsnr, text, keep, augment_labels=None):
+            return denoiser.stateless_call(params, [], (x_t, logsnr, text, keep), training=True,
+                                           augment_labels=augment_labels)[0]
 
-        return jax.numpy.mean(objective(denoise, x0, *draws, text, jax.random.normal(k_text, text.shape)))
+        augment_draw = jax.random.uniform(k_augment, (rows.shape[0], GEOMETRY_PARAMS)) if augment > 0 else None
+        return jax.numpy.mean(objective(denoise, x0, *draws, text, jax.random.normal(k_text, text.shape),
+                                        augment_draw))
 
     @jax.jit
     def train_step(params, opt_vars, ema_vars, images, text_arrays, rows, captions, step):

@@ -46,10 +46,10 @@ from emoji_t2i.training.jax_diffusion import (
 def copy_by_path(target, source) -> None:
     """``source``'s weights into ``target`` wherever their paths below the network's own name
     agree; a student's new layers (the guidance input) keep their initial values."""
-    by_path = {w.path.split("/", 1)[-1]: w for w in source.weights}
-    for w in target.weights:
-        if w.path.split("/", 1)[-1] in by_path:
-            w.assign(by_path[w.path.split("/", 1)[-1]])
+    by_name = dict(zip(weight_names(source), source.weights, strict=True))
+    for name, w in zip(weight_names(target), target.weights, strict=True):
+        if name in by_name:
+            w.assign(by_name[name])
 
 
 def stage_files(run: Path) -> dict[int, Path]:

@@ -236,3 +236,20 @@ def test_a_distilled_student_takes_the_guidance_scale_and_composes_in_one_call_p
     assert np.asarray(mixed).shape == (2, 72, 72, 4)
     logs = model.train_step(batch)  # the plain objective trains a student at scale 1
     assert np.isfinite(float(logs["loss"]))
+
+
+def test_augmentation_labels_reach_the_unet_in_training_only():
+    """augment_probability: the U-Net takes the labels through a bias-free projection, so zero
+    labels (and sampling, which passes none) are the un-augmented network; every weight trains."""
+    from tests.harness import run_train_step_test
+
+    model = tiny_model("diffusion", augment_probability=0.5)
+    assert model.random_draws()["augment_geometry"] == ("uniform", (9,)) and model.denoiser.augment_dim == 6
+    run_train_step_test("diffusion", model=model)
+    wake_zero_initialised(model)
+    net, batch = model.ema_denoiser, tiny_batch(model, 2)
+    x = tf.random.stateless_normal([2, 72, 72, 4], seed=[5, 0])
+    inputs = (x, tf.constant([0.0, 2.0]), model.encode(batch["tokens"]), tf.ones([2]))
+    plain = np.asarray(net(inputs))
+    np.testing.assert_array_equal(np.asarray(net(inputs, augment_labels=tf.zeros([2, 6]))), plain)
+    assert np.abs(np.asarray(net(inputs, augment_labels=tf.ones([2, 6]))) - plain).max() > 1e-4

@@ -67,3 +67,38 @@ def test_text_noise_is_sized_by_the_features_and_off_by_default():
     assert np.all(np.abs(snr - 20) < 3)
     with pytest.raises(ValueError, match="text_draw"):
         DenoisingLoss(text_noise=0.1)(record, x0, eps, t, keep, TEXT)
+
+
+def test_geometric_augmentation_tells_the_network_what_it_did_and_is_off_by_default():
+    """EDM's non-leaky augmentation: a transformed image comes with non-zero labels; where no
+    transform is drawn (every draw >= p) the image and the loss are the plain ones, labels 0."""
+    from emoji_t2i.networks.augment import GEOMETRY_LABELS, GEOMETRY_PARAMS, geometric_augment
+
+    rng = np.random.default_rng(4)
+    x0 = np.full((4, 72, 72, 4), -1.0, np.float32)
+    x0[:, 20:52, 30:42] = rng.uniform(-1, 1, (4, 32, 12, 4))  # an off-centre shape on transparency
+    eps, t, keep = rng.normal(size=x0.shape).astype(np.float32), np.full(4, 0.3, np.float32), np.ones(4, np.float32)
+    draw = rng.uniform(0, 1, (4, GEOMETRY_PARAMS)).astype(np.float32)
+    draw[1, [0, 3, 5, 7]] = 0.99  # example 1 draws no transform at p = 0.5
+    draw[0, [0, 3, 5, 7]] = 0.01  # example 0 draws all four
+    seen = {}
+
+    def record(x_t, logsnr, text, keep, *labels):
+        seen["labels"] = labels
+        seen["x_t"] = np.asarray(x_t)
+        return np.zeros_like(x0)
+
+    plain = DenoisingLoss()(record, x0, eps, t, keep, TEXT)
+    assert seen["labels"] == ()  # off by default: the network is called as before
+    plain_x_t = seen["x_t"]
+    augmented = DenoisingLoss(augment_probability=0.5)(record, x0, eps, t, keep, TEXT, None, draw)
+    labels = np.asarray(seen["labels"][0])
+    assert labels.shape == (4, GEOMETRY_LABELS)
+    assert np.all(labels[1] == 0) and np.abs(labels[0]).min() > 0
+    np.testing.assert_allclose(seen["x_t"][1], plain_x_t[1], atol=1e-5)  # untouched
+    assert np.abs(seen["x_t"][0] - plain_x_t[0]).max() > 0.1
+    np.testing.assert_allclose(np.asarray(augmented)[1], np.asarray(plain)[1], rtol=1e-5)
+    images, _ = geometric_augment(x0, draw, 1.0)
+    assert np.asarray(images).min() >= -1.0 - 1e-6  # transparency fills what moved in
+    with pytest.raises(ValueError, match="augment_draw"):
+        DenoisingLoss(augment_probability=0.5)(record, x0, eps, t, keep, TEXT)

@@ -41,6 +41,9 @@ np.save(sys.argv[2], np.append(np.asarray(loss), np.asarray(ema)))
 from emoji_t2i.networks.augment import ADA_PARAMS, ada_augment  # the StyleGAN's augmentation
 params = rng.uniform(0, 1, (4, ADA_PARAMS)).astype("float32")
 np.save(sys.argv[2].replace(".npy", "-ada.npy"), np.asarray(ada_augment(x0, params, 0.7)))
+from emoji_t2i.networks.augment import geometric_augment  # the diffusion model's (EDM's)
+moved, labels = geometric_augment(x0, params[:, :9], 0.7)
+np.save(sys.argv[2].replace(".npy", "-geometry.npy"), np.concatenate([np.reshape(moved, (4, -1)), labels], 1))
 # (keras.utils.set_random_seed would import TensorFlow where it is installed: not called here)
 assert sys.argv[1] == "tensorflow" or "tensorflow" not in sys.modules, "the objective imports TensorFlow"
 """
@@ -61,8 +64,9 @@ def test_one_objective_and_ema_for_both_backends(tmp_path):
     np.testing.assert_allclose(jax_values, tf_values, rtol=1e-4)
     # min(0.9, 6 / 15) = 0.4: 0.4 * 2 + 0.6 * 4
     assert np.isclose(jax_values[4], 3.2)
-    jax_ada, tf_ada = np.load(tmp_path / "jax-ada.npy"), np.load(tmp_path / "tensorflow-ada.npy")
-    np.testing.assert_allclose(jax_ada, tf_ada, atol=1e-4)
+    for kind in ("ada", "geometry"):
+        np.testing.assert_allclose(np.load(tmp_path / f"jax-{kind}.npy"), np.load(tmp_path / f"tensorflow-{kind}.npy"),
+                                   atol=1e-4)
 
 
 def test_epoch_order_is_a_function_of_seed_and_epoch_and_picks_only_real_captions():
@@ -218,7 +222,7 @@ from emoji_t2i.networks.condition import pack_condition
 from emoji_t2i.networks.unet import TextConditionedUNet
 from emoji_t2i.training.jax_diffusion import assign_weights, encode_captions, read_bundle
 bundle = read_bundle(pathlib.Path(sys.argv[2]))
-net = TextConditionedUNet(**bundle["meta"]["unet"])
+net = TextConditionedUNet(**{**bundle["meta"]["unet"], "augment_dim": 6})  # the run trained with --augment
 net.build(None)
 with np.load(sys.argv[3]) as f:
     assert "mid_words/query/kernel" in f.files  # snapshots store weights by name
@@ -252,7 +256,7 @@ def test_packed_bundle_trains_under_jax_and_its_preset_samples_by_style(diffusio
     assert meta["caption_slots"] > 0 and (bundle / "minilm.npz").stat().st_size < 30e6
     trained = _jax("train", "--bundle", bundle, "--out", run, "--steps", 2, "--batch-size", 8,
                    "--precision", "float32", "--log-seconds", 0, "--snapshots", "0.5", "--text-noise", 0.1,
-                   "--minutes", 1e-4)
+                   "--augment", 0.5, "--minutes", 1e-4)
     assert trained.returncode == 0, trained.stderr[-3000:]
     assert "encoded" in trained.stderr and json.loads(trained.stdout.splitlines()[-1])["step"] == 1
     # --minutes ran out after step 1; the run resumes on two (virtual) devices, each half a batch
@@ -272,6 +276,7 @@ def test_packed_bundle_trains_under_jax_and_its_preset_samples_by_style(diffusio
     assert json.loads((preset / "metadata.json").read_text())["ema_step"] == 1
     pipe = TextToImagePipeline.from_preset(preset)
     assert pipe.styles == tuple(meta["styles"]) and pipe.model.cross_attention
+    assert pipe.model.augment_probability == 0.5 and pipe.model.ema_denoiser.augment_dim == 6
     images = pipe.sample(["crying cat"], seed=0, style=meta["styles"][0])
     assert images.shape == (1, 72, 72, 4)
 
