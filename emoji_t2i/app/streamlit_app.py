@@ -121,8 +121,7 @@ def text_tab(runs) -> None:
         options["num_steps"] = st.slider("Sampling steps", 1, 50, int(pipe.options["num_steps"]), key="steps")
         options["guidance_scale"] = st.slider("Guidance scale", 0.0, 8.0, float(pipe.options["guidance_scale"]),
                                               0.5, key="guidance")
-    if pipe.styles:  # a style-conditioned model: draw in one of its emoji sets, or any
-        options["style"] = st.selectbox("Style", ["any", *pipe.styles], key="text-style")
+    options.update(style_choice(pipe, "text-style"))  # a style-conditioned model: one of its emoji sets
     if st.button("Generate", key="generate", type="primary"):
         try:
             prompt, options = inf.text_request(pipe, prompt, **options)
@@ -161,6 +160,11 @@ def sliders(source: str, key: str, k: int = 5):
     return directions, [cols[i].slider(f"direction {i}", -3.0, 3.0, 0.0, 0.5, key=f"{key}-dir{i}") for i in range(k)]
 
 
+def style_choice(pipe, key: str) -> dict:
+    """{"style": ...} from a picker for a style-conditioned model (any + its styles); {} otherwise."""
+    return {"style": st.selectbox("Style", ["any", *pipe.styles], key=key)} if pipe.styles else {}
+
+
 def mashup_tab(runs) -> None:
     from emoji_t2i.pipelines.editing import DEFAULT_MASHUP, MASHUP_METHODS
 
@@ -175,13 +179,14 @@ def mashup_tab(runs) -> None:
     method = left.selectbox("Method", MASHUP_METHODS, MASHUP_METHODS.index(DEFAULT_MASHUP), key="mash-method")
     n = middle.number_input("Mash-ups", 1, 8, 4, key="mash-n")
     seed = right.number_input("Seed", 0, 2**31 - 1, 0, key="mash-seed")
+    options = style_choice(pipe, "mash-style")
     if not st.button("Mash up", key="mashup", type="primary"):
         return
     steps = int(pipe.options["num_steps"])
     bar, progress = step_bar(3 * steps)
     try:
         with turn(source):
-            images = inf.mashup(pipe, first, second, mix, n, seed, method, progress=progress)
+            images = inf.mashup(pipe, first, second, mix, n, seed, method, progress=progress, **options)
     except inf.AppInputError as e:
         bar.empty()
         st.warning(str(e))
@@ -283,6 +288,7 @@ def emojify_panel(runs) -> None:
                            key="strength")
     n = middle.number_input("Emoji", 1, 8, 4, key="emojify-n")
     seed = right.number_input("Seed", 0, 2**31 - 1, 0, key="emojify-seed")
+    options = style_choice(pipe, "emojify-style")
     if upload is None:
         st.info("Upload a photo (a portrait works best) to turn it into an emoji. Its colours carry over, "
                 "skin tone included; name one in the prompt to choose it, e.g. “person: medium skin tone”.")
@@ -293,7 +299,7 @@ def emojify_panel(runs) -> None:
     try:
         photo = inf.read_photo(upload.getvalue())
         with turn(source):
-            images = inf.emojify(pipe, photo, prompt, strength, n, seed, progress=progress)
+            images = inf.emojify(pipe, photo, prompt, strength, n, seed, progress=progress, **options)
     except inf.AppInputError as e:
         bar.empty()
         st.warning(str(e))

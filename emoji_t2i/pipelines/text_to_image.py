@@ -270,7 +270,8 @@ class TextToImagePipeline:
         if method not in MASHUP_METHODS:
             raise UsageError(f"mash-up method {method!r}: use one of {', '.join(MASHUP_METHODS)}")
         mixes = check_fractions(mix, "mix")
-        a, b = self.text_features([self._prompt(first), self._prompt(second)])
+        options = self.check_style(options)
+        a, b = self.text_features([self._prompt(first), self._prompt(second)], options.pop("style", None))
         ends = {}
 
         def end(m):  # the plain samples of either prompt, once (sdedit starts from their blend)
@@ -316,14 +317,17 @@ class TextToImagePipeline:
         self._need_editing("emojify")
         (strength,) = check_fractions(strength, "strength")
         start_image = prepare_photo(image)
-        features = self.text_features([self._prompt(prompt)])
+        options = self.check_style(options)
+        features = self.text_features([self._prompt(prompt)], options.pop("style", None))
         return self._edit(lambda start, count: ([(_rows(features[0], count), 1.0)],
                                                 np.repeat(start_image[None], count, 0)),
                           seed, n, progress, {**options, "strength": strength})
 
-    def text_features(self, prompts) -> tf.Tensor:
-        """(len(prompts), D) float32: the conditions the model's U-Net reads."""
-        return self.model.encode(self.tokenizer(tf.constant(list(prompts), tf.string)))
+    def text_features(self, prompts, style=None) -> tf.Tensor:
+        """(len(prompts), D) float32 (or packed conditions): what the model's U-Net reads; with
+        ``style`` (a style-conditioned model) in that style."""
+        tokens = self.tokenizer(tf.constant(list(prompts), tf.string))
+        return self.model.encode(tokens, style=style) if self.styles else self.model.encode(tokens)
 
     def _need_editing(self, what: str) -> None:
         if not hasattr(self.model, "sample_conditions"):

@@ -35,6 +35,20 @@ def test_the_pipeline_takes_a_style_and_names_the_choices(style_pipe):
         style_pipe.sample(["crying cat"], style="comic")
 
 
+def test_mashup_and_emojify_draw_in_a_style(style_pipe):
+    """The editing paths (the app's Mash-up and Your image tabs) take the style too."""
+    twitter = style_pipe.mashup("crying cat", "rocket", mix=0.5, seed=1, style="twitter")
+    google = style_pipe.mashup("crying cat", "rocket", mix=0.5, seed=1, style="google")
+    assert np.abs(twitter.astype(int) - google).max() > 0
+    np.testing.assert_array_equal(style_pipe.mashup("crying cat", "rocket", mix=0.5, seed=1, style="twitter"), twitter)
+    photo = np.random.default_rng(0).integers(0, 255, (40, 50, 3), dtype=np.uint8)
+    a = style_pipe.emojify(photo, "person", seed=2, style="google")
+    b = style_pipe.emojify(photo, "person", seed=2, style="twitter")
+    assert a.shape == (1, 72, 72, 4) and np.abs(a.astype(int) - b).max() > 0
+    with pytest.raises(UsageError, match="style 'comic': this model knows google, twitter"):
+        style_pipe.mashup("crying cat", "rocket", style="comic")
+
+
 def test_a_model_without_styles_rejects_one_and_ignores_any():
     model = tiny_model("diffusion", compile=False)
     model.build_for_sampling(16)
@@ -45,6 +59,8 @@ def test_a_model_without_styles_rejects_one_and_ignores_any():
     with pytest.raises(UsageError, match="this diffusion model has no styles; leave style out"):
         pipe.sample(["crying cat"], style="google")
     np.testing.assert_array_equal(pipe.sample(["crying cat"], style="any"), pipe.sample(["crying cat"]))
+    with pytest.raises(UsageError, match="this diffusion model has no styles"):
+        pipe.mashup("crying cat", "crying cat", style="google")
 
 
 def test_evaluation_draws_the_protocols_styles_image_by_image(style_pipe):
