@@ -110,6 +110,28 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _run_config(args, on_resume, required: tuple[str, str], defaults: dict, options) -> dict | None:
+    """The run's config: read back from ``--out`` with ``--resume`` (the ``on_resume`` options
+    given override it), else ``defaults`` with the ``options`` given; None after a one-line
+    error when neither can be (no run to resume, a run already there, a required option missing)."""
+    config_path = args.out / "config.json"
+    if args.resume:
+        if not config_path.exists():
+            print(f"error: --resume: {config_path} not found; start the run without --resume", file=sys.stderr)
+            return None
+        config = json.loads(config_path.read_text())
+        config.update({k: getattr(args, k) for k in on_resume if getattr(args, k, None) is not None})
+        return config
+    if config_path.exists():
+        print(f"error: {args.out} already holds a run; pass --resume to continue it or a new --out", file=sys.stderr)
+        return None
+    flag, why = required
+    if not getattr(args, flag):
+        print(f"error: --{flag.replace('_', '-')} is required for a new run ({why})", file=sys.stderr)
+        return None
+    return {**defaults, **{k: getattr(args, k) for k in options if getattr(args, k, None) is not None}}
+
+
 def _use_jax() -> bool:
     os.environ["KERAS_BACKEND"] = "jax"
     if "keras" in sys.modules and sys.modules["keras"].backend.backend() != "jax":
@@ -145,27 +167,13 @@ def _distill(args) -> int:
     except EmojiT2IError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    if args.resume:
-        if not config_path.exists():
-            print(f"error: --resume: {config_path} not found; start the run without --resume", file=sys.stderr)
-            return 2
-        config = json.loads(config_path.read_text())
-        for key in ("checkpoint_minutes", "log_seconds"):
-            if getattr(args, key) is not None:
-                config[key] = getattr(args, key)
-    else:
-        if config_path.exists():
-            print(f"error: {args.out} already holds a run; pass --resume to continue it or a new --out",
-                  file=sys.stderr)
-            return 2
-        if not args.stage_steps:
-            print("error: --stage-steps is required for a new distillation (each stage's length)", file=sys.stderr)
-            return 2
-        config = {"kind": "distill", **DISTILL_DEFAULTS, "stage_steps": args.stage_steps}
-        for key in ("batch_size", "lr", "warmup_steps", "guidance_range", "seed", "precision",
-                    "checkpoint_minutes", "log_seconds"):
-            if getattr(args, key) is not None:
-                config[key] = getattr(args, key)
+    config = _run_config(args, ("checkpoint_minutes", "log_seconds"), ("stage_steps", "each stage's length"),
+                         {"kind": "distill", **DISTILL_DEFAULTS},
+                         ("stage_steps", "batch_size", "lr", "warmup_steps", "guidance_range", "seed", "precision",
+                          "checkpoint_minutes", "log_seconds"))
+    if config is None:
+        return 2
+    if not args.resume:
         if stages:
             config["stages"] = stages
         sampling = meta.get("sampling", {})
@@ -199,29 +207,13 @@ def _train(args) -> int:
     from emoji_t2i.training.jax_diffusion import read_bundle_meta, train
 
     config_path = args.out / "config.json"
-    if args.resume:
-        if not config_path.exists():
-            print(f"error: --resume: {config_path} not found; start the run without --resume",
-                  file=sys.stderr)
-            return 2
-        config = json.loads(config_path.read_text())
-        config["bundle"] = str(args.bundle)
-        for key in ("steps", "checkpoint_minutes", "log_seconds"):  # steps: extends the run
-            if getattr(args, key) is not None:
-                config[key] = getattr(args, key)
-        config["minutes"] = args.minutes  # a budget for this process, not the run's
-    else:
-        if config_path.exists():
-            print(f"error: {args.out} already holds a run; pass --resume to continue it or a new --out",
-                  file=sys.stderr)
-            return 2
-        if not args.steps:
-            print("error: --steps is required for a new run (the cosine schedule's length)", file=sys.stderr)
-            return 2
-        config = dict(TRAIN_DEFAULTS)
-        for key in list(TRAIN_DEFAULTS) + ["steps", "minutes", "text_noise", "style_dropout", "augment_probability"]:
-            if getattr(args, key, None) is not None:
-                config[key] = getattr(args, key)
+    options = [*TRAIN_DEFAULTS, "steps", "text_noise", "style_dropout", "augment_probability"]
+    config = _run_config(args, ("steps", "checkpoint_minutes", "log_seconds"),  # steps on --resume: extends the run
+                         ("steps", "the cosine schedule's length"), TRAIN_DEFAULTS, options)
+    if config is None:
+        return 2
+    config["minutes"] = args.minutes  # a budget for this process, not the run's
+    if not args.resume:
         if args.snapshots:
             try:
                 fractions = [float(f) for f in args.snapshots.split(",")]
@@ -232,7 +224,7 @@ def _train(args) -> int:
                       file=sys.stderr)
                 return 2
             config["snapshot_steps"] = sorted({max(1, round(f * args.steps)) for f in fractions})
-        config["bundle"] = str(args.bundle)
+    config["bundle"] = str(args.bundle)
     from emoji_t2i.errors import EmojiT2IError
 
     try:
