@@ -21,6 +21,7 @@ from emoji_t2i.data import load_dataset
 from emoji_t2i.data.pipeline import caption_table
 from emoji_t2i.errors import MissingFile, UsageError
 from emoji_t2i.pipelines import load_preset, save_preset
+from emoji_t2i.pipelines.presets import shipped_presets
 from emoji_t2i.training.jax_diffusion import assign_weights, read_state, weight_names
 from emoji_t2i.training.loop import only_styles
 
@@ -153,7 +154,9 @@ def write_bundle(init_from: str, out: Path, data: str = "embedded", style: str =
             "sampling": {"num_steps": model.num_steps, "guidance_scale": model.guidance_scale,
                          "guidance_interval": model.guidance_interval},
             "warm_start": bool(weights),
-            "init_from": {"preset": info["preset"], **{k: info["metadata"].get(k) for k in
+            # a shipped preset by its name (the path is this machine's), anything else by its path
+            "init_from": {"preset": init_from if init_from in shipped_presets() else info["preset"],
+                          **{k: info["metadata"].get(k) for k in
                                                        ("command", "epochs", "steps", "init_from")}}}
     (tmp / "bundle.json").write_text(json.dumps(meta, indent=2) + "\n")
     shutil.rmtree(out, ignore_errors=True)
@@ -251,8 +254,7 @@ def _write_student_preset(run: Path, out: Path, config: dict, teacher, tokenizer
     records = [r for r in log if r.get("student_steps") in done]
     rates = [r["images_per_second"] for r in records]
     metadata = {
-        "model": "diffusion", "command": " ; ".join(c for c in (bundle.get("command"), *config.get("commands", []),
-                                                              command) if c),
+        "model": "diffusion", "command": " ; ".join(c for c in (bundle.get("command"), command) if c),
         "trainer": "emoji_t2i.train_jax distill (Keras 3, JAX backend)",
         "device": config.get("device"), "precision": config["precision"], "data": bundle["data"],
         "batch_size": config["batch_size"], "seed": config["seed"],

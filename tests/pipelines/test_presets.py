@@ -71,6 +71,25 @@ def test_the_style_preset_fits_its_budget_and_draws_each_style_on_transparency()
     assert dark(openmoji) > dark(google) + 0.05, (dark(openmoji), dark(google))
 
 
+def test_the_fast_preset_is_a_distilled_student_drawing_in_four_single_calls():
+    folder = SHIPPED_DIR / "diffusion-emoji72-fast"
+    assert sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 2**20 <= BUDGET_MB
+    card = (folder / "README.md").read_text()
+    assert all(section in card for section in ("distillation", "Evaluation", "Limitations", "train_jax distill"))
+    assert json.loads((folder / "metadata.json").read_text())["distillation"]["stages"] == [8, 4]
+    pipe = TextToImagePipeline.from_preset("diffusion-emoji72-fast")
+    model = pipe.model
+    assert model.guidance_input and model.num_steps == 4 and model.sampler == "ddim"
+    network, batches = model._denoiser_graph(), []
+    model.__dict__["_denoiser_fn"] = lambda inputs: batches.append(int(inputs[0].shape[0])) or network(inputs)
+    images = pipe.sample(["red heart", "crying cat"], seed=0)
+    assert batches == [2] * 4  # one call per step, no unconditional half
+    alpha = images[..., 3]
+    assert (alpha == 0).mean() > 0.05 and (alpha == 255).mean() > 0.05  # shapes on transparency
+    heart = images[0][images[0, ..., 3] > 200, :3].astype(int)
+    assert (heart[:, 0] - heart[:, 1:].max(-1)).mean() > 60  # the heart is red
+
+
 def test_unknown_preset_names_the_shipped_ones(tmp_path):
     with pytest.raises(RunError, match=DEFAULT_PRESET):
         resolve_preset(tmp_path / "nothing-here")
