@@ -118,7 +118,10 @@ def text_tab(runs) -> None:
     seed = right.number_input("Seed", 0, 2**31 - 1, 0, key="text-seed")
     options = {}
     if "num_steps" in pipe.options:
-        options["num_steps"] = st.slider("Sampling steps", 1, 50, int(pipe.options["num_steps"]), key="steps")
+        if getattr(pipe.model, "guidance_input", False):  # a distilled student: its own step grid only
+            st.caption(f"Distilled: {int(pipe.options['num_steps'])} steps of one network call each")
+        else:
+            options["num_steps"] = st.slider("Sampling steps", 1, 50, int(pipe.options["num_steps"]), key="steps")
         options["guidance_scale"] = st.slider("Guidance scale", 0.0, 8.0, float(pipe.options["guidance_scale"]),
                                               0.5, key="guidance")
     options.update(style_choice(pipe, "text-style"))  # a style-conditioned model: one of its emoji sets
@@ -128,7 +131,7 @@ def text_tab(runs) -> None:
         except inf.AppInputError as e:
             st.warning(str(e))
             return
-        total = options.get("num_steps", 1) if "num_steps" in pipe.options else 1
+        total = int(options.get("num_steps", pipe.options.get("num_steps", 1)))
         bar = st.progress(0.0, text="waiting for the model")
         request = sampling_queue(sources[label]).submit(prompt, n, seed, **options)
         while not request.done.wait(0.25):  # the worker thread samples; this thread draws the bar

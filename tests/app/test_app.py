@@ -59,6 +59,20 @@ def test_text_tab_offers_the_styles_of_a_style_model_and_draws_in_one(app):
     app.selectbox(key="text-model").set_value("diffusion-emoji72 (shipped)").run()  # as the other tests expect
 
 
+def test_text_tab_samples_a_distilled_student_in_its_own_steps(app):
+    """A distilled student has no steps slider (it samples on its own grid) and generates."""
+    app.selectbox(key="text-model").set_value("diffusion-emoji72-fast (shipped)").run()
+    assert not app.exception, app.exception
+    assert not [s for s in app.slider if s.key == "steps"]
+    assert any("Distilled: 4 steps" in c.value for c in app.caption)
+    app.text_input(key="prompt").input("red heart")
+    app.number_input(key="text-n").set_value(1)
+    app.button(key="generate").click().run()
+    assert not app.exception, app.exception
+    assert len(tab(app, "Text → emoji").image) == 1
+    app.selectbox(key="text-model").set_value("diffusion-emoji72 (shipped)").run()  # as the other tests expect
+
+
 def png_of(image) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(image).save(buffer, format="PNG")
