@@ -132,6 +132,20 @@ def _run_config(args, on_resume, required: tuple[str, str], defaults: dict, opti
     return {**defaults, **{k: getattr(args, k) for k in options if getattr(args, k, None) is not None}}
 
 
+def _write_run_config(config: dict, meta: dict, out: Path) -> None:
+    """The resolved config, with the bundle's metadata, the devices and this command, as
+    ``out``/config.json."""
+    import jax
+
+    devices = jax.local_devices()
+    config["bundle_meta"] = meta
+    config["device"] = (f"{len(devices)} x " if len(devices) > 1 else "") + \
+        f"{devices[0].platform}: {getattr(devices[0], 'device_kind', devices[0])}"
+    config.setdefault("commands", []).append("python -m emoji_t2i.train_jax " + shlex.join(sys.argv[1:]))
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+
+
 def _use_jax() -> bool:
     os.environ["KERAS_BACKEND"] = "jax"
     if "keras" in sys.modules and sys.modules["keras"].backend.backend() != "jax":
@@ -155,13 +169,10 @@ def _distill(args) -> int:
             return 2
     if not _use_jax():
         return 2
-    import jax
-
     from emoji_t2i.errors import EmojiT2IError
     from emoji_t2i.training.jax_diffusion import read_bundle_meta
     from emoji_t2i.training.jax_distill import distill
 
-    config_path = args.out / "config.json"
     try:
         meta = read_bundle_meta(args.bundle)
     except EmojiT2IError as e:
@@ -181,13 +192,7 @@ def _distill(args) -> int:
         config["teacher_sampling"] = sampling
     config["bundle"] = str(args.bundle)
     config["minutes"] = args.minutes  # a budget for this process, not the run's
-    config["bundle_meta"] = meta
-    devices = jax.local_devices()
-    config["device"] = (f"{len(devices)} x " if len(devices) > 1 else "") + \
-        f"{devices[0].platform}: {getattr(devices[0], 'device_kind', devices[0])}"
-    config.setdefault("commands", []).append("python -m emoji_t2i.train_jax " + shlex.join(sys.argv[1:]))
-    args.out.mkdir(parents=True, exist_ok=True)
-    config_path.write_text(json.dumps(config, indent=2) + "\n")
+    _write_run_config(config, meta, args.out)
     print(f"distilling on {config['device']} ({config['precision']}): {2 * config['stages'][0]} -> "
           f"{' -> '.join(map(str, config['stages']))} steps, run {args.out}", file=sys.stderr)
     try:
@@ -202,11 +207,8 @@ def _distill(args) -> int:
 def _train(args) -> int:
     if not _use_jax():
         return 2
-    import jax
-
     from emoji_t2i.training.jax_diffusion import read_bundle_meta, train
 
-    config_path = args.out / "config.json"
     options = [*TRAIN_DEFAULTS, "steps", "text_noise", "style_dropout", "augment_probability"]
     config = _run_config(args, ("steps", "checkpoint_minutes", "log_seconds"),  # steps on --resume: extends the run
                          ("steps", "the cosine schedule's length"), TRAIN_DEFAULTS, options)
@@ -238,13 +240,7 @@ def _train(args) -> int:
     if not 0.0 <= float(config["augment_probability"]) <= 1.0:
         print(f"error: --augment {config['augment_probability']}: give a probability from 0 to 1", file=sys.stderr)
         return 2
-    config["bundle_meta"] = meta
-    devices = jax.local_devices()
-    config["device"] = (f"{len(devices)} x " if len(devices) > 1 else "") + \
-        f"{devices[0].platform}: {getattr(devices[0], 'device_kind', devices[0])}"
-    config.setdefault("commands", []).append("python -m emoji_t2i.train_jax " + shlex.join(sys.argv[1:]))
-    args.out.mkdir(parents=True, exist_ok=True)
-    config_path.write_text(json.dumps(config, indent=2) + "\n")
+    _write_run_config(config, meta, args.out)
     print(f"training on {config['device']} ({config['precision']}), run {args.out}", file=sys.stderr)
     try:
         progress = train(config, args.out, resume=args.resume,
