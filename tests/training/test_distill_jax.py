@@ -1,0 +1,76 @@
+"""``train_jax distill``: guided progressive distillation end to end on a tiny preset, in its own
+module so that the test runner can run it beside the JAX trainer's tests (their modules are
+the suite's two longest)."""
+
+import json
+
+import numpy as np
+
+from emoji_t2i.training import jax_diffusion as jd
+from tests.training.test_train_jax import _jax, needs_jax
+
+
+@needs_jax
+def test_distillation_runs_its_stages_resumes_and_its_student_samples_in_one_call_per_step(diffusion_run, tmp_path,
+                                                                                         capsys):
+    """``train_jax distill``: every stage in one command (2 x 2 guided steps -> 2 -> 1), killed
+    by its budget after one step and resumed; ``finish`` makes a preset of a student that
+    samples with one U-Net call per step on the undoubled batch, in process and from the
+    SavedModel alike."""
+    import tensorflow as tf
+
+    from emoji_t2i.export import export_pipeline
+    from emoji_t2i.pipelines import TextToImagePipeline
+    from emoji_t2i.train_jax import main as train_jax_main
+
+    bundle, run = tmp_path / "bundle", tmp_path / "run"
+    assert train_jax_main(["bundle", "--init-from", str(diffusion_run / "preset"), "--out", str(bundle),
+                           "--limit", "16"]) == 0
+    assert json.loads((bundle / "bundle.json").read_text())["sampling"]["num_steps"] == 2
+    assert train_jax_main(["distill", "--bundle", str(bundle), "--out", str(run), "--stages", "8,3"]) == 2
+    assert "each half the last" in capsys.readouterr().err and not run.exists()
+    first = _jax("distill", "--bundle", bundle, "--out", run, "--stages", "2,1", "--stage-steps", 2,
+                 "--batch-size", 4, "--log-seconds", 0, "--minutes", 1e-4, cache=tmp_path / "cache")
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert json.loads(first.stdout.splitlines()[-1])["step"] == 1  # out of time after one step
+    assert not (run / "stages").exists()
+    resumed = _jax("distill", "--bundle", bundle, "--out", run, "--resume", cache=tmp_path / "cache")
+    assert resumed.returncode == 0 and "resuming" in resumed.stderr, resumed.stderr[-3000:]
+    assert json.loads(resumed.stdout.splitlines()[-1])["stage"] == 2
+    log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    assert [(r["student_steps"], r["step"]) for r in log] == [(2, 1), (2, 2), (1, 1), (1, 2)]
+    assert all(np.isfinite(r["loss"]) and r["loss"] > 0 for r in log)
+    assert sorted(p.name for p in (run / "stages").glob("*-0.npz")) == ["student-1-0.npz", "student-2-0.npz"]
+
+    assert train_jax_main(["finish", "--run", str(run), "--out", str(tmp_path / "bad"), "--stage", "4"]) == 2
+    assert "no 4-step student; finished: [1, 2]" in capsys.readouterr().err
+    preset = tmp_path / "preset"
+    assert train_jax_main(["finish", "--run", str(run), "--out", str(preset)]) == 0
+    card = json.loads((preset / "metadata.json").read_text())
+    assert card["distillation"]["stages"] == [2, 1] and card["distillation"]["images_seen"] == 16
+    pipe = TextToImagePipeline.from_preset(preset)
+    model = pipe.model
+    assert model.guidance_input and model.num_steps == 1 and model.sampler == "ddim"
+    student = jd.load_arrays(run / "stages", "student-1")
+    assert "guidance_dense2/kernel" in student  # stored by name
+    np.testing.assert_array_equal(  # the last stage's student, as the distiller left it
+        model.ema_denoiser.guidance_dense2.kernel.numpy(), student["guidance_dense2/kernel"])
+
+    network, batches = model._denoiser_graph(), []
+
+    def counting(inputs):
+        batches.append(int(inputs[0].shape[0]))
+        assert len(inputs) == 5  # the guidance scale is an input
+        return network(inputs)
+
+    model.__dict__["_denoiser_fn"] = counting
+    prompts = ["crying cat", "rocket", "pizza"]
+    pipe.sample(prompts, seed=4, guidance_scale=2.5)
+    assert batches == [3]  # one step, one call, no null caption
+    pipe.sample(prompts, seed=4, num_steps=3)
+    assert batches == [3, 3, 3, 3]
+    served = tf.saved_model.load(str(export_pipeline(pipe, tmp_path / "export")))
+    del model.__dict__["_denoiser_fn"]
+    from_savedmodel = served.serve(tf.constant(prompts), 4).numpy()
+    assert np.abs(from_savedmodel.astype(int) - pipe.sample(prompts, seed=4)).max() <= 1
+    assert np.abs(model.ema_denoiser.guidance_dense2.kernel.numpy()).max() > 0  # the guidance input learned
