@@ -7,17 +7,19 @@
 #   python -m emoji_t2i.train_jax bundle --cross-attention --style-conditioning --parts 3 \
 #       [--init-from diffusion-emoji72-styles | --no-weights] --out runs/bundle8
 #   bash benchmarks/gpu_flagship.sh stash      # call 1 carries minilm.npz, captions.npz, images-0.npz,
-#                                              #   bundle.json and keeps them on the machine (~30 s)
+#                                              #   bundle.json, probe.json, probe.npz and keeps them on
+#                                              #   the machine (~30 s)
 #   bash benchmarks/gpu_flagship.sh train STEPS MINUTES PRECISION [train_jax train options]
 #                                              # call 2, within the 30 s the machine stays warm:
 #                                              #   carries images-1, images-2 (and weights.npz); trains
-#   bash benchmarks/gpu_flagship.sh probe      # instead of stash: also times float32 and
+#   bash benchmarks/gpu_flagship.sh speed      # instead of stash: also times float32 and
 #                                              #   mixed_bfloat16 on images-0 (measured: ~5 min, see
 #                                              #   docs/performance.md; not worth it in a 15-minute span)
 #
 # Measured on an H200: the first jitted step compiles for ~58 s in float32; MINUTES counts that.
-# What comes back under $OUT: the run's config, log, final EMA (float32, two files), EMA
-# snapshots (float16) and progress; Adam's moments and the raw parameters stay behind (the
+# What comes back under $OUT: the run's config, log, final EMA (float32, two files) and progress,
+# the probe's log, chosen EMA and its record (train_jax train --probe-every, on by default), or
+# EMA snapshots where the probe is off; Adam's moments and the raw parameters stay behind (the
 # 8-file limit), so a later run warm-starts from the EMA (bundle --init-from its preset).
 set -euo pipefail
 mode=$1
@@ -37,19 +39,19 @@ mkdir -p "$bundle" && cp -n "$stash"/* "$bundle"/ 2>/dev/null || true
 ls -la "$bundle"
 if [ "$mode" = stash ]; then
   exit 0
-elif [ "$mode" = probe ]; then
-  probe=runs/probe-bundle
-  rm -rf "$probe" runs/probe-*run && mkdir -p "$probe"
-  cp "$bundle"/captions.npz "$bundle"/minilm.npz "$probe"/
-  cp "$bundle"/images-0.npz "$probe"/images.npz
+elif [ "$mode" = speed ]; then
+  speed=runs/speed-bundle
+  rm -rf "$speed" runs/speed-*run && mkdir -p "$speed"
+  cp "$bundle"/captions.npz "$bundle"/minilm.npz "$speed"/
+  cp "$bundle"/images-0.npz "$speed"/images.npz
   "$PY" -c "
 import json; m = json.load(open('$bundle/bundle.json')); m['image_parts'] = 1
-json.dump(m, open('$probe/bundle.json', 'w'))"
+json.dump(m, open('$speed/bundle.json', 'w'))"
   for precision in float32 mixed_bfloat16; do
-    "$PY" -m emoji_t2i.train_jax train --bundle "$probe" --out runs/probe-$precision-run \
-      --steps 100000 --minutes "${PROBE_MINUTES:-0.9}" --batch-size "${PROBE_BATCH:-256}" --precision $precision --log-seconds 8 \
+    "$PY" -m emoji_t2i.train_jax train --bundle "$speed" --out runs/speed-$precision-run --probe-every 0 \
+      --steps 100000 --minutes "${SPEED_MINUTES:-0.9}" --batch-size "${SPEED_BATCH:-256}" --precision $precision --log-seconds 8 \
       --checkpoint-minutes 100 --text-noise 0.1 2>&1 | grep --line-buffered -v "^WARNING\|^I0000" || true
-    cp runs/probe-$precision-run/log.jsonl "$out/probe-$precision.jsonl" || true
+    cp runs/speed-$precision-run/log.jsonl "$out/speed-$precision.jsonl" || true
   done
   nvidia-smi --query-gpu=name,memory.used,memory.total --format=csv || true
 else
@@ -61,5 +63,6 @@ else
     --checkpoint-minutes 100 "$@" 2>&1 | grep --line-buffered -v "^WARNING\|^I0000"
   cp "$run/config.json" "$run/log.jsonl" "$run"/state/progress.json "$run"/state/ema-*.npz "$out/"
   cp "$run"/snapshots/ema-*.npz "$out/" 2>/dev/null || true
+  cp "$run"/probe.jsonl "$run"/probe/ema-best.npz "$run"/probe/best.json "$out/" 2>/dev/null || true
   ls -la "$out"
 fi

@@ -30,7 +30,8 @@ DISTILL_DEFAULTS = {"stages": [8, 4], "batch_size": 128, "lr": 1e-4, "warmup_ste
                     "checkpoint_minutes": 2.0, "log_seconds": 30.0}
 TRAIN_DEFAULTS = {"batch_size": 256, "lr": 5e-4, "warmup_steps": 200, "weight_decay": 0.01,
                   "beta_1": 0.9, "beta_2": 0.99, "ema_decay": 0.999, "seed": 0,
-                  "precision": "mixed_bfloat16", "checkpoint_minutes": 2.0, "log_seconds": 30.0}
+                  "precision": "mixed_bfloat16", "checkpoint_minutes": 2.0, "log_seconds": 30.0,
+                  "probe_every": 1000}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -50,6 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a U-Net that also attends over minilm's token features (the bundle carries minilm)")
     b.add_argument("--style-conditioning", action="store_true",
                    help="a U-Net conditioned on the image's style (any style when dropped)")
+    b.add_argument("--no-probe", action="store_true",
+                   help="leave out the probe (its prompts, judges and near-copy threshold; ~5 MB)")
     b.add_argument("--parts", type=int, default=1,
                    help="split the images over this many files (a bundle that travels in several calls)")
 
@@ -72,6 +75,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="share of examples trained with the style dropped to 'any' (default 0.3)")
     t.add_argument("--snapshots", type=str,
                    help="fractions of --steps at which to keep the EMA (float16), e.g. 0.5,0.75")
+    t.add_argument("--probe-every", type=int,
+                   help="measure the probe (near copies, R-precision) every N steps and keep the EMA its "
+                        "rule chooses (default 1000 if the bundle has a probe; 0: never)")
+    t.add_argument("--probe-steps", type=int, help="sampling steps of the probe (default: the preset's)")
     t.add_argument("--seed", type=int)
     t.add_argument("--precision", choices=("float32", "mixed_bfloat16"),
                    help="dtype policy (default mixed_bfloat16: no loss scaling needed)")
@@ -105,6 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--init-from", help="the preset the bundle came from (default: the bundle's own)")
     f.add_argument("--snapshot", type=Path, help="an EMA the run kept along the way (snapshots/ema-STEP.npz) "
                                                  "instead of the last one")
+    f.add_argument("--final", action="store_true",
+                   help="the run's last EMA, even where its probe chose an earlier one (probe/ema-best.npz)")
     f.add_argument("--stage", type=int, help="a distillation run: the student of this many steps "
                                               "(default: the last finished)")
     return p
@@ -209,7 +218,7 @@ def _train(args) -> int:
         return 2
     from emoji_t2i.training.jax_diffusion import read_bundle_meta, train
 
-    options = [*TRAIN_DEFAULTS, "steps", "text_noise", "style_dropout", "augment_probability"]
+    options = [*TRAIN_DEFAULTS, "steps", "text_noise", "style_dropout", "augment_probability", "probe_steps"]
     config = _run_config(args, ("steps", "checkpoint_minutes", "log_seconds"),  # steps on --resume: extends the run
                          ("steps", "the cosine schedule's length"), TRAIN_DEFAULTS, options)
     if config is None:
@@ -237,6 +246,16 @@ def _train(args) -> int:
     config.setdefault("condition_dropout", meta["condition_dropout"])
     config.setdefault("text_noise", meta.get("text_noise", 0.0))
     config.setdefault("augment_probability", meta.get("augment_probability", 0.0))
+    if not meta.get("probe"):  # an older bundle, or one written with --no-probe
+        if args.probe_every:
+            print(f"error: --probe-every {args.probe_every}: the bundle {args.bundle} has no probe; write it "
+                  "again without --no-probe", file=sys.stderr)
+            return 2
+        config["probe_every"] = 0
+    if int(config["probe_every"]) < 0 or (config.get("probe_steps") is not None and int(config["probe_steps"]) < 1):
+        print("error: --probe-every takes 0 (never) or a number of steps, --probe-steps a whole number of "
+              "at least 1", file=sys.stderr)
+        return 2
     if not 0.0 <= float(config["augment_probability"]) <= 1.0:
         print(f"error: --augment {config['augment_probability']}: give a probability from 0 to 1", file=sys.stderr)
         return 2
@@ -269,6 +288,7 @@ def main(argv=None) -> int:
             meta = write_bundle(args.init_from, args.out, args.data, args.style, args.limit,
                                 weights=not args.no_weights, cross_attention=args.cross_attention,
                                 style_conditioning=args.style_conditioning, parts=args.parts,
+                                probe=not args.no_probe,
                                 command="python -m emoji_t2i.train_jax " + shlex.join(argv or sys.argv[1:]))
             print(f"bundle {args.out}: {meta['images']} images, {meta['captions']} distinct captions, "
                   f"U-Net {meta['unet']}")
@@ -280,7 +300,7 @@ def main(argv=None) -> int:
                 raise MissingFile(f"--snapshot {args.snapshot}: no such file; pass one of "
                                   f"{args.run}/snapshots/ema-*.npz")
             path = write_preset(args.run, args.out, args.init_from, command, snapshot=args.snapshot,
-                                stage=args.stage)
+                                stage=args.stage, final=args.final)
             print(f"preset {path}: python -m emoji_t2i.generate \"crying cat\" --preset {path}")
     except EmojiT2IError as e:
         print(f"error: {e}", file=sys.stderr)

@@ -38,7 +38,7 @@ from emoji_t2i.pipelines.editing import (
 )
 from emoji_t2i.pipelines.presets import DEFAULT_PRESET, load_preset
 from emoji_t2i.pipelines.run_dir import RunDir, RunError
-from emoji_t2i.text.tokenizers import known_fraction, load_tokenizer, sequence_length
+from emoji_t2i.text.tokenizers import known_fractions, load_tokenizer, sequence_length
 
 
 def load_run_model(path: str | Path, model_name: str | None = None):
@@ -173,8 +173,8 @@ class TextToImagePipeline:
             warnings.warn(f"{self.config.get('model')} is unconditional: the prompts are ignored (the seed "
                           "chooses the emoji); train with --set conditional=true to steer it by text", stacklevel=3)
             return
-        for prompt in prompts:
-            if known_fraction(self.tokenizer, prompt) == 0.0:
+        for prompt, known in zip(prompts, known_fractions(self.tokenizer, prompts), strict=True):
+            if known == 0.0:
                 warnings.warn(f"prompt {prompt[:60]!r} has no word the model knows; the image "
                               "will not follow it", stacklevel=3)
 

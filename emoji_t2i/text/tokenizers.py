@@ -74,10 +74,20 @@ def load_tokenizer(path: Path):
 
 def known_fraction(tokenizer, prompt: str) -> float:
     """Share of the prompt's tokens the tokenizer knows (0 for an empty prompt)."""
+    return known_fractions(tokenizer, [prompt])[0]
+
+
+def known_fractions(tokenizer, prompts: list[str]) -> list[float]:
+    """``known_fraction`` of each prompt; word pieces in one tokenizer call (eagerly, one
+    call per prompt cost 50 ms here: 11 s for the probe's 224 prompts)."""
     if isinstance(tokenizer, CodepointTokenizer):  # every character reaches the encoder
-        return 1.0 if prompt.strip() else 0.0
+        return [1.0 if p.strip() else 0.0 for p in prompts]
     if isinstance(tokenizer, WordPieceTokenizer):
-        ids = tokenizer([prompt]).numpy()[0]
-        ids = ids[(ids != tokenizer.pad_id) & (ids != tokenizer.cls_id) & (ids != tokenizer.sep_id)]
-        return float((ids != tokenizer.unk_id).mean()) if len(ids) else 0.0
-    return _learned_known_fraction(tokenizer, prompt)
+        if not prompts:
+            return []
+        out = []
+        for ids in tokenizer(list(prompts)).numpy():
+            ids = ids[(ids != tokenizer.pad_id) & (ids != tokenizer.cls_id) & (ids != tokenizer.sep_id)]
+            out.append(float((ids != tokenizer.unk_id).mean()) if len(ids) else 0.0)
+        return out
+    return [_learned_known_fraction(tokenizer, p) for p in prompts]

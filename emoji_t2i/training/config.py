@@ -22,6 +22,9 @@ TRAINING_KEYS = {
     "jit_compile": (False, "XLA-compile the train step (measured slower on CPU)"),
     "deterministic": (False, "enable TF op determinism (bit-exact resume; slower)"),
     "sample_every": (1, "write the sample grid every N epochs"),
+    "probe_every": (0, "every N epochs measure the probe (near copies and R-precision of 224 fixed prompts) "
+                       "and keep the preset its rule chooses in probe/preset (0: never)"),
+    "probe_steps": (0, "sampling steps of the probe (0: the model's own)"),
     "style": ("", "train on these styles only, comma-separated (google,twitter; '' for all)"),
     "vendor": ("", "the old name of style (runs made before styles existed record it)"),
 }

@@ -20,6 +20,8 @@ from PIL import Image
 from emoji_t2i.data import load_dataset
 from emoji_t2i.data.pipeline import caption_table
 from emoji_t2i.errors import MissingFile, UsageError
+from emoji_t2i.evaluation.probe import CHECKPOINT_RULE as PROBE_RULE
+from emoji_t2i.evaluation.probe import save_probe
 from emoji_t2i.pipelines import load_preset, save_preset
 from emoji_t2i.pipelines.presets import shipped_presets
 from emoji_t2i.training.jax_diffusion import assign_weights, read_state, weight_names
@@ -67,7 +69,7 @@ def _diffusion_preset(init_from: str):
     if info["model"] != "diffusion":
         raise UsageError(f"--init-from {init_from}: a {info['model']} preset; the JAX trainer "
                          "trains diffusion presets (diffusion-emoji72 or a diffusion run's preset)")
-    if not model.cached_text:
+    if not (model.cached_text or model.packed):  # a frozen minilm, pooled or with its words
         raise UsageError(f"--init-from {init_from}: its text encoder ({model.text_encoder_kind}) "
                          "trains with the U-Net; the JAX trainer reads cached minilm features only")
     return model, tokenizer, info
@@ -75,7 +77,8 @@ def _diffusion_preset(init_from: str):
 
 def write_bundle(init_from: str, out: Path, data: str = "embedded", style: str = "",
                  limit: int | None = None, weights: bool = True, command: str = "",
-                 cross_attention: bool = False, style_conditioning: bool = False, parts: int = 1) -> dict:
+                 cross_attention: bool = False, style_conditioning: bool = False, parts: int = 1,
+                 probe: bool = True) -> dict:
     """Write ``out``/{bundle.json, images.npz, captions.npz[, weights.npz]}; returns bundle.json.
 
     Sized to travel (the GPU machine takes 64 MiB a call): images as lossless WebP (exact
@@ -89,11 +92,24 @@ def write_bundle(init_from: str, out: Path, data: str = "embedded", style: str =
     frozen minilm itself (``minilm_arrays``), since its token features (24 x 384 per caption)
     would not travel; the trainer runs the encoder once per caption on the device. Every
     image gets ``KEYWORD_SUBSETS`` extra captions from its keywords. ``parts`` splits the
-    images over that many files, for a bundle that travels in several calls."""
+    images over that many files, for a bundle that travels in several calls.
+
+    ``probe`` adds ``probe.json`` + ``probe.npz`` (``evaluation/probe.py``: the probe's prompts
+    as the U-Net reads them, their judged captions, the near-copy threshold against these
+    training images, the judges' image side), which ``train --probe-every`` measures."""
     model, tokenizer, info = _diffusion_preset(init_from)
-    train = only_styles(load_dataset(data).subset("train"), style, key="style")
+    dataset = load_dataset(data)
+    train = only_styles(dataset.subset("train"), style, key="style")
     if limit:
         train = train.take(np.arange(min(limit, len(train))))
+    probe_set = judges = None
+    if probe:
+        from emoji_t2i.evaluation.judges import Judges
+        from emoji_t2i.evaluation.probe import build_probe
+
+        judges = Judges.load()
+        probe_set = build_probe(dataset, judges, train.images)
+    probe_texts = [p for split in probe_set.splits for p in probe_set.prompts[split]] if probe_set else []
     packed = cross_attention or style_conditioning
     captions = [list(c) for c in train.captions]
     if packed:
@@ -107,13 +123,17 @@ def write_bundle(init_from: str, out: Path, data: str = "embedded", style: str =
     if packed:
         import tensorflow as tf
 
-        tokens = np.concatenate([np.asarray(tokenizer(tf.constant(unique[i:i + 1024])))
-                                 for i in range(0, len(unique), 1024)]).astype(np.int32)
-        minilm, caption_arrays["tokens"], caption_arrays["vocabulary_ids"] = minilm_arrays(tokens)
+        texts = unique + probe_texts  # the probe's words must survive the vocabulary cut too
+        tokens = np.concatenate([np.asarray(tokenizer(tf.constant(texts[i:i + 1024])))
+                                 for i in range(0, len(texts), 1024)]).astype(np.int32)
+        minilm, tokens, caption_arrays["vocabulary_ids"] = minilm_arrays(tokens)
+        caption_arrays["tokens"], probe_arrays = tokens[: len(unique)], {"tokens": tokens[len(unique):]}
         caption_arrays["style"] = np.array([styles.index(str(s)) if str(s) in styles else -1
                                             for s in train.metadata["style"]], np.int32)
     else:
         caption_arrays["features"] = model.encode_captions(unique, tokenizer).astype(np.float16)
+        probe_arrays = {"features": model.encode_captions(probe_texts, tokenizer).astype(np.float32)
+                        if probe_texts else np.zeros((0, 1), np.float32)}
 
     tmp = Path(str(out) + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -132,6 +152,8 @@ def write_bundle(init_from: str, out: Path, data: str = "embedded", style: str =
     np.savez(tmp / "captions.npz", **caption_arrays)
     if packed:
         np.savez(tmp / "minilm.npz", **minilm)
+    if probe_set is not None:
+        save_probe(probe_set, tmp, judges, extra=probe_arrays)
     unet = {k: v for k, v in model.denoiser.get_config().items() if k in UNET_KEYS}
     if packed:
         unet.update(cross_attention=bool(cross_attention), styles=len(styles))
@@ -154,6 +176,7 @@ def write_bundle(init_from: str, out: Path, data: str = "embedded", style: str =
             "sampling": {"num_steps": model.num_steps, "guidance_scale": model.guidance_scale,
                          "guidance_interval": model.guidance_interval},
             "warm_start": bool(weights),
+            "probe": {split: len(probe_set.prompts[split]) for split in probe_set.splits} if probe_set else None,
             # a shipped preset by its name (the path is this machine's), anything else by its path
             "init_from": {"preset": init_from if init_from in shipped_presets() else info["preset"],
                           **{k: info["metadata"].get(k) for k in
@@ -164,11 +187,17 @@ def write_bundle(init_from: str, out: Path, data: str = "embedded", style: str =
     return meta
 
 
+def _probe_records(run: Path) -> list[dict]:
+    return [json.loads(line) for line in (run / "probe.jsonl").read_text().splitlines() if line.strip()]
+
+
 def write_preset(run: Path, out: Path, init_from: str | None = None, command: str = "",
-                 snapshot: Path | None = None, stage: int | None = None) -> Path:
+                 snapshot: Path | None = None, stage: int | None = None, final: bool = False) -> Path:
     """A preset from a JAX run: ``init_from`` (default: the preset its bundle came from) gives
     the tokenizer and everything but the U-Nets, which take the run's weights and EMA (for a
-    distillation run, the student of ``stage`` steps, by default the last finished)."""
+    distillation run, the student of ``stage`` steps, by default the last finished). The EMA
+    is ``snapshot`` if given, else the one the run's probe chose (``probe/ema-best.npz``)
+    unless ``final``, else the last."""
     run = Path(run)
     if not (run / "config.json").exists():
         raise MissingFile(f"--run {run}: no config.json; pass a folder written by "
@@ -193,6 +222,10 @@ def write_preset(run: Path, out: Path, init_from: str | None = None, command: st
         model = type(model)(**model_config)
         model.build_for_sampling(int(tokenizer([""]).shape[1]))
     state = read_state(run)
+    probe_best = run / "probe" / "best.json"
+    chosen = json.loads(probe_best.read_text()) if snapshot is None and not final and probe_best.exists() else None
+    if chosen is not None:
+        snapshot = run / "probe" / "ema-best.npz"
     if snapshot is not None:  # an EMA kept along the way instead of the last one
         with np.load(snapshot) as f:
             state["ema"] = {k: f[k].astype(np.float32) for k in f.files}
@@ -220,7 +253,10 @@ def write_preset(run: Path, out: Path, init_from: str | None = None, command: st
                      **({"style_dropout": config.get("style_dropout", 0.3),
                          "keyword_subsets": bundle.get("keyword_subsets", 0)} if bundle.get("packed") else {})},
         "snapshot": Path(snapshot).name if snapshot else None,
-        "ema_step": int(Path(snapshot).stem.split("-")[-1]) if snapshot else progress["step"],
+        "ema_step": chosen["record"]["step"] if chosen else
+        int(Path(snapshot).stem.split("-")[-1]) if snapshot else progress["step"],
+        "probe": {"chosen": chosen["record"] if chosen else None, "rule": PROBE_RULE,
+                  "records": _probe_records(run)} if (run / "probe.jsonl").exists() else None,
         # from scratch, the preset gave the architecture only: no lineage to record
         "init_from": bundle["init_from"] if bundle.get("warm_start") else None,
         "architecture_from": bundle["init_from"]["preset"],

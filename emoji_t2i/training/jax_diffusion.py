@@ -15,10 +15,11 @@ Nothing here imports TensorFlow. The input is a bundle written on the TensorFlow
 features of every distinct caption, or for a U-Net with words and styles their token ids and
 minilm itself, which encodes them once on the device; the U-Net's config, warm-start weights);
 the output is a run directory (``config.json``, ``log.jsonl``, ``state/``, optionally EMA
-``snapshots/``) that ``train_jax finish`` turns into a preset. Resume contract: ``state/`` is rewritten atomically every
-``checkpoint_minutes`` and at the end; ``--resume`` continues from it with the same data
-order (epoch ``e``'s permutation is a function of ``(seed, e)``) and the same noise (step
-``s``'s draws are a function of ``(seed, s)``).
+``snapshots/`` and the probe's ``probe.jsonl`` + ``probe/``, see ``training/jax_probe.py``)
+that ``train_jax finish`` turns into a preset. Resume contract: ``state/`` is rewritten
+atomically every ``checkpoint_minutes``, after every probe and at the end; ``--resume``
+continues from it with the same data order (epoch ``e``'s permutation is a function of
+``(seed, e)``) and the same noise (step ``s``'s draws are a function of ``(seed, s)``).
 """
 
 from __future__ import annotations
@@ -366,6 +367,16 @@ def train(config: dict, run: Path, resume: bool = False, log=print) -> dict:
         ema_vars = [moved_average(e, p, decay) for e, p in zip(ema_vars, params, strict=True)]
         return params, opt_vars, ema_vars, loss
 
+    probe_every = int(config.get("probe_every") or 0)
+    probe = records = None
+    if probe_every:
+        from emoji_t2i.training.jax_probe import JaxProbe, probe_record, record_probe
+        from emoji_t2i.training.probe import resume_records
+
+        probe = JaxProbe(bundle, Path(config["bundle"]), denoiser, config.get("probe_steps"))
+        records = resume_records(run, progress["step"]) if resume else []
+        log(f"probe: {', '.join(f'{len(probe.probe.prompts[s])} {s}' for s in probe.probe.splits)} prompts "
+            f"in {probe.num_steps} steps every {probe_every} steps")
     n = len(bundle["images"])
     per_epoch = n // batch
     if per_epoch == 0:
@@ -410,7 +421,13 @@ def train(config: dict, run: Path, resume: bool = False, log=print) -> dict:
                 log(f"step {record['step']}/{steps} epoch {record['epoch']:.1f} loss {mean_loss:.4f} "
                     f"{rate:.0f} img/s")
                 logged_step, last_log, losses = progress["step"], now, []
-            if finished or now - last_checkpoint >= checkpoint_every:
+            probing = probe is not None and (progress["step"] % probe_every == 0 or finished)
+            if probing:  # scored on the EMA, which is what a preset samples with
+                if not records or records[-1]["step"] != progress["step"]:
+                    record_probe(run, records, probe_record(probe, ema, progress), ema, names["params"], log)
+                spent, now = time.perf_counter() - now, time.perf_counter()
+                started, last_log = started + spent, last_log + spent  # probing is not training
+            if finished or probing or now - last_checkpoint >= checkpoint_every:
                 progress["train_seconds"] += now - started
                 started = now
                 write_state(run, [np.asarray(a) for a in trainable],

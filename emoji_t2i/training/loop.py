@@ -154,6 +154,9 @@ def train(config: dict, run: RunDir, resume: bool = False, dry_run: bool = False
             model.initialize_from_runs(load_source_model)
             if config.get("init_from"):
                 model.warm_start(load_preset(config["init_from"]["preset"])[0])
+    if int(config["training"].get("probe_every", 0)) and (model.preview != "samples" or not model.conditional):
+        raise UsageError(f"--set probe_every={config['training']['probe_every']}: a {config['model']} model draws "
+                         "no images from prompts to probe; leave probe_every at 0")
     if dry_run:
         print(json.dumps({k: v for k, v in config.items()}, indent=2, sort_keys=True))
         sizes = ", ".join(f"{n} {net.count_params():,} params" for n, net in model.networks().items())
@@ -227,12 +230,40 @@ def fit(config, run, resume, model, data, train_data, tokenizer, vocabularies, s
     callbacks = [progress, cb.EpochCheckpoint(manager, epoch, progress,
                                               write_preset if model.sampling_layers() else None),
                  samples, cb.EpochLog(run.history_path, writer)]
+    if int(config["training"].get("probe_every", 0)):
+        callbacks.insert(2, probe_callback(config, run, data, train_data, tokenizer, model, resume))
     model.fit(dataset, epochs=epochs, initial_epoch=initial_epoch, steps_per_epoch=steps,
               callbacks=callbacks, verbose=0, shuffle=False)
     if progress.failure is not None:
         raise progress.failure
     return {"epochs": int(epoch.numpy()), "run": str(run.path),
             "step": train_step_count(model)}
+
+
+def probe_callback(config, run, data, train_data, tokenizer, model, resume):
+    """The probe (``training/probe.py``) of this run: prompts and near-copy reference from its
+    data, the shipped judges; on resume the records after the restored step are dropped."""
+    from emoji_t2i.evaluation.judges import Judges
+    from emoji_t2i.evaluation.probe import ProbeScorer, build_probe
+    from emoji_t2i.training.probe import ProbeCallback, resume_records
+
+    judges = Judges.load()
+    probe = build_probe(data, judges, train_data.images, seed=config["seed"])
+
+    def embed(images):
+        return judges.matcher.embed_image_features(judges.classifier.features(images))
+
+    records = resume_records(run.path, train_step_count(model)) if resume else []
+    per_epoch = epoch_steps(len(train_data), config["batch_size"], config["steps_per_epoch"])
+
+    def keep(folder):
+        steps = train_step_count(model)
+        save_preset(model, tokenizer, folder, run_metadata(config, round(steps / per_epoch, 3), steps))
+
+    return ProbeCallback(ProbeScorer(probe, train_data.images, embed), tokenizer, run.path,
+                         int(config["training"]["probe_every"]), keep, train_step_count, config["batch_size"],
+                         num_steps=int(config["training"].get("probe_steps", 0)) or None, records=records,
+                         log=lambda m: print(m, file=sys.stderr))
 
 
 def train_step_count(model) -> int:

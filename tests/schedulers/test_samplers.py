@@ -129,3 +129,20 @@ def test_higher_orders_follow_the_probability_flow_of_gaussian_data_more_closely
     errors = [float(tf.reduce_max(tf.abs(make_sampler(name, schedule).sample(denoise, x_T, 8) - exact_x0)))
               for name in ("ddim", "dpm_solver", "dpm_solver_3m")]
     assert errors[0] > errors[1] > errors[2], errors
+
+
+@pytest.mark.parametrize("num_steps", [1, 2, 6])
+def test_the_unrolled_solver_takes_the_samplers_steps(num_steps):
+    """The keras.ops DPM-Solver++(2M) that a JAX trainer compiles is the SavedModel's sampler."""
+    from emoji_t2i.schedulers.unrolled import dpm_solver_2m
+
+    schedule, s2 = CosineSchedule(), 0.25
+
+    def denoise(x_t, t):  # the ideal denoiser of N(0, s^2) data: not exact along the path
+        alpha, sigma = schedule.alpha_sigma(t)
+        x0 = alpha * s2 * x_t / (alpha**2 * s2 + sigma**2)
+        return x0, (x_t - alpha * x0) / sigma
+
+    x_T = tf.random.stateless_normal([2, 8, 8, 4], seed=[3, 3])
+    expected = make_sampler("dpm_solver", schedule).sample(denoise, x_T, num_steps)
+    np.testing.assert_allclose(dpm_solver_2m(denoise, x_T, num_steps, schedule), expected, atol=1e-5)

@@ -102,3 +102,31 @@ def test_init_from_a_run_starts_at_its_weights_and_records_the_lineage(diffusion
     assert train_main(["--init-from", str(diffusion_run), "--model", "cgan", "--out", str(tmp_path / "x"),
                        *common]) == 2
     assert "is a 'diffusion' preset, not 'cgan'" in capsys.readouterr().err
+
+
+def test_the_probe_logs_each_epoch_and_keeps_the_preset_its_rule_chooses(tmp_path, capsys):
+    """--set probe_every: 224 fixed prompts of the embedded data sampled and judged after each
+    epoch (here of a model trained on one small style); probe.jsonl, history.csv's columns and
+    probe/preset, the chosen step's weights."""
+    run = tmp_path / "probed"
+    assert train_main(["--model", "diffusion", "--epochs", "2", "--out", str(run), "--set", "style=fxemoji",
+                       "--steps-per-epoch", "2", "--batch-size", "8", *TINY_UNET,
+                       "--set", "probe_every=1", "--set", "probe_steps=1"]) == 0
+    assert "probe at step 2: train near copies" in capsys.readouterr().err
+    records = [json.loads(line) for line in (run / "probe.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == [2, 4] and [r["images_seen"] for r in records] == [16, 32]
+    assert all(0 <= r[s][k] <= 1 for r in records for s in ("train", "heldout") for k in ("near_copies", "r_precision"))
+    header = (run / "history.csv").read_text().splitlines()[0]
+    assert "probe_heldout_r_precision" in header and "probe_train_near_copies" in header
+    chosen = json.loads((run / "probe" / "best.json").read_text())
+    assert chosen["record"] in records and "held-out R-precision" in chosen["rule"]
+    metadata = json.loads((run / "probe" / "preset" / "metadata.json").read_text())
+    assert metadata["steps"] == chosen["record"]["step"]
+    assert TextToImagePipeline.from_preset(run / "probe" / "preset").sample(["rocket"], seed=0).shape == (1, 72, 72, 4)
+
+
+def test_a_model_without_prompted_images_refuses_the_probe(tmp_path, capsys):
+    assert train_main(["--model", "vq", "--epochs", "1", "--steps-per-epoch", "1", "--out", str(tmp_path / "r"),
+                       "--set", "probe_every=1"]) == 2
+    assert "draws no images from prompts to probe" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()

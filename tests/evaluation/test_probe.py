@@ -1,0 +1,73 @@
+"""The trainers' probe: copies of training images read as near copies, noise as neither a copy
+nor a match, the judges' image side survives its trip through probe.npz, and the rule keeps
+the record it states."""
+
+import numpy as np
+import pytest
+
+from emoji_t2i.evaluation.judges import Judges
+from emoji_t2i.evaluation.probe import (
+    MAX_NEAR_COPIES,
+    ProbeScorer,
+    best_record,
+    build_probe,
+    image_embedder,
+    load_probe,
+    save_probe,
+)
+from emoji_t2i.evaluation.protocol import prompt_set
+
+
+@pytest.fixture(scope="module")
+def probe_parts(small_dataset, tmp_path_factory):
+    judges = Judges.load()  # the shipped judges: they know these emoji
+    train = small_dataset.subset("train")
+    probe = build_probe(small_dataset, judges, train.images, counts={"train": 24, "heldout": 16})
+    folder = tmp_path_factory.mktemp("probe")
+    save_probe(probe, folder, judges)
+    return judges, train, folder
+
+
+def test_copies_are_near_copies_and_noise_matches_nothing(small_dataset, probe_parts):
+    judges, train, folder = probe_parts
+    probe, meta, arrays = load_probe(folder)
+    assert [len(probe.prompts[s]) for s in probe.splits] == [24, 16]
+    assert set(probe.styles["train"]) == {"google", "twitter"}  # alternating, as the evaluation samples
+    scorer = ProbeScorer(probe, train.images, image_embedder(meta, arrays))
+    real = {s: small_dataset.images[prompt_set(small_dataset, s, len(probe.prompts[s]), 0).rows]
+            for s in probe.splits}
+    scores = scorer(real)  # the reference emoji of each prompt: training ones are copies, held-out ones not
+    assert scores["train"]["near_copies"] == 1.0 and scores["heldout"]["near_copies"] <= 0.25, scores
+    assert scores["train"]["r_precision"] >= 0.5 and scores["heldout"]["r_precision"] >= 0.3, scores
+    noise = {s: np.random.default_rng(0).integers(0, 256, (len(probe.prompts[s]), 72, 72, 4), dtype=np.uint8)
+             for s in probe.splits}
+    scores = scorer(noise)
+    assert all(scores[s]["near_copies"] == 0.0 and scores[s]["r_precision"] <= 0.2 for s in probe.splits), scores
+    with pytest.raises(ValueError, match="3 train samples for 24 probe prompts"):
+        scorer({**real, "train": real["train"][:3]})
+
+
+def test_the_saved_image_side_embeds_as_the_judges_do(small_dataset, probe_parts):
+    judges, _, folder = probe_parts
+    _, meta, arrays = load_probe(folder)
+    images = small_dataset.images[:6]
+    expected = judges.image_embeddings(judges.image_outputs(images)[0])
+    rebuilt = np.asarray(image_embedder(meta, arrays)(images.astype(np.float32) / 127.5 - 1.0))
+    np.testing.assert_allclose(rebuilt, expected, atol=1e-5)
+    arrays = {k: v for k, v in arrays.items() if k != "matcher/001"}
+    with pytest.raises(ValueError, match="matcher/001 is missing"):
+        image_embedder(meta, arrays)
+
+
+def record(step, copies, heldout_r):
+    return {"step": step, "train": {"near_copies": copies, "r_precision": 0.9},
+            "heldout": {"near_copies": 0.0, "r_precision": heldout_r}}
+
+
+def test_the_rule_keeps_the_best_held_out_match_among_runs_that_do_not_copy():
+    assert best_record([]) is None
+    late_copier = [record(1, 0.02, 0.30), record(2, 0.05, 0.41), record(3, MAX_NEAR_COPIES + 0.01, 0.60)]
+    assert best_record(late_copier)["step"] == 2
+    assert best_record([record(1, 0.0, 0.4), record(2, 0.0, 0.4)])["step"] == 1  # ties: fewer images seen
+    always_copies = [record(1, 0.50, 0.3), record(2, 0.30, 0.2), record(3, 0.30, 0.25)]
+    assert best_record(always_copies)["step"] == 3  # none qualifies: fewest copies, then the better match
