@@ -78,14 +78,16 @@ def _diffusion_preset(init_from: str):
 def write_bundle(init_from: str, out: Path, data: str = "embedded", style: str = "",
                  limit: int | None = None, weights: bool = True, command: str = "",
                  cross_attention: bool = False, style_conditioning: bool = False, parts: int = 1,
-                 probe: bool = True) -> dict:
+                 probe: bool = True, identities: int | None = None) -> dict:
     """Write ``out``/{bundle.json, images.npz, captions.npz[, weights.npz]}; returns bundle.json.
 
     Sized to travel (the GPU machine takes 64 MiB a call): images as lossless WebP (exact
     RGB under transparent pixels too; 25 % smaller than PNG here), caption features in
     float16 (minilm's unit vectors lose < 1e-3 relative; the U-Net normalises them anyway).
     ``weights=False`` leaves the U-Net's weights out: the run starts from scratch (the preset
-    then gives only the architecture). ``limit`` keeps the first N training images (tests).
+    then gives only the architecture). ``limit`` keeps the first N training images (tests);
+    ``identities`` every style's drawing of N training emoji drawn at random (seed 0): a
+    small set on which a short run shows memorisation setting in.
 
     ``cross_attention`` / ``style_conditioning`` make a U-Net that reads the packed condition
     (``networks/condition.py``): the bundle then holds each caption's token ids and the
@@ -102,13 +104,22 @@ def write_bundle(init_from: str, out: Path, data: str = "embedded", style: str =
     train = only_styles(dataset.subset("train"), style, key="style")
     if limit:
         train = train.take(np.arange(min(limit, len(train))))
+    if identities:
+        known = np.unique(train.identity)
+        if identities > len(known):
+            raise UsageError(f"--identities {identities}: the training split has {len(known)} emoji; ask for fewer")
+        chosen = np.random.default_rng(0).choice(known, identities, replace=False)
+        train = train.take(np.flatnonzero(np.isin(train.identity, chosen)))
     probe_set = judges = None
     if probe:
         from emoji_t2i.evaluation.judges import Judges
         from emoji_t2i.evaluation.probe import build_probe
 
         judges = Judges.load()
-        probe_set = build_probe(dataset, judges, train.images)
+        # training prompts of the emoji this bundle trains on, held-out prompts of the held-out split
+        seen = np.isin(dataset.ids, train.ids) & (dataset.split == "train")
+        probe_set = build_probe(dataset.take(np.flatnonzero(seen | (dataset.split == "heldout"))), judges,
+                                train.images)
     probe_texts = [p for split in probe_set.splits for p in probe_set.prompts[split]] if probe_set else []
     packed = cross_attention or style_conditioning
     captions = [list(c) for c in train.captions]
@@ -169,6 +180,7 @@ def write_bundle(init_from: str, out: Path, data: str = "embedded", style: str =
                                              strict=True)})
     meta = {"format": 2 if packed else 1, "command": command, "unet": unet, "images": len(train),
             "captions": len(unique), "caption_slots": int(counts.sum()), "data": data, "style": style,
+            "identities": identities,
             "packed": packed, "styles": styles, "image_parts": max(1, parts),
             "keyword_subsets": KEYWORD_SUBSETS if packed else 0,
             "condition_dropout": model.condition_dropout, "text_noise": model.text_noise,

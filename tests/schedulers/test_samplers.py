@@ -132,9 +132,9 @@ def test_higher_orders_follow_the_probability_flow_of_gaussian_data_more_closely
 
 
 @pytest.mark.parametrize("num_steps", [1, 2, 6])
-def test_the_unrolled_solver_takes_the_samplers_steps(num_steps):
+def test_the_keras_ops_solver_takes_the_samplers_steps(num_steps):
     """The keras.ops DPM-Solver++(2M) that a JAX trainer compiles is the SavedModel's sampler."""
-    from emoji_t2i.schedulers.unrolled import dpm_solver_2m
+    from emoji_t2i.schedulers.dpm_solver import dpm_solver_2m
 
     schedule, s2 = CosineSchedule(), 0.25
 
