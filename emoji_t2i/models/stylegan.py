@@ -9,56 +9,9 @@ from keras import ops
 from emoji_t2i.errors import UsageError
 from emoji_t2i.models.gan import TextConditionalGAN
 from emoji_t2i.models.registry import register
-from emoji_t2i.networks.augment import ADA_PARAMS, ada_augment, adjust_probability
-from emoji_t2i.networks.stylegan import MappingNetwork, StyleDiscriminator, SynthesisNetwork
-
-
-@keras.saving.register_keras_serializable("emoji_t2i")
-class StyleGenerator(keras.Model):
-    """Mapping + synthesis. ``call([z, tokens])`` broadcasts one w to every layer (with
-    ``truncation_psi`` towards the running mean w); ``mapping`` and ``synthesis`` are there
-    for style mixing, editing, blending and projection, which work on ws directly."""
-
-    def __init__(self, vocabulary_size, z_dim=64, w_dim=128, mapping_depth=4, channels=(128, 128, 64, 32),
-                 conditional=False, text_encoder="embedding_gru", text_dim=64, **kwargs):
-        super().__init__(**kwargs)
-        # === Config ===
-        self.vocabulary_size, self.z_dim, self.w_dim, self.mapping_depth = vocabulary_size, z_dim, w_dim, mapping_depth
-        self.channels, self.conditional = tuple(channels), conditional
-        self.text_encoder_kind, self.text_dim = text_encoder, text_dim
-        # === Layers ===
-        self.mapping = MappingNetwork(vocabulary_size, z_dim, w_dim, mapping_depth, conditional, text_encoder,
-                                      text_dim, name="mapping")
-        self.synthesis = SynthesisNetwork(channels, w_dim, name="synthesis")
-
-    @property
-    def to_rgba(self):
-        return self.synthesis.rgba72  # the float32 layer that writes the image
-
-    @property
-    def num_ws(self) -> int:
-        return self.synthesis.num_ws
-
-    def build(self, input_shape):
-        z_shape, tokens_shape = input_shape
-        self.call([ops.zeros((1, self.z_dim)), ops.ones((1, tokens_shape[1]), "int64")])
-
-    def truncate(self, w, psi):
-        w_avg = ops.convert_to_tensor(self.mapping.w_avg)
-        return w_avg + psi * (w - w_avg)
-
-    def broadcast(self, w):
-        return ops.tile(w[:, None, :], (1, self.num_ws, 1))
-
-    def call(self, inputs, truncation_psi=1.0, training=False):
-        z, tokens = inputs
-        w = self.truncate(self.mapping([z, tokens], training=training), truncation_psi)
-        return self.synthesis(self.broadcast(w))
-
-    def get_config(self):
-        return {**super().get_config(), "vocabulary_size": self.vocabulary_size, "z_dim": self.z_dim,
-                "w_dim": self.w_dim, "mapping_depth": self.mapping_depth, "channels": list(self.channels),
-                "conditional": self.conditional, "text_encoder": self.text_encoder_kind, "text_dim": self.text_dim}
+from emoji_t2i.networks.augment import ADA_PARAMS
+from emoji_t2i.networks.stylegan import StyleDiscriminator, StyleGenerator
+from emoji_t2i.networks.stylegan_loss import StyleGANLoss
 
 
 @register("stylegan")
@@ -120,6 +73,8 @@ class StyleGAN(TextConditionalGAN):
         self.ada_speed_images, self.truncation_psi = ada_speed_images, truncation_psi
         super().__init__(vocabulary_size, noise_dim=z_dim, text_encoder=text_encoder, text_dim=text_dim,
                          loss="bce", augment=False, ema_decay=ema_decay, **kwargs)
+        self.objective = StyleGANLoss(r1_gamma, r1_interval, mixing_prob, ada, ada_target, ada_interval,
+                                      ada_speed_images)  # the JAX step calls the same object
         self.cached_text = False
         self.seed_generator = keras.random.SeedGenerator(0)  # per-pixel noise and path-length noise
         # ADA's running sum of sign(D(real)) since the last adjustment, and its count.
@@ -180,67 +135,66 @@ class StyleGAN(TextConditionalGAN):
 
     # --- training ------------------------------------------------------------------------------
     def mixed_ws(self, z, mix_z, mix, tokens):
-        """Per-layer ws: with probability ``mixing_prob`` the layers from a random crossover
-        on take the second z's w (style mixing regularisation)."""
-        g = self.generator
-        ws = g.broadcast(g.mapping([z, tokens], training=True))
-        if self.mixing_prob <= 0:
-            return ws
-        ws2 = g.broadcast(g.mapping([mix_z, tokens], training=True))
-        cutoff = ops.where(mix[:, 0] < self.mixing_prob, ops.floor(mix[:, 1] * (g.num_ws - 1)) + 1.0, float(g.num_ws))
-        take_second = ops.arange(g.num_ws, dtype="float32")[None, :] >= cutoff[:, None]
-        return ops.where(take_second[..., None], ws2, ws)
+        """Per-layer ws with style mixing (``StyleGANLoss.mixed_ws``)."""
+        return self.objective.mixed_ws(self.generator, z, mix_z, mix, tokens)
 
     def pixel_noise(self, batch):
         return {name: keras.random.normal((batch, *shape), seed=self.seed_generator)
                 for name, shape in self.generator.synthesis.noise_shapes().items()}
 
     def _r1_penalty(self, real, tokens):
-        d = self.discriminator
         with tf.GradientTape() as tape:
             tape.watch(real)
-            scores = ops.cast(d([real, tokens], training=True), "float32")
-            total = ops.sum(scores)
-        grads = ops.cast(tape.gradient(total, real), "float32")
-        return ops.sum(ops.square(grads), axis=(1, 2, 3))
+            total = ops.sum(ops.cast(self.discriminator([real, tokens], training=True), "float32"))
+        return self.objective.r1_penalty(tape.gradient(total, real))
 
-    def _d_update(self, real, fake, tokens, ada, step):
-        d = self.discriminator
-        p = d.augment_probability if self.ada else ops.zeros(())
-        real_seen, fake_seen = ada_augment(real, ada[:, 0], p), ada_augment(fake, ada[:, 1], p)
+    def discriminator_gradients(self, real, fake, tokens, ada, step):
+        """D's half of a step before its update: (per-example loss, D(real), D(fake), R1 per
+        example, gradients of D's trainable weights); ``training/jax_stylegan.py`` computes the same."""
+        d, objective = self.discriminator, self.objective
+        p = d.augment_probability
+        real_seen, fake_seen = objective.augment(real, ada[:, 0], p), objective.augment(fake, ada[:, 1], p)
         with tf.GradientTape() as tape:
             s_real = ops.cast(d([real_seen, tokens], training=True), "float32")[:, 0]
             s_fake = ops.cast(d([fake_seen, tokens], training=True), "float32")[:, 0]
-            per_example = ops.softplus(s_fake) + ops.softplus(-s_real)
-            lazy = ops.equal(step % self.r1_interval, 0)
-            r1 = tf.cond(lazy, lambda: self._r1_penalty(real_seen, tokens),
-                         lambda: ops.zeros_like(per_example)) if self.r1_gamma > 0 else ops.zeros_like(per_example)
-            loss = tf.nn.compute_average_loss(per_example + 0.5 * self.r1_gamma * self.r1_interval * r1)
-            scaled = self.d_optimizer.scale_loss(loss)
-        grads = tape.gradient(scaled, d.trainable_variables)
+            zeros = ops.zeros_like(s_real)
+            r1 = tf.cond(objective.r1_due(step), lambda: self._r1_penalty(real_seen, tokens),
+                         lambda: zeros) if objective.r1_gamma > 0 else zeros
+            per_example = objective.discriminator_loss(s_real, s_fake, r1)
+            scaled = self.d_optimizer.scale_loss(tf.nn.compute_average_loss(per_example))
+        return per_example, s_real, s_fake, r1, tape.gradient(scaled, d.trainable_variables)
+
+    def _d_update(self, real, fake, tokens, ada, step):
+        d = self.discriminator
+        p = ops.convert_to_tensor(d.augment_probability) if self.ada else ops.zeros(())
+        _, s_real, s_fake, r1, grads = self.discriminator_gradients(real, fake, tokens, ada, step)
         self.d_optimizer.apply_gradients(zip(grads, d.trainable_variables, strict=True))
-        self._adapt(ops.sign(s_real), step)
-        self.trackers["d_loss"].update_state(ops.mean(per_example))
+        if self.ada:
+            moved = self.objective.adapt(d.augment_probability, self.ada_sign_sum, self.ada_count, ops.sign(s_real),
+                                         step)
+            for variable, value in zip((d.augment_probability, self.ada_sign_sum, self.ada_count), moved, strict=True):
+                variable.assign(value)
+        self.trackers["d_loss"].update_state(ops.mean(self.objective.discriminator_loss(s_real, s_fake, 0.0)))
         self.trackers["real_score"].update_state(ops.mean(s_real))
         self.trackers["fake_score"].update_state(ops.mean(s_fake))
         self.trackers["r_t"].update_state(ops.mean(ops.sign(s_real)))
         self.trackers["augment_p"].update_state(p)
         self.trackers["r1_penalty"].update_state(ops.sum(r1) / ops.maximum(ops.sum(ops.cast(r1 > 0, "float32")), 1.0))
 
-    def _adapt(self, signs, step):
-        """ADA's controller, branch-free: accumulate sign(D(real)); every ``ada_interval``
-        steps move p by the accumulated evidence and start a new sum."""
-        if not self.ada:
-            return
-        self.ada_sign_sum.assign_add(ops.sum(signs))
-        self.ada_count.assign_add(ops.cast(ops.shape(signs)[0], "float32"))
-        due = ops.equal((step + 1) % self.ada_interval, 0)
+    def _fake_scores(self, fake, tokens, ada):
         p = self.discriminator.augment_probability
-        moved = adjust_probability(p, self.ada_sign_sum / ops.maximum(self.ada_count, 1.0), self.ada_count,
-                                   self.ada_target, self.ada_speed_images)
-        p.assign(ops.where(due, moved, p))
-        self.ada_sign_sum.assign(ops.where(due, 0.0, self.ada_sign_sum))
-        self.ada_count.assign(ops.where(due, 0.0, self.ada_count))
+        return ops.cast(self.discriminator([self.objective.augment(fake, ada[:, 1], p), tokens], training=True),
+                        "float32")[:, 0]
+
+    def generator_gradients(self, z, mix_z, mix, tokens, ada, noise):
+        """G's half of a step against the current D: (per-example loss, gradients of G's
+        trainable weights), without the path-length term; the JAX step computes the same."""
+        with tf.GradientTape() as tape:
+            ws = self.mixed_ws(z, mix_z, mix, tokens)
+            fake = ops.cast(self.generator.synthesis(ws, noise, training=True), "float32")
+            per_example = self.objective.generator_loss(self._fake_scores(fake, tokens, ada))
+            loss = tf.nn.compute_average_loss(per_example)
+        return per_example, tape.gradient(loss, self.generator.trainable_variables)
 
     def _path_length_penalty(self, ws, noise):
         """(|J_w^T y| - a)^2 with y ~ N(0, I)/sqrt(HW) and a the running mean length."""
@@ -264,15 +218,13 @@ class StyleGAN(TextConditionalGAN):
             fake = ops.cast(self.generator.synthesis(ws, noise, training=True), "float32")
             with g_tape.stop_recording():
                 self._d_update(real, tf.stop_gradient(fake), tokens, ada, step)
-            p = self.discriminator.augment_probability if self.ada else ops.zeros(())
-            s_fake = ops.cast(self.discriminator([ada_augment(fake, ada[:, 1], p), tokens], training=True),
-                              "float32")[:, 0]
-            per_example = ops.softplus(-s_fake)
+            s_fake = self._fake_scores(fake, tokens, ada)
+            per_example = self.objective.generator_loss(s_fake)
             if self.pl_weight > 0:
                 lazy = ops.equal(step % 4, 0)
                 pl = tf.cond(lazy, lambda: self._path_length_penalty(ws, noise), lambda: ops.zeros_like(per_example))
                 per_example = per_example + self.pl_weight * 4.0 * pl
             loss = tf.nn.compute_average_loss(per_example)
             scaled = self.g_optimizer.scale_loss(loss)
-        self.apply_generator_step(g_tape, scaled, ops.softplus(-s_fake))
+        self.apply_generator_step(g_tape, scaled, self.objective.generator_loss(s_fake))
         return {name: t.result() for name, t in self.trackers.items()}

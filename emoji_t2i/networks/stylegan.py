@@ -1,4 +1,4 @@
-"""StyleGAN2's networks, sized for 72x72 RGBA on a CPU: mapping, synthesis, discriminator.
+"""StyleGAN2's networks, sized for 72x72 RGBA on a CPU: mapping, synthesis, generator, discriminator.
 
 The synthesis network starts from a learned 9x9 constant and doubles to 18, 36 and 72 px;
 every 3x3 convolution is modulated by a style (an affine map of w) and demodulated, takes
@@ -19,9 +19,15 @@ import math
 import keras
 from keras import layers, ops
 
-from emoji_t2i.text import make_text_encoder
-
 LRELU_GAIN = math.sqrt(2.0)
+
+
+def _text_encoder(*args, **kwargs):
+    # imported where a conditional network needs it: the text encoders' module imports
+    # TensorFlow (hub encoders), and the unconditional networks train under JAX without it
+    from emoji_t2i.text import make_text_encoder
+
+    return make_text_encoder(*args, **kwargs)
 
 
 def lrelu(x):
@@ -138,7 +144,7 @@ class MappingNetwork(keras.Model):
         self.w_avg_beta = w_avg_beta
         # === Layers ===
         if conditional:
-            self.text = make_text_encoder(text_encoder, vocabulary_size, text_dim)
+            self.text = _text_encoder(text_encoder, vocabulary_size, text_dim)
         for i in range(depth):  # named attributes, not a list: tf.train.Checkpoint sees them
             setattr(self, f"fc{i}", EqualizedDense(w_dim, lr_multiplier=0.01, name=f"fc{i}"))
         self.w_avg = self.add_weight(shape=(w_dim,), initializer="zeros", trainable=False, name="w_avg",
@@ -267,7 +273,7 @@ class StyleDiscriminator(keras.Model):
         self.final_dense = layers.Dense(channels[-1], kernel_initializer=he, name="final_dense")
         self.real_head = layers.Dense(1, dtype="float32", name="real_head")
         if conditional:
-            self.text = make_text_encoder(text_encoder, vocabulary_size, text_dim, normalize=False)
+            self.text = _text_encoder(text_encoder, vocabulary_size, text_dim, normalize=False)
             self.text_projection = layers.Dense(channels[-1], dtype="float32", name="text_projection")
         self.augment_probability = self.add_weight(shape=(), initializer="zeros", trainable=False,
                                                    name="augment_probability", autocast=False)
@@ -320,3 +326,51 @@ class StyleDiscriminator(keras.Model):
         return {**super().get_config(), "vocabulary_size": self.vocabulary_size, "channels": list(self.channels),
                 "conditional": self.conditional, "text_encoder": self.text_encoder_kind,
                 "text_dim": self.text_dim, "mbstd_group": self.mbstd_group}
+
+
+@keras.saving.register_keras_serializable("emoji_t2i")
+class StyleGenerator(keras.Model):
+    """Mapping + synthesis. ``call([z, tokens])`` broadcasts one w to every layer (with
+    ``truncation_psi`` towards the running mean w); ``mapping`` and ``synthesis`` are there
+    for style mixing, editing, blending and projection, which work on ws directly."""
+
+    def __init__(self, vocabulary_size, z_dim=64, w_dim=128, mapping_depth=4, channels=(128, 128, 64, 32),
+                 conditional=False, text_encoder="embedding_gru", text_dim=64, **kwargs):
+        super().__init__(**kwargs)
+        # === Config ===
+        self.vocabulary_size, self.z_dim, self.w_dim, self.mapping_depth = vocabulary_size, z_dim, w_dim, mapping_depth
+        self.channels, self.conditional = tuple(channels), conditional
+        self.text_encoder_kind, self.text_dim = text_encoder, text_dim
+        # === Layers ===
+        self.mapping = MappingNetwork(vocabulary_size, z_dim, w_dim, mapping_depth, conditional, text_encoder,
+                                      text_dim, name="mapping")
+        self.synthesis = SynthesisNetwork(channels, w_dim, name="synthesis")
+
+    @property
+    def to_rgba(self):
+        return self.synthesis.rgba72  # the float32 layer that writes the image
+
+    @property
+    def num_ws(self) -> int:
+        return self.synthesis.num_ws
+
+    def build(self, input_shape):
+        z_shape, tokens_shape = input_shape
+        self.call([ops.zeros((1, self.z_dim)), ops.ones((1, tokens_shape[1]), "int64")])
+
+    def truncate(self, w, psi):
+        w_avg = ops.convert_to_tensor(self.mapping.w_avg)
+        return w_avg + psi * (w - w_avg)
+
+    def broadcast(self, w):
+        return ops.tile(w[:, None, :], (1, self.num_ws, 1))
+
+    def call(self, inputs, truncation_psi=1.0, training=False):
+        z, tokens = inputs
+        w = self.truncate(self.mapping([z, tokens], training=training), truncation_psi)
+        return self.synthesis(self.broadcast(w))
+
+    def get_config(self):
+        return {**super().get_config(), "vocabulary_size": self.vocabulary_size, "z_dim": self.z_dim,
+                "w_dim": self.w_dim, "mapping_depth": self.mapping_depth, "channels": list(self.channels),
+                "conditional": self.conditional, "text_encoder": self.text_encoder_kind, "text_dim": self.text_dim}

@@ -377,6 +377,8 @@ def train(config: dict, run: Path, resume: bool = False, log=print) -> dict:
         records = resume_records(run, progress["step"]) if resume else []
         log(f"probe: {', '.join(f'{len(probe.probe.prompts[s])} {s}' for s in probe.probe.splits)} prompts "
             f"in {probe.num_steps} steps every {probe_every} steps")
+        if progress["step"] == 0 and bundle["weights"] is not None and not records:  # where a warm start begins
+            record_probe(run, records, probe_record(probe, ema, progress), ema, names["params"], log)
     n = len(bundle["images"])
     per_epoch = n // batch
     if per_epoch == 0:

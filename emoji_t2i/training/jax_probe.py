@@ -66,8 +66,8 @@ class JaxProbe:
 
         from emoji_t2i.data.images import unpremultiply
         from emoji_t2i.schedulers.distillation import guided_teacher
-        from emoji_t2i.schedulers.schedule import CosineSchedule
         from emoji_t2i.schedulers.dpm_solver import dpm_solver_2m
+        from emoji_t2i.schedulers.schedule import CosineSchedule
 
         schedule, steps, guidance, interval = CosineSchedule(), self.num_steps, self.guidance, self.interval
 
