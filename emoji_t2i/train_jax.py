@@ -28,6 +28,8 @@ from pathlib import Path
 DISTILL_DEFAULTS = {"stages": [8, 4], "batch_size": 128, "lr": 1e-4, "warmup_steps": 100,
                     "guidance_range": [1.0, 5.0], "seed": 0, "precision": "float32",
                     "checkpoint_minutes": 2.0, "log_seconds": 30.0}
+STYLEGAN_DEFAULTS = {"batch_size": 32, "g_lr": 2e-3, "d_lr": 2e-4, "beta_1": 0.0, "beta_2": 0.99, "seed": 0,
+                     "precision": "float32", "checkpoint_minutes": 2.0, "log_seconds": 30.0}
 TRAIN_DEFAULTS = {"batch_size": 256, "lr": 5e-4, "warmup_steps": 200, "weight_decay": 0.01,
                   "beta_1": 0.9, "beta_2": 0.99, "ema_decay": 0.999, "seed": 0,
                   "precision": "mixed_bfloat16", "checkpoint_minutes": 2.0, "log_seconds": 30.0,
@@ -66,6 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--minutes", type=float, help="stop (with a checkpoint) after this much training")
     t.add_argument("--batch-size", type=int)
     t.add_argument("--lr", type=float)
+    t.add_argument("--g-lr", type=float, help="a StyleGAN bundle: G's learning rate (default 2e-3)")
+    t.add_argument("--d-lr", type=float, help="a StyleGAN bundle: D's learning rate (default 2e-4)")
     t.add_argument("--warmup-steps", type=int)
     t.add_argument("--ema-decay", type=float)
     t.add_argument("--text-noise", type=float,
@@ -215,10 +219,39 @@ def _distill(args) -> int:
     return 0
 
 
+def _train_stylegan(args, meta: dict) -> int:
+    from emoji_t2i.errors import EmojiT2IError
+    from emoji_t2i.training.jax_stylegan import train
+
+    config = _run_config(args, ("steps", "checkpoint_minutes", "log_seconds"), ("steps", "the run's length"),
+                         {"kind": "stylegan", **STYLEGAN_DEFAULTS}, [*STYLEGAN_DEFAULTS, "steps"])
+    if config is None:
+        return 2
+    config["minutes"], config["bundle"] = args.minutes, str(args.bundle)
+    _write_run_config(config, meta, args.out)
+    print(f"training a StyleGAN on {config['device']} ({config['precision']}), run {args.out}", file=sys.stderr)
+    try:
+        progress = train(config, args.out, resume=args.resume, log=lambda m: print(m, file=sys.stderr, flush=True))
+    except EmojiT2IError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(json.dumps(progress))
+    return 0
+
+
 def _train(args) -> int:
     if not _use_jax():
         return 2
+    from emoji_t2i.errors import EmojiT2IError
     from emoji_t2i.training.jax_diffusion import read_bundle_meta, train
+
+    try:
+        meta = read_bundle_meta(args.bundle)
+    except EmojiT2IError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    if meta.get("kind") == "stylegan":
+        return _train_stylegan(args, meta)
 
     options = [*TRAIN_DEFAULTS, "steps", "text_noise", "style_dropout", "augment_probability", "probe_steps"]
     config = _run_config(args, ("steps", "checkpoint_minutes", "log_seconds"),  # steps on --resume: extends the run
@@ -238,13 +271,7 @@ def _train(args) -> int:
                 return 2
             config["snapshot_steps"] = sorted({max(1, round(f * args.steps)) for f in fractions})
     config["bundle"] = str(args.bundle)
-    from emoji_t2i.errors import EmojiT2IError
-
-    try:
-        meta = read_bundle_meta(args.bundle)
-    except EmojiT2IError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    meta = read_bundle_meta(args.bundle)
     config.setdefault("condition_dropout", meta["condition_dropout"])
     config.setdefault("text_noise", meta.get("text_noise", 0.0))
     config.setdefault("augment_probability", meta.get("augment_probability", 0.0))
@@ -283,10 +310,15 @@ def main(argv=None) -> int:
 
     quiet_tensorflow()
     from emoji_t2i.errors import EmojiT2IError, MissingFile
-    from emoji_t2i.training.jax_bundle import write_bundle, write_preset
+    from emoji_t2i.pipelines.presets import read_preset
+    from emoji_t2i.training.jax_bundle import write_bundle, write_preset, write_stylegan_bundle
 
     try:
-        if args.command == "bundle":
+        if args.command == "bundle" and read_preset(args.init_from)["model"] == "stylegan":
+            meta = write_stylegan_bundle(args.init_from, args.out, args.data, args.style, args.limit, args.parts,
+                                         command="python -m emoji_t2i.train_jax " + shlex.join(argv or sys.argv[1:]))
+            print(f"bundle {args.out}: {meta['images']} images for a StyleGAN like {args.init_from}")
+        elif args.command == "bundle":
             meta = write_bundle(args.init_from, args.out, args.data, args.style, args.limit,
                                 weights=not args.no_weights, cross_attention=args.cross_attention,
                                 style_conditioning=args.style_conditioning, parts=args.parts,

@@ -149,17 +149,7 @@ def write_bundle(init_from: str, out: Path, data: str = "embedded", style: str =
     tmp = Path(str(out) + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    blobs = []
-    for image in train.images:
-        buffer = io.BytesIO()
-        Image.fromarray(np.asarray(image, np.uint8), "RGBA").save(
-            buffer, format="WEBP", lossless=True, quality=100, method=4, exact=True)  # 6: 2 % smaller, 20x slower
-        blobs.append(np.frombuffer(buffer.getvalue(), np.uint8))
-    for part, rows in enumerate(np.array_split(np.arange(len(blobs)), max(1, parts))):
-        chosen = [blobs[i] for i in rows]
-        offsets = np.concatenate([[0], np.cumsum([len(b) for b in chosen])]).astype(np.int64)
-        name = "images.npz" if parts <= 1 else f"images-{part}.npz"
-        np.savez(tmp / name, encoded=np.concatenate(chosen), offsets=offsets)
+    _write_images(tmp, train.images, parts)
     np.savez(tmp / "captions.npz", **caption_arrays)
     if packed:
         np.savez(tmp / "minilm.npz", **minilm)
@@ -199,6 +189,81 @@ def write_bundle(init_from: str, out: Path, data: str = "embedded", style: str =
     return meta
 
 
+def _write_images(folder: Path, images, parts: int) -> None:
+    """``images`` as lossless WebP in ``parts`` files (images.npz, or images-0.npz, ...)."""
+    blobs = []
+    for image in images:
+        buffer = io.BytesIO()
+        Image.fromarray(np.asarray(image, np.uint8), "RGBA").save(
+            buffer, format="WEBP", lossless=True, quality=100, method=4, exact=True)  # 6: 2 % smaller, 20x slower
+        blobs.append(np.frombuffer(buffer.getvalue(), np.uint8))
+    for part, rows in enumerate(np.array_split(np.arange(len(blobs)), max(1, parts))):
+        chosen = [blobs[i] for i in rows]
+        offsets = np.concatenate([[0], np.cumsum([len(b) for b in chosen])]).astype(np.int64)
+        name = "images.npz" if parts <= 1 else f"images-{part}.npz"
+        np.savez(folder / name, encoded=np.concatenate(chosen), offsets=offsets)
+
+
+def write_stylegan_bundle(init_from: str, out: Path, data: str = "embedded", style: str = "",
+                          limit: int | None = None, parts: int = 1, command: str = "") -> dict:
+    """A StyleGAN's bundle: the training images and the preset's StyleGAN config (the run
+    starts from scratch in that architecture; ``train_jax finish`` takes the tokenizer from
+    the same preset)."""
+    model, tokenizer, info = load_preset(init_from)
+    if info["model"] != "stylegan":
+        raise UsageError(f"--init-from {init_from}: a {info['model']} preset, not a stylegan one")
+    if model.conditional:
+        raise UsageError(f"--init-from {init_from}: a text-conditional StyleGAN; the JAX trainer trains the "
+                         "unconditional one")
+    train = only_styles(load_dataset(data).subset("train"), style, key="style")
+    if limit:
+        train = train.take(np.arange(min(limit, len(train))))
+    tmp = Path(str(out) + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    _write_images(tmp, train.images, parts)
+    config = {k: v for k, v in model.get_config().items() if k not in ("name", "trainable", "dtype")}
+    meta = {"format": 2, "kind": "stylegan", "command": command, "stylegan": config, "images": len(train),
+            "data": data, "style": style, "image_parts": max(1, parts),
+            "sequence_length": int(tokenizer([""]).shape[1]),
+            "init_from": {"preset": init_from if init_from in shipped_presets() else info["preset"]}}
+    (tmp / "bundle.json").write_text(json.dumps(meta, indent=2) + "\n")
+    shutil.rmtree(out, ignore_errors=True)
+    tmp.rename(out)
+    return meta
+
+
+def _write_stylegan_preset(run: Path, out: Path, config: dict, init_from: str, command: str) -> Path:
+    """A StyleGAN preset from a JAX run: the EMA generator and D (ADA's p included) by name,
+    the tokenizer and everything else from ``init_from``."""
+    from emoji_t2i.training.jax_diffusion import load_arrays
+
+    model, tokenizer, _ = load_preset(init_from)
+    state = run / "state"
+    if not (state / "progress.json").exists():
+        raise MissingFile(f"--run {run}: no state/progress.json; the run wrote no checkpoint yet")
+    mismatch = f"--run {run}: its StyleGAN does not fit {init_from}'s; pass the preset its bundle came from"
+    assign_weights(model.ema_generator, load_arrays(state, "ema"), mismatch)
+    assign_weights(model.discriminator, {**load_arrays(state, "d"), **load_arrays(state, "d_state")}, mismatch)
+    progress = json.loads((state / "progress.json").read_text())
+    log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines() if line.strip()]
+    rates = [r["images_per_second"] for r in log[1:]] or [r["images_per_second"] for r in log]
+    bundle = config["bundle_meta"]
+    metadata = {
+        "model": "stylegan", "command": " ; ".join(c for c in (bundle.get("command"), command) if c),
+        "trainer": "emoji_t2i.train_jax (Keras 3, JAX backend)", "device": config.get("device"),
+        "precision": config["precision"], "data": bundle["data"], "style": bundle.get("style", ""),
+        "batch_size": config["batch_size"], "seed": config["seed"], "steps": progress["step"],
+        "images_seen": progress["images_seen"], "epochs": round(progress["images_seen"] / bundle["images"], 1),
+        "train_minutes": round(progress["train_seconds"] / 60.0, 1),
+        "images_per_second_median": float(np.median(rates)) if rates else None,
+        "final_losses": {k: log[-1][k] for k in ("d_loss", "g_loss", "augment_p")} if log else None,
+        "training": {k: config[k] for k in ("g_lr", "d_lr", "beta_1", "beta_2")},
+        "architecture_from": init_from, "init_from": None,
+    }
+    return save_preset(model, tokenizer, Path(out), metadata)
+
+
 def _probe_records(run: Path) -> list[dict]:
     return [json.loads(line) for line in (run / "probe.jsonl").read_text().splitlines() if line.strip()]
 
@@ -216,6 +281,8 @@ def write_preset(run: Path, out: Path, init_from: str | None = None, command: st
                                 "python -m emoji_t2i.train_jax train")
     config = json.loads((run / "config.json").read_text())
     bundle = config["bundle_meta"]
+    if bundle.get("kind") == "stylegan":
+        return _write_stylegan_preset(run, out, config, init_from or bundle["init_from"]["preset"], command)
     model, tokenizer, _ = _diffusion_preset(init_from or bundle["init_from"]["preset"])
     if config.get("kind") == "distill":
         return _write_student_preset(run, out, config, model, tokenizer, command, stage)

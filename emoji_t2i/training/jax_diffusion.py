@@ -112,8 +112,9 @@ def read_bundle(path: Path) -> dict:
         images += [np.asarray(Image.open(io.BytesIO(encoded[a:b].tobytes())).convert("RGBA"))
                    for a, b in zip(offsets[:-1], offsets[1:], strict=True)]
     out = {"meta": meta, "images": np.stack(images), "weights": None}
-    with np.load(path / "captions.npz") as f:
-        out.update({k: f[k].astype(np.float32) if k == "features" else f[k] for k in f.files})
+    if (path / "captions.npz").exists() or meta.get("kind") != "stylegan":  # a StyleGAN's has images alone
+        with np.load(path / "captions.npz") as f:
+            out.update({k: f[k].astype(np.float32) if k == "features" else f[k] for k in f.files})
     if meta.get("packed"):
         with np.load(path / "minilm.npz") as f:
             out["minilm"] = [f[str(i)].astype(np.float32) for i in range(len(f.files))]

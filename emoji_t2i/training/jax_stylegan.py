@@ -14,6 +14,8 @@ The path-length term (``pl_weight`` > 0, off by default) is not here yet.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from emoji_t2i.errors import UsageError
@@ -169,3 +171,126 @@ class JaxStyleGAN:
                      (*self.generator.trainable_variables, *self.generator.non_trainable_variables)]
             self._order = [paths.index(v.path.split("/", 1)[1]) for v in self.ema_generator.weights]
         return self._order
+
+
+# --- the run ---------------------------------------------------------------------------------------
+STATE_GROUPS = ("g", "g_state", "d", "d_state", "ema", "g_opt", "d_opt")
+
+
+def state_names(model: JaxStyleGAN) -> dict[str, list[str]]:
+    """Each state group's keys: weights by their path below the network, optimizer variables
+    by their own paths (``weight_names`` of the diffusion trainer)."""
+    from emoji_t2i.training.jax_diffusion import weight_names
+
+    g, d = model.generator, model.discriminator
+    below = lambda net, variables: [v.path.split("/", 1)[1] if v.path.startswith(net.name + "/") else v.path  # noqa: E731
+                                    for v in variables]
+    return {"g": below(g, g.trainable_variables), "g_state": below(g, g.non_trainable_variables),
+            "d": below(d, d.trainable_variables), "d_state": below(d, d.non_trainable_variables),
+            "ema": weight_names(model.ema_generator),
+            "g_opt": [v.path for v in model.g_optimizer.variables],
+            "d_opt": [v.path for v in model.d_optimizer.variables]}
+
+
+def train(config: dict, run: Path, resume: bool = False, log=print) -> dict:
+    """Train to ``config['steps']`` (or until ``config['minutes']`` pass) on an image bundle whose
+    ``bundle.json`` carries the StyleGAN's config; the run folder and resume contract are the
+    diffusion trainer's (``config.json``, ``log.jsonl``, ``state/`` by name, the same data
+    order for a resumed run; step ``s``'s draws are a function of ``(seed, s)``)."""
+    import json
+    import math
+    import time
+
+    import jax
+    import keras
+
+    from emoji_t2i.data.images import to_unit_range
+    from emoji_t2i.networks.augment import ADA_PARAMS
+    from emoji_t2i.training.jax_diffusion import data_parallel, epoch_order, in_order, read_bundle, replace_state
+
+    if keras.backend.backend() != "jax":
+        raise RuntimeError("the JAX trainer needs KERAS_BACKEND=jax set before keras is imported")
+    run.mkdir(parents=True, exist_ok=True)
+    bundle = read_bundle(Path(config["bundle"]))
+    if "stylegan" not in bundle["meta"]:
+        raise UsageError(f"--bundle {config['bundle']}: no StyleGAN config in it; write it with "
+                         "python -m emoji_t2i.train_jax bundle --model stylegan")
+    keras.config.set_dtype_policy(config["precision"])
+    model = JaxStyleGAN(bundle["meta"]["stylegan"], config["g_lr"], config["d_lr"], config["beta_1"],
+                        config["beta_2"])
+    sequence_length = int(bundle["meta"].get("sequence_length", 16))
+    state = model.build(sequence_length)
+    names = state_names(model)
+    progress = {"step": 0, "images_seen": 0, "train_seconds": 0.0}
+    if resume:
+        saved = run / "state"
+        if not (saved / "progress.json").exists():
+            raise UsageError(f"--resume: {saved} has no checkpoint; start without --resume")
+        from emoji_t2i.training.jax_diffusion import load_arrays
+
+        mismatch = f"--resume: {saved} does not fit this StyleGAN"
+        for group in STATE_GROUPS:
+            state[group] = in_order(load_arrays(saved, group), names[group], mismatch)
+        ada = load_arrays(saved, "ada")
+        state["ada"] = [np.float32(ada["sign_sum"]), np.float32(ada["count"])]
+        progress = json.loads((saved / "progress.json").read_text())
+        log(f"resuming {run} at step {progress['step']} of {config['steps']}")
+    steps, batch = int(config["steps"]), int(config["batch_size"])
+    replicated, split_batch = data_parallel(batch)
+    state = jax.device_put(jax.tree_util.tree_map(jax.numpy.asarray, state), replicated)
+    images = jax.device_put(bundle["images"], replicated)
+    tokens = jax.numpy.zeros((batch, sequence_length), "int32")  # unconditional: read by nothing
+    z_dim, base = int(model.generator.z_dim), jax.random.key(int(config["seed"]))
+
+    @jax.jit
+    def step_fn(state, images, rows, step):
+        k_z, k_mix_z, k_mix, k_ada, k_noise = jax.random.split(jax.random.fold_in(base, step), 5)
+        real = to_unit_range(images[rows].astype("float32"))
+        z, mix_z = jax.random.normal(k_z, (batch, z_dim)), jax.random.normal(k_mix_z, (batch, z_dim))
+        mix, ada = jax.random.uniform(k_mix, (batch, 2)), jax.random.uniform(k_ada, (batch, 2, ADA_PARAMS))
+        return model.train_step(state, real, tokens, z, mix_z, mix, ada, k_noise, step)
+
+    def save():
+        groups = {g: ([np.asarray(a) for a in state[g]], names[g]) for g in STATE_GROUPS}
+        groups["ada"] = ([np.asarray(a) for a in state["ada"]], ["sign_sum", "count"])
+        replace_state(run, groups, progress)
+
+    n = len(bundle["images"])
+    per_epoch = n // batch
+    if per_epoch == 0:
+        raise UsageError(f"--batch-size {batch} exceeds the bundle's {n} images; lower it")
+    budget = float(config["minutes"]) * 60.0 if config.get("minutes") else math.inf
+    run_start = started = last_checkpoint = last_log = time.perf_counter()
+    logged_step, history, order = progress["step"], [], None
+    with open(run / "log.jsonl", "a") as log_file:
+        while progress["step"] < steps:
+            epoch, index = divmod(progress["step"], per_epoch)
+            if order is None or order[1] != epoch:
+                order = (epoch_order(n, batch, int(config["seed"]), epoch)[0], epoch)
+            rows = jax.device_put(order[0][index].astype(np.int32), split_batch)
+            state, logs = step_fn(state, images, rows, np.int32(progress["step"]))
+            history.append(logs)
+            progress["step"] += 1
+            progress["images_seen"] += batch
+            now = time.perf_counter()
+            finished = progress["step"] >= steps or now - run_start >= budget
+            if now - last_log >= float(config["log_seconds"]) or finished:
+                means = {k: float(np.mean([float(h[k]) for h in history])) for k in history[0]}
+                now = time.perf_counter()
+                rate = (progress["step"] - logged_step) * batch / (now - last_log)
+                record = {"step": progress["step"], "epoch": progress["step"] / per_epoch, **means,
+                          "images_per_second": rate, "elapsed_seconds": progress["train_seconds"] + now - started}
+                log_file.write(json.dumps(record) + "\n")
+                log_file.flush()
+                log(f"step {record['step']}/{steps} d_loss {means['d_loss']:.3f} g_loss {means['g_loss']:.3f} "
+                    f"p {means['augment_p']:.3f} {rate:.0f} img/s")
+                logged_step, last_log, history = progress["step"], now, []
+            if finished or now - last_checkpoint >= float(config["checkpoint_minutes"]) * 60.0:
+                progress["train_seconds"] += now - started
+                started = now
+                save()
+                last_checkpoint = time.perf_counter()
+                started += last_checkpoint - now  # checkpoint time is not training time
+            if finished:
+                break
+    return progress

@@ -5,6 +5,7 @@ gradients under both backends; and the jit-compiled whole step moves every weigh
 and the EMA. Each backend runs in a fresh process, as Keras picks its backend on import."""
 
 import importlib.util
+import json
 import os
 import subprocess
 import sys
@@ -95,3 +96,40 @@ def test_the_jax_step_computes_the_tensorflow_steps_losses_and_gradients(tmp_pat
         assert max(np.abs(tf_side[k]).max() for k in tf_side.files if k[0] == side and k[1:].isdigit()) > 1e-3
     for key in tf_side.files:
         np.testing.assert_allclose(jax_side[key], tf_side[key], atol=1e-4, rtol=1e-4, err_msg=key)
+
+
+@needs_jax
+def test_a_stylegan_bundle_trains_under_jax_resumes_and_becomes_a_preset(tmp_path):
+    """train_jax bundle/train/finish for the StyleGAN: the shipped preset's architecture from
+    scratch, killed by --minutes after its first step, resumed, then a preset that TensorFlow
+    samples from with the run's EMA generator and ADA's p."""
+    from emoji_t2i.pipelines import TextToImagePipeline
+    from emoji_t2i.train_jax import main as train_jax_main
+
+    bundle, run, preset = tmp_path / "bundle", tmp_path / "run", tmp_path / "preset"
+    assert train_jax_main(["bundle", "--init-from", "stylegan-emoji72", "--out", str(bundle), "--limit", "16"]) == 0
+    assert not (bundle / "captions.npz").exists()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KERAS_")}
+
+    def train_jax(*args):
+        return subprocess.run([sys.executable, "-m", "emoji_t2i.train_jax", "train", "--bundle", str(bundle),
+                               "--out", str(run), *map(str, args)], capture_output=True, text=True, env=env,
+                              timeout=600)
+
+    first = train_jax("--steps", 3, "--batch-size", 8, "--log-seconds", 0, "--minutes", 1e-4)
+    assert first.returncode == 0 and "training a StyleGAN" in first.stderr, first.stderr[-3000:]
+    resumed = train_jax("--resume")
+    assert resumed.returncode == 0 and "resuming" in resumed.stderr, resumed.stderr[-3000:]
+    log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in log] == [1, 2, 3] and all(np.isfinite(r["g_loss"]) for r in log)
+    assert train_jax_main(["finish", "--run", str(run), "--out", str(preset)]) == 0
+    metadata = json.loads((preset / "metadata.json").read_text())
+    assert metadata["model"] == "stylegan" and metadata["steps"] == 3 and metadata["images_seen"] == 24
+    pipe = TextToImagePipeline.from_preset(preset)
+    shipped = TextToImagePipeline.from_preset("stylegan-emoji72")
+    with np.load(run / "state" / "ema-0.npz") as f:
+        key = next(k for k in f.files if k.endswith("const"))
+        np.testing.assert_allclose(np.asarray(pipe.model.ema_generator.synthesis.const), f[key])
+    images = pipe.sample(["anything"], seed=0, n=2)
+    assert images.shape == (2, 72, 72, 4)
+    assert not np.array_equal(images, shipped.sample(["anything"], seed=0, n=2))  # its own weights, not the shipped
