@@ -75,7 +75,8 @@ def build_probe(ds, judges, reference_images, seed: int = 0, counts: dict | None
     for split in ("train", "heldout"):
         if not counts.get(split) or not np.any(ds.split == split):
             continue
-        ps = prompt_set(ds, split, counts[split], seed, reference_style)
+        # styles chosen per split: a run on other styles than the evaluation's is probed in its own
+        ps = prompt_set(ds.take(np.flatnonzero(ds.split == split)), split, counts[split], seed, reference_style)
         # only the captions the candidates name: the pool holds every caption of the split
         used, remapped = np.unique(ps.candidates, return_inverse=True)
         n = len(ps.prompts)
@@ -92,6 +93,13 @@ def build_probe(ds, judges, reference_images, seed: int = 0, counts: dict | None
         nearest = _nearest_other(source, reference)
     threshold = float(np.percentile(nearest, NEAR_COPY_PERCENTILE))
     return Probe(prompts, styles, candidates, texts, threshold, seed)
+
+
+def probe_dataset(ds, training):
+    """``ds`` with only the training rows a run trains on (``training``, a subset of it: a style
+    or identity filter), and every held-out row: training prompts must name what it saw."""
+    seen = np.isin(ds.ids, training.ids) & (ds.split == "train")
+    return ds.take(np.flatnonzero(seen | (ds.split == "heldout")))
 
 
 def _nearest_other(queries, references) -> np.ndarray:
