@@ -17,9 +17,10 @@
 #                                              #   docs/performance.md; not worth it in a 15-minute span)
 #
 # Measured on an H200: the first jitted step compiles for ~58 s in float32; MINUTES counts that.
-# What comes back under $OUT: the run's config, log, final EMA (float32, two files) and progress,
-# the probe's log, chosen EMA and its record (train_jax train --probe-every, on by default), or
-# EMA snapshots where the probe is off; Adam's moments and the raw parameters stay behind (the
+# What comes back under $OUT: run-small.tgz (config, log, progress, and the probe's log, chosen
+# record and last and chosen sample grids: untar it into the run folder), the final EMA (float32,
+# two files) and the probe's chosen EMA (train_jax train --probe-every, on by default), or EMA
+# snapshots where the probe is off; Adam's moments and the raw parameters stay behind (the
 # 8-file limit), so a later run warm-starts from the EMA (bundle --init-from its preset).
 set -euo pipefail
 mode=$1
@@ -59,10 +60,12 @@ else
   run=runs/flagship
   rm -rf "$run"
   "$PY" -m emoji_t2i.train_jax train --bundle "$bundle" --out "$run" --steps "$steps" \
-    --minutes "$minutes" --batch-size 256 --precision "$precision" --log-seconds 20 \
+    --minutes "$minutes" --batch-size "${BATCH:-256}" --precision "$precision" --log-seconds 20 \
     --checkpoint-minutes 100 "$@" 2>&1 | grep --line-buffered -v "^WARNING\|^I0000"
-  cp "$run/config.json" "$run/log.jsonl" "$run"/state/progress.json "$run"/state/ema-*.npz "$out/"
-  cp "$run"/snapshots/ema-*.npz "$out/" 2>/dev/null || true
-  cp "$run"/probe.jsonl "$run"/probe/ema-best.npz "$run"/probe/best.json "$out/" 2>/dev/null || true
+  # the small files in one archive (a call returns at most 8 files), the EMAs beside it
+  tar czf "$out/run-small.tgz" -C "$run" config.json log.jsonl state/progress.json \
+    $(cd "$run" && ls probe.jsonl probe/best.json probe/best.png probe/latest.png 2>/dev/null)
+  cp "$run"/state/ema-*.npz "$out/"
+  cp "$run"/probe/ema-best.npz "$out/" 2>/dev/null || cp "$run"/snapshots/ema-*.npz "$out/" 2>/dev/null || true
   ls -la "$out"
 fi

@@ -63,20 +63,23 @@ class Probe:
                    int(meta.get("seed", 0)))
 
 
-def build_probe(ds, judges, reference_images, seed: int = 0, counts: dict | None = None,
+def build_probe(dataset, judges, training, seed: int = 0, counts: dict | None = None,
                 reference_style: str | None = None) -> Probe:
-    """The probe of a model trained on ``reference_images`` (uint8, the training images it
-    sees), with ``ds``'s training and held-out prompts; needs the judges' text side (the
+    """The probe of a model trained on ``training`` (rows of ``dataset``: the images it sees):
+    training prompts of those emoji, held-out prompts of ``dataset``'s held-out split, each
+    ranked against mismatched captions of the whole split. Needs the judges' text side (the
     TensorFlow vectorizer), so it is built before training, where the data is."""
     from emoji_t2i.evaluation.protocol import prompt_set
 
     counts = counts or PROBE_PROMPTS
+    ds, reference_images = probe_dataset(dataset, training), training.images
     prompts, styles, candidates, texts = {}, {}, {}, {}
     for split in ("train", "heldout"):
         if not counts.get(split) or not np.any(ds.split == split):
             continue
         # styles chosen per split: a run on other styles than the evaluation's is probed in its own
-        ps = prompt_set(ds.take(np.flatnonzero(ds.split == split)), split, counts[split], seed, reference_style)
+        ps = prompt_set(ds.take(np.flatnonzero(ds.split == split)), split, counts[split], seed, reference_style,
+                        pool_from=dataset)
         # only the captions the candidates name: the pool holds every caption of the split
         used, remapped = np.unique(ps.candidates, return_inverse=True)
         n = len(ps.prompts)

@@ -49,7 +49,9 @@ def comparison_styles(ds: EmojiDataset, reference_style: str | None = None) -> t
 
 
 def prompt_set(ds: EmojiDataset, split: str, limit: int | None, seed: int,
-               reference_style: str | None = None) -> PromptSet:
+               reference_style: str | None = None, pool_from: EmojiDataset | None = None) -> PromptSet:
+    """``pool_from``: draw the mismatched captions from this dataset's split instead of ``ds``'s
+    (a probe of a run on a few emoji still ranks against the whole split's captions)."""
     rng = np.random.default_rng([seed, 0 if split == "train" else 1])
     styles = comparison_styles(ds, reference_style)
     in_split = (ds.split == split) & np.isin(ds.metadata["style"], styles)
@@ -65,8 +67,9 @@ def prompt_set(ds: EmojiDataset, split: str, limit: int | None, seed: int,
                          for i in reference], np.int64)
     # mismatched captions: other emoji's captions in the split, never the prompt's own text
     # (generic tags such as "keycap" belong to many emoji)
-    pool_rows = np.flatnonzero(in_split)
-    pool = [(str(ds.identity[r]), c) for r in pool_rows for c in ds.captions[r]]
+    source = ds if pool_from is None else pool_from
+    pool_rows = np.flatnonzero((source.split == split) & np.isin(source.metadata["style"], styles))
+    pool = [(str(source.identity[r]), c) for r in pool_rows for c in source.captions[r]]
     pool_identity = np.array([p[0] for p in pool])
     pool_text = np.array([p[1] for p in pool], dtype=object)
     caption_pool = list(prompts) + [p[1] for p in pool]

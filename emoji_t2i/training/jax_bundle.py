@@ -113,10 +113,10 @@ def write_bundle(init_from: str, out: Path, data: str = "embedded", style: str =
     probe_set = judges = None
     if probe:
         from emoji_t2i.evaluation.judges import Judges
-        from emoji_t2i.evaluation.probe import build_probe, probe_dataset
+        from emoji_t2i.evaluation.probe import build_probe
 
         judges = Judges.load()
-        probe_set = build_probe(probe_dataset(dataset, train), judges, train.images)
+        probe_set = build_probe(dataset, judges, train)
     probe_texts = [p for split in probe_set.splits for p in probe_set.prompts[split]] if probe_set else []
     packed = cross_attention or style_conditioning
     captions = [list(c) for c in train.captions]

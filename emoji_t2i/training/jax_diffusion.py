@@ -371,7 +371,7 @@ def train(config: dict, run: Path, resume: bool = False, log=print) -> dict:
     probe_every = int(config.get("probe_every") or 0)
     probe = records = None
     if probe_every:
-        from emoji_t2i.training.jax_probe import JaxProbe, probe_record, record_probe
+        from emoji_t2i.training.jax_probe import JaxProbe, probe_and_record
         from emoji_t2i.training.probe import resume_records
 
         probe = JaxProbe(bundle, Path(config["bundle"]), denoiser, config.get("probe_steps"))
@@ -379,7 +379,7 @@ def train(config: dict, run: Path, resume: bool = False, log=print) -> dict:
         log(f"probe: {', '.join(f'{len(probe.probe.prompts[s])} {s}' for s in probe.probe.splits)} prompts "
             f"in {probe.num_steps} steps every {probe_every} steps")
         if progress["step"] == 0 and bundle["weights"] is not None and not records:  # where a warm start begins
-            record_probe(run, records, probe_record(probe, ema, progress), ema, names["params"], log)
+            probe_and_record(probe, run, records, ema, progress, names["params"], log)
     n = len(bundle["images"])
     per_epoch = n // batch
     if per_epoch == 0:
@@ -427,7 +427,7 @@ def train(config: dict, run: Path, resume: bool = False, log=print) -> dict:
             probing = probe is not None and (progress["step"] % probe_every == 0 or finished)
             if probing:  # scored on the EMA, which is what a preset samples with
                 if not records or records[-1]["step"] != progress["step"]:
-                    record_probe(run, records, probe_record(probe, ema, progress), ema, names["params"], log)
+                    probe_and_record(probe, run, records, ema, progress, names["params"], log)
                 spent, now = time.perf_counter() - now, time.perf_counter()
                 started, last_log = started + spent, last_log + spent  # probing is not training
             if finished or probing or now - last_checkpoint >= checkpoint_every:

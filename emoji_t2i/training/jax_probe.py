@@ -105,7 +105,18 @@ class JaxProbe:
     def __call__(self, params) -> dict:
         images = self.images(params)
         bounds = np.cumsum([0, *self.counts])
-        return self.scorer({s: images[bounds[k]:bounds[k + 1]] for k, s in enumerate(self.probe.splits)})
+        self.last = {s: images[bounds[k]:bounds[k + 1]] for k, s in enumerate(self.probe.splits)}
+        return self.scorer(self.last)
+
+    def save_grid(self, path: Path, title: str, per_split: int = 8) -> None:
+        """The last probe's first ``per_split`` samples of each split, captioned by prompt."""
+        from emoji_t2i.plotting import save_grid
+
+        images = np.concatenate([self.last[s][:per_split] for s in self.probe.splits])
+        captions = [p for s in self.probe.splits for p in self.probe.prompts[s][:per_split]]
+        rows = " / ".join({"train": "training prompts", "heldout": "held-out prompts"}[s] for s in self.probe.splits)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        save_grid(path, images, captions, columns=per_split, caption_lines=2, title=f"{title}; rows: {rows}")
 
 
 def record_probe(run: Path, records: list[dict], record: dict, ema, names: list[str], log=print) -> bool:
@@ -118,6 +129,19 @@ def record_probe(run: Path, records: list[dict], record: dict, ema, names: list[
         os.replace(partial, folder / "ema-best.npz")
 
     return append_record(run, records, record, keep, log)
+
+
+def probe_and_record(probe: JaxProbe, run: Path, records: list[dict], ema, progress: dict, names, log) -> None:
+    """One probe of the EMA: its record, the chosen EMA, and ``probe/latest.png`` (copied to
+    ``probe/best.png`` when chosen), the samples behind the numbers."""
+    import shutil
+
+    record = probe_record(probe, ema, progress)
+    chosen = record_probe(run, records, record, ema, names, log)
+    probe.save_grid(run / "probe" / "latest.png", f"probe at step {record['step']} "
+                    f"({record['images_seen']:,} images)")
+    if chosen:
+        shutil.copyfile(run / "probe" / "latest.png", run / "probe" / "best.png")
 
 
 def probe_record(probe: JaxProbe, params, progress: dict) -> dict:

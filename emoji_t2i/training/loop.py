@@ -244,11 +244,11 @@ def probe_callback(config, run, data, train_data, tokenizer, model, resume):
     """The probe (``training/probe.py``) of this run: prompts and near-copy reference from its
     data, the shipped judges; on resume the records after the restored step are dropped."""
     from emoji_t2i.evaluation.judges import Judges
-    from emoji_t2i.evaluation.probe import ProbeScorer, build_probe, probe_dataset
+    from emoji_t2i.evaluation.probe import ProbeScorer, build_probe
     from emoji_t2i.training.probe import ProbeCallback, resume_records
 
     judges = Judges.load()
-    probe = build_probe(probe_dataset(data, train_data), judges, train_data.images, seed=config["seed"])
+    probe = build_probe(data, judges, train_data, seed=config["seed"])
 
     def embed(images):
         return judges.matcher.embed_image_features(judges.classifier.features(images))

@@ -22,7 +22,7 @@ from emoji_t2i.evaluation.protocol import prompt_set
 def probe_parts(small_dataset, tmp_path_factory):
     judges = Judges.load()  # the shipped judges: they know these emoji
     train = small_dataset.subset("train")
-    probe = build_probe(small_dataset, judges, train.images, counts={"train": 24, "heldout": 16})
+    probe = build_probe(small_dataset, judges, train, counts={"train": 24, "heldout": 16})
     folder = tmp_path_factory.mktemp("probe")
     save_probe(probe, folder, judges)
     return judges, train, folder

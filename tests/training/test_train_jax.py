@@ -271,6 +271,7 @@ def test_packed_bundle_trains_under_jax_and_its_preset_samples_by_style(diffusio
     assert all(0 <= r[s][k] <= 1 for r in records for s in ("train", "heldout") for k in ("near_copies", "r_precision"))
     chosen = json.loads((run / "probe" / "best.json").read_text())["record"]
     assert chosen in records and (run / "probe" / "ema-best.npz").exists()
+    assert (run / "probe" / "latest.png").exists() and (run / "probe" / "best.png").exists()
     snapshot = run / "snapshots" / "ema-000001.npz"
     assert snapshot.exists() and {p.name for p in (run / "snapshots").iterdir()} == {snapshot.name}
     for name in ("params", "optimizer"):  # what comes back from a GPU: the EMA alone
