@@ -1,7 +1,9 @@
 """The probe's two curves against images seen: near copies and R-precision, on training and
-held-out prompts, with the record the checkpoint rule chose.
+held-out prompts, with the record the checkpoint rule chose; for several runs (an on/off
+measurement, ``gpu_ablation.sh``) training-prompt near copies and held-out R-precision, a line
+per run.
 
-    python benchmarks/probe_curve.py runs/RUN [--out docs/diffusion/probe_curve.png] [--title TEXT]
+    python benchmarks/probe_curve.py runs/RUN [runs/RUN2 ...] [--out FIG.png] [--title TEXT]
 
 Reads ``RUN/probe.jsonl`` (written by ``train_jax train --probe-every`` or ``train --set
 probe_every``) and ``RUN/probe/best.json``.
@@ -23,36 +25,63 @@ from emoji_t2i.evaluation.probe import MAX_NEAR_COPIES  # noqa: E402
 SPLITS = {"train": ("training prompts", "-"), "heldout": ("held-out prompts", "--")}
 
 
+def read_run(run: Path) -> tuple[list[dict], dict | None]:
+    records = [json.loads(line) for line in (run / "probe.jsonl").read_text().splitlines() if line.strip()]
+    if not records:
+        raise SystemExit(f"error: {run}/probe.jsonl has no records; train with the probe on")
+    best_path = run / "probe" / "best.json"
+    return records, json.loads(best_path.read_text())["record"] if best_path.exists() else None
+
+
+def one_run(ax_copies, ax_r, records, chosen) -> None:
+    seen = [r["images_seen"] / 1000 for r in records]
+    for split, (label, style) in SPLITS.items():
+        if split in records[0]:
+            ax_copies.plot(seen, [100 * r[split]["near_copies"] for r in records], style, marker="o", ms=3,
+                           label=label)
+            ax_r.plot(seen, [r[split]["r_precision"] for r in records], style, marker="o", ms=3, label=label)
+    if chosen is not None:
+        for ax in (ax_copies, ax_r):
+            ax.axvline(chosen["images_seen"] / 1000, color="tab:green", lw=1.2, alpha=0.7, label="kept")
+
+
+def several_runs(ax_copies, ax_r, runs) -> None:
+    for run in runs:
+        records, chosen = read_run(run)
+        seen = [r["images_seen"] / 1000 for r in records]
+        label = run.name.removeprefix("ablation-")
+        line = ax_copies.plot(seen, [100 * r["train"]["near_copies"] for r in records], marker="o", ms=3,
+                              label=label)[0]
+        ax_r.plot(seen, [r.get("heldout", r["train"])["r_precision"] for r in records], marker="o", ms=3,
+                  color=line.get_color(), label=label)
+        if chosen is not None:
+            ax_r.plot(chosen["images_seen"] / 1000, chosen.get("heldout", chosen["train"])["r_precision"], "*",
+                      ms=12, color=line.get_color())
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("run", type=Path)
+    p.add_argument("runs", type=Path, nargs="+")
     p.add_argument("--out", type=Path, help="PNG to write (default RUN/probe_curve.png)")
     p.add_argument("--title", default="")
     args = p.parse_args(argv)
-    records = [json.loads(line) for line in (args.run / "probe.jsonl").read_text().splitlines() if line.strip()]
-    if not records:
-        raise SystemExit(f"error: {args.run}/probe.jsonl has no records; train with the probe on")
-    best_path = args.run / "probe" / "best.json"
-    chosen = json.loads(best_path.read_text())["record"] if best_path.exists() else None
-    seen = [r["images_seen"] / 1000 for r in records]
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
-    for split, (label, style) in SPLITS.items():
-        if split not in records[0]:
-            continue
-        axes[0].plot(seen, [100 * r[split]["near_copies"] for r in records], style, marker="o", ms=3, label=label)
-        axes[1].plot(seen, [r[split]["r_precision"] for r in records], style, marker="o", ms=3, label=label)
-    axes[0].axhline(100 * MAX_NEAR_COPIES, color="grey", lw=0.8, ls=":", label="the rule's limit")
-    axes[0].set_ylabel("near copies (%)")
-    axes[1].set_ylabel("R-precision (1 in 100)")
-    for ax in axes:
+    fig, (ax_copies, ax_r) = plt.subplots(1, 2, figsize=(10, 3.8))
+    if len(args.runs) == 1:
+        one_run(ax_copies, ax_r, *read_run(args.runs[0]))
+        ax_copies.set_ylabel("near copies (%)")
+        ax_r.set_ylabel("R-precision (1 in 100)")
+    else:
+        several_runs(ax_copies, ax_r, args.runs)
+        ax_copies.set_ylabel("near copies, training prompts (%)")
+        ax_r.set_ylabel("R-precision, held-out prompts (* kept)")
+    ax_copies.axhline(100 * MAX_NEAR_COPIES, color="grey", lw=0.8, ls=":", label="the rule's limit")
+    for ax in (ax_copies, ax_r):
         ax.set_xlabel("images seen (thousands)")
         ax.grid(alpha=0.3)
-        if chosen is not None:
-            ax.axvline(chosen["images_seen"] / 1000, color="tab:green", lw=1.2, alpha=0.7, label="kept")
         ax.legend(fontsize=8)
-    fig.suptitle(args.title or f"probe of {args.run.name}: 128 training and 96 held-out prompts")
+    fig.suptitle(args.title or f"probe of {', '.join(r.name for r in args.runs)}: 128 training and 96 held-out prompts")
     fig.tight_layout()
-    out = args.out or args.run / "probe_curve.png"
+    out = args.out or args.runs[0] / "probe_curve.png"
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=110)
     print(f"wrote {out}")

@@ -77,6 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--augment", type=float, dest="augment_probability",
                    help="EDM's non-leaky geometric augmentation: probability of each transform "
                         "(default: the bundle's preset's, 0 = none)")
+    t.add_argument("--no-keyword-subsets", dest="keyword_subsets", action="store_false", default=None,
+                   help="train on each image's own captions only, not the packed bundle's keyword subsets")
     t.add_argument("--style-dropout", type=float,
                    help="share of examples trained with the style dropped to 'any' (default 0.3)")
     t.add_argument("--snapshots", type=str,
@@ -253,7 +255,8 @@ def _train(args) -> int:
     if meta.get("kind") == "stylegan":
         return _train_stylegan(args, meta)
 
-    options = [*TRAIN_DEFAULTS, "steps", "text_noise", "style_dropout", "augment_probability", "probe_steps"]
+    options = [*TRAIN_DEFAULTS, "steps", "text_noise", "style_dropout", "augment_probability", "probe_steps",
+               "keyword_subsets"]
     config = _run_config(args, ("steps", "checkpoint_minutes", "log_seconds"),  # steps on --resume: extends the run
                          ("steps", "the cosine schedule's length"), TRAIN_DEFAULTS, options)
     if config is None:

@@ -136,6 +136,7 @@ def write_bundle(init_from: str, out: Path, data: str = "embedded", style: str =
                                  for i in range(0, len(texts), 1024)]).astype(np.int32)
         minilm, tokens, caption_arrays["vocabulary_ids"] = minilm_arrays(tokens)
         caption_arrays["tokens"], probe_arrays = tokens[: len(unique)], {"tokens": tokens[len(unique):]}
+        caption_arrays["real_captions"] = np.array([len(c) for c in train.captions], np.int32)  # subsets follow
         caption_arrays["style"] = np.array([styles.index(str(s)) if str(s) in styles else -1
                                             for s in train.metadata["style"]], np.int32)
     else:
@@ -327,7 +328,8 @@ def write_preset(run: Path, out: Path, init_from: str | None = None, command: st
                                                "ema_decay", "condition_dropout", "steps")},
                      "text_noise": config.get("text_noise", 0.0), "augment_probability": augment,
                      **({"style_dropout": config.get("style_dropout", 0.3),
-                         "keyword_subsets": bundle.get("keyword_subsets", 0)} if bundle.get("packed") else {})},
+                         "keyword_subsets": bundle.get("keyword_subsets", 0) if config.get("keyword_subsets", True)
+                         else 0} if bundle.get("packed") else {})},
         "snapshot": Path(snapshot).name if snapshot else None,
         "ema_step": chosen["record"]["step"] if chosen else
         int(Path(snapshot).stem.split("-")[-1]) if snapshot else progress["step"],

@@ -171,9 +171,12 @@ def epoch_order(n: int, batch_size: int, seed: int, epoch: int):
     return rows, rng.random((steps, batch_size))
 
 
-def caption_ids(slots: np.ndarray, rows: np.ndarray, draws: np.ndarray) -> np.ndarray:
-    """One of each row's captions, uniformly (the TensorFlow pipeline's choice)."""
+def caption_ids(slots: np.ndarray, rows: np.ndarray, draws: np.ndarray, real: np.ndarray | None = None) -> np.ndarray:
+    """One of each row's captions, uniformly (the TensorFlow pipeline's choice); with ``real``
+    (each row's count of its own captions) only those, not the keyword subsets after them."""
     counts = (slots[rows] >= 0).sum(-1)
+    if real is not None:
+        counts = np.minimum(counts, real[rows])
     pick = np.minimum((draws * counts).astype(np.int64), counts - 1)
     return slots[rows, pick]
 
@@ -368,6 +371,12 @@ def train(config: dict, run: Path, resume: bool = False, log=print) -> dict:
         ema_vars = [moved_average(e, p, decay) for e, p in zip(ema_vars, params, strict=True)]
         return params, opt_vars, ema_vars, loss
 
+    real_captions = None
+    if not config.get("keyword_subsets", True) and bundle["meta"].get("keyword_subsets"):
+        if "real_captions" not in bundle:
+            raise UsageError(f"--no-keyword-subsets: the bundle {config['bundle']} does not mark its keyword "
+                             "subsets; write it again with python -m emoji_t2i.train_jax bundle")
+        real_captions = bundle["real_captions"]
     probe_every = int(config.get("probe_every") or 0)
     probe = records = None
     if probe_every:
@@ -398,7 +407,7 @@ def train(config: dict, run: Path, resume: bool = False, log=print) -> dict:
             if order is None or order[2] != epoch:
                 order = (*epoch_order(n, batch, int(config["seed"]), epoch), epoch)
             rows = order[0][index]
-            captions = caption_ids(bundle["slots"], rows, order[1][index])
+            captions = caption_ids(bundle["slots"], rows, order[1][index], real_captions)
             trainable, optimizer_vars, ema, loss = train_step(
                 trainable, optimizer_vars, ema, images, text_arrays, jax.device_put(rows.astype(np.int32), split_batch),
                 jax.device_put(captions.astype(np.int32), split_batch), np.int32(step))

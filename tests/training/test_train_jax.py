@@ -77,6 +77,9 @@ def test_epoch_order_is_a_function_of_seed_and_epoch_and_picks_only_real_caption
     slots = np.array([[5, -1, -1], [6, 7, 8]])
     picked = jd.caption_ids(slots, np.array([0, 1] * 50), np.random.default_rng(0).random(100))
     assert set(picked[::2]) == {5} and set(picked[1::2]) == {6, 7, 8}
+    # --no-keyword-subsets: row 1's last caption is a keyword subset; only its own two are drawn
+    own = jd.caption_ids(slots, np.array([0, 1] * 50), np.random.default_rng(0).random(100), np.array([1, 2]))
+    assert set(own[::2]) == {5} and set(own[1::2]) == {6, 7}
 
 
 def test_state_files_split_store_weights_by_name_and_still_read_by_position(tmp_path, monkeypatch):
