@@ -18,12 +18,7 @@ steps=$1; minutes=$2; shift 2
 out=${OUT:-runs/gpu-out}
 bundle=${BUNDLE:-runs/bundle8}
 stash=/root/flagship-stash
-PY=${PY:-python3}
-export KERAS_BACKEND=jax XLA_PYTHON_CLIENT_PREALLOCATE=false PYTHONUNBUFFERED=1
-if ! "$PY" -c "import keras" 2>/dev/null && [ -d .whl ]; then  # the GPU image has no keras
-  "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl
-fi
-export PYTHONPATH=/tmp/site:$PWD
+source "$(dirname "$0")/gpu_env.sh"
 mkdir -p "$bundle" "$out" && cp -n "$stash"/* "$bundle"/ 2>/dev/null || true
 declare -A variants=(
   [base]="--no-keyword-subsets --text-noise 0 --augment 0"

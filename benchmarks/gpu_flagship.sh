@@ -27,13 +27,7 @@ mode=$1
 out=${OUT:-runs/gpu-out}
 bundle=${BUNDLE:-runs/bundle8}
 stash=/root/flagship-stash
-PY=${PY:-python3}
-export KERAS_BACKEND=jax XLA_PYTHON_CLIENT_PREALLOCATE=false PYTHONUNBUFFERED=1
-if ! "$PY" -c "import keras" 2>/dev/null && [ -d .whl ]; then  # the GPU image has no keras
-  "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl
-fi
-export PYTHONPATH=/tmp/site:$PWD
-"$PY" -c "import jax, keras; print(jax.__version__, keras.__version__, jax.devices())"
+source "$(dirname "$0")/gpu_env.sh"
 mkdir -p "$stash" "$out"
 cp -n "$bundle"/* "$stash"/ 2>/dev/null || true  # whatever this call carried stays for the next
 mkdir -p "$bundle" && cp -n "$stash"/* "$bundle"/ 2>/dev/null || true

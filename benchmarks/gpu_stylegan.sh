@@ -17,13 +17,7 @@ set -euo pipefail
 steps=$1; minutes=$2; shift 2
 out=${OUT:-runs/gpu-out}
 bundle=${BUNDLE:-runs/bundle-stylegan}
-PY=${PY:-python3}
-export KERAS_BACKEND=jax XLA_PYTHON_CLIENT_PREALLOCATE=false PYTHONUNBUFFERED=1
-if ! "$PY" -c "import keras" 2>/dev/null && [ -d .whl ]; then  # the GPU image has no keras
-  "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl
-fi
-export PYTHONPATH=/tmp/site:$PWD
-"$PY" -c "import jax, keras; print(jax.__version__, keras.__version__, jax.devices())"
+source "$(dirname "$0")/gpu_env.sh"
 run=runs/stylegan
 rm -rf "$run"
 mkdir -p "$out"

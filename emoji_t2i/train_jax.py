@@ -163,6 +163,22 @@ def _write_run_config(config: dict, meta: dict, out: Path) -> None:
     (out / "config.json").write_text(json.dumps(config, indent=2) + "\n")
 
 
+def _launch(run_fn, config: dict, meta: dict, args, what: str) -> int:
+    """Write the run's config, say ``what`` runs where, run ``run_fn(config, out, resume, log)``;
+    the progress as JSON on stdout, or a one-line error."""
+    from emoji_t2i.errors import EmojiT2IError
+
+    _write_run_config(config, meta, args.out)
+    print(f"{what} on {config['device']} ({config['precision']}), run {args.out}", file=sys.stderr)
+    try:
+        progress = run_fn(config, args.out, resume=args.resume, log=lambda m: print(m, file=sys.stderr, flush=True))
+    except EmojiT2IError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(json.dumps(progress))
+    return 0
+
+
 def _use_jax() -> bool:
     os.environ["KERAS_BACKEND"] = "jax"
     if "keras" in sys.modules and sys.modules["keras"].backend.backend() != "jax":
@@ -209,20 +225,11 @@ def _distill(args) -> int:
         config["teacher_sampling"] = sampling
     config["bundle"] = str(args.bundle)
     config["minutes"] = args.minutes  # a budget for this process, not the run's
-    _write_run_config(config, meta, args.out)
-    print(f"distilling on {config['device']} ({config['precision']}): {2 * config['stages'][0]} -> "
-          f"{' -> '.join(map(str, config['stages']))} steps, run {args.out}", file=sys.stderr)
-    try:
-        progress = distill(config, args.out, resume=args.resume, log=lambda m: print(m, file=sys.stderr, flush=True))
-    except EmojiT2IError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    print(json.dumps(progress))
-    return 0
+    return _launch(distill, config, meta, args, f"distilling {2 * config['stages'][0]} -> "
+                   f"{' -> '.join(map(str, config['stages']))} steps")
 
 
 def _train_stylegan(args, meta: dict) -> int:
-    from emoji_t2i.errors import EmojiT2IError
     from emoji_t2i.training.jax_stylegan import train
 
     config = _run_config(args, ("steps", "checkpoint_minutes", "log_seconds"), ("steps", "the run's length"),
@@ -230,15 +237,7 @@ def _train_stylegan(args, meta: dict) -> int:
     if config is None:
         return 2
     config["minutes"], config["bundle"] = args.minutes, str(args.bundle)
-    _write_run_config(config, meta, args.out)
-    print(f"training a StyleGAN on {config['device']} ({config['precision']}), run {args.out}", file=sys.stderr)
-    try:
-        progress = train(config, args.out, resume=args.resume, log=lambda m: print(m, file=sys.stderr, flush=True))
-    except EmojiT2IError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    print(json.dumps(progress))
-    return 0
+    return _launch(train, config, meta, args, "training a StyleGAN")
 
 
 def _train(args) -> int:
@@ -291,16 +290,7 @@ def _train(args) -> int:
     if not 0.0 <= float(config["augment_probability"]) <= 1.0:
         print(f"error: --augment {config['augment_probability']}: give a probability from 0 to 1", file=sys.stderr)
         return 2
-    _write_run_config(config, meta, args.out)
-    print(f"training on {config['device']} ({config['precision']}), run {args.out}", file=sys.stderr)
-    try:
-        progress = train(config, args.out, resume=args.resume,
-                         log=lambda m: print(m, file=sys.stderr, flush=True))
-    except EmojiT2IError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    print(json.dumps(progress))
-    return 0
+    return _launch(train, config, meta, args, "training")
 
 
 def main(argv=None) -> int:
