@@ -68,7 +68,7 @@ def _diffusion_preset(init_from: str):
     model, tokenizer, info = load_preset(init_from)
     if info["model"] != "diffusion":
         raise UsageError(f"--init-from {init_from}: a {info['model']} preset; the JAX trainer "
-                         "trains diffusion presets (diffusion-emoji72 or a diffusion run's preset)")
+                         "trains diffusion presets (diffusion-emoji72 or a diffusion run's preset) and stylegan ones")
     if not (model.cached_text or model.packed):  # a frozen minilm, pooled or with its words
         raise UsageError(f"--init-from {init_from}: its text encoder ({model.text_encoder_kind}) "
                          "trains with the U-Net; the JAX trainer reads cached minilm features only")

@@ -213,7 +213,7 @@ def test_clear_errors(tmp_path, capsys):
 
     assert train_jax_main(["finish", "--run", str(tmp_path), "--out", str(tmp_path / "p")]) == 2
     assert "no config.json" in capsys.readouterr().err
-    assert train_jax_main(["bundle", "--init-from", "stylegan-emoji72", "--out", str(tmp_path / "b")]) == 2
+    assert train_jax_main(["bundle", "--init-from", "clip-emoji72", "--out", str(tmp_path / "b")]) == 2
     assert "trains diffusion presets" in capsys.readouterr().err
 
 
