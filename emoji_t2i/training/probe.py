@@ -92,16 +92,16 @@ class ProbeCallback(keras.callbacks.Callback):
         return out
 
     def on_epoch_end(self, epoch, logs=None):
-        if (epoch + 1) % self.every or self.model.stop_training:
-            return
-        start, step = time.perf_counter(), self.step_count(self.model)
-        if self.records and self.records[-1]["step"] == step:
-            return
-        record = {"step": step, "images_seen": step * self.batch_size, **self.scorer(self.samples()),
-                  "seconds": round(time.perf_counter() - start, 2)}
-        append_record(self.run_dir, self.records, record, lambda folder: self.save_preset(folder / "preset"),
-                      self.log)
-        if logs is not None:
+        record = None
+        step = self.step_count(self.model)
+        due = not (epoch + 1) % self.every and not self.model.stop_training
+        if due and not (self.records and self.records[-1]["step"] == step):
+            start = time.perf_counter()
+            record = {"step": step, "images_seen": step * self.batch_size, **self.scorer(self.samples()),
+                      "seconds": round(time.perf_counter() - start, 2)}
+            append_record(self.run_dir, self.records, record, lambda folder: self.save_preset(folder / "preset"),
+                          self.log)
+        if logs is not None:  # every epoch, NaN where not measured: history.csv's columns come from its first row
             for split in self.scorer.probe.splits:
-                logs[f"probe_{split}_near_copies"] = record[split]["near_copies"]
-                logs[f"probe_{split}_r_precision"] = record[split]["r_precision"]
+                for key in ("near_copies", "r_precision"):
+                    logs[f"probe_{split}_{key}"] = record[split][key] if record else float("nan")
