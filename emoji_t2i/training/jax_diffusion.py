@@ -383,7 +383,7 @@ def train(config: dict, run: Path, resume: bool = False, log=print) -> dict:
         from emoji_t2i.training.jax_probe import JaxProbe, probe_and_record
         from emoji_t2i.training.probe import resume_records
 
-        probe = JaxProbe(bundle, Path(config["bundle"]), denoiser, config.get("probe_steps"))
+        probe = JaxProbe(bundle, Path(config["bundle"]), denoiser, encode_captions, config.get("probe_steps"))
         records = resume_records(run, progress["step"]) if resume else []
         log(f"probe: {', '.join(f'{len(probe.probe.prompts[s])} {s}' for s in probe.probe.splits)} prompts "
             f"in {probe.num_steps} steps every {probe_every} steps")

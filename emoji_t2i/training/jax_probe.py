@@ -23,7 +23,7 @@ class JaxProbe:
     Samples with the bundle's preset's sampling (guidance scale and interval) in ``num_steps``
     DPM-Solver++(2M) steps (default: the preset's), one fixed noise per prompt."""
 
-    def __init__(self, bundle: dict, bundle_path: Path, denoiser, num_steps: int | None = None):
+    def __init__(self, bundle: dict, bundle_path: Path, denoiser, encode_captions, num_steps: int | None = None):
         import jax
 
         from emoji_t2i.evaluation.probe import ProbeScorer, image_embedder, load_probe
@@ -39,7 +39,7 @@ class JaxProbe:
         interval = sampling.get("guidance_interval")
         self.interval = tuple(interval) if interval else None
         self.counts = [len(self.probe.prompts[s]) for s in self.probe.splits]
-        self.text = self._conditions(bundle, arrays)
+        self.text = self._conditions(bundle, arrays, encode_captions)
         rng = np.random.default_rng(self.probe.seed)
         self.noise = rng.standard_normal((len(self.text), *self._image_shape(bundle))).astype(np.float32)
         self._sample = jax.jit(self._sampler(denoiser))
@@ -48,10 +48,10 @@ class JaxProbe:
     def _image_shape(bundle):
         return bundle["images"].shape[1:]
 
-    def _conditions(self, bundle, arrays) -> np.ndarray:
-        """Every probe prompt's condition, as the U-Net reads it at sampling."""
+    def _conditions(self, bundle, arrays, encode_captions) -> np.ndarray:
+        """Every probe prompt's condition, as the U-Net reads it at sampling (``encode_captions``:
+        the trainer's, token ids through the bundle's minilm)."""
         from emoji_t2i.networks.condition import ANY_STYLE, pack_condition
-        from emoji_t2i.training.jax_diffusion import encode_captions
 
         if not bundle["meta"].get("packed"):
             return arrays["features"].astype(np.float32)

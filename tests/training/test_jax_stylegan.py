@@ -99,6 +99,7 @@ def test_the_jax_step_computes_the_tensorflow_steps_losses_and_gradients(tmp_pat
 
 
 @needs_jax
+@pytest.mark.slow  # ~60 s: the step is the test above's; bundle, state and preset share the diffusion trainer's code
 def test_a_stylegan_bundle_trains_under_jax_resumes_and_becomes_a_preset(tmp_path):
     """train_jax bundle/train/finish for the StyleGAN: the shipped preset's architecture from
     scratch, killed by --minutes after its first step, resumed, then a preset that TensorFlow
