@@ -26,6 +26,7 @@ from emoji_t2i.pipelines import load_preset, save_preset
 from emoji_t2i.pipelines.presets import shipped_presets
 from emoji_t2i.training.jax_diffusion import assign_weights, read_state, weight_names
 from emoji_t2i.training.loop import only_styles
+from emoji_t2i.training.probe import read_records
 
 UNET_KEYS = ("text_dim", "widths", "blocks", "embedding_dim", "heads", "cross_attention", "styles",
              "context_dim", "augment_dim")
@@ -262,10 +263,6 @@ def _write_stylegan_preset(run: Path, out: Path, config: dict, init_from: str, c
     return save_preset(model, tokenizer, Path(out), metadata)
 
 
-def _probe_records(run: Path) -> list[dict]:
-    return [json.loads(line) for line in (run / "probe.jsonl").read_text().splitlines() if line.strip()]
-
-
 def write_preset(run: Path, out: Path, init_from: str | None = None, command: str = "",
                  snapshot: Path | None = None, stage: int | None = None, final: bool = False) -> Path:
     """A preset from a JAX run: ``init_from`` (default: the preset its bundle came from) gives
@@ -334,7 +331,7 @@ def write_preset(run: Path, out: Path, init_from: str | None = None, command: st
         "ema_step": chosen["record"]["step"] if chosen else
         int(Path(snapshot).stem.split("-")[-1]) if snapshot else progress["step"],
         "probe": {"chosen": chosen["record"] if chosen else None, "rule": PROBE_RULE,
-                  "records": _probe_records(run)} if (run / "probe.jsonl").exists() else None,
+                  "records": read_records(run)} if (run / "probe.jsonl").exists() else None,
         # from scratch, the preset gave the architecture only: no lineage to record
         "init_from": bundle["init_from"] if bundle.get("warm_start") else None,
         "architecture_from": bundle["init_from"]["preset"],

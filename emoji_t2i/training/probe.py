@@ -24,13 +24,17 @@ from emoji_t2i.evaluation.probe import CHECKPOINT_RULE, best_record
 CHOSEN_FILES = ("best.json", "ema-best.npz", "preset")
 
 
+def read_records(run: Path) -> list[dict]:
+    """The run's probe records, oldest first (none for a run without a probe)."""
+    path = Path(run) / "probe.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
+
+
 def resume_records(run: Path, step: int) -> list[dict]:
     """The run's probe records up to ``step``; later ones are rewritten away, and with them a
     choice made after ``step``."""
     path = Path(run) / "probe.jsonl"
-    if not path.exists():
-        return []
-    records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    records = read_records(run)
     kept = [r for r in records if r["step"] <= step]
     if len(kept) < len(records):
         path.write_text("".join(json.dumps(r) + "\n" for r in kept))
