@@ -19,8 +19,13 @@ cached once per run, and exported SavedModels carry it.
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import shutil
 import sys
 from pathlib import Path
+
+from emoji_t2i.training.jax_run import tensorflow_installed
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -50,11 +55,75 @@ def build_parser() -> argparse.ArgumentParser:
                    help="model or training hyper-parameter, repeatable (see --dry-run for keys)")
     p.add_argument("--dry-run", action="store_true",
                    help="resolve the config, build data and model, print them; write nothing")
+    p.add_argument("--backend", choices=("tensorflow", "jax"),
+                   help="Keras backend to train under (default: tensorflow; on --resume the run's own). "
+                        "jax trains diffusion models with a frozen minilm, in a child process where "
+                        "TensorFlow is installed, in this one where only JAX is; either resumes the other's run")
+    p.add_argument("--minutes", type=float,
+                   help="--backend jax: stop (with a checkpoint) after this much training; --resume continues")
+    p.add_argument("--prepare-only", action="store_true",
+                   help="--backend jax: write the run folder (config, tokenizer, bundle/) and stop, to train it "
+                        "with --resume on a machine that has JAX but no TensorFlow")
     return p
+
+
+def run_backend(args) -> str:
+    """--backend, else on --resume the backend the run last trained under, else tensorflow."""
+    if args.backend or not (args.resume and args.out):
+        return args.backend or "tensorflow"
+    config_path = Path(args.out) / "config.json"
+    try:
+        return json.loads(config_path.read_text()).get("backend", "tensorflow")
+    except (OSError, ValueError):
+        return "tensorflow"  # the TensorFlow path names what is wrong with the run folder
+
+
+def train_jax_here(args) -> int:
+    """--resume --backend jax in this process: a machine with JAX and no TensorFlow (or the
+    child process of a TensorFlow one)."""
+    from emoji_t2i.errors import EmojiT2IError, UsageError
+    from emoji_t2i.training.config import apply_resume_overrides
+    from emoji_t2i.training.jax_run import tensorflow_installed, train_here
+
+    try:
+        if not args.resume:
+            how = ("unset KERAS_BACKEND=jax" if tensorflow_installed() else
+                   "run the same command with --prepare-only where TensorFlow is installed, copy the run folder here")
+            raise UsageError(f"a new --backend jax run writes its bundle with TensorFlow: {how}, "
+                             "then continue it with --resume --backend jax --out DIR")
+        if args.out is None or not (args.out / "config.json").exists():
+            raise UsageError(f"--resume: {args.out}/config.json not found; pass --out, a run folder")
+        config = json.loads((args.out / "config.json").read_text())
+        if args.epochs is not None:
+            config["epochs"] = args.epochs
+        apply_resume_overrides(config, args.set)
+        config["backend"] = "jax"
+        tmp = args.out / "config.json.tmp"
+        tmp.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+        os.replace(tmp, args.out / "config.json")
+        progress = train_here(args.out, args.minutes)
+    except EmojiT2IError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted; continue with --resume --out <run dir>", file=sys.stderr)
+        return 130
+    print(f"run {args.out}: step {progress['step']}, {progress['images_seen']:,} images seen", file=sys.stderr)
+    if os.environ.get("KERAS_BACKEND") == "jax" and not tensorflow_installed():
+        print(f"presets are written under TensorFlow: python -m emoji_t2i.train --resume --out {args.out} "
+              "where it is installed", file=sys.stderr)
+    return 0
 
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    backend = run_backend(args)
+    if (args.minutes is not None or args.prepare_only) and backend != "jax":
+        print(f"error: {'--minutes' if args.minutes is not None else '--prepare-only'} is for --backend jax; "
+              "a TensorFlow run stops at --epochs", file=sys.stderr)
+        return 2
+    if backend == "jax" and (os.environ.get("KERAS_BACKEND") == "jax" or not tensorflow_installed()):
+        return train_jax_here(args)
     from emoji_t2i.console import quiet_tensorflow
 
     quiet_tensorflow()
@@ -62,7 +131,8 @@ def main(argv=None) -> int:
     from emoji_t2i.models import get_model_class, list_models
     from emoji_t2i.pipelines.run_dir import RunDir, RunError, default_run_dir
     from emoji_t2i.training.config import apply_resume_overrides, resolve
-    from emoji_t2i.training.loop import train
+    from emoji_t2i.training.jax_run import train_in_child
+    from emoji_t2i.training.loop import prepare_jax_run, train
 
     if args.list_models:
         for name in list_models():
@@ -82,6 +152,7 @@ def main(argv=None) -> int:
             if args.epochs is not None:
                 config["epochs"] = args.epochs
             apply_resume_overrides(config, args.set)
+            config["backend"] = backend
         else:
             init_from = None
             if args.init_from:
@@ -101,8 +172,23 @@ def main(argv=None) -> int:
             config = resolve(args.model, model_class, cli, args.set, init_from)
             config["command"] = "python -m emoji_t2i.train " + " ".join(argv if argv is not None else sys.argv[1:])
             run = RunDir(args.out or default_run_dir(args.model))
-            config["out"] = str(run.path)
-        result = train(config, run, resume=args.resume, dry_run=args.dry_run)
+            config["out"], config["backend"] = str(run.path), backend
+        if backend == "jax":
+            prepare_jax_run(config, run, resume=args.resume, dry_run=args.dry_run)
+            if args.dry_run or args.prepare_only:
+                return 0
+            run.write_config(config)
+            try:
+                train_in_child(run.path, args.minutes)
+            except EmojiT2IError:
+                if not args.resume and not (run.path / "state").exists():  # nothing to resume: as TensorFlow's
+                    shutil.rmtree(run.path, ignore_errors=True)
+                    print(f"removed {run.path}: the run stopped before its first checkpoint", file=sys.stderr)
+                raise
+            # under TensorFlow again: state/ into the model, the run's presets from it
+            result = train(config, run, resume=True, presets_only=True)
+        else:
+            result = train(config, run, resume=args.resume, dry_run=args.dry_run)
     except EmojiT2IError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -110,8 +196,9 @@ def main(argv=None) -> int:
         print("\ninterrupted; continue with --resume --out <run dir>", file=sys.stderr)
         return 130
     if not args.dry_run:
-        print(f"run {result['run']}: {result['epochs']} epochs done; samples in "
-              f"{Path(result['run']) / 'samples'}")
+        where = f"preset in {Path(result['run']) / 'preset'}" if backend == "jax" else \
+            f"samples in {Path(result['run']) / 'samples'}"
+        print(f"run {result['run']}: {result['epochs']} epochs done; {where}")
     return 0
 
 

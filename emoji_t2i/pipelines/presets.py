@@ -36,7 +36,7 @@ FORMAT = 1
 
 def run_metadata(config: dict, epochs: int, steps: int | None = None) -> dict:
     """What a preset records about the run that trained it."""
-    keys = ("model", "command", "data", "batch_size", "seed", "precision", "created", "out", "init_from")
+    keys = ("model", "backend", "command", "data", "batch_size", "seed", "precision", "created", "out", "init_from")
     return {**{k: config.get(k) for k in keys}, "epochs": epochs, "steps": steps,
             "training": config.get("training", {})}
 

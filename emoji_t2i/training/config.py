@@ -10,7 +10,6 @@ import inspect
 import json
 
 from emoji_t2i.errors import UsageError
-from emoji_t2i.text.encoders import tokenizer_for
 
 TRAINING_KEYS = {
     # key: (default, help)
@@ -96,6 +95,8 @@ def resolve(model_name: str, model_class, cli: dict, overrides: list[str],
             known = ", ".join(sorted([*hparams, *training]))
             raise UsageError(f"--set {key}: unknown for model {model_name}; known keys: {known}")
     set_keys = {item.split("=", 1)[0].strip() for item in overrides}
+    from emoji_t2i.text.encoders import tokenizer_for  # imports TensorFlow; --resume under JAX needs none
+
     tokenizer = tokenizer_for(str(hparams.get("text_encoder")))
     if tokenizer and "tokenizer" not in set_keys:  # it reads characters or word pieces
         training["tokenizer"] = tokenizer[0]

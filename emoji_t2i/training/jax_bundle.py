@@ -24,9 +24,9 @@ from emoji_t2i.evaluation.probe import CHECKPOINT_RULE as PROBE_RULE
 from emoji_t2i.evaluation.probe import save_probe
 from emoji_t2i.pipelines import load_preset, save_preset
 from emoji_t2i.pipelines.presets import shipped_presets
-from emoji_t2i.training.jax_diffusion import assign_weights, read_state, weight_names
 from emoji_t2i.training.loop import only_styles
 from emoji_t2i.training.probe import read_records
+from emoji_t2i.training.state import assign_weights, read_state, weight_names
 
 UNET_KEYS = ("text_dim", "widths", "blocks", "embedding_dim", "heads", "cross_attention", "styles",
              "context_dim", "augment_dim")
@@ -111,6 +111,27 @@ def write_bundle(init_from: str, out: Path, data: str = "embedded", style: str =
             raise UsageError(f"--identities {identities}: the training split has {len(known)} emoji; ask for fewer")
         chosen = np.random.default_rng(0).choice(known, identities, replace=False)
         train = train.take(np.flatnonzero(np.isin(train.identity, chosen)))
+    packed = cross_attention or style_conditioning
+    styles = sorted({str(s) for s in train.metadata["style"] if str(s)}) if style_conditioning else []
+    if weights and packed and not (model.cross_attention == bool(cross_attention) and len(model.styles) == len(styles)):
+        raise UsageError(f"--init-from {init_from}: its U-Net has another conditioning than the one asked "
+                         "for; pass --no-weights to train this architecture from scratch")
+    lineage = {"preset": init_from if init_from in shipped_presets() else info["preset"],
+               **{k: info["metadata"].get(k) for k in ("command", "epochs", "steps", "init_from")}}
+    return write_model_bundle(model, tokenizer, dataset, train, out, packed=packed, styles=styles,
+                              cross_attention=cross_attention, weights=weights, probe=probe, parts=parts,
+                              meta={"command": command, "data": data, "style": style, "identities": identities,
+                                    "init_from": lineage})
+
+
+def write_model_bundle(model, tokenizer, dataset, train, out: Path, packed: bool, styles: list[str],
+                       cross_attention: bool, weights: bool = True, probe: bool = True, parts: int = 1,
+                       meta: dict | None = None, exact_weights: bool = False) -> dict:
+    """``write_bundle``'s work for a built diffusion ``model`` (a preset's, or the one a
+    ``python -m emoji_t2i.train --backend jax`` run resolved) on the images of ``train``;
+    ``styles`` numbers the images' styles for a style-conditioned U-Net; ``meta`` joins
+    bundle.json (command, data, style, identities, init_from); ``exact_weights`` stores the
+    U-Net in float32 even in a packed bundle (a run that must start where TensorFlow's would)."""
     probe_set = judges = None
     if probe:
         from emoji_t2i.evaluation.judges import Judges
@@ -119,7 +140,6 @@ def write_bundle(init_from: str, out: Path, data: str = "embedded", style: str =
         judges = Judges.load()
         probe_set = build_probe(dataset, judges, train)
     probe_texts = [p for split in probe_set.splits for p in probe_set.prompts[split]] if probe_set else []
-    packed = cross_attention or style_conditioning
     captions = [list(c) for c in train.captions]
     if packed:
         captions = [c + keyword_subsets(c, seed=i) for i, c in enumerate(captions)]
@@ -127,7 +147,6 @@ def write_bundle(init_from: str, out: Path, data: str = "embedded", style: str =
     unique = sorted({c for row in table for c in row if c})
     index = {c: i for i, c in enumerate(unique)}
     slots = np.array([[index[c] if c else -1 for c in row] for row in table], np.int32)
-    styles = sorted({str(s) for s in train.metadata["style"] if str(s)}) if style_conditioning else []
     caption_arrays = {"slots": slots}
     if packed:
         import tensorflow as tf
@@ -158,19 +177,15 @@ def write_bundle(init_from: str, out: Path, data: str = "embedded", style: str =
     if packed:
         unet.update(cross_attention=bool(cross_attention), styles=len(styles))
     if weights:  # a preset stores the EMA U-Net; like --init-from, it starts both U-Nets
-        if packed and not (model.cross_attention == unet["cross_attention"] and len(model.styles) == len(styles)):
-            raise UsageError(f"--init-from {init_from}: its U-Net has another conditioning than the one asked "
-                             "for; pass --no-weights to train this architecture from scratch")
         # float16 in a packed bundle: 10 MB instead of 20, so that a warm start travels with
         # two of three image parts in one call (the run trains in float32 from them)
-        dtype = np.float16 if packed else np.float32
+        dtype = np.float16 if packed and not exact_weights else np.float32
         np.savez(tmp / "weights.npz", **{name: np.asarray(w).astype(dtype) for name, w in
                                          zip(weight_names(model.ema_denoiser), model.ema_denoiser.weights,
                                              strict=True)})
-    meta = {"format": 2 if packed else 1, "command": command, "unet": unet, "images": len(train),
-            "captions": len(unique), "caption_slots": int(counts.sum()), "data": data, "style": style,
-            "identities": identities,
-            "packed": packed, "styles": styles, "image_parts": max(1, parts),
+    meta = {"format": 2 if packed else 1, "unet": unet, "images": len(train),
+            "captions": len(unique), "caption_slots": int(counts.sum()), "command": "", "data": "", "style": "",
+            "identities": None, "packed": packed, "styles": styles, "image_parts": max(1, parts),
             "keyword_subsets": KEYWORD_SUBSETS if packed else 0,
             "condition_dropout": model.condition_dropout, "text_noise": model.text_noise,
             "augment_probability": model.augment_probability,
@@ -178,10 +193,7 @@ def write_bundle(init_from: str, out: Path, data: str = "embedded", style: str =
                          "guidance_interval": model.guidance_interval},
             "warm_start": bool(weights),
             "probe": {split: len(probe_set.prompts[split]) for split in probe_set.splits} if probe_set else None,
-            # a shipped preset by its name (the path is this machine's), anything else by its path
-            "init_from": {"preset": init_from if init_from in shipped_presets() else info["preset"],
-                          **{k: info["metadata"].get(k) for k in
-                                                       ("command", "epochs", "steps", "init_from")}}}
+            "init_from": None, **(meta or {})}
     (tmp / "bundle.json").write_text(json.dumps(meta, indent=2) + "\n")
     shutil.rmtree(out, ignore_errors=True)
     tmp.rename(out)
@@ -235,7 +247,7 @@ def write_stylegan_bundle(init_from: str, out: Path, data: str = "embedded", sty
 def _write_stylegan_preset(run: Path, out: Path, config: dict, init_from: str, command: str) -> Path:
     """A StyleGAN preset from a JAX run: the EMA generator and D (ADA's p included) by name,
     the tokenizer and everything else from ``init_from``."""
-    from emoji_t2i.training.jax_diffusion import load_arrays
+    from emoji_t2i.training.state import load_arrays
 
     model, tokenizer, _ = load_preset(init_from)
     state = run / "state"

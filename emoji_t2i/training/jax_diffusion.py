@@ -27,62 +27,13 @@ from __future__ import annotations
 import io
 import json
 import math
-import os
-import shutil
 import time
 from pathlib import Path
 
 import numpy as np
 
 from emoji_t2i.errors import MissingFile, UsageError
-
-STATE_FILE_BYTES = 15 * 2**20  # one state file at most (the GPU machine returns files <= 16 MiB)
-
-
-def weight_names(net) -> list[str]:
-    """Each of ``net.weights``' path below the network itself (``down0_0/conv1/kernel``,
-    whether the U-Net stands alone or sits in a model, and whichever scope created the
-    variable): the keys under which bundles, state files, snapshots and students store
-    weights, so that they load by name whatever order a network creates its layers in."""
-    names = []
-    for w in net.weights:
-        parts = w.path.split("/")
-        names.append("/".join(parts[parts.index(net.name) + 1:] if net.name in parts else parts))
-    if len(set(names)) != len(names):
-        raise ValueError(f"{net.name}: two weights share a path; name its layers")
-    return names
-
-
-def in_order(arrays, names: list[str], error: str, new: tuple[str, ...] = ()) -> list:
-    """Arrays saved by name (a dict) in the order of ``names``; ``error`` names what is missing
-    or unexpected. Names starting with one of ``new`` (layers the saved network lacked) may be
-    missing: None stands for them. Files written before weights were stored by name (keys "0",
-    "1", ...; or a list) are read by position."""
-    if isinstance(arrays, dict) and arrays and not all(k.isdigit() for k in arrays):
-        known = set(names)
-        missing = [n for n in names if n not in arrays and not n.startswith(new or ("\0",))]
-        unexpected = [k for k in arrays if k not in known]
-        if missing or unexpected:
-            raise UsageError(f"{error} (missing: {', '.join(missing[:3]) or 'none'}; "
-                             f"unexpected: {', '.join(unexpected[:3]) or 'none'})")
-        return [arrays.get(n) for n in names]
-    if isinstance(arrays, dict):
-        arrays = [arrays[str(i)] for i in range(len(arrays))]
-    if len(arrays) != len(names):
-        raise UsageError(f"{error} ({len(arrays)} arrays for {len(names)} weights)")
-    return list(arrays)
-
-
-def assign_weights(net, arrays, error: str, new: tuple[str, ...] = ()) -> None:
-    """Arrays by name (a dict keyed by ``weight_names``) or by position into a network;
-    ``error`` if any is missing or its shape differs. Weights under ``new`` (layers the saved
-    network lacked) keep their initial values when absent."""
-    arrays = in_order(arrays, weight_names(net), error, new)
-    if any(a is not None and tuple(w.shape) != tuple(np.shape(a)) for w, a in zip(net.weights, arrays, strict=True)):
-        raise UsageError(error)
-    for w, a in zip(net.weights, arrays, strict=True):
-        if a is not None:
-            w.assign(a)
+from emoji_t2i.training.state import assign_weights, in_order, optimizer_names, read_state, weight_names, write_state
 
 
 # --- the bundle ---------------------------------------------------------------------------------
@@ -203,65 +154,6 @@ def caption_conditions(bundle: dict, style_dropout: float, log=print):
     return [pooled, sequence, mask, bundle["style"]], condition
 
 
-# --- state files (split so that no file passes STATE_FILE_BYTES) --------------------------------
-def save_arrays(folder: Path, name: str, arrays: list, names: list[str] | None = None) -> None:
-    """``arrays`` under ``names`` (default "0", "1", ...) in ``name``-0.npz, -1.npz, ..."""
-    names = names or [str(i) for i in range(len(arrays))]
-    part, size, index = {}, 0, 0
-    for key, a in zip(names, arrays, strict=True):
-        a = np.asarray(a)
-        if part and size + a.nbytes > STATE_FILE_BYTES:
-            np.savez(folder / f"{name}-{index}.npz", **part)
-            part, size, index = {}, 0, index + 1
-        part[key], size = a, size + a.nbytes
-    np.savez(folder / f"{name}-{index}.npz", **part)
-
-
-def load_arrays(folder: Path, name: str) -> dict:
-    """{key: array} of every ``name``-*.npz in ``folder`` (empty if none)."""
-    found = {}
-    for file in sorted(folder.glob(f"{name}-*.npz")):
-        with np.load(file) as f:
-            found.update({k: f[k] for k in f.files})
-    return found
-
-
-def replace_state(run: Path, groups: dict, progress: dict) -> None:
-    """Rewrite ``run``/state atomically: each group ``{"params": (arrays, names or None), ...}``
-    as its split npz files, and progress.json; a crash leaves the old state or the new one."""
-    tmp = run / "state.tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    for group, (arrays, names) in groups.items():
-        save_arrays(tmp, group, arrays, names)
-    (tmp / "progress.json").write_text(json.dumps(progress, indent=2) + "\n")
-    old = run / "state.old"
-    shutil.rmtree(old, ignore_errors=True)
-    if (run / "state").exists():
-        os.replace(run / "state", old)
-    os.replace(tmp, run / "state")
-    shutil.rmtree(old, ignore_errors=True)
-
-
-def write_state(run: Path, trainable, optimizer_vars, ema, progress: dict, names: dict | None = None) -> None:
-    """``names``: {"params": [...], "optimizer": [...]} keys to store the arrays under (the EMA
-    takes the parameters' names); without, by position."""
-    names = names or {}
-    replace_state(run, {"params": (trainable, names.get("params")), "ema": (ema, names.get("params")),
-                        "optimizer": (optimizer_vars, names.get("optimizer"))}, progress)
-
-
-def read_state(run: Path) -> dict:
-    state = run / "state"
-    if not (state / "progress.json").exists():
-        raise MissingFile(f"--resume: {state} has no checkpoint; start without --resume")
-    # optimizer-*.npz may be absent: a run carried between machines without its Adam moments
-    # params-*.npz may be absent too: a run whose EMA alone came back (it cannot resume then)
-    return {"params": load_arrays(state, "params"), "ema": load_arrays(state, "ema"),
-            "optimizer": load_arrays(state, "optimizer"),
-            "progress": json.loads((state / "progress.json").read_text())}
-
-
 # --- training -------------------------------------------------------------------------------------
 def data_parallel(batch: int):
     """(replicated, split over the batch) shardings over every local device: each device holds
@@ -310,7 +202,7 @@ def train(config: dict, run: Path, resume: bool = False, log=print) -> dict:
     if denoiser.non_trainable_weights:
         raise ValueError("the JAX trainer expects a U-Net without non-trainable weights")
     steps, batch = int(config["steps"]), int(config["batch_size"])
-    schedule = WarmupCosine(config["lr"], config["warmup_steps"], steps)
+    schedule = WarmupCosine(config["lr"], config["warmup_steps"], config.get("decay_steps", steps))  # 0: constant
     optimizer = keras.optimizers.AdamW(
         schedule, weight_decay=config["weight_decay"],
         beta_1=config["beta_1"], beta_2=config["beta_2"], clipnorm=1.0, name="adamw")
@@ -319,7 +211,8 @@ def train(config: dict, run: Path, resume: bool = False, log=print) -> dict:
     trainable = [v.value for v in denoiser.trainable_variables]
     ema = [v.value for v in ema_net.weights]
     optimizer_vars = [v.value for v in optimizer.variables]
-    names = {"params": weight_names(denoiser), "optimizer": [v.path for v in optimizer.variables]}
+    names = {"params": weight_names(denoiser)}
+    names["optimizer"] = optimizer_names(optimizer, names["params"])
     progress = {"step": 0, "images_seen": 0, "train_seconds": 0.0}
     if resume:
         saved = read_state(run)
@@ -327,7 +220,10 @@ def train(config: dict, run: Path, resume: bool = False, log=print) -> dict:
         trainable = in_order(saved["params"], names["params"], mismatch)
         ema, progress = in_order(saved["ema"], names["params"], mismatch), saved["progress"]
         if saved["optimizer"]:
-            optimizer_vars = in_order(saved["optimizer"], names["optimizer"], mismatch)
+            keys = names["optimizer"]
+            if set(saved["optimizer"]) == {v.path for v in optimizer.variables}:  # a state from before slot names
+                keys = [v.path for v in optimizer.variables]
+            optimizer_vars = in_order(saved["optimizer"], keys, mismatch)
         else:  # moments restart; the step count (and so the learning rate) continues
             log(f"warning: {run}/state has no optimizer-*.npz: Adam's moments restart from zero")
             i = next(i for i, v in enumerate(optimizer.variables) if v.name == "iteration")
@@ -390,7 +286,7 @@ def train(config: dict, run: Path, resume: bool = False, log=print) -> dict:
         if progress["step"] == 0 and bundle["weights"] is not None and not records:  # where a warm start begins
             probe_and_record(probe, run, records, ema, progress, names["params"], log)
     n = len(bundle["images"])
-    per_epoch = n // batch
+    per_epoch = min(n // batch, int(config.get("steps_per_epoch") or n))  # the TensorFlow trainer's epoch_steps
     if per_epoch == 0:
         raise UsageError(f"--batch-size {batch} exceeds the bundle's {n} images; lower it")
     budget = float(config["minutes"]) * 60.0 if config.get("minutes") else math.inf

@@ -28,19 +28,8 @@ from pathlib import Path
 import numpy as np
 
 from emoji_t2i.errors import MissingFile, UsageError
-from emoji_t2i.training.jax_diffusion import (
-    assign_weights,
-    caption_conditions,
-    caption_ids,
-    data_parallel,
-    epoch_order,
-    in_order,
-    load_arrays,
-    read_bundle,
-    replace_state,
-    save_arrays,
-    weight_names,
-)
+from emoji_t2i.training.jax_diffusion import caption_conditions, caption_ids, data_parallel, epoch_order, read_bundle
+from emoji_t2i.training.state import assign_weights, in_order, load_arrays, replace_state, save_arrays, weight_names
 
 
 def copy_by_path(target, source) -> None:

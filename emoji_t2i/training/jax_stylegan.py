@@ -180,7 +180,7 @@ STATE_GROUPS = ("g", "g_state", "d", "d_state", "ema", "g_opt", "d_opt")
 def state_names(model: JaxStyleGAN) -> dict[str, list[str]]:
     """Each state group's keys: weights by their path below the network, optimizer variables
     by their own paths (``weight_names`` of the diffusion trainer)."""
-    from emoji_t2i.training.jax_diffusion import weight_names
+    from emoji_t2i.training.state import weight_names
 
     g, d = model.generator, model.discriminator
     below = lambda net, variables: [v.path.split("/", 1)[1] if v.path.startswith(net.name + "/") else v.path  # noqa: E731
@@ -206,7 +206,8 @@ def train(config: dict, run: Path, resume: bool = False, log=print) -> dict:
 
     from emoji_t2i.data.images import to_unit_range
     from emoji_t2i.networks.augment import ADA_PARAMS
-    from emoji_t2i.training.jax_diffusion import data_parallel, epoch_order, in_order, read_bundle, replace_state
+    from emoji_t2i.training.jax_diffusion import data_parallel, epoch_order, read_bundle
+    from emoji_t2i.training.state import in_order, replace_state
 
     if keras.backend.backend() != "jax":
         raise RuntimeError("the JAX trainer needs KERAS_BACKEND=jax set before keras is imported")
@@ -226,7 +227,7 @@ def train(config: dict, run: Path, resume: bool = False, log=print) -> dict:
         saved = run / "state"
         if not (saved / "progress.json").exists():
             raise UsageError(f"--resume: {saved} has no checkpoint; start without --resume")
-        from emoji_t2i.training.jax_diffusion import load_arrays
+        from emoji_t2i.training.state import load_arrays
 
         mismatch = f"--resume: {saved} does not fit this StyleGAN"
         for group in STATE_GROUPS:

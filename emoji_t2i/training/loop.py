@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,7 @@ from emoji_t2i.pipelines.sources import load_source_model, source_config, source
 from emoji_t2i.text.tokenizers import load_tokenizer, make_tokenizer, save_tokenizer, sequence_length
 from emoji_t2i.training import callbacks as cb
 from emoji_t2i.training.environment import make_strategy, set_determinism, set_precision, worker_suffix
+from emoji_t2i.training.state import load_model_state, read_state, write_model_state
 
 # Prompts the sample grid shows when they are in the training captions (they are, for the
 # embedded dataset); two held-out emoji are added so that generalisation is visible too.
@@ -131,7 +133,8 @@ def prepare(config: dict, run: RunDir | None, resume: bool):
     return data, train, tokenizer, vocabularies
 
 
-def train(config: dict, run: RunDir, resume: bool = False, dry_run: bool = False) -> dict:
+def train(config: dict, run: RunDir, resume: bool = False, dry_run: bool = False, presets_only: bool = False) -> dict:
+    """Train ``config`` into ``run`` (``presets_only``: restore the run, write its presets, stop)."""
     set_determinism(config["seed"], bool(config["training"]["deterministic"]))
     set_precision(config["precision"])
     strategy = make_strategy(config["strategy"])
@@ -165,7 +168,8 @@ def train(config: dict, run: RunDir, resume: bool = False, dry_run: bool = False
     if not resume:
         run.create(config)
     try:
-        return fit(config, run, resume, model, data, train_data, tokenizer, vocabularies, steps, total_steps)
+        return fit(config, run, resume, model, data, train_data, tokenizer, vocabularies, steps, total_steps,
+                   presets_only)
     except BaseException:
         # A new run that fails before its first checkpoint holds nothing to resume: remove it,
         # so that the same command (or --out) works once the cause is fixed.
@@ -175,7 +179,50 @@ def train(config: dict, run: RunDir, resume: bool = False, dry_run: bool = False
         raise
 
 
-def fit(config, run, resume, model, data, train_data, tokenizer, vocabularies, steps, total_steps) -> dict:
+def prepare_jax_run(config: dict, run: RunDir, resume: bool = False, dry_run: bool = False) -> None:
+    """The TensorFlow side of ``--backend jax``: a new run's folder (config, tokenizer, labels)
+    and, new or resumed, its ``bundle/`` (``training/jax_bundle.py``): the training images,
+    the caption features or minilm, the probe; a new run's U-Net weights as TensorFlow built
+    them (seeded; warm-started by ``--init-from``), so that either backend starts alike."""
+    from emoji_t2i.training.jax_bundle import write_model_bundle
+
+    if resume and (run.path / "bundle" / "bundle.json").exists():
+        return
+    set_determinism(config["seed"], bool(config["training"]["deterministic"]))
+    if not resume and not dry_run:
+        run.check_new()
+    data, train_data, tokenizer, vocabularies = prepare(config, run, resume)
+    if config["batch_size"] > len(train_data):
+        raise UsageError(f"--batch-size {config['batch_size']}: larger than the {len(train_data)} training "
+                         "images; lower it")
+    model = make_model(config, tokenizer.vocabulary_size())
+    model.build_for_sampling(sequence_length(tokenizer))
+    if not neutral_state(model):
+        raise UsageError(f"--backend jax: trains a diffusion model with a frozen minilm text encoder, not this "
+                         f"{config['model']} (text_encoder={config['hparams'].get('text_encoder')}); "
+                         "drop --backend jax or --set text_encoder=minilm")
+    if not resume and config.get("init_from"):
+        model.warm_start(load_preset(config["init_from"]["preset"])[0])
+    if dry_run:
+        print(json.dumps(config, indent=2, sort_keys=True))
+        print(f"train images {len(train_data)}, denoiser {model.denoiser.count_params():,} params; "
+              "dry run: nothing written")
+        return
+    if not resume:
+        run.create(config)
+        save_tokenizer(tokenizer, run.tokenizer_path)
+        (run.path / "labels.json").write_text(json.dumps(vocabularies) + "\n")
+    print(f"writing {run.path / 'bundle'} ({len(train_data)} images)", file=sys.stderr)
+    write_model_bundle(model, tokenizer, data, train_data, run.path / "bundle", packed=bool(model.packed),
+                       styles=list(model.styles), cross_attention=bool(model.cross_attention),
+                       weights=not resume, probe=bool(int(config["training"].get("probe_every", 0))),
+                       exact_weights=True, meta={"command": config.get("command", ""), "data": config["data"],
+                                                 "style": training_styles(config["training"])[0],
+                                                 "init_from": config.get("init_from")})
+
+
+def fit(config, run, resume, model, data, train_data, tokenizer, vocabularies, steps, total_steps,
+        presets_only=False) -> dict:
     """The part of ``train`` that runs inside the run directory."""
     if not resume:
         save_tokenizer(tokenizer, run.tokenizer_path)
@@ -184,18 +231,31 @@ def fit(config, run, resume, model, data, train_data, tokenizer, vocabularies, s
     epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
     checkpoint = run.checkpoint(model, epoch)
     manager = run.manager(checkpoint)
+    neutral = neutral_state(model)
+    from_state = None
     if resume:
-        restored = run.restore(checkpoint)
+        saved = read_state(run.path) if neutral and (run.path / "state" / "progress.json").exists() else None
+        restored = run.restore(checkpoint) if run.checkpoints() or saved is None else None
+        if saved is not None and saved["progress"]["step"] >= train_step_count(model):
+            # state/ is as new as the TensorFlow checkpoint or newer (the JAX backend trained
+            # since): it wins. A run stopped mid-epoch continues from that epoch's start.
+            load_model_state(model, saved, f"{run.path}/state")
+            from_state, restored = saved["progress"], f"{run.path}/state"
+            epoch.assign(saved["progress"]["step"] // steps)
         # The checkpoint holds state; config.json holds hyper-parameters. Learning rates are
         # optimizer variables, so restore brought back the old ones: re-apply the config's.
         model.apply_learning_rates(config["training"], total_steps)
         print(f"resumed {restored}: epoch {int(epoch.numpy())}, step {train_step_count(model)}",
               file=sys.stderr)
     initial_epoch, epochs = int(epoch.numpy()), int(config["epochs"])
-    if initial_epoch >= epochs:
+    if presets_only or initial_epoch >= epochs:
+        if from_state is not None:  # trained elsewhere (the JAX backend): its presets are made here
+            write_state_presets(config, run, model, tokenizer, round(train_step_count(model) / steps, 3))
+        if presets_only:
+            return {"epochs": initial_epoch, "run": str(run.path), "step": train_step_count(model)}
         print(f"{run.path} already trained {initial_epoch} of {epochs} epochs; raise --epochs "
               "to continue", file=sys.stderr)
-        return {"epochs": initial_epoch, "run": str(run.path)}
+        return {"epochs": initial_epoch, "run": str(run.path), "step": train_step_count(model)}
     draws = model.random_draws()
     # z noise and DiffAugment keep the draws every earlier run of the zoo was trained with.
     legacy = {name: draws.pop(name)[1] for name in ("noise", "augment") if name in draws}
@@ -221,14 +281,21 @@ def fit(config, run, resume, model, data, train_data, tokenizer, vocabularies, s
     else:  # an image tokenizer: held-out emoji over their reconstructions
         samples = cb.ReconstructionGrid(data.subset("heldout") if len(data.subset("heldout")) else train_data,
                                         run.samples_dir, writer, every=every, seed=config["seed"])
-    def write_preset(done_epochs):
-        save_preset(model, tokenizer, run.path / "preset",
-                    run_metadata(config, done_epochs, train_step_count(model)))
+    seconds = (from_state or {}).get("train_seconds", 0.0) - time.perf_counter()
+
+    def after_checkpoint(done_epochs):
+        if neutral:  # state/ too, which the JAX backend resumes from
+            step = train_step_count(model)
+            write_model_state(run.path, model, {"step": step, "images_seen": step * config["batch_size"],
+                                                "train_seconds": seconds + time.perf_counter()})
+        if model.sampling_layers():
+            save_preset(model, tokenizer, run.path / "preset",
+                        run_metadata(config, done_epochs, train_step_count(model)))
 
     # The checkpoint comes before the samples: an epoch's weights are safe even if drawing
     # its sample grid fails.
     callbacks = [progress, cb.EpochCheckpoint(manager, epoch, progress,
-                                              write_preset if model.sampling_layers() else None),
+                                              after_checkpoint if model.sampling_layers() or neutral else None),
                  samples, cb.EpochLog(run.history_path, writer)]
     if int(config["training"].get("probe_every", 0)):
         callbacks.insert(2, probe_callback(config, run, data, train_data, tokenizer, model, resume))
@@ -238,6 +305,31 @@ def fit(config, run, resume, model, data, train_data, tokenizer, vocabularies, s
         raise progress.failure
     return {"epochs": int(epoch.numpy()), "run": str(run.path),
             "step": train_step_count(model)}
+
+
+def neutral_state(model) -> bool:
+    """Whether a run of ``model`` keeps ``state/`` (``training/state.py``) beside its checkpoint:
+    a diffusion model whose text encoder is frozen (what the JAX backend trains)."""
+    return hasattr(model, "ema_denoiser") and bool(model.cached_text or getattr(model, "packed", False))
+
+
+def write_state_presets(config, run, model, tokenizer, done_epochs) -> None:
+    """``preset/`` from the model as restored, and ``probe/preset`` from the EMA the run's probe
+    chose (``probe/ema-best.npz``, which the JAX backend keeps) if there is one."""
+    steps = train_step_count(model)
+    save_preset(model, tokenizer, run.path / "preset", run_metadata(config, done_epochs, steps))
+    best = run.path / "probe" / "ema-best.npz"
+    if best.exists():
+        from emoji_t2i.training.state import assign_weights
+
+        last = model.ema_denoiser.get_weights()
+        record = json.loads((run.path / "probe" / "best.json").read_text())["record"]
+        with np.load(best) as f:
+            assign_weights(model.ema_denoiser, {k: f[k].astype(np.float32) for k in f.files},
+                           f"{best} does not fit this model")
+        save_preset(model, tokenizer, run.path / "probe" / "preset",
+                    run_metadata(config, round(record["step"] / max(1, steps) * done_epochs, 3), record["step"]))
+        model.ema_denoiser.set_weights(last)
 
 
 def probe_callback(config, run, data, train_data, tokenizer, model, resume):

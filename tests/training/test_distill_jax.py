@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 
-from emoji_t2i.training import jax_diffusion as jd
+from emoji_t2i.training import state as st
 from tests.training.test_train_jax import _jax, needs_jax
 
 
@@ -51,7 +51,7 @@ def test_distillation_runs_its_stages_resumes_and_its_student_samples_in_one_cal
     pipe = TextToImagePipeline.from_preset(preset)
     model = pipe.model
     assert model.guidance_input and model.num_steps == 1 and model.sampler == "ddim"
-    student = jd.load_arrays(run / "stages", "student-1")
+    student = st.load_arrays(run / "stages", "student-1")
     assert "guidance_dense2/kernel" in student  # stored by name
     np.testing.assert_array_equal(  # the last stage's student, as the distiller left it
         model.ema_denoiser.guidance_dense2.kernel.numpy(), student["guidance_dense2/kernel"])

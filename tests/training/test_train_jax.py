@@ -12,8 +12,8 @@ import sys
 import numpy as np
 import pytest
 
-from emoji_t2i.errors import MissingFile, UsageError
 from emoji_t2i.training import jax_diffusion as jd
+from emoji_t2i.training import state as st
 
 needs_jax = pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax is not installed")
 
@@ -82,34 +82,6 @@ def test_epoch_order_is_a_function_of_seed_and_epoch_and_picks_only_real_caption
     assert set(own[::2]) == {5} and set(own[1::2]) == {6, 7}
 
 
-def test_state_files_split_store_weights_by_name_and_still_read_by_position(tmp_path, monkeypatch):
-    monkeypatch.setattr(jd, "STATE_FILE_BYTES", 1000)
-    arrays = [np.arange(100, dtype=np.float32) + i for i in range(5)]  # 400 B each
-    names = {"params": [f"block{i}/kernel" for i in range(5)], "optimizer": ["adamw/iteration", "adamw/lr"]}
-    jd.write_state(tmp_path, arrays, arrays[:2], arrays[::-1], {"step": 7}, names)
-    assert len(list((tmp_path / "state").glob("params-*.npz"))) == 3
-    state = jd.read_state(tmp_path)
-    assert sorted(state["params"]) == names["params"] and state["progress"] == {"step": 7}
-    # read back in another order than written: by name, not by position
-    shuffled = names["params"][::-1]
-    for got, want in zip(jd.in_order(state["params"], shuffled, "x"), arrays[::-1], strict=True):
-        np.testing.assert_array_equal(got, want)
-    np.testing.assert_array_equal(jd.in_order(state["ema"], names["params"], "x")[0], arrays[-1])
-    with pytest.raises(UsageError, match=r"does not fit \(missing: block5/kernel; unexpected: block0/kernel\)"):
-        jd.in_order(state["params"], [*names["params"][1:], "block5/kernel"], "does not fit")
-    # a state written before weights were stored by name is read by position
-    (tmp_path / "old").mkdir()
-    jd.write_state(tmp_path / "old", arrays, arrays[:2], arrays, {"step": 1})
-    old = jd.read_state(tmp_path / "old")
-    assert sorted(old["params"], key=int) == ["0", "1", "2", "3", "4"]
-    for got, want in zip(jd.in_order(old["params"], shuffled, "x"), arrays, strict=True):
-        np.testing.assert_array_equal(got, want)
-    with pytest.raises(UsageError, match="5 arrays for 4 weights"):
-        jd.in_order(old["params"], shuffled[:4], "x")
-    with pytest.raises(MissingFile, match="start without --resume"):
-        jd.read_state(tmp_path / "nothing")
-
-
 def _jax(*args, cache=None, timeout=600, devices=None):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KERAS_", "TF_"))}
     if devices:  # virtual CPU devices, as a machine with several accelerators has
@@ -125,7 +97,7 @@ import os, sys, numpy as np
 os.environ["KERAS_BACKEND"] = sys.argv[1]
 import keras
 from emoji_t2i.networks.unet import TextConditionedUNet
-from emoji_t2i.training.jax_diffusion import assign_weights, read_state
+from emoji_t2i.training.state import assign_weights, read_state
 import json
 bundle = json.load(open(sys.argv[2] + "/bundle.json"))
 net = TextConditionedUNet(**bundle["unet"])
@@ -165,7 +137,7 @@ def test_bundle_train_resume_and_preset_round_trip(diffusion_run, emoji_folder, 
                     "--precision", "float32", "--log-seconds", 0, "--warmup-steps", 0, "--lr", 1e-3,
                     "--minutes", 1e-4, devices=2)
     assert parallel.returncode == 0 and "2 x cpu" in parallel.stderr, parallel.stderr[-3000:]
-    one_device, two_devices = jd.read_state(run), jd.read_state(tmp_path / "two")
+    one_device, two_devices = st.read_state(run), st.read_state(tmp_path / "two")
     assert one_device["progress"]["step"] == two_devices["progress"]["step"] == 1
     first_losses = [json.loads((r / "log.jsonl").read_text().splitlines()[0])["loss"] for r in (run, tmp_path / "two")]
     np.testing.assert_allclose(*first_losses, rtol=1e-5)
@@ -188,9 +160,9 @@ def test_bundle_train_resume_and_preset_round_trip(diffusion_run, emoji_folder, 
 
     before = TextToImagePipeline.from_preset(diffusion_run / "preset")
     after = TextToImagePipeline.from_preset(preset)
-    state = jd.read_state(run)
+    state = st.read_state(run)
     weights = after.model.ema_denoiser.weights
-    for w, a in zip(weights, jd.in_order(state["ema"], jd.weight_names(after.model.ema_denoiser), "x"), strict=True):
+    for w, a in zip(weights, st.in_order(state["ema"], st.weight_names(after.model.ema_denoiser), "x"), strict=True):
         np.testing.assert_array_equal(np.asarray(w), a)
     moved = [not np.array_equal(np.asarray(a), np.asarray(b)) for a, b in
              zip(before.model.ema_denoiser.weights, after.model.ema_denoiser.weights, strict=True)]
@@ -223,7 +195,8 @@ os.environ["KERAS_BACKEND"] = sys.argv[1]
 import keras
 from emoji_t2i.networks.condition import pack_condition
 from emoji_t2i.networks.unet import TextConditionedUNet
-from emoji_t2i.training.jax_diffusion import assign_weights, encode_captions, read_bundle
+from emoji_t2i.training.jax_diffusion import encode_captions, read_bundle
+from emoji_t2i.training.state import assign_weights
 bundle = read_bundle(pathlib.Path(sys.argv[2]))
 net = TextConditionedUNet(**{**bundle["meta"]["unet"], "augment_dim": 6})  # the run trained with --augment
 net.build(None)

@@ -1,0 +1,118 @@
+"""One run format for both Keras backends: ``state/`` stores weights, EMA and AdamW by name
+(``training/state.py``), and ``python -m emoji_t2i.train --backend jax`` trains a diffusion run
+that TensorFlow resumes, and back."""
+
+import importlib.util
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from emoji_t2i.errors import MissingFile, UsageError
+from emoji_t2i.training import state as st
+from tests.training.conftest import TINY_UNET
+
+needs_jax = pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax is not installed")
+
+
+def test_state_files_split_store_weights_by_name_and_still_read_by_position(tmp_path, monkeypatch):
+    monkeypatch.setattr(st, "STATE_FILE_BYTES", 1000)
+    arrays = [np.arange(100, dtype=np.float32) + i for i in range(5)]  # 400 B each
+    names = {"params": [f"block{i}/kernel" for i in range(5)], "optimizer": ["adamw/iteration", "adamw/lr"]}
+    st.write_state(tmp_path, arrays, arrays[:2], arrays[::-1], {"step": 7}, names)
+    assert len(list((tmp_path / "state").glob("params-*.npz"))) == 3
+    state = st.read_state(tmp_path)
+    assert sorted(state["params"]) == names["params"] and state["progress"] == {"step": 7}
+    # read back in another order than written: by name, not by position
+    shuffled = names["params"][::-1]
+    for got, want in zip(st.in_order(state["params"], shuffled, "x"), arrays[::-1], strict=True):
+        np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(st.in_order(state["ema"], names["params"], "x")[0], arrays[-1])
+    with pytest.raises(UsageError, match=r"does not fit \(missing: block5/kernel; unexpected: block0/kernel\)"):
+        st.in_order(state["params"], [*names["params"][1:], "block5/kernel"], "does not fit")
+    # a state written before weights were stored by name is read by position
+    (tmp_path / "old").mkdir()
+    st.write_state(tmp_path / "old", arrays, arrays[:2], arrays, {"step": 1})
+    old = st.read_state(tmp_path / "old")
+    assert sorted(old["params"], key=int) == ["0", "1", "2", "3", "4"]
+    for got, want in zip(st.in_order(old["params"], shuffled, "x"), arrays, strict=True):
+        np.testing.assert_array_equal(got, want)
+    with pytest.raises(UsageError, match="5 arrays for 4 weights"):
+        st.in_order(old["params"], shuffled[:4], "x")
+    with pytest.raises(MissingFile, match="start without --resume"):
+        st.read_state(tmp_path / "nothing")
+
+
+def test_a_tensorflow_diffusion_models_state_round_trips_by_name(tmp_path):
+    """Every U-Net, EMA and AdamW variable goes into state/ under a backend-free name and comes
+    back into a fresh model: the format the JAX trainer reads and writes."""
+    from tests.harness import tiny_model
+
+    source, target = (tiny_model("diffusion", text_encoder="minilm") for _ in range(2))
+    rng = np.random.default_rng(0)
+    for model in (source, target):
+        st.model_optimizer(model)  # built as fit() builds it
+    for v in [*source.denoiser.weights, *source.ema_denoiser.weights, *st.model_optimizer(source).variables]:
+        v.assign(rng.normal(size=v.shape).astype(v.dtype) if v.dtype != "int64" else 7)
+    st.write_model_state(tmp_path, source, {"step": 7})
+    saved = st.read_state(tmp_path)
+    names = st.optimizer_names(st.model_optimizer(source), list(saved["params"]))
+    assert names[0] == "iteration" and "down0_0/conv1/kernel:momentum" in names and \
+        "down0_0/conv1/kernel:velocity" in names and set(names) == set(saved["optimizer"])
+    assert not any(k.startswith(("text_to_emoji", "adamw")) for k in [*saved["params"], *saved["optimizer"]])
+    st.load_model_state(target, saved, "state")
+    for net in ("denoiser", "ema_denoiser"):
+        for a, b in zip(getattr(source, net).weights, getattr(target, net).weights, strict=True):
+            np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    for a, b in zip(st.model_optimizer(source).variables, st.model_optimizer(target).variables, strict=True):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    with pytest.raises(UsageError, match="does not fit this model"):
+        st.load_model_state(tiny_model("diffusion", text_encoder="minilm", widths=(8, 16)), saved, "state")
+    for file in tmp_path.glob("state/optimizer-*.npz"):
+        file.unlink()
+    with pytest.raises(MissingFile, match="copy the whole state/ folder"):
+        st.load_model_state(target, st.read_state(tmp_path), "state")
+
+
+@needs_jax
+def test_either_backend_resumes_the_others_diffusion_run(emoji_folder, tmp_path):
+    """train --backend jax -> --resume under TensorFlow -> --resume --backend jax: one run
+    folder, the step carried across, presets written under TensorFlow from JAX's state."""
+    from emoji_t2i.pipelines import TextToImagePipeline
+    from emoji_t2i.train import main
+
+    run = tmp_path / "run"
+    common = ["--data", str(emoji_folder), "--steps-per-epoch", "2", "--batch-size", "8"]
+    assert main(["--model", "diffusion", "--backend", "jax", "--epochs", "1", "--out", str(run), *common,
+                 *TINY_UNET]) == 0
+    config = json.loads((run / "config.json").read_text())
+    assert config["backend"] == "jax" and config["model"] == "diffusion"
+    jax_state = st.read_state(run)
+    assert jax_state["progress"]["step"] == 2 and not (run / "checkpoints").exists()
+    assert [json.loads(line)["step"] for line in (run / "log.jsonl").read_text().splitlines()] == [2]
+    # the preset (written under TensorFlow) samples with the EMA JAX left
+    pipe = TextToImagePipeline.from_preset(run / "preset")
+    for w, a in zip(pipe.model.ema_denoiser.weights,
+                    st.in_order(jax_state["ema"], st.weight_names(pipe.model.ema_denoiser), "x"), strict=True):
+        np.testing.assert_array_equal(np.asarray(w), a)
+    assert json.loads((run / "preset" / "metadata.json").read_text())["backend"] == "jax"
+
+    # under TensorFlow (the run's backend is jax: --backend says otherwise): from state/, one more epoch
+    assert main(["--resume", "--backend", "tensorflow", "--out", str(run), "--epochs", "2"]) == 0
+    assert st.read_state(run)["progress"]["step"] == 4 and (run / "checkpoints").exists()
+    assert json.loads((run / "config.json").read_text())["backend"] == "tensorflow"
+    shutil.copytree(run / "state", tmp_path / "tf" / "state")
+    # and under JAX again
+    assert main(["--resume", "--backend", "jax", "--out", str(run), "--epochs", "3"]) == 0
+    assert [json.loads(line)["step"] for line in (run / "log.jsonl").read_text().splitlines()] == [2, 6]
+    final = st.read_state(run)
+    assert final["progress"]["step"] == 6
+    moved = [np.abs(final["params"][k] - v).max() for k, v in st.read_state(tmp_path / "tf")["params"].items()]
+    assert max(moved) > 0  # JAX trained on from TensorFlow's weights (names matched, or it would not start)
+    assert json.loads((run / "preset" / "metadata.json").read_text())["steps"] == 6
+
+    assert main(["--model", "diffusion", "--backend", "jax", "--out", str(tmp_path / "bad"), *common,
+                 "--set", "text_encoder=embedding"]) == 2
+    assert not (tmp_path / "bad").exists()
+    assert main(["--model", "cgan", "--minutes", "1", "--out", str(tmp_path / "bad")]) == 2
