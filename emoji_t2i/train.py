@@ -131,8 +131,9 @@ def main(argv=None) -> int:
     from emoji_t2i.models import get_model_class, list_models
     from emoji_t2i.pipelines.run_dir import RunDir, RunError, default_run_dir
     from emoji_t2i.training.config import apply_resume_overrides, resolve
+    from emoji_t2i.training.jax_bundle import prepare_run
     from emoji_t2i.training.jax_run import train_in_child
-    from emoji_t2i.training.loop import prepare_jax_run, train
+    from emoji_t2i.training.loop import train
 
     if args.list_models:
         for name in list_models():
@@ -174,7 +175,7 @@ def main(argv=None) -> int:
             run = RunDir(args.out or default_run_dir(args.model))
             config["out"], config["backend"] = str(run.path), backend
         if backend == "jax":
-            prepare_jax_run(config, run, resume=args.resume, dry_run=args.dry_run)
+            prepare_run(config, run, resume=args.resume, dry_run=args.dry_run)
             if args.dry_run or args.prepare_only:
                 return 0
             run.write_config(config)

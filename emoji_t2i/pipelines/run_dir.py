@@ -8,6 +8,8 @@
       history.csv        one row of metrics per epoch
       logs/              TensorBoard: losses, learning rates, images/s, sample grids
       samples/           epoch_XXXX.png (fixed prompts x fixed noise) and progress.gif
+      state/             a diffusion run's weights, EMA and AdamW by name (training/state.py):
+                         what the JAX backend resumes from, and writes (train --backend jax)
 
 Resume: ``--resume --out DIR`` reads config.json, restores the last checkpoint and continues
 at the next epoch; the data order of every epoch depends only on (seed, epoch), so it picks up

@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import json
 import shutil
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +25,9 @@ from emoji_t2i.evaluation.probe import CHECKPOINT_RULE as PROBE_RULE
 from emoji_t2i.evaluation.probe import save_probe
 from emoji_t2i.pipelines import load_preset, save_preset
 from emoji_t2i.pipelines.presets import shipped_presets
-from emoji_t2i.training.loop import only_styles
+from emoji_t2i.text.tokenizers import save_tokenizer, sequence_length
+from emoji_t2i.training.environment import set_determinism
+from emoji_t2i.training.loop import make_model, neutral_state, only_styles, prepare, training_styles
 from emoji_t2i.training.probe import read_records
 from emoji_t2i.training.state import assign_weights, read_state, weight_names
 
@@ -198,6 +201,46 @@ def write_model_bundle(model, tokenizer, dataset, train, out: Path, packed: bool
     shutil.rmtree(out, ignore_errors=True)
     tmp.rename(out)
     return meta
+
+
+def prepare_run(config: dict, run, resume: bool = False, dry_run: bool = False) -> None:
+    """The TensorFlow side of ``--backend jax``: a new run's folder (config, tokenizer, labels)
+    and, new or resumed, its ``bundle/`` (``write_model_bundle``): the training images,
+    the caption features or minilm, the probe; a new run's U-Net weights as TensorFlow built
+    them (seeded; warm-started by ``--init-from``), so that either backend starts alike."""
+    if resume and (run.path / "bundle" / "bundle.json").exists():
+        return
+    set_determinism(config["seed"], bool(config["training"]["deterministic"]))
+    if not resume and not dry_run:
+        run.check_new()
+    data, train_data, tokenizer, vocabularies = prepare(config, run, resume)
+    if config["batch_size"] > len(train_data):
+        raise UsageError(f"--batch-size {config['batch_size']}: larger than the {len(train_data)} training "
+                         "images; lower it")
+    model = make_model(config, tokenizer.vocabulary_size())
+    model.build_for_sampling(sequence_length(tokenizer))
+    if not neutral_state(model):
+        raise UsageError(f"--backend jax: trains a diffusion model with a frozen minilm text encoder, not this "
+                         f"{config['model']} (text_encoder={config['hparams'].get('text_encoder')}); "
+                         "drop --backend jax or --set text_encoder=minilm")
+    if not resume and config.get("init_from"):
+        model.warm_start(load_preset(config["init_from"]["preset"])[0])
+    if dry_run:
+        print(json.dumps(config, indent=2, sort_keys=True))
+        print(f"train images {len(train_data)}, denoiser {model.denoiser.count_params():,} params; "
+              "dry run: nothing written")
+        return
+    if not resume:
+        run.create(config)
+        save_tokenizer(tokenizer, run.tokenizer_path)
+        (run.path / "labels.json").write_text(json.dumps(vocabularies) + "\n")
+    print(f"writing {run.path / 'bundle'} ({len(train_data)} images)", file=sys.stderr)
+    write_model_bundle(model, tokenizer, data, train_data, run.path / "bundle", packed=bool(model.packed),
+                       styles=list(model.styles), cross_attention=bool(model.cross_attention),
+                       weights=not resume, probe=bool(int(config["training"].get("probe_every", 0))),
+                       exact_weights=True, meta={"command": config.get("command", ""), "data": config["data"],
+                                                 "style": training_styles(config["training"])[0],
+                                                 "init_from": config.get("init_from")})
 
 
 def _write_images(folder: Path, images, parts: int) -> None:

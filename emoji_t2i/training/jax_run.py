@@ -4,7 +4,7 @@ A run trained under the JAX backend is the same folder as a TensorFlow one: ``co
 (the resolved config, ``"backend": "jax"``), ``tokenizer.json``, ``labels.json``, ``preset/``;
 and beside them what the JAX trainer (``training/jax_diffusion.py``) reads and writes:
 ``bundle/`` (images, caption features or minilm, the probe, the starting weights; written by
-``loop.prepare_jax_run`` under TensorFlow), ``state/`` (``training/state.py``: weights, EMA
+``jax_bundle.prepare_run`` under TensorFlow), ``state/`` (``training/state.py``: weights, EMA
 and AdamW by name, the step), ``log.jsonl`` and the probe's files. The TensorFlow trainer
 writes ``state/`` too (after every epoch, beside ``checkpoints/``) and resumes from it when
 it is the newer: ``--resume`` continues a run under either backend, whichever trained it

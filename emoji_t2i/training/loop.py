@@ -179,48 +179,6 @@ def train(config: dict, run: RunDir, resume: bool = False, dry_run: bool = False
         raise
 
 
-def prepare_jax_run(config: dict, run: RunDir, resume: bool = False, dry_run: bool = False) -> None:
-    """The TensorFlow side of ``--backend jax``: a new run's folder (config, tokenizer, labels)
-    and, new or resumed, its ``bundle/`` (``training/jax_bundle.py``): the training images,
-    the caption features or minilm, the probe; a new run's U-Net weights as TensorFlow built
-    them (seeded; warm-started by ``--init-from``), so that either backend starts alike."""
-    from emoji_t2i.training.jax_bundle import write_model_bundle
-
-    if resume and (run.path / "bundle" / "bundle.json").exists():
-        return
-    set_determinism(config["seed"], bool(config["training"]["deterministic"]))
-    if not resume and not dry_run:
-        run.check_new()
-    data, train_data, tokenizer, vocabularies = prepare(config, run, resume)
-    if config["batch_size"] > len(train_data):
-        raise UsageError(f"--batch-size {config['batch_size']}: larger than the {len(train_data)} training "
-                         "images; lower it")
-    model = make_model(config, tokenizer.vocabulary_size())
-    model.build_for_sampling(sequence_length(tokenizer))
-    if not neutral_state(model):
-        raise UsageError(f"--backend jax: trains a diffusion model with a frozen minilm text encoder, not this "
-                         f"{config['model']} (text_encoder={config['hparams'].get('text_encoder')}); "
-                         "drop --backend jax or --set text_encoder=minilm")
-    if not resume and config.get("init_from"):
-        model.warm_start(load_preset(config["init_from"]["preset"])[0])
-    if dry_run:
-        print(json.dumps(config, indent=2, sort_keys=True))
-        print(f"train images {len(train_data)}, denoiser {model.denoiser.count_params():,} params; "
-              "dry run: nothing written")
-        return
-    if not resume:
-        run.create(config)
-        save_tokenizer(tokenizer, run.tokenizer_path)
-        (run.path / "labels.json").write_text(json.dumps(vocabularies) + "\n")
-    print(f"writing {run.path / 'bundle'} ({len(train_data)} images)", file=sys.stderr)
-    write_model_bundle(model, tokenizer, data, train_data, run.path / "bundle", packed=bool(model.packed),
-                       styles=list(model.styles), cross_attention=bool(model.cross_attention),
-                       weights=not resume, probe=bool(int(config["training"].get("probe_every", 0))),
-                       exact_weights=True, meta={"command": config.get("command", ""), "data": config["data"],
-                                                 "style": training_styles(config["training"])[0],
-                                                 "init_from": config.get("init_from")})
-
-
 def fit(config, run, resume, model, data, train_data, tokenizer, vocabularies, steps, total_steps,
         presets_only=False) -> dict:
     """The part of ``train`` that runs inside the run directory."""

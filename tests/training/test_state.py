@@ -76,12 +76,13 @@ def test_a_tensorflow_diffusion_models_state_round_trips_by_name(tmp_path):
 
 
 @needs_jax
-def test_either_backend_resumes_the_others_diffusion_run(emoji_folder, tmp_path):
+def test_either_backend_resumes_the_others_diffusion_run(emoji_folder, tmp_path, monkeypatch):
     """train --backend jax -> --resume under TensorFlow -> --resume --backend jax: one run
     folder, the step carried across, presets written under TensorFlow from JAX's state."""
     from emoji_t2i.pipelines import TextToImagePipeline
     from emoji_t2i.train import main
 
+    monkeypatch.setenv("JAX_COMPILATION_CACHE_DIR", str(tmp_path / "cache"))  # the JAX children share compiles
     run = tmp_path / "run"
     common = ["--data", str(emoji_folder), "--steps-per-epoch", "2", "--batch-size", "8"]
     assert main(["--model", "diffusion", "--backend", "jax", "--epochs", "1", "--out", str(run), *common,
