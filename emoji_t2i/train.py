@@ -110,8 +110,8 @@ def train_jax_here(args) -> int:
         return 130
     print(f"run {args.out}: step {progress['step']}, {progress['images_seen']:,} images seen", file=sys.stderr)
     if os.environ.get("KERAS_BACKEND") == "jax" and not tensorflow_installed():
-        print(f"presets are written under TensorFlow: python -m emoji_t2i.train --resume --out {args.out} "
-              "where it is installed", file=sys.stderr)
+        print(f"presets are written under TensorFlow: python -m emoji_t2i.train --resume --backend tensorflow "
+              f"--out {args.out} where it is installed", file=sys.stderr)
     return 0
 
 
