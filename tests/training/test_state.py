@@ -108,12 +108,15 @@ def test_either_backend_resumes_the_others_diffusion_run(emoji_folder, tmp_path,
     assert st.read_state(run)["progress"]["step"] == 4 and (run / "checkpoints").exists()
     assert json.loads((run / "config.json").read_text())["backend"] == "tensorflow"
     shutil.copytree(run / "state", tmp_path / "tf" / "state")
-    # and under JAX again, as a machine without TensorFlow runs it (importing it fails there)
+    # and under JAX again, as a GPU host without TensorFlow runs it (importing it fails there),
+    # each batch split over two (virtual) devices
     env = {k: v for k, v in os.environ.items() if not k.startswith("KERAS_")}
+    env["XLA_FLAGS"] = "--xla_force_host_platform_device_count=2"
     done = subprocess.run([sys.executable, "-c", NO_TENSORFLOW, "--resume", "--backend", "jax", "--out", str(run),
                            "--epochs", "3"], capture_output=True, text=True, env={**env, "KERAS_BACKEND": "jax"},
                           timeout=600)
     assert done.returncode == 0 and "--resume --backend tensorflow" in done.stderr, done.stderr[-3000:]
+    assert "on 2 x cpu" in done.stderr
     assert [json.loads(line)["step"] for line in (run / "log.jsonl").read_text().splitlines()] == [2, 6]
     final = st.read_state(run)
     assert final["progress"]["step"] == 6
