@@ -182,17 +182,25 @@ class TextConditionedUNet(keras.Model):
         context_dim: width the words are projected to before cross-attention.
         guidance_input: read the guidance scale as a fifth input (a distilled student).
         augment_dim: size of the augmentation labels the call may take (0: none).
+        image_size, channels: what it denoises: 72 x 72 x 4 pixels, or the latents of an
+            autoencoder (18 x 18 x C for f = 4; ``benchmarks/latent_cost.py`` measures that).
+        patch: space-to-depth factor before the first level (2: 72 px images are read at
+            36 px; 1: latents at their own size).
     """
 
     def __init__(self, text_dim=384, widths=(32, 64, 128), blocks=2, embedding_dim=256, heads=4,
                  cross_attention=False, styles=0, context_dim=128, guidance_input=False, augment_dim=0,
-                 **kwargs):
+                 image_size=IMAGE_SIZE, channels=CHANNELS, patch=2, **kwargs):
         super().__init__(**kwargs)
         # === Config ===
         self.text_dim, self.widths, self.blocks = text_dim, tuple(widths), blocks
         self.embedding_dim, self.heads = embedding_dim, heads
         self.cross_attention, self.styles, self.context_dim = bool(cross_attention), int(styles), context_dim
         self.guidance_input, self.augment_dim = bool(guidance_input), int(augment_dim)
+        self.image_size, self.channels, self.patch = int(image_size), int(channels), int(patch)
+        if self.patch not in (1, 2) or self.image_size % (self.patch * 2 ** (len(self.widths) - 1)):
+            raise ValueError(f"image_size {image_size} with patch {patch} and {len(self.widths)} levels: each level "
+                             "halves the size; use patch 1 or 2 and a size divisible by patch x 2^(levels - 1)")
         # === Layers === (named attributes, not lists: tf.train.Checkpoint misses list items)
         # Text features arrive at any scale (minilm's are unit vectors: entries ~0.05, next
         # to unit-amplitude time features). Measured: un-normalised, the text reached FiLM
@@ -240,7 +248,7 @@ class TextConditionedUNet(keras.Model):
         if self.augment_dim:
             self.augment_dense = layers.Dense(embedding_dim, use_bias=False, name="augment_dense")
         self.out_norm = layers.GroupNormalization(_groups(widths[0]), epsilon=1e-5, name="out_norm")
-        self.out_conv = layers.Conv2D(16, 3, padding="same", kernel_initializer="zeros",
+        self.out_conv = layers.Conv2D(self.channels * self.patch ** 2, 3, padding="same", kernel_initializer="zeros",
                                       dtype="float32", name="out_conv")
         self.upsample = layers.UpSampling2D(2, interpolation="nearest", name="upsample")
 
@@ -249,7 +257,8 @@ class TextConditionedUNet(keras.Model):
         text = ops.zeros((b, 2 + 4, self.text_dim) if self.cross_attention else (b, self.text_dim))
         guidance = (ops.ones((b,)),) if self.guidance_input else ()
         labels = ops.zeros((b, self.augment_dim)) if self.augment_dim else None
-        self.call((ops.zeros((b, IMAGE_SIZE, IMAGE_SIZE, CHANNELS)), ops.zeros((b,)), text, ops.ones((b,)), *guidance),
+        self.call((ops.zeros((b, self.image_size, self.image_size, self.channels)), ops.zeros((b,)), text,
+                   ops.ones((b,)), *guidance),
                   augment_labels=labels)
         self.built = True
 
@@ -292,7 +301,8 @@ class TextConditionedUNet(keras.Model):
             text, style, tokens, mask = unpack_condition(text, self.styles)
             context = self.words(tokens, mask, keep)
         emb = self.embed(logsnr, text, keep, style, guidance, augment_labels)
-        h = self.stem(space_to_depth(ops.cast(x, self.compute_dtype)))
+        h = ops.cast(x, self.compute_dtype)
+        h = self.stem(space_to_depth(h, self.patch) if self.patch > 1 else h)
         skips = [h]  # DDPM's layout: the stem, every down block and every downsample
         last = len(self.widths) - 1
         for level in range(len(self.widths)):
@@ -316,10 +326,12 @@ class TextConditionedUNet(keras.Model):
             if level > 0:
                 h = getattr(self, f"upsample{level}")(self.upsample(h))
         h = self.out_conv(ops.silu(self.out_norm(h)))
-        return depth_to_space(ops.cast(h, "float32"))
+        h = ops.cast(h, "float32")
+        return depth_to_space(h, self.patch) if self.patch > 1 else h
 
     def get_config(self):
         return {**super().get_config(), "text_dim": self.text_dim, "widths": list(self.widths),
                 "blocks": self.blocks, "embedding_dim": self.embedding_dim, "heads": self.heads,
                 "cross_attention": self.cross_attention, "styles": self.styles, "context_dim": self.context_dim,
-                "guidance_input": self.guidance_input, "augment_dim": self.augment_dim}
+                "guidance_input": self.guidance_input, "augment_dim": self.augment_dim,
+                "image_size": self.image_size, "channels": self.channels, "patch": self.patch}
