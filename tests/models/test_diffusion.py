@@ -253,3 +253,18 @@ def test_augmentation_labels_reach_the_unet_in_training_only():
     plain = np.asarray(net(inputs))
     np.testing.assert_array_equal(np.asarray(net(inputs, augment_labels=tf.zeros([2, 6]))), plain)
     assert np.abs(np.asarray(net(inputs, augment_labels=tf.ones([2, 6]))) - plain).max() > 1e-4
+
+
+def test_the_unet_denoises_latents_at_their_own_size_and_refuses_sizes_its_levels_cannot_halve():
+    """image_size / channels / patch: 18 x 18 x 8 latents in and out, read without space-to-depth;
+    a size that a level would halve to an odd count (and upsample back wrong) fails at once."""
+    from emoji_t2i.networks.unet import TextConditionedUNet
+
+    net = TextConditionedUNet(text_dim=6, widths=(8, 16), blocks=1, embedding_dim=16, image_size=18, channels=8,
+                              patch=1)
+    x = np.random.default_rng(0).normal(size=(2, 18, 18, 8)).astype("float32")
+    v = net((x, np.zeros((2,), "float32"), np.ones((2, 6), "float32"), np.ones((2,), "float32")))
+    assert tuple(v.shape) == (2, 18, 18, 8) and net.stem.kernel.shape[2] == 8 and net.out_conv.filters == 8
+    assert TextConditionedUNet(text_dim=6, widths=(8, 16, 16), blocks=1).out_conv.filters == 16  # pixels: 4 x 2 x 2
+    with pytest.raises(ValueError, match="image_size 18 with patch 1 and 3 levels"):
+        TextConditionedUNet(text_dim=6, widths=(8, 16, 16), image_size=18, channels=8, patch=1)
