@@ -122,6 +122,9 @@ def main(argv=None) -> int:
         print(f"error: {'--minutes' if args.minutes is not None else '--prepare-only'} is for --backend jax; "
               "a TensorFlow run stops at --epochs", file=sys.stderr)
         return 2
+    if backend == "jax" and args.model not in (None, "diffusion"):
+        print(f"error: --backend jax trains the diffusion model, not {args.model}; drop --backend jax", file=sys.stderr)
+        return 2
     if backend == "jax" and (os.environ.get("KERAS_BACKEND") == "jax" or not tensorflow_installed()):
         return train_jax_here(args)
     from emoji_t2i.console import quiet_tensorflow

@@ -76,5 +76,9 @@ def prompt_set(ds: EmojiDataset, split: str, limit: int | None, seed: int,
     candidates = np.empty((len(reference), MISMATCHED), np.int64)
     for k, row in enumerate(reference):
         allowed = np.flatnonzero((pool_identity != ds.identity[row]) & (pool_text != prompts[k]))
+        if len(allowed) < MISMATCHED:
+            raise UsageError(f"R-precision ranks each prompt against {MISMATCHED} mismatched captions; the {split} "
+                             f"split has {len(allowed)} for {prompts[k]!r}: use a dataset with more emoji (or, "
+                             "training, leave probe_every at 0)")
         candidates[k] = len(prompts) + rng.choice(allowed, MISMATCHED, replace=False)
     return PromptSet(split, reference, prompts, partners, candidates, caption_pool, styles)

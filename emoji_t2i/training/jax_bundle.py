@@ -235,12 +235,18 @@ def prepare_run(config: dict, run, resume: bool = False, dry_run: bool = False) 
         save_tokenizer(tokenizer, run.tokenizer_path)
         (run.path / "labels.json").write_text(json.dumps(vocabularies) + "\n")
     print(f"writing {run.path / 'bundle'} ({len(train_data)} images)", file=sys.stderr)
-    write_model_bundle(model, tokenizer, data, train_data, run.path / "bundle", packed=bool(model.packed),
-                       styles=list(model.styles), cross_attention=bool(model.cross_attention),
-                       weights=not resume, probe=bool(int(config["training"].get("probe_every", 0))),
-                       exact_weights=True, meta={"command": config.get("command", ""), "data": config["data"],
-                                                 "style": training_styles(config["training"])[0],
-                                                 "init_from": config.get("init_from")})
+    try:
+        write_model_bundle(model, tokenizer, data, train_data, run.path / "bundle", packed=bool(model.packed),
+                           styles=list(model.styles), cross_attention=bool(model.cross_attention),
+                           weights=not resume, probe=bool(int(config["training"].get("probe_every", 0))),
+                           exact_weights=True, meta={"command": config.get("command", ""), "data": config["data"],
+                                                     "style": training_styles(config["training"])[0],
+                                                     "init_from": config.get("init_from")})
+    except BaseException:
+        if not resume:  # as a TensorFlow run that fails before its first checkpoint: nothing to resume
+            shutil.rmtree(run.path, ignore_errors=True)
+            print(f"removed {run.path}: the run stopped before its first checkpoint", file=sys.stderr)
+        raise
 
 
 def _write_images(folder: Path, images, parts: int) -> None:

@@ -80,7 +80,7 @@ def test_a_tensorflow_diffusion_models_state_round_trips_by_name(tmp_path):
 
 
 @needs_jax
-def test_either_backend_resumes_the_others_diffusion_run(emoji_folder, tmp_path, monkeypatch):
+def test_either_backend_resumes_the_others_diffusion_run(emoji_folder, tmp_path, monkeypatch, capsys):
     """train --backend jax -> --resume under TensorFlow -> --resume --backend jax: one run
     folder, the step carried across, presets written under TensorFlow from JAX's state."""
     from emoji_t2i.pipelines import TextToImagePipeline
@@ -130,3 +130,8 @@ def test_either_backend_resumes_the_others_diffusion_run(emoji_folder, tmp_path,
                  "--set", "text_encoder=embedding"]) == 2
     assert not (tmp_path / "bad").exists()
     assert main(["--model", "cgan", "--minutes", "1", "--out", str(tmp_path / "bad")]) == 2
+    assert main(["--model", "cgan", "--backend", "jax", "--out", str(tmp_path / "bad")]) == 2
+    # a folder too small for the probe's 99 mismatched captions: said in one line, no folder left
+    assert main(["--model", "diffusion", "--backend", "jax", "--prepare-only", "--out", str(tmp_path / "bad"),
+                 *common, *TINY_UNET, "--set", "probe_every=1"]) == 2
+    assert not (tmp_path / "bad").exists() and "99 mismatched captions" in capsys.readouterr().err
