@@ -16,7 +16,9 @@ features of every distinct caption, or for a U-Net with words and styles their t
 minilm itself, which encodes them once on the device; the U-Net's config, warm-start weights);
 the output is a run directory (``config.json``, ``log.jsonl``, ``state/``, optionally EMA
 ``snapshots/`` and the probe's ``probe.jsonl`` + ``probe/``, see ``training/jax_probe.py``)
-that ``train_jax finish`` turns into a preset. Resume contract: ``state/`` is rewritten
+that ``train_jax finish`` turns into a preset; or, run by ``python -m emoji_t2i.train --backend
+jax`` (``training/jax_run.py``), the TensorFlow trainer's own run folder, which either backend
+resumes (``state/`` is ``training/state.py``'s format). Resume contract: ``state/`` is rewritten
 atomically every ``checkpoint_minutes``, after every probe and at the end; ``--resume``
 continues from it with the same data order (epoch ``e``'s permutation is a function of
 ``(seed, e)``) and the same noise (step ``s``'s draws are a function of ``(seed, s)``).
