@@ -64,6 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--prepare-only", action="store_true",
                    help="--backend jax: write the run folder (config, tokenizer, bundle/) and stop, to train it "
                         "with --resume on a machine that has JAX but no TensorFlow")
+    p.add_argument("--presets-only", action="store_true",
+                   help="with --resume: write the run's presets from its newest checkpoint (a JAX run's state/) "
+                        "and train nothing")
     return p
 
 
@@ -110,14 +113,17 @@ def train_jax_here(args) -> int:
         return 130
     print(f"run {args.out}: step {progress['step']}, {progress['images_seen']:,} images seen", file=sys.stderr)
     if os.environ.get("KERAS_BACKEND") == "jax" and not tensorflow_installed():
-        print(f"presets are written under TensorFlow: python -m emoji_t2i.train --resume --backend tensorflow "
+        print(f"presets are written under TensorFlow: python -m emoji_t2i.train --resume --presets-only "
               f"--out {args.out} where it is installed", file=sys.stderr)
     return 0
 
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    backend = run_backend(args)
+    if args.presets_only and not args.resume:
+        print("error: --presets-only writes a run's presets: pass --resume --out RUN", file=sys.stderr)
+        return 2
+    backend = "tensorflow" if args.presets_only else run_backend(args)  # presets are written under TensorFlow
     if (args.minutes is not None or args.prepare_only) and backend != "jax":
         print(f"error: {'--minutes' if args.minutes is not None else '--prepare-only'} is for --backend jax; "
               "a TensorFlow run stops at --epochs", file=sys.stderr)
@@ -156,7 +162,8 @@ def main(argv=None) -> int:
             if args.epochs is not None:
                 config["epochs"] = args.epochs
             apply_resume_overrides(config, args.set)
-            config["backend"] = backend
+            if not args.presets_only:
+                config["backend"] = backend
         else:
             init_from = None
             if args.init_from:
@@ -192,7 +199,7 @@ def main(argv=None) -> int:
             # under TensorFlow again: state/ into the model, the run's presets from it
             result = train(config, run, resume=True, presets_only=True)
         else:
-            result = train(config, run, resume=args.resume, dry_run=args.dry_run)
+            result = train(config, run, resume=args.resume, dry_run=args.dry_run, presets_only=args.presets_only)
     except EmojiT2IError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -200,7 +207,7 @@ def main(argv=None) -> int:
         print("\ninterrupted; continue with --resume --out <run dir>", file=sys.stderr)
         return 130
     if not args.dry_run:
-        where = f"preset in {Path(result['run']) / 'preset'}" if backend == "jax" else \
+        where = f"preset in {Path(result['run']) / 'preset'}" if backend == "jax" or args.presets_only else \
             f"samples in {Path(result['run']) / 'samples'}"
         print(f"run {result['run']}: {result['epochs']} epochs done; {where}")
     return 0

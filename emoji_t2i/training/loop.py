@@ -207,7 +207,7 @@ def fit(config, run, resume, model, data, train_data, tokenizer, vocabularies, s
               file=sys.stderr)
     initial_epoch, epochs = int(epoch.numpy()), int(config["epochs"])
     if presets_only or initial_epoch >= epochs:
-        if from_state is not None:  # trained elsewhere (the JAX backend): its presets are made here
+        if (from_state is not None or presets_only) and model.sampling_layers():  # JAX's are made here
             write_state_presets(config, run, model, tokenizer, round(train_step_count(model) / steps, 3))
         if presets_only:
             return {"epochs": initial_epoch, "run": str(run.path), "step": train_step_count(model)}

@@ -115,16 +115,18 @@ def test_either_backend_resumes_the_others_diffusion_run(emoji_folder, tmp_path,
     done = subprocess.run([sys.executable, "-c", NO_TENSORFLOW, "--resume", "--backend", "jax", "--out", str(run),
                            "--epochs", "3"], capture_output=True, text=True, env={**env, "KERAS_BACKEND": "jax"},
                           timeout=600)
-    assert done.returncode == 0 and "--resume --backend tensorflow" in done.stderr, done.stderr[-3000:]
+    assert done.returncode == 0 and "--resume --presets-only" in done.stderr, done.stderr[-3000:]
     assert "on 2 x cpu" in done.stderr
     assert [json.loads(line)["step"] for line in (run / "log.jsonl").read_text().splitlines()] == [2, 6]
     final = st.read_state(run)
     assert final["progress"]["step"] == 6
     moved = [np.abs(final["params"][k] - v).max() for k, v in st.read_state(tmp_path / "tf")["params"].items()]
     assert max(moved) > 0  # JAX trained on from TensorFlow's weights (names matched, or it would not start)
-    # back where TensorFlow is: nothing left to train, the presets from JAX's state
-    assert main(["--resume", "--backend", "tensorflow", "--out", str(run)]) == 0
+    # back where TensorFlow is: the presets from JAX's state, nothing trained, the run still JAX's
+    assert main(["--resume", "--presets-only", "--out", str(run)]) == 0
     assert json.loads((run / "preset" / "metadata.json").read_text())["steps"] == 6
+    assert st.read_state(run)["progress"]["step"] == 6
+    assert json.loads((run / "config.json").read_text())["backend"] == "jax"
 
     assert main(["--model", "diffusion", "--backend", "jax", "--out", str(tmp_path / "bad"), *common,
                  "--set", "text_encoder=embedding"]) == 2
