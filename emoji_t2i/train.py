@@ -25,6 +25,7 @@ import shutil
 import sys
 from pathlib import Path
 
+from emoji_t2i.errors import EmojiT2IError, UsageError
 from emoji_t2i.training.jax_run import tensorflow_installed
 
 
@@ -84,33 +85,25 @@ def run_backend(args) -> str:
 def train_jax_here(args) -> int:
     """--resume --backend jax in this process: a machine with JAX and no TensorFlow (or the
     child process of a TensorFlow one)."""
-    from emoji_t2i.errors import EmojiT2IError, UsageError
     from emoji_t2i.training.config import apply_resume_overrides
-    from emoji_t2i.training.jax_run import tensorflow_installed, train_here
+    from emoji_t2i.training.jax_run import train_here
 
-    try:
-        if not args.resume:
-            how = ("unset KERAS_BACKEND=jax" if tensorflow_installed() else
-                   "run the same command with --prepare-only where TensorFlow is installed, copy the run folder here")
-            raise UsageError(f"a new --backend jax run writes its bundle with TensorFlow: {how}, "
-                             "then continue it with --resume --backend jax --out DIR")
-        if args.out is None or not (args.out / "config.json").exists():
-            raise UsageError(f"--resume: {args.out}/config.json not found; pass --out, a run folder")
-        config = json.loads((args.out / "config.json").read_text())
-        if args.epochs is not None:
-            config["epochs"] = args.epochs
-        apply_resume_overrides(config, args.set)
-        config["backend"] = "jax"
-        tmp = args.out / "config.json.tmp"
-        tmp.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
-        os.replace(tmp, args.out / "config.json")
-        progress = train_here(args.out, args.minutes)
-    except EmojiT2IError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("\ninterrupted; continue with --resume --out <run dir>", file=sys.stderr)
-        return 130
+    if not args.resume:
+        how = ("unset KERAS_BACKEND=jax" if tensorflow_installed() else
+               "run the same command with --prepare-only where TensorFlow is installed, copy the run folder here")
+        raise UsageError(f"a new --backend jax run writes its bundle with TensorFlow: {how}, "
+                         "then continue it with --resume --backend jax --out DIR")
+    if args.out is None or not (args.out / "config.json").exists():
+        raise UsageError(f"--resume: {args.out}/config.json not found; pass --out, a run folder")
+    config = json.loads((args.out / "config.json").read_text())
+    if args.epochs is not None:
+        config["epochs"] = args.epochs
+    apply_resume_overrides(config, args.set)
+    config["backend"] = "jax"
+    tmp = args.out / "config.json.tmp"
+    tmp.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+    os.replace(tmp, args.out / "config.json")
+    progress = train_here(args.out, args.minutes)
     print(f"run {args.out}: step {progress['step']}, {progress['images_seen']:,} images seen", file=sys.stderr)
     if os.environ.get("KERAS_BACKEND") == "jax" and not tensorflow_installed():
         print(f"presets are written under TensorFlow: python -m emoji_t2i.train --resume --presets-only "
@@ -120,23 +113,30 @@ def train_jax_here(args) -> int:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    if args.presets_only and not args.resume:
-        print("error: --presets-only writes a run's presets: pass --resume --out RUN", file=sys.stderr)
+    try:
+        return run_command(args, argv)
+    except EmojiT2IError as e:
+        print(f"error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted; continue with --resume --out <run dir>", file=sys.stderr)
+        return 130
+
+
+def run_command(args, argv) -> int:
+    if args.presets_only and not args.resume:
+        raise UsageError("--presets-only writes a run's presets: pass --resume --out RUN")
     backend = "tensorflow" if args.presets_only else run_backend(args)  # presets are written under TensorFlow
     if (args.minutes is not None or args.prepare_only) and backend != "jax":
-        print(f"error: {'--minutes' if args.minutes is not None else '--prepare-only'} is for --backend jax; "
-              "a TensorFlow run stops at --epochs", file=sys.stderr)
-        return 2
+        raise UsageError(f"{'--minutes' if args.minutes is not None else '--prepare-only'} is for --backend jax; "
+                         "a TensorFlow run stops at --epochs")
     if backend == "jax" and args.model not in (None, "diffusion"):
-        print(f"error: --backend jax trains the diffusion model, not {args.model}; drop --backend jax", file=sys.stderr)
-        return 2
+        raise UsageError(f"--backend jax trains the diffusion model, not {args.model}; drop --backend jax")
     if backend == "jax" and (os.environ.get("KERAS_BACKEND") == "jax" or not tensorflow_installed()):
         return train_jax_here(args)
     from emoji_t2i.console import quiet_tensorflow
 
     quiet_tensorflow()
-    from emoji_t2i.errors import EmojiT2IError, UsageError
     from emoji_t2i.models import get_model_class, list_models
     from emoji_t2i.pipelines.run_dir import RunDir, RunError, default_run_dir
     from emoji_t2i.training.config import apply_resume_overrides, resolve
@@ -149,63 +149,56 @@ def main(argv=None) -> int:
             doc = (get_model_class(name).__doc__ or "").strip().splitlines()[0]
             print(f"{name:<14} {doc}")
         return 0
-    try:
-        for flag, value in (("--epochs", args.epochs), ("--batch-size", args.batch_size),
-                            ("--steps-per-epoch", args.steps_per_epoch)):
-            if value is not None and value < 1:
-                raise UsageError(f"{flag} {value}: use a whole number of at least 1")
-        if args.resume:
-            if args.out is None:
-                raise RunError("--resume needs --out DIR, the run to continue")
-            run = RunDir(args.out)
-            config = run.load_config(expect_model=args.model)
-            if args.epochs is not None:
-                config["epochs"] = args.epochs
-            apply_resume_overrides(config, args.set)
-            if not args.presets_only:
-                config["backend"] = backend
-        else:
-            init_from = None
-            if args.init_from:
-                from emoji_t2i.pipelines.presets import read_preset
+    for flag, value in (("--epochs", args.epochs), ("--batch-size", args.batch_size),
+                        ("--steps-per-epoch", args.steps_per_epoch)):
+        if value is not None and value < 1:
+            raise UsageError(f"{flag} {value}: use a whole number of at least 1")
+    if args.resume:
+        if args.out is None:
+            raise RunError("--resume needs --out DIR, the run to continue")
+        run = RunDir(args.out)
+        config = run.load_config(expect_model=args.model)
+        if args.epochs is not None:
+            config["epochs"] = args.epochs
+        apply_resume_overrides(config, args.set)
+        if not args.presets_only:
+            config["backend"] = backend
+    else:
+        init_from = None
+        if args.init_from:
+            from emoji_t2i.pipelines.presets import read_preset
 
-                init_from = read_preset(args.init_from)
-                if args.model and args.model != init_from["model"]:
-                    raise RunError(f"--init-from {args.init_from} is a {init_from['model']!r} preset, "
-                                   f"not {args.model!r}; drop --model or pick a {args.model} preset")
-                args.model = init_from["model"]
-            if not args.model:
-                raise RunError("no --model given; choose one of: " + ", ".join(list_models()))
-            model_class = get_model_class(args.model)
-            cli = {"data": args.data, "skip_bad": args.skip_bad or None, "epochs": args.epochs,
-                   "steps_per_epoch": args.steps_per_epoch, "batch_size": args.batch_size,
-                   "precision": args.precision, "strategy": args.strategy, "seed": args.seed}
-            config = resolve(args.model, model_class, cli, args.set, init_from)
-            config["command"] = "python -m emoji_t2i.train " + " ".join(argv if argv is not None else sys.argv[1:])
-            run = RunDir(args.out or default_run_dir(args.model))
-            config["out"], config["backend"] = str(run.path), backend
-        if backend == "jax":
-            prepare_run(config, run, resume=args.resume, dry_run=args.dry_run)
-            if args.dry_run or args.prepare_only:
-                return 0
-            run.write_config(config)
-            try:
-                train_in_child(run.path, args.minutes)
-            except EmojiT2IError:
-                if not args.resume and not (run.path / "state").exists():  # nothing to resume: as TensorFlow's
-                    shutil.rmtree(run.path, ignore_errors=True)
-                    print(f"removed {run.path}: the run stopped before its first checkpoint", file=sys.stderr)
-                raise
-            # under TensorFlow again: state/ into the model, the run's presets from it
-            result = train(config, run, resume=True, presets_only=True)
-        else:
-            result = train(config, run, resume=args.resume, dry_run=args.dry_run, presets_only=args.presets_only)
-    except EmojiT2IError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("\ninterrupted; continue with --resume --out <run dir>", file=sys.stderr)
-        return 130
+            init_from = read_preset(args.init_from)
+            if args.model and args.model != init_from["model"]:
+                raise RunError(f"--init-from {args.init_from} is a {init_from['model']!r} preset, "
+                               f"not {args.model!r}; drop --model or pick a {args.model} preset")
+            args.model = init_from["model"]
+        if not args.model:
+            raise RunError("no --model given; choose one of: " + ", ".join(list_models()))
+        model_class = get_model_class(args.model)
+        cli = {"data": args.data, "skip_bad": args.skip_bad or None, "epochs": args.epochs,
+               "steps_per_epoch": args.steps_per_epoch, "batch_size": args.batch_size,
+               "precision": args.precision, "strategy": args.strategy, "seed": args.seed}
+        config = resolve(args.model, model_class, cli, args.set, init_from)
+        config["command"] = "python -m emoji_t2i.train " + " ".join(argv if argv is not None else sys.argv[1:])
+        run = RunDir(args.out or default_run_dir(args.model))
+        config["out"], config["backend"] = str(run.path), backend
+    if backend == "jax":
+        prepare_run(config, run, resume=args.resume, dry_run=args.dry_run)
+        if args.dry_run or args.prepare_only:
+            return 0
+        run.write_config(config)
+        try:
+            train_in_child(run.path, args.minutes)
+        except EmojiT2IError:
+            if not args.resume and not (run.path / "state").exists():  # nothing to resume: as TensorFlow's
+                shutil.rmtree(run.path, ignore_errors=True)
+                print(f"removed {run.path}: the run stopped before its first checkpoint", file=sys.stderr)
+            raise
+        # under TensorFlow again: state/ into the model, the run's presets from it
+        result = train(config, run, resume=True, presets_only=True)
+    else:
+        result = train(config, run, resume=args.resume, dry_run=args.dry_run, presets_only=args.presets_only)
     if not args.dry_run:
         where = f"preset in {Path(result['run']) / 'preset'}" if backend == "jax" or args.presets_only else \
             f"samples in {Path(result['run']) / 'samples'}"
