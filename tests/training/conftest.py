@@ -1,3 +1,6 @@
+import fcntl
+import os
+import shutil
 import subprocess
 import sys
 
@@ -72,11 +75,20 @@ TINY_UNET = ["--set", "widths=8,16,16", "--set", "blocks=1", "--set", "num_steps
 @pytest.fixture(scope="session")
 def diffusion_run(tmp_path_factory, emoji_folder):
     """A tiny diffusion run trained for an epoch and resumed for one more, read (never
-    changed) by the diffusion CLI's tests and the JAX trainer's: built once per session."""
+    changed) by the diffusion CLI's tests and the JAX trainer's: built once per test run, by
+    whichever pytest-xdist worker needs it first (the other waits for it, then reads it)."""
     from emoji_t2i.train import main as train_main
 
-    run = tmp_path_factory.mktemp("diffusion") / "run"
-    common = ["--data", str(emoji_folder), "--steps-per-epoch", "2", "--batch-size", "8"]
-    assert train_main(["--model", "diffusion", "--epochs", "1", "--out", str(run), *common, *TINY_UNET]) == 0
-    assert train_main(["--resume", "--out", str(run), "--epochs", "2"]) == 0
+    uid = os.environ.get("PYTEST_XDIST_TESTRUNUID")  # one per `pytest -n` run, shared by its workers
+    root = tmp_path_factory.getbasetemp().parent / f"shared-{uid}" if uid else tmp_path_factory.mktemp("diffusion")
+    root.mkdir(exist_ok=True)
+    run = root / "run"
+    with open(root / "lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (root / "done").exists():
+            shutil.rmtree(run, ignore_errors=True)
+            common = ["--data", str(emoji_folder), "--steps-per-epoch", "2", "--batch-size", "8"]
+            assert train_main(["--model", "diffusion", "--epochs", "1", "--out", str(run), *common, *TINY_UNET]) == 0
+            assert train_main(["--resume", "--out", str(run), "--epochs", "2"]) == 0
+            (root / "done").write_text("ok")
     return run

@@ -79,6 +79,26 @@ def test_a_tensorflow_diffusion_models_state_round_trips_by_name(tmp_path):
         st.load_model_state(target, st.read_state(tmp_path), "state")
 
 
+def test_a_resumed_run_keeps_the_probe_records_of_its_state_and_forgets_a_later_choice(tmp_path):
+    """Records after the resumed step are rewritten away, and with them the probe's choice if
+    it was made after that step (its files go); an earlier choice stays."""
+    from emoji_t2i.training.probe import CHOSEN_FILES, read_records, resume_records
+
+    def make(chosen_step):
+        (tmp_path / "probe" / "preset").mkdir(parents=True, exist_ok=True)
+        (tmp_path / "probe" / "ema-best.npz").write_bytes(b"x")
+        (tmp_path / "probe" / "best.json").write_text(json.dumps({"record": {"step": chosen_step}}))
+        (tmp_path / "probe.jsonl").write_text("".join(json.dumps({"step": s}) + "\n" for s in (1, 2, 3)))
+
+    make(chosen_step=3)
+    assert [r["step"] for r in resume_records(tmp_path, 2)] == [1, 2] == [r["step"] for r in read_records(tmp_path)]
+    assert not any((tmp_path / "probe" / name).exists() for name in CHOSEN_FILES)
+    make(chosen_step=1)
+    assert [r["step"] for r in resume_records(tmp_path, 2)] == [1, 2]
+    assert all((tmp_path / "probe" / name).exists() for name in CHOSEN_FILES)
+    assert [r["step"] for r in resume_records(tmp_path, 3)] == [1, 2]  # nothing later: nothing changes
+
+
 @needs_jax
 def test_either_backend_resumes_the_others_diffusion_run(emoji_folder, tmp_path, monkeypatch, capsys):
     """train --backend jax -> --resume under TensorFlow -> --resume --backend jax: one run
@@ -90,12 +110,12 @@ def test_either_backend_resumes_the_others_diffusion_run(emoji_folder, tmp_path,
     run = tmp_path / "run"
     common = ["--data", str(emoji_folder), "--steps-per-epoch", "2", "--batch-size", "8"]
     assert main(["--model", "diffusion", "--backend", "jax", "--epochs", "1", "--out", str(run), *common,
-                 *TINY_UNET]) == 0
+                 *TINY_UNET, "--minutes", "1e-4"]) == 0  # out of time after step 1 of 2
     config = json.loads((run / "config.json").read_text())
     assert config["backend"] == "jax" and config["model"] == "diffusion"
     jax_state = st.read_state(run)
-    assert jax_state["progress"]["step"] == 2 and not (run / "checkpoints").exists()
-    assert [json.loads(line)["step"] for line in (run / "log.jsonl").read_text().splitlines()] == [2]
+    assert jax_state["progress"]["step"] == 1 and not (run / "checkpoints").exists()
+    assert [json.loads(line)["step"] for line in (run / "log.jsonl").read_text().splitlines()] == [1]
     # the preset (written under TensorFlow) samples with the EMA JAX left
     pipe = TextToImagePipeline.from_preset(run / "preset")
     for w, a in zip(pipe.model.ema_denoiser.weights,
@@ -103,9 +123,10 @@ def test_either_backend_resumes_the_others_diffusion_run(emoji_folder, tmp_path,
         np.testing.assert_array_equal(np.asarray(w), a)
     assert json.loads((run / "preset" / "metadata.json").read_text())["backend"] == "jax"
 
-    # under TensorFlow (the run's backend is jax: --backend says otherwise): from state/, one more epoch
+    # under TensorFlow (the run's backend is jax: --backend says otherwise): from state/, mid-epoch,
+    # so from that epoch's start, two epochs of two steps
     assert main(["--resume", "--backend", "tensorflow", "--out", str(run), "--epochs", "2"]) == 0
-    assert st.read_state(run)["progress"]["step"] == 4 and (run / "checkpoints").exists()
+    assert st.read_state(run)["progress"]["step"] == 5 and (run / "checkpoints").exists()
     assert json.loads((run / "config.json").read_text())["backend"] == "tensorflow"
     shutil.copytree(run / "state", tmp_path / "tf" / "state")
     # and under JAX again, as a GPU host without TensorFlow runs it (importing it fails there),
@@ -117,7 +138,7 @@ def test_either_backend_resumes_the_others_diffusion_run(emoji_folder, tmp_path,
                           timeout=600)
     assert done.returncode == 0 and "--resume --presets-only" in done.stderr, done.stderr[-3000:]
     assert "on 2 x cpu" in done.stderr
-    assert [json.loads(line)["step"] for line in (run / "log.jsonl").read_text().splitlines()] == [2, 6]
+    assert [json.loads(line)["step"] for line in (run / "log.jsonl").read_text().splitlines()] == [1, 6]
     final = st.read_state(run)
     assert final["progress"]["step"] == 6
     moved = [np.abs(final["params"][k] - v).max() for k, v in st.read_state(tmp_path / "tf")["params"].items()]
