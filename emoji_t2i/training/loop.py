@@ -208,7 +208,7 @@ def fit(config, run, resume, model, data, train_data, tokenizer, vocabularies, s
     initial_epoch, epochs = int(epoch.numpy()), int(config["epochs"])
     if presets_only or initial_epoch >= epochs:
         if (from_state is not None or presets_only) and model.sampling_layers():  # JAX's are made here
-            write_state_presets(config, run, model, tokenizer, round(train_step_count(model) / steps, 3))
+            write_state_presets(config, run, model, tokenizer, steps)
         if presets_only:
             return {"epochs": initial_epoch, "run": str(run.path), "step": train_step_count(model)}
         print(f"{run.path} already trained {initial_epoch} of {epochs} epochs; raise --epochs "
@@ -271,11 +271,11 @@ def neutral_state(model) -> bool:
     return hasattr(model, "ema_denoiser") and bool(model.cached_text or getattr(model, "packed", False))
 
 
-def write_state_presets(config, run, model, tokenizer, done_epochs) -> None:
+def write_state_presets(config, run, model, tokenizer, per_epoch: int) -> None:
     """``preset/`` from the model as restored, and ``probe/preset`` from the EMA the run's probe
     chose (``probe/ema-best.npz``, which the JAX backend keeps) if there is one."""
     steps = train_step_count(model)
-    save_preset(model, tokenizer, run.path / "preset", run_metadata(config, done_epochs, steps))
+    save_preset(model, tokenizer, run.path / "preset", run_metadata(config, round(steps / per_epoch, 3), steps))
     best = run.path / "probe" / "ema-best.npz"
     if best.exists():
         from emoji_t2i.training.state import assign_weights
@@ -286,7 +286,7 @@ def write_state_presets(config, run, model, tokenizer, done_epochs) -> None:
             assign_weights(model.ema_denoiser, {k: f[k].astype(np.float32) for k in f.files},
                            f"{best} does not fit this model")
         save_preset(model, tokenizer, run.path / "probe" / "preset",
-                    run_metadata(config, round(record["step"] / max(1, steps) * done_epochs, 3), record["step"]))
+                    run_metadata(config, round(record["step"] / per_epoch, 3), record["step"]))
         model.ema_denoiser.set_weights(last)
 
 

@@ -158,31 +158,35 @@ def model_optimizer(model):
     return getattr(optimizer, "inner_optimizer", optimizer)
 
 
+def trained_weights(model) -> tuple[list[str], list]:
+    """(names, variables) of the U-Net's trainable weights, in the order the optimizer holds them."""
+    pairs = [(n, w) for n, w in zip(weight_names(model.denoiser), model.denoiser.weights, strict=True) if w.trainable]
+    return [n for n, _ in pairs], [w for _, w in pairs]
+
+
 def write_model_state(run: Path, model, progress: dict) -> None:
     """``run``/state from a (TensorFlow) diffusion model: what the JAX trainer would write."""
-    params = [(n, w) for n, w in zip(weight_names(model.denoiser), model.denoiser.weights, strict=True) if w.trainable]
+    names, params = trained_weights(model)
     optimizer = model_optimizer(model)
-    write_state(Path(run), [np.asarray(w) for _, w in params], [np.asarray(v) for v in optimizer.variables],
+    write_state(Path(run), [np.asarray(w) for w in params], [np.asarray(v) for v in optimizer.variables],
                 [np.asarray(w) for w in model.ema_denoiser.weights], progress,
-                {"params": [n for n, _ in params],
-                 "optimizer": optimizer_names(optimizer, [n for n, _ in params])})
+                {"params": names, "optimizer": optimizer_names(optimizer, names)})
 
 
 def load_model_state(model, saved: dict, where: str) -> None:
     """A run's ``read_state`` into a (TensorFlow) diffusion model: U-Net, EMA and optimizer."""
     mismatch = f"{where} does not fit this model (another --set widths, blocks or conditioning?); start a new run"
-    trainable = [n for n, w in zip(weight_names(model.denoiser), model.denoiser.weights, strict=True) if w.trainable]
     if not saved["params"] or not saved["optimizer"]:
         raise MissingFile(f"{where} holds the EMA alone (params-*.npz or optimizer-*.npz are missing); "
                           "copy the whole state/ folder to resume")
-    for (w, _), a in zip([(w, n) for w, n in zip(model.denoiser.weights, weight_names(model.denoiser), strict=True)
-                          if w.trainable], in_order(saved["params"], trainable, mismatch), strict=True):
-        _assign(w, a, mismatch)
-    assign_weights(model.ema_denoiser, saved["ema"], mismatch)
+    names, params = trained_weights(model)
     optimizer = model_optimizer(model)
-    for v, a in zip(optimizer.variables, in_order(saved["optimizer"], optimizer_names(optimizer, trainable), mismatch),
-                    strict=True):
-        _assign(v, a, mismatch)
+    for variables, arrays in ((params, in_order(saved["params"], names, mismatch)),
+                              (optimizer.variables, in_order(saved["optimizer"], optimizer_names(optimizer, names),
+                                                             mismatch))):
+        for v, a in zip(variables, arrays, strict=True):
+            _assign(v, a, mismatch)
+    assign_weights(model.ema_denoiser, saved["ema"], mismatch)
 
 
 def _assign(variable, array, error: str) -> None:
