@@ -40,10 +40,14 @@ def resume_records(run: Path, step: int) -> list[dict]:
         path.write_text("".join(json.dumps(r) + "\n" for r in kept))
         best = Path(run) / "probe" / "best.json"
         if best.exists() and json.loads(best.read_text())["record"]["step"] > step:
-            for name in CHOSEN_FILES:
-                chosen = best.parent / name
-                shutil.rmtree(chosen, ignore_errors=True) if chosen.is_dir() else chosen.unlink(missing_ok=True)
+            _forget_choice(best.parent)
     return kept
+
+
+def _forget_choice(folder: Path) -> None:
+    for name in CHOSEN_FILES:
+        chosen = folder / name
+        shutil.rmtree(chosen, ignore_errors=True) if chosen.is_dir() else chosen.unlink(missing_ok=True)
 
 
 def append_record(run: Path, records: list[dict], record: dict, keep_weights, log=print) -> bool:
@@ -56,6 +60,7 @@ def append_record(run: Path, records: list[dict], record: dict, keep_weights, lo
     if chosen:
         folder = Path(run) / "probe"
         folder.mkdir(exist_ok=True)
+        _forget_choice(folder)  # a run resumed under the other backend kept the last choice in its own files
         keep_weights(folder)
         (folder / "best.json").write_text(json.dumps({"record": record, "rule": CHECKPOINT_RULE}, indent=1) + "\n")
     parts = [f"{s} near copies {record[s]['near_copies']:.0%} R-precision {record[s]['r_precision']:.2f}"

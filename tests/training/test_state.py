@@ -81,8 +81,9 @@ def test_a_tensorflow_diffusion_models_state_round_trips_by_name(tmp_path):
 
 def test_a_resumed_run_keeps_the_probe_records_of_its_state_and_forgets_a_later_choice(tmp_path):
     """Records after the resumed step are rewritten away, and with them the probe's choice if
-    it was made after that step (its files go); an earlier choice stays."""
-    from emoji_t2i.training.probe import CHOSEN_FILES, read_records, resume_records
+    it was made after that step (its files go); an earlier choice stays; a new choice leaves only
+    its own files."""
+    from emoji_t2i.training.probe import CHOSEN_FILES, append_record, read_records, resume_records
 
     def make(chosen_step):
         (tmp_path / "probe" / "preset").mkdir(parents=True, exist_ok=True)
@@ -97,6 +98,11 @@ def test_a_resumed_run_keeps_the_probe_records_of_its_state_and_forgets_a_later_
     assert [r["step"] for r in resume_records(tmp_path, 2)] == [1, 2]
     assert all((tmp_path / "probe" / name).exists() for name in CHOSEN_FILES)
     assert [r["step"] for r in resume_records(tmp_path, 3)] == [1, 2]  # nothing later: nothing changes
+    # a new choice under the other backend replaces the old one's files (here JAX's EMA by a preset)
+    record = {"step": 4, "heldout": {"near_copies": 0.0, "r_precision": 0.9}, "train": {"near_copies": 0.0,
+                                                                                       "r_precision": 0.9}}
+    assert append_record(tmp_path, [], record, lambda folder: (folder / "preset").mkdir(), log=lambda m: None)
+    assert sorted(p.name for p in (tmp_path / "probe").iterdir()) == ["best.json", "preset"]
 
 
 @needs_jax
