@@ -119,6 +119,7 @@ def write_bundle(init_from: str, out: Path, data: str = "embedded", style: str =
     if weights and packed and not (model.cross_attention == bool(cross_attention) and len(model.styles) == len(styles)):
         raise UsageError(f"--init-from {init_from}: its U-Net has another conditioning than the one asked "
                          "for; pass --no-weights to train this architecture from scratch")
+    # a shipped preset by its name (the path is this machine's), anything else by its path
     lineage = {"preset": init_from if init_from in shipped_presets() else info["preset"],
                **{k: info["metadata"].get(k) for k in ("command", "epochs", "steps", "init_from")}}
     return write_model_bundle(model, tokenizer, dataset, train, out, packed=packed, styles=styles,
@@ -214,9 +215,6 @@ def prepare_run(config: dict, run, resume: bool = False, dry_run: bool = False) 
     if not resume and not dry_run:
         run.check_new()
     data, train_data, tokenizer, vocabularies = prepare(config, run, resume)
-    if config["batch_size"] > len(train_data):
-        raise UsageError(f"--batch-size {config['batch_size']}: larger than the {len(train_data)} training "
-                         "images; lower it")
     model = make_model(config, tokenizer.vocabulary_size())
     model.build_for_sampling(sequence_length(tokenizer))
     if not neutral_state(model):

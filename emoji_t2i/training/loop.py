@@ -106,6 +106,8 @@ def prepare(config: dict, run: RunDir | None, resume: bool):
     data = load_dataset(config["data"], skip_bad=bool(config.get("skip_bad")))
     t = config["training"]
     train = only_styles(data.subset("train"), *training_styles(t))
+    if config["batch_size"] > len(train):
+        raise UsageError(f"--batch-size {config['batch_size']}: larger than the {len(train)} training images; lower it")
     if resume:
         tokenizer = load_tokenizer(run.tokenizer_path)
         vocabularies = json.loads((run.path / "labels.json").read_text())
@@ -145,9 +147,6 @@ def train(config: dict, run: RunDir, resume: bool = False, dry_run: bool = False
         run.check_new()  # fail before any work if --out is taken or unwritable
     # Everything that can fail on bad settings happens before the run directory exists.
     data, train_data, tokenizer, vocabularies = prepare(config, run, resume)
-    if config["batch_size"] > len(train_data):
-        raise UsageError(f"--batch-size {config['batch_size']}: larger than the {len(train_data)} training "
-                         "images; lower it")
     steps = epoch_steps(len(train_data), config["batch_size"], config["steps_per_epoch"])
     total_steps = steps * int(config["epochs"])
     with strategy.scope():
