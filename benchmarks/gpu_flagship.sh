@@ -12,6 +12,8 @@
 #   bash benchmarks/gpu_flagship.sh train STEPS MINUTES PRECISION [train_jax train options]
 #                                              # call 2, within the 30 s the machine stays warm:
 #                                              #   carries images-1, images-2 (and weights.npz); trains
+#                                              #   (options: --augment 0.12, which alone held copying
+#                                              #   down on a CPU run made to copy; docs/models/diffusion.md)
 #   bash benchmarks/gpu_flagship.sh speed      # instead of stash: also times float32 and
 #                                              #   mixed_bfloat16 on images-0 (measured: ~5 min, see
 #                                              #   docs/performance.md; not worth it in a 15-minute span)
