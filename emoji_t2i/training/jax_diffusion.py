@@ -77,11 +77,9 @@ def read_bundle(path: Path) -> dict:
     return out
 
 
-def caption_encoder(bundle: dict):
-    """A jitted (token ids (U, L) -> pooled (U, D), sequence (U, L, D), mask (U, L)) of the
-    bundle's frozen minilm, under the JAX backend."""
-    import jax
-
+def bundle_minilm(bundle: dict):
+    """The bundle's frozen minilm as a MiniLM layer (its word table cut to the captions' ids),
+    under whichever backend Keras runs."""
     from emoji_t2i.text.minilm import MiniLM
 
     tokens = bundle["tokens"]
@@ -93,6 +91,15 @@ def caption_encoder(bundle: dict):
         raise UsageError("the bundle's minilm.npz does not fit the MiniLM layer; write the bundle again")
     for w, a in zip(encoder.weights, bundle["minilm"], strict=True):
         w.assign(a)
+    return encoder
+
+
+def caption_encoder(bundle: dict):
+    """A jitted (token ids (U, L) -> pooled (U, D), sequence (U, L, D), mask (U, L)) of the
+    bundle's frozen minilm, under the JAX backend."""
+    import jax
+
+    encoder = bundle_minilm(bundle)
     values = [v.value for v in encoder.non_trainable_variables]
 
     @jax.jit

@@ -44,6 +44,25 @@ np.save(sys.argv[2].replace(".npy", "-ada.npy"), np.asarray(ada_augment(x0, para
 from emoji_t2i.networks.augment import geometric_augment  # the diffusion model's (EDM's)
 moved, labels = geometric_augment(x0, params[:, :9], 0.7)
 np.save(sys.argv[2].replace(".npy", "-geometry.npy"), np.concatenate([np.reshape(moved, (4, -1)), labels], 1))
+from emoji_t2i.networks.condition import pack_condition  # cross-attention over words, and style
+words = TextConditionedUNet(text_dim=6, widths=(8, 16, 16), blocks=1, embedding_dim=16, heads=2,
+                            cross_attention=True, styles=3, context_dim=8, augment_dim=6)
+words.build(None)
+for w in words.weights:
+    w.assign(rng.normal(0, 0.1, w.shape).astype("float32"))
+mask = np.array([[1, 1, 1, 0, 0], [1, 1, 0, 0, 0], [1, 1, 1, 1, 1], [1, 0, 0, 0, 0]], "float32")
+condition = pack_condition(text, rng.normal(size=(4, 5, 6)), mask, np.array([0, -1, 2, 1]))
+v = words((x0, np.array([-3.0, 0.0, 2.0, 5.0], "float32"), condition, np.array([1.0, 1.0, 0.0, 1.0], "float32")),
+          augment_labels=rng.normal(0, 0.5, (4, 6)).astype("float32"))
+np.save(sys.argv[2].replace(".npy", "-words.npy"), np.asarray(v))
+from emoji_t2i.text.minilm import MiniLM  # the frozen text encoder a packed bundle carries
+minilm = MiniLM(vocabulary_size=30, hidden=16, layers_count=2, heads=2, intermediate=32, max_positions=5)
+minilm(np.zeros((1, 5), "int32"))
+for w in minilm.weights:
+    w.assign(rng.normal(0, 0.3, w.shape).astype("float32"))
+encoded = minilm(np.array([[3, 7, 2, 0, 0], [9, 1, 4, 28, 5]], "int32"))
+np.save(sys.argv[2].replace(".npy", "-minilm.npy"), np.concatenate([np.ravel(encoded["pooled"]),
+                                                                    np.ravel(encoded["sequence"])]))
 # (keras.utils.set_random_seed would import TensorFlow where it is installed: not called here)
 assert sys.argv[1] == "tensorflow" or "tensorflow" not in sys.modules, "the objective imports TensorFlow"
 """
@@ -53,7 +72,8 @@ assert sys.argv[1] == "tensorflow" or "tensorflow" not in sys.modules, "the obje
 def test_one_objective_and_ema_for_both_backends(tmp_path):
     """The JAX trainer imports the TensorFlow model's loss, schedule and EMA: the same numbers
     on the same draws and weights, and no TensorFlow import on the JAX side; the StyleGAN's
-    augmentation (affine resampling, colour, cutout) is the same under both backends."""
+    augmentation (affine resampling, colour, cutout) is the same under both backends, and so is
+    a U-Net with cross-attention over words, style and augmentation labels, and MiniLM."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("KERAS_")}
     for backend in ("jax", "tensorflow"):
         result = subprocess.run([sys.executable, "-c", ONE_LOSS, backend, tmp_path / f"{backend}.npy"],
@@ -64,7 +84,7 @@ def test_one_objective_and_ema_for_both_backends(tmp_path):
     np.testing.assert_allclose(jax_values, tf_values, rtol=1e-4)
     # min(0.9, 6 / 15) = 0.4: 0.4 * 2 + 0.6 * 4
     assert np.isclose(jax_values[4], 3.2)
-    for kind in ("ada", "geometry"):
+    for kind in ("ada", "geometry", "words", "minilm"):
         np.testing.assert_allclose(np.load(tmp_path / f"jax-{kind}.npy"), np.load(tmp_path / f"tensorflow-{kind}.npy"),
                                    atol=1e-4)
 
@@ -189,35 +209,11 @@ def test_clear_errors(tmp_path, capsys):
     assert "trains diffusion presets" in capsys.readouterr().err
 
 
-PACKED_OUTPUT = """
-import os, sys, pathlib, numpy as np
-os.environ["KERAS_BACKEND"] = sys.argv[1]
-import keras
-from emoji_t2i.networks.condition import pack_condition
-from emoji_t2i.networks.unet import TextConditionedUNet
-from emoji_t2i.training.jax_diffusion import encode_captions, read_bundle
-from emoji_t2i.training.state import assign_weights
-bundle = read_bundle(pathlib.Path(sys.argv[2]))
-net = TextConditionedUNet(**{**bundle["meta"]["unet"], "augment_dim": 6})  # the run trained with --augment
-net.build(None)
-with np.load(sys.argv[3]) as f:
-    assert "mid_words/query/kernel" in f.files  # snapshots store weights by name
-    assign_weights(net, {k: f[k].astype("float32") for k in f.files}, "the snapshot does not fit")
-bundle["tokens"] = bundle["tokens"][:4]
-pooled, sequence, mask = encode_captions(bundle)
-condition = np.asarray(pack_condition(pooled, sequence, mask, np.array([0, -1, 0, -1])))
-x = np.random.default_rng(0).normal(size=(4, 72, 72, 4)).astype("float32")
-v = net((x, np.array([-3.0, 0.0, 2.0, 5.0], "float32"), condition, np.array([1.0, 1.0, 0.0, 1.0], "float32")))
-np.savez(sys.argv[4], condition=condition, v=np.asarray(v), pooled=np.asarray(pooled))
-assert "tensorflow" not in sys.modules
-"""
-
-
 @needs_jax
 def test_packed_bundle_trains_under_jax_and_its_preset_samples_by_style(diffusion_run, tmp_path):  # noqa: F811
     """Cross-attention and style through the JAX trainer: the bundle carries minilm (float16, its
     word table cut) and token ids, JAX encodes the captions as TensorFlow does, an EMA snapshot
-    becomes a preset whose U-Net computes what JAX's did, and the preset samples by style."""
+    becomes a preset holding its weights by name, and the preset samples by style."""
     from emoji_t2i.pipelines import TextToImagePipeline
     from emoji_t2i.text.minilm import shared_minilm
     from emoji_t2i.train_jax import main as train_jax_main
@@ -256,20 +252,17 @@ def test_packed_bundle_trains_under_jax_and_its_preset_samples_by_style(diffusio
     pipe = TextToImagePipeline.from_preset(preset)
     assert pipe.styles == tuple(meta["styles"]) and pipe.model.cross_attention
     assert pipe.model.augment_probability == 0.5 and pipe.model.ema_denoiser.augment_dim == 6
+    with np.load(snapshot) as f:  # snapshots store weights by name; the preset's EMA is the snapshot's
+        assert "mid_words/query/kernel" in f.files
+        for w, a in zip(pipe.model.ema_denoiser.weights,
+                        st.in_order(dict(f), st.weight_names(pipe.model.ema_denoiser), "x"), strict=True):
+            np.testing.assert_allclose(np.asarray(w), a.astype("float32"))
     images = pipe.sample(["crying cat"], seed=0, style=meta["styles"][0])
     assert images.shape == (1, 72, 72, 4)
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KERAS_")}
-    result = subprocess.run([sys.executable, "-c", PACKED_OUTPUT, "jax", bundle, snapshot, tmp_path / "jax.npz"],
-                            capture_output=True, text=True, env=env, timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
-    jax_side = np.load(tmp_path / "jax.npz")
-    x = np.random.default_rng(0).normal(size=(4, 72, 72, 4)).astype("float32")  # the script's x
-    v = pipe.model.ema_denoiser((x, np.array([-3.0, 0.0, 2.0, 5.0], "float32"), jax_side["condition"],
-                                 np.array([1.0, 1.0, 0.0, 1.0], "float32")))
-    np.testing.assert_allclose(np.asarray(v), jax_side["v"], atol=1e-4)
-    # the bundle's float16 minilm gives the captions TensorFlow's float32 one gives
-    with np.load(bundle / "captions.npz") as f:
-        ids = f["vocabulary_ids"][f["tokens"][:4]]
-    pooled = np.asarray(shared_minilm()(ids)["pooled"])
-    assert np.abs(pooled - jax_side["pooled"]).max() < 5e-3
+    # the bundle's float16 minilm, its word table cut, gives the captions the full float32 one
+    # gives (MiniLM computes the same under JAX: test_one_objective_and_ema_for_both_backends)
+    bundle_data = jd.read_bundle(bundle)
+    pooled = np.asarray(jd.bundle_minilm(bundle_data)(bundle_data["tokens"][:4])["pooled"])
+    ids = bundle_data["vocabulary_ids"][bundle_data["tokens"][:4]]
+    assert np.abs(np.asarray(shared_minilm()(ids)["pooled"]) - pooled).max() < 5e-3
