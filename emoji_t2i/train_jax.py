@@ -49,6 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--limit", type=int, help="only the first N training images (tests)")
     b.add_argument("--identities", type=int,
                    help="only N training emoji drawn at random, in every style (a run that shows memorisation)")
+    b.add_argument("--composites", type=int, default=0,
+                   help="add N drawings of a subject wearing another emoji ('octopus wearing a crown'; "
+                        "never a pair the composition prompts ask for)")
     b.add_argument("--no-weights", action="store_true",
                    help="leave the preset's weights out: train from scratch (its architecture only)")
     b.add_argument("--cross-attention", action="store_true",
@@ -315,7 +318,7 @@ def main(argv=None) -> int:
             meta = write_bundle(args.init_from, args.out, args.data, args.style, args.limit,
                                 weights=not args.no_weights, cross_attention=args.cross_attention,
                                 style_conditioning=args.style_conditioning, parts=args.parts,
-                                probe=not args.no_probe, identities=args.identities,
+                                probe=not args.no_probe, identities=args.identities, composites=args.composites,
                                 command="python -m emoji_t2i.train_jax " + shlex.join(argv or sys.argv[1:]))
             print(f"bundle {args.out}: {meta['images']} images, {meta['captions']} distinct captions, "
                   f"U-Net {meta['unet']}")

@@ -74,6 +74,12 @@ def composition_prompts() -> list[CompositionPrompt]:
     return prompts
 
 
+def composition_pairs() -> list[tuple[str, str]]:
+    """(subject, attribute template) of every prompt: the pairs a model trained on composites
+    (``data/composites.py``) must not see, so that evaluation asks only for new pairings."""
+    return [(p.subject, p.attribute) for p in composition_prompts()]
+
+
 @dataclasses.dataclass
 class CompositionSet:
     """The prompts, and for each its distractors as indices into ``caption_pool``: the true

@@ -27,6 +27,7 @@ from emoji_t2i.evaluation import metrics
 from emoji_t2i.evaluation.report import NEAR_COPY_PERCENTILE, pixel_space
 
 PROBE_PROMPTS = {"train": 128, "heldout": 96}
+SPLITS = ("train", "heldout", "composition")  # composition: optional, build_probe(composition=True)
 MAX_NEAR_COPIES = 0.10  # the flagship's target on training prompts
 CHECKPOINT_RULE = (f"the probe with the best held-out R-precision among those whose training-prompt near copies "
                    f"are at most {MAX_NEAR_COPIES:.0%}; if none is, the one with the fewest near copies")
@@ -43,7 +44,7 @@ class Probe:
 
     @property
     def splits(self) -> list[str]:
-        return [s for s in ("train", "heldout") if self.prompts.get(s)]
+        return [s for s in SPLITS if self.prompts.get(s)]
 
     def meta(self) -> dict:
         return {"prompts": self.prompts, "styles": self.styles, "threshold": self.threshold, "seed": self.seed}
@@ -57,17 +58,19 @@ class Probe:
 
     @classmethod
     def from_saved(cls, meta: dict, arrays) -> Probe:
-        splits = [s for s in ("train", "heldout") if meta["prompts"].get(s)]
+        splits = [s for s in SPLITS if meta["prompts"].get(s)]
         return cls(meta["prompts"], meta["styles"], {s: np.asarray(arrays[f"{s}_candidates"]) for s in splits},
                    {s: np.asarray(arrays[f"{s}_text"], np.float32) for s in splits}, float(meta["threshold"]),
                    int(meta.get("seed", 0)))
 
 
 def build_probe(dataset, judges, training, seed: int = 0, counts: dict | None = None,
-                reference_style: str | None = None) -> Probe:
+                reference_style: str | None = None, composition: bool = False) -> Probe:
     """The probe of a model trained on ``training`` (rows of ``dataset``: the images it sees):
     training prompts of those emoji, held-out prompts of ``dataset``'s held-out split, each
-    ranked against mismatched captions of the whole split. Needs the judges' text side (the
+    ranked against mismatched captions of the whole split. ``composition`` adds the 120
+    composition prompts (``composition.py``), each ranked against the 46 that share a part
+    with it, drawn in the held-out prompts' styles. Needs the judges' text side (the
     TensorFlow vectorizer), so it is built before training, where the data is."""
     from emoji_t2i.evaluation.protocol import prompt_set
 
@@ -88,6 +91,15 @@ def build_probe(dataset, judges, training, seed: int = 0, counts: dict | None = 
         styles[split] = [ps.styles[i % len(ps.styles)] if len(ps.styles) > 1 else "" for i in range(n)]
         candidates[split] = n + remapped.reshape(ps.candidates.shape)
         texts[split] = judges.text_embeddings(pool)
+    if composition:
+        from emoji_t2i.evaluation.composition import composition_set
+
+        cs = composition_set()  # its pool starts with the prompts: prompt i's text is row i
+        cycle = styles.get("heldout") or styles.get("train") or [""]
+        prompts["composition"] = cs.texts
+        styles["composition"] = [cycle[i % len(cycle)] for i in range(len(cs.texts))]
+        candidates["composition"] = cs.candidates
+        texts["composition"] = judges.text_embeddings(cs.caption_pool)
     heldout = ds.images[ds.split == "heldout"]
     reference = pixel_space(reference_images)
     source = pixel_space(heldout) if len(heldout) else reference[: min(len(reference), 512)]

@@ -140,6 +140,7 @@ def composition_report(source, judges: Judges, seed: int, out: Path) -> dict | N
         return float(np.mean(metrics.r_precision_hits(image_emb, text_emb, c, seed)))
 
     kinds = np.array([p.subject_kind for p in cs.prompts])[owner]
+    attribute_kinds = np.array([p.attribute_kind for p in cs.prompts])[owner]
     hits = metrics.r_precision_hits(image_emb, text_emb, candidates, seed)
     show = np.arange(0, len(images), COMPOSITION_SEEDS)[:48]
     save_grid(out / "composition_samples.png", images[show], [cs.texts[owner[i]] for i in show], columns=8,
@@ -147,7 +148,9 @@ def composition_report(source, judges: Judges, seed: int, out: Path) -> dict | N
     return {"prompts": len(cs.prompts), "samples": len(images), "distractors": int(candidates.shape[1]),
             "chance": 1.0 / (1 + candidates.shape[1]), "r_precision": float(np.mean(hits)),
             "subject_recognised": rate(same_attribute), "attribute_recognised": rate(same_subject),
-            "r_precision_by_subject_kind": {str(k): float(np.mean(hits[kinds == k])) for k in sorted(set(kinds))}}
+            "r_precision_by_subject_kind": {str(k): float(np.mean(hits[kinds == k])) for k in sorted(set(kinds))},
+            "r_precision_by_attribute_kind": {str(k): float(np.mean(hits[attribute_kinds == k]))
+                                              for k in sorted(set(attribute_kinds))}}
 
 
 ROWS = [("FID", "fid", "{:.1f}"), ("KID x1000", "kid", None), ("IS", "inception_score", None),
@@ -210,5 +213,8 @@ def composition_lines(c: dict | None) -> list[str]:
             f"| R-precision (both parts) | {c['r_precision']:.3f} |",
             f"| subject recognised (against other subjects, same attribute) | {c['subject_recognised']:.3f} |",
             f"| attribute recognised (against other attributes, same subject) | {c['attribute_recognised']:.3f} |",
-            f"| R-precision by subject kind | {kinds} |", "",
+            f"| R-precision by subject kind | {kinds} |",
+            *([f"| R-precision by attribute kind | "
+               f"{', '.join(f'{k} {v:.2f}' for k, v in c['r_precision_by_attribute_kind'].items())} |"]
+              if "r_precision_by_attribute_kind" in c else []), "",
             "![composition](composition_samples.png)", ""]

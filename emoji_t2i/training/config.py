@@ -24,6 +24,8 @@ TRAINING_KEYS = {
     "probe_every": (0, "every N epochs measure the probe (near copies and R-precision of 224 fixed prompts) "
                        "and keep the preset its rule chooses in probe/preset (0: never)"),
     "probe_steps": (0, "sampling steps of the probe (0: the model's own)"),
+    "composites": (0, "add N drawings of an animal, food or object wearing or carrying another emoji "
+                      "(data/composites.py; never a pair the composition prompts ask for)"),
     "style": ("", "train on these styles only, comma-separated (google,twitter; '' for all)"),
     "vendor": ("", "the old name of style (runs made before styles existed record it)"),
 }

@@ -19,8 +19,10 @@ import numpy as np
 from PIL import Image
 
 from emoji_t2i.data import load_dataset
+from emoji_t2i.data.composites import composite_examples, concatenate
 from emoji_t2i.data.pipeline import caption_table
 from emoji_t2i.errors import MissingFile, UsageError
+from emoji_t2i.evaluation.composition import composition_pairs
 from emoji_t2i.evaluation.probe import CHECKPOINT_RULE as PROBE_RULE
 from emoji_t2i.evaluation.probe import save_probe
 from emoji_t2i.pipelines import load_preset, save_preset
@@ -82,7 +84,7 @@ def _diffusion_preset(init_from: str):
 def write_bundle(init_from: str, out: Path, data: str = "embedded", style: str = "",
                  limit: int | None = None, weights: bool = True, command: str = "",
                  cross_attention: bool = False, style_conditioning: bool = False, parts: int = 1,
-                 probe: bool = True, identities: int | None = None) -> dict:
+                 probe: bool = True, identities: int | None = None, composites: int = 0) -> dict:
     """Write ``out``/{bundle.json, images.npz, captions.npz[, weights.npz]}; returns bundle.json.
 
     Sized to travel (the GPU machine takes 64 MiB a call): images as lossless WebP (exact
@@ -91,7 +93,9 @@ def write_bundle(init_from: str, out: Path, data: str = "embedded", style: str =
     ``weights=False`` leaves the U-Net's weights out: the run starts from scratch (the preset
     then gives only the architecture). ``limit`` keeps the first N training images (tests);
     ``identities`` every style's drawing of N training emoji drawn at random (seed 0): a
-    small set on which a short run shows memorisation setting in.
+    small set on which a short run shows memorisation setting in. ``composites`` adds that many
+    drawings of a subject wearing or carrying another emoji (``data/composites.py``), never
+    one of the pairs the composition prompts ask for.
 
     ``cross_attention`` / ``style_conditioning`` make a U-Net that reads the packed condition
     (``networks/condition.py``): the bundle then holds each caption's token ids and the
@@ -114,6 +118,8 @@ def write_bundle(init_from: str, out: Path, data: str = "embedded", style: str =
             raise UsageError(f"--identities {identities}: the training split has {len(known)} emoji; ask for fewer")
         chosen = np.random.default_rng(0).choice(known, identities, replace=False)
         train = train.take(np.flatnonzero(np.isin(train.identity, chosen)))
+    if composites:
+        train = concatenate(train, composite_examples(train, composites, exclude=composition_pairs()))
     packed = cross_attention or style_conditioning
     styles = sorted({str(s) for s in train.metadata["style"] if str(s)}) if style_conditioning else []
     if weights and packed and not (model.cross_attention == bool(cross_attention) and len(model.styles) == len(styles)):
@@ -125,7 +131,7 @@ def write_bundle(init_from: str, out: Path, data: str = "embedded", style: str =
     return write_model_bundle(model, tokenizer, dataset, train, out, packed=packed, styles=styles,
                               cross_attention=cross_attention, weights=weights, probe=probe, parts=parts,
                               meta={"command": command, "data": data, "style": style, "identities": identities,
-                                    "init_from": lineage})
+                                    "composites": composites, "init_from": lineage})
 
 
 def write_model_bundle(model, tokenizer, dataset, train, out: Path, packed: bool, styles: list[str],
@@ -142,7 +148,7 @@ def write_model_bundle(model, tokenizer, dataset, train, out: Path, packed: bool
         from emoji_t2i.evaluation.probe import build_probe
 
         judges = Judges.load()
-        probe_set = build_probe(dataset, judges, train)
+        probe_set = build_probe(dataset, judges, train, composition=packed)
     probe_texts = [p for split in probe_set.splits for p in probe_set.prompts[split]] if probe_set else []
     captions = [list(c) for c in train.captions]
     if packed:

@@ -114,7 +114,8 @@ class JaxProbe:
 
         images = np.concatenate([self.last[s][:per_split] for s in self.probe.splits])
         captions = [p for s in self.probe.splits for p in self.probe.prompts[s][:per_split]]
-        rows = " / ".join({"train": "training prompts", "heldout": "held-out prompts"}[s] for s in self.probe.splits)
+        rows = " / ".join({"train": "training prompts", "heldout": "held-out prompts",
+                            "composition": "composition prompts"}[s] for s in self.probe.splits)
         path.parent.mkdir(parents=True, exist_ok=True)
         save_grid(path, images, captions, columns=per_split, caption_lines=2, title=f"{title}; rows: {rows}")
 

@@ -12,8 +12,10 @@ import numpy as np
 import tensorflow as tf
 
 from emoji_t2i.data import load_dataset
+from emoji_t2i.data.composites import composite_examples, concatenate
 from emoji_t2i.data.pipeline import caption_table, epoch_steps, make_dataset
 from emoji_t2i.errors import UsageError
+from emoji_t2i.evaluation.composition import composition_pairs
 from emoji_t2i.models import build_model, get_model_class
 from emoji_t2i.pipelines import load_preset, run_metadata, save_preset
 from emoji_t2i.pipelines.run_dir import RunDir
@@ -106,6 +108,9 @@ def prepare(config: dict, run: RunDir | None, resume: bool):
     data = load_dataset(config["data"], skip_bad=bool(config.get("skip_bad")))
     t = config["training"]
     train = only_styles(data.subset("train"), *training_styles(t))
+    if t.get("composites"):  # the same drawings again on resume: they follow the run's seed
+        train = concatenate(train, composite_examples(train, int(t["composites"]), seed=config["seed"],
+                                                      exclude=composition_pairs()))
     if config["batch_size"] > len(train):
         raise UsageError(f"--batch-size {config['batch_size']}: larger than the {len(train)} training images; lower it")
     if resume:
@@ -297,7 +302,9 @@ def probe_callback(config, run, data, train_data, tokenizer, model, resume):
     from emoji_t2i.training.probe import ProbeCallback, resume_records
 
     judges = Judges.load()
-    probe = build_probe(data, judges, train_data, seed=config["seed"])
+    # composition prompts name words a run's own word vocabulary may lack; minilm's reads them all
+    probe = build_probe(data, judges, train_data, seed=config["seed"],
+                        composition=config["training"].get("tokenizer") == "wordpiece")
 
     def embed(images):
         return judges.matcher.embed_image_features(judges.classifier.features(images))

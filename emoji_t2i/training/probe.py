@@ -65,6 +65,8 @@ def append_record(run: Path, records: list[dict], record: dict, keep_weights, lo
         (folder / "best.json").write_text(json.dumps({"record": record, "rule": CHECKPOINT_RULE}, indent=1) + "\n")
     parts = [f"{s} near copies {record[s]['near_copies']:.0%} R-precision {record[s]['r_precision']:.2f}"
              for s in ("train", "heldout") if s in record]
+    if "composition" in record:  # copies of what? No drawing answers these prompts: R only
+        parts.append(f"composition R-precision {record['composition']['r_precision']:.3f}")
     log(f"probe at step {record['step']}: " + ", ".join(parts) + (" (kept)" if chosen else ""))
     return chosen
 

@@ -71,3 +71,39 @@ def test_the_rule_keeps_the_best_held_out_match_among_runs_that_do_not_copy():
     assert best_record([record(1, 0.0, 0.4), record(2, 0.0, 0.4)])["step"] == 1  # ties: fewer images seen
     always_copies = [record(1, 0.50, 0.3), record(2, 0.30, 0.2), record(3, 0.30, 0.25)]
     assert best_record(always_copies)["step"] == 3  # none qualifies: fewest copies, then the better match
+
+
+def test_the_composition_split_rewards_both_parts_drawn(embedded, tmp_path):
+    """Composites of the asked pairs (the subject with the attribute's emoji pasted on) beat the
+    subject alone, which can tie with its other attributes at best."""
+    from emoji_t2i.data.composites import ATTRIBUTES, compose, subject_name
+    from emoji_t2i.evaluation.composition import composition_set
+
+    judges = Judges.load()
+    train = embedded.subset("train")
+    probe = build_probe(embedded, judges, train.take(np.arange(64)), counts={"train": 4, "heldout": 4},
+                        composition=True)
+    save_probe(probe, tmp_path, judges)
+    probe, meta, arrays = load_probe(tmp_path)
+    cs = composition_set()
+    assert probe.splits == ["train", "heldout", "composition"] and probe.prompts["composition"] == cs.texts
+    assert probe.candidates["composition"].shape == (120, 46)
+    assert set(probe.styles["composition"]) == set(probe.styles["heldout"])
+    drawing = {}
+    for i, c in enumerate(train.captions):
+        for name in (subject_name(c), c[0]):
+            drawing.setdefault((name, str(train.metadata["style"][i])), train.images[i])
+    sticker = {a.template: a for a in ATTRIBUTES}
+    rng = np.random.default_rng(0)
+    alone, both = [], []
+    for p, style in zip(cs.prompts, probe.styles["composition"], strict=True):
+        subject = drawing.get((p.subject, style), np.zeros((72, 72, 4), np.uint8))
+        a = sticker.get(p.attribute)
+        alone.append(subject)
+        both.append(compose(subject, drawing[(a.sticker, style)], a.placement, rng)
+                    if a and subject.any() and (a.sticker, style) in drawing else subject)
+    scorer = ProbeScorer(probe, train.images[:64], image_embedder(meta, arrays))
+    empty = {s: np.zeros((len(probe.prompts[s]), 72, 72, 4), np.uint8) for s in ("train", "heldout")}
+    r_alone = scorer({**empty, "composition": np.stack(alone)})["composition"]["r_precision"]
+    r_both = scorer({**empty, "composition": np.stack(both)})["composition"]["r_precision"]
+    assert r_alone <= 0.03 and r_both >= r_alone + 0.04, (r_alone, r_both)

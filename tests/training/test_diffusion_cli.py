@@ -111,18 +111,28 @@ def test_the_probe_logs_each_epoch_and_keeps_the_preset_its_rule_chooses(tmp_pat
     run = tmp_path / "probed"
     assert train_main(["--model", "diffusion", "--epochs", "2", "--out", str(run), "--set", "style=fxemoji",
                        "--steps-per-epoch", "2", "--batch-size", "8", *TINY_UNET,
-                       "--set", "probe_every=2", "--set", "probe_steps=1"]) == 0
+                       "--set", "probe_every=2", "--set", "probe_steps=1", "--set", "composites=16"]) == 0
     assert "probe at step 4: train near copies" in capsys.readouterr().err
     records = [json.loads(line) for line in (run / "probe.jsonl").read_text().splitlines()]
     assert [r["step"] for r in records] == [4] and [r["images_seen"] for r in records] == [32]  # every 2nd epoch
-    assert all(0 <= r[s][k] <= 1 for r in records for s in ("train", "heldout") for k in ("near_copies", "r_precision"))
+    assert all(0 <= r[s][k] <= 1 for r in records for s in ("train", "heldout", "composition")
+               for k in ("near_copies", "r_precision"))  # minilm reads the composition prompts' words
     header = (run / "history.csv").read_text().splitlines()[0]
+    assert "probe_composition_r_precision" in header
     assert "probe_heldout_r_precision" in header and "probe_train_near_copies" in header
     chosen = json.loads((run / "probe" / "best.json").read_text())
     assert chosen["record"] in records and "held-out R-precision" in chosen["rule"]
     metadata = json.loads((run / "probe" / "preset" / "metadata.json").read_text())
     assert metadata["steps"] == chosen["record"]["step"]
     assert TextToImagePipeline.from_preset(run / "probe" / "preset").sample(["rocket"], seed=0).shape == (1, 72, 72, 4)
+
+
+def test_composites_join_the_training_images(capsys):
+    common = ["--model", "diffusion", "--dry-run", "--set", "style=fxemoji", *TINY_UNET]
+    assert train_main(common) == 0
+    plain = int(capsys.readouterr().out.split("train images ")[1].split(",")[0])
+    assert train_main([*common, "--set", "composites=40"]) == 0
+    assert f"train images {plain + 40}," in capsys.readouterr().out
 
 
 def test_a_model_without_prompted_images_refuses_the_probe(tmp_path, capsys):
