@@ -1,7 +1,8 @@
 """The probe's two curves against images seen: near copies and R-precision, on training and
 held-out prompts, with the record the checkpoint rule chose; for several runs (an on/off
 measurement, ``gpu_ablation.sh``) training-prompt near copies and held-out R-precision, a line
-per run.
+per run. Where the probe measured the composition prompts, a third panel shows their
+R-precision (part-sharing distractors) with its chance level.
 
     python benchmarks/probe_curve.py runs/RUN [runs/RUN2 ...] [--out FIG.png] [--title TEXT]
 
@@ -59,13 +60,29 @@ def several_runs(ax_copies, ax_r, runs) -> None:
                       ms=12, color=line.get_color())
 
 
+def composition_panel(ax, runs) -> None:
+    from emoji_t2i.evaluation.composition import composition_set
+
+    for run in runs:
+        records, _ = read_run(run)
+        kept = [r for r in records if "composition" in r]
+        ax.plot([r["images_seen"] / 1000 for r in kept], [r["composition"]["r_precision"] for r in kept],
+                marker="o", ms=3, label=run.name.removeprefix("ablation-"))
+    ax.axhline(1 / (1 + composition_set().candidates.shape[1]), color="grey", lw=0.8, ls=":", label="chance")
+    ax.set_ylabel("R-precision, composition prompts")
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("runs", type=Path, nargs="+")
     p.add_argument("--out", type=Path, help="PNG to write (default RUN/probe_curve.png)")
     p.add_argument("--title", default="")
     args = p.parse_args(argv)
-    fig, (ax_copies, ax_r) = plt.subplots(1, 2, figsize=(10, 3.8))
+    composition = any("composition" in r for run in args.runs for r in read_run(run)[0])
+    fig, axes = plt.subplots(1, 3 if composition else 2, figsize=(14 if composition else 10, 3.8))
+    ax_copies, ax_r = axes[:2]
+    if composition:
+        composition_panel(axes[2], args.runs)
     if len(args.runs) == 1:
         one_run(ax_copies, ax_r, *read_run(args.runs[0]))
         ax_copies.set_ylabel("near copies (%)")
@@ -75,11 +92,11 @@ def main(argv=None) -> int:
         ax_copies.set_ylabel("near copies, training prompts (%)")
         ax_r.set_ylabel("R-precision, held-out prompts (* kept)")
     ax_copies.axhline(100 * MAX_NEAR_COPIES, color="grey", lw=0.8, ls=":", label="the rule's limit")
-    for ax in (ax_copies, ax_r):
+    for ax in axes:
         ax.set_xlabel("images seen (thousands)")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
-    fig.suptitle(args.title or f"probe of {', '.join(r.name for r in args.runs)}: 128 training and 96 held-out prompts")
+    fig.suptitle(args.title or f"probe of {', '.join(r.name for r in args.runs)}")
     fig.tight_layout()
     out = args.out or args.runs[0] / "probe_curve.png"
     out.parent.mkdir(parents=True, exist_ok=True)
