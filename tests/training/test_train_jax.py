@@ -236,7 +236,8 @@ def test_packed_bundle_trains_under_jax_and_its_preset_samples_by_style(diffusio
     # the probe measured each step's EMA and kept one (resume and two devices: tests/training/test_state.py)
     records = [json.loads(line) for line in (run / "probe.jsonl").read_text().splitlines()]
     assert [r["step"] for r in records] == [1, 2], records
-    assert all(0 <= r[s][k] <= 1 for r in records for s in ("train", "heldout") for k in ("near_copies", "r_precision"))
+    assert all(0 <= r[s][k] <= 1 for r in records for s in ("train", "heldout", "composition")
+               for k in ("near_copies", "r_precision"))  # a packed bundle's probe asks the composition prompts too
     chosen = json.loads((run / "probe" / "best.json").read_text())["record"]
     assert chosen in records and (run / "probe" / "ema-best.npz").exists()
     assert (run / "probe" / "latest.png").exists() and (run / "probe" / "best.png").exists()
