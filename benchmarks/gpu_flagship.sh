@@ -14,6 +14,8 @@
 #                                              #   carries images-1, images-2 (and weights.npz); trains
 #                                              #   (options: --augment 0.12, which alone held copying
 #                                              #   down on a CPU run made to copy; docs/models/diffusion.md)
+#   # with composites (bundle --composites 10000 --parts 5: images 122 MB instead of 78), the bundle
+#   # travels in three calls: stash, stash again (two more image parts), then train
 #   bash benchmarks/gpu_flagship.sh speed      # instead of stash: also times float32 and
 #                                              #   mixed_bfloat16 on images-0 (measured: ~5 min, see
 #                                              #   docs/performance.md; not worth it in a 15-minute span)
