@@ -127,12 +127,11 @@ def test_the_probe_logs_each_epoch_and_keeps_the_preset_its_rule_chooses(tmp_pat
     assert TextToImagePipeline.from_preset(run / "probe" / "preset").sample(["rocket"], seed=0).shape == (1, 72, 72, 4)
 
 
-def test_composites_join_the_training_images(capsys):
-    common = ["--model", "diffusion", "--dry-run", "--set", "style=fxemoji", *TINY_UNET]
-    assert train_main(common) == 0
-    plain = int(capsys.readouterr().out.split("train images ")[1].split(",")[0])
-    assert train_main([*common, "--set", "composites=40"]) == 0
-    assert f"train images {plain + 40}," in capsys.readouterr().out
+def test_composites_join_the_training_images(embedded, capsys):
+    fxemoji = int(np.sum((embedded.split == "train") & (embedded.metadata["style"] == "fxemoji")))
+    assert train_main(["--model", "diffusion", "--dry-run", "--set", "style=fxemoji", *TINY_UNET,
+                       "--set", "composites=40"]) == 0
+    assert f"train images {fxemoji + 40}," in capsys.readouterr().out
 
 
 def test_a_model_without_prompted_images_refuses_the_probe(tmp_path, capsys):

@@ -25,7 +25,7 @@ def test_distillation_runs_its_stages_resumes_and_its_student_samples_in_one_cal
 
     bundle, run = tmp_path / "bundle", tmp_path / "run"
     assert train_jax_main(["bundle", "--init-from", str(diffusion_run / "preset"), "--out", str(bundle),
-                           "--limit", "16"]) == 0
+                           "--limit", "16", "--no-probe"]) == 0  # distillation measures no probe
     assert json.loads((bundle / "bundle.json").read_text())["sampling"]["num_steps"] == 2
     assert train_jax_main(["distill", "--bundle", str(bundle), "--out", str(run), "--stages", "8,3"]) == 2
     assert "each half the last" in capsys.readouterr().err and not run.exists()
