@@ -37,14 +37,15 @@ class Attribute:
 
 # where the sticker goes: (subject's size as a fraction of the canvas, sticker's width as a
 # fraction of the subject's (or of the canvas for "around" placements), sticker's vertical
-# centre as a fraction of the subject's height from its top, sticker drawn behind?)
+# centre as a fraction of the subject's height from its top (None: "corner" and "flames" are
+# placed by the canvas), sticker drawn behind?)
 PLACEMENTS = {
     "head": (0.74, 0.62, -0.02, False),
     "eyes": (0.88, 0.70, 0.36, False),
     "neck": (0.86, 0.42, 0.78, False),
     "corner": (0.74, 0.42, None, False),
     "above": (0.74, 0.40, -0.10, False),
-    "flames": (0.66, 1.00, 0.40, True),
+    "flames": (0.66, 1.00, None, True),
     "arch": (0.66, 1.00, 0.05, True),
 }
 
@@ -119,15 +120,15 @@ def compose(subject: np.ndarray, sticker: np.ndarray, placement: str, rng: np.ra
     around = placement in ("corner", "flames", "arch")
     width = (size if around else body.width) * sticker_share * rng.uniform(0.9, 1.1)
     piece = _fit(_crop(sticker), width, width if placement != "flames" else size * 0.9)
+    px = size - piece.width - 1 if placement == "corner" else x + (body.width - piece.width) // 2
     if placement == "corner":
-        px, py = size - piece.width - 1, 1
+        py = 1
+    elif placement == "flames":  # flames rise behind and above the subject
+        py = size - piece.height - 1
+    elif placement == "head":  # the hat's brim on the top of the head
+        py = round(y + centre * body.height - piece.height * 0.8)
     else:
-        px = x + (body.width - piece.width) // 2
         py = round(y + centre * body.height - piece.height / 2)
-        if placement == "head":  # the hat's brim on the top of the head
-            py = round(y + centre * body.height - piece.height * 0.8)
-        if placement == "flames":  # flames rise behind and above the subject
-            py = size - piece.height - 1
     py = int(np.clip(py, 0, size - piece.height))
     px = int(np.clip(px, 0, size - piece.width))
     canvas = Image.new("RGBA", (size, size), (0, 0, 0, 0))

@@ -19,17 +19,22 @@ import numpy as np
 from PIL import Image
 
 from emoji_t2i.data import load_dataset
-from emoji_t2i.data.composites import composite_examples, concatenate
 from emoji_t2i.data.pipeline import caption_table
 from emoji_t2i.errors import MissingFile, UsageError
-from emoji_t2i.evaluation.composition import composition_pairs
 from emoji_t2i.evaluation.probe import CHECKPOINT_RULE as PROBE_RULE
 from emoji_t2i.evaluation.probe import save_probe
 from emoji_t2i.pipelines import load_preset, save_preset
 from emoji_t2i.pipelines.presets import shipped_presets
 from emoji_t2i.text.tokenizers import save_tokenizer, sequence_length
 from emoji_t2i.training.environment import set_determinism
-from emoji_t2i.training.loop import make_model, neutral_state, only_styles, prepare, training_styles
+from emoji_t2i.training.loop import (
+    make_model,
+    neutral_state,
+    only_styles,
+    prepare,
+    training_styles,
+    with_composites,
+)
 from emoji_t2i.training.probe import read_records
 from emoji_t2i.training.state import assign_weights, read_state, weight_names
 
@@ -119,7 +124,7 @@ def write_bundle(init_from: str, out: Path, data: str = "embedded", style: str =
         chosen = np.random.default_rng(0).choice(known, identities, replace=False)
         train = train.take(np.flatnonzero(np.isin(train.identity, chosen)))
     if composites:
-        train = concatenate(train, composite_examples(train, composites, exclude=composition_pairs()))
+        train = with_composites(train, composites)
     packed = cross_attention or style_conditioning
     styles = sorted({str(s) for s in train.metadata["style"] if str(s)}) if style_conditioning else []
     if weights and packed and not (model.cross_attention == bool(cross_attention) and len(model.styles) == len(styles)):

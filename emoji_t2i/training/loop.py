@@ -103,14 +103,19 @@ def training_styles(training: dict) -> tuple[str, str]:
     return str(training.get("vendor") or ""), "vendor"
 
 
+def with_composites(train, count: int, seed: int = 0):
+    """``train`` and ``count`` composites of its drawings (``data/composites.py``), none of a
+    pair the composition prompts ask for: both trainers' training images."""
+    return concatenate(train, composite_examples(train, count, seed=seed, exclude=composition_pairs()))
+
+
 def prepare(config: dict, run: RunDir | None, resume: bool):
     """Data, tokenizer and label vocabularies (a resumed run's own; else new ones)."""
     data = load_dataset(config["data"], skip_bad=bool(config.get("skip_bad")))
     t = config["training"]
     train = only_styles(data.subset("train"), *training_styles(t))
     if t.get("composites"):  # the same drawings again on resume: they follow the run's seed
-        train = concatenate(train, composite_examples(train, int(t["composites"]), seed=config["seed"],
-                                                      exclude=composition_pairs()))
+        train = with_composites(train, int(t["composites"]), seed=config["seed"])
     if config["batch_size"] > len(train):
         raise UsageError(f"--batch-size {config['batch_size']}: larger than the {len(train)} training images; lower it")
     if resume:
