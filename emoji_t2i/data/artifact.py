@@ -128,16 +128,33 @@ def read_images(art_dir: Path) -> tuple[list[str], np.ndarray]:
     return ids, images
 
 
+def _fingerprint(art_dir: Path) -> tuple:
+    """What the artifact's files are now: a rebuilt artifact reads afresh."""
+    files = [art_dir / MANIFEST, *sorted(art_dir.glob("images-*.tfrecord"))]
+    return (str(art_dir.resolve()),) + tuple((f.name, *_size_and_time(f)) for f in files)
+
+
+def _size_and_time(path: Path) -> tuple:
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return (-1, -1)
+    return (stat.st_size, stat.st_mtime_ns)
+
+
+# one decoded copy per process: training, the probe, evaluation and the app each load the
+# embedded data, and decoding its 21k images takes seconds; the copy is read-only so that
+# no caller can change another's images
+_DECODED: dict[tuple, tuple[list[dict], np.ndarray]] = {}
+
+
 def read_artifact(art_dir: Path) -> EmojiDataset:
     art_dir = Path(art_dir)
-    rows = read_manifest(art_dir)
-    ids, decoded = read_images(art_dir)
-    position = {image_id: k for k, image_id in enumerate(ids)}
-    missing = [r["id"] for r in rows if r["id"] not in position]
-    if missing:
-        raise DataError(f"{art_dir}: {len(missing)} manifest ids have no image (first {missing[0]}); "
-                        "rebuild the artifact")
-    images = decoded[np.array([position[r["id"]] for r in rows], np.int64)]
+    key = _fingerprint(art_dir)
+    if key not in _DECODED:
+        _DECODED.clear()  # one artifact at a time: each is hundreds of MB decoded
+        _DECODED[key] = _decode(art_dir)
+    rows, images = _DECODED[key]
     return EmojiDataset(
         images=images,
         captions=[r["captions"] for r in rows],
@@ -147,3 +164,16 @@ def read_artifact(art_dir: Path) -> EmojiDataset:
         metadata={k: np.array([r[k] for r in rows]) for k in METADATA_FIELDS},
         source=str(art_dir),
     )
+
+
+def _decode(art_dir: Path) -> tuple[list[dict], np.ndarray]:
+    rows = read_manifest(art_dir)
+    ids, decoded = read_images(art_dir)
+    position = {image_id: k for k, image_id in enumerate(ids)}
+    missing = [r["id"] for r in rows if r["id"] not in position]
+    if missing:
+        raise DataError(f"{art_dir}: {len(missing)} manifest ids have no image (first {missing[0]}); "
+                        "rebuild the artifact")
+    images = decoded[np.array([position[r["id"]] for r in rows], np.int64)]
+    images.setflags(write=False)
+    return rows, images

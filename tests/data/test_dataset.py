@@ -92,6 +92,28 @@ def test_an_artifact_from_before_styles_still_loads(tmp_path, embedded):
     assert np.array_equal(old.images, embedded.images[rows])
 
 
+def test_an_artifact_is_decoded_once_per_process_until_it_changes(tmp_path, embedded):
+    """The second load shares the first's read-only images; a rewritten artifact reads afresh."""
+    from emoji_t2i.data.artifact import write_artifact
+
+    def rows(indices):
+        return [{"id": embedded.ids[r], "split": embedded.split[r], "identity": embedded.identity[r],
+                 **{k: v[r] for k, v in embedded.metadata.items()}, "captions": list(embedded.captions[r])}
+                for r in indices]
+
+    write_artifact(tmp_path, rows([0, 1, 2]), embedded.images[[0, 1, 2]], {}, shards=2)
+    first, second = load_dataset(tmp_path), load_dataset(tmp_path)
+    assert second.images is first.images and np.array_equal(first.images, embedded.images[[0, 1, 2]])
+    with pytest.raises(ValueError, match="read-only"):
+        first.images[0, 0, 0, 0] = 1  # no caller changes another's images
+    second.captions.append(("x",))
+    assert len(load_dataset(tmp_path).captions) == 3  # its own lists
+    write_artifact(tmp_path, rows([3, 4]), embedded.images[[3, 4]], {}, shards=2)
+    rewritten = load_dataset(tmp_path)
+    assert rewritten.ids.tolist() == embedded.ids[[3, 4]].tolist()
+    assert np.array_equal(rewritten.images, embedded.images[[3, 4]])
+
+
 def test_manifest_is_readable_and_matches(embedded):
     rows = read_manifest(embedded_dataset_dir())
     assert [r["id"] for r in rows] == embedded.ids.tolist()
