@@ -35,7 +35,7 @@ lint: $(STAMP)
 	$(PY) -m ruff check emoji_t2i tests benchmarks
 
 test: $(STAMP) lint
-	$(PY) -m pytest -n 2 --dist loadscope $(ARGS)
+	$(PY) -m pytest -n 2 --dist loadscope --no-loadscope-reorder $(ARGS)
 
 test-all: $(STAMP)
 	$(PY) -m pytest -m "" $(ARGS)
