@@ -144,7 +144,10 @@ def run_train_step_test(name: str, model=None, **overrides) -> dict:
 
     Checking trainable weights one by one matters: a network with BatchNorm changes its statistics
     even when it gets no gradient at all, so "some weight changed" proves nothing.
+    Seeded: a worker's earlier tests must not choose the weights and noise this step sees (one
+    draw left some of the StyleGAN's G weights exactly unmoved after its first step).
     """
+    keras.utils.set_random_seed(0)
     model = model if model is not None else tiny_model(name, **overrides)
     nets = model.networks()
     before = {n: [np.array(v) for v in net.trainable_variables] for n, net in nets.items()}
