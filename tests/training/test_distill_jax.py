@@ -3,40 +3,53 @@ module so that the test runner can run it beside the JAX trainer's tests (their 
 the suite's two longest)."""
 
 import json
+from types import SimpleNamespace
 
 import numpy as np
+import pytest
 
 from emoji_t2i.training import state as st
 from tests.training.test_train_jax import _jax, needs_jax
 
 
-@needs_jax
-def test_distillation_runs_its_stages_resumes_and_its_student_samples_in_one_call_per_step(diffusion_run, tmp_path,
-                                                                                         capsys):
-    """``train_jax distill``: every stage in one command (2 x 2 guided steps -> 2 -> 1), killed
-    by its budget after one step and resumed; ``finish`` makes a preset of a student that
-    samples with one U-Net call per step on the undoubled batch, in process and from the
-    SavedModel alike."""
-    import tensorflow as tf
+@pytest.fixture(scope="module")
+def distilled(diffusion_run, tmp_path_factory):
+    """Every stage in one command (2 x 2 guided steps -> 2 -> 1), killed by its budget after one
+    step and resumed, then ``finish``: the commands' results and folders, for the tests to read."""
+    from emoji_t2i.train_jax import main as train_jax_main
 
-    from emoji_t2i.export import export_pipeline
+    root = tmp_path_factory.mktemp("distill")
+    bundle, run, preset = root / "bundle", root / "run", root / "preset"
+    assert train_jax_main(["bundle", "--init-from", str(diffusion_run / "preset"), "--out", str(bundle),
+                           "--limit", "16", "--no-probe"]) == 0  # distillation measures no probe
+    first = _jax("distill", "--bundle", bundle, "--out", run, "--stages", "2,1", "--stage-steps", 2,
+                 "--batch-size", 4, "--log-seconds", 0, "--minutes", 1e-4, cache=root / "cache")
+    assert first.returncode == 0, first.stderr[-3000:]
+    stages_after_first = (run / "stages").exists()
+    resumed = _jax("distill", "--bundle", bundle, "--out", run, "--resume", cache=root / "cache")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    finished = train_jax_main(["finish", "--run", str(run), "--out", str(preset)])
+    return SimpleNamespace(bundle=bundle, run=run, preset=preset, first=first, resumed=resumed,
+                           stages_after_first=stages_after_first, finished=finished)
+
+
+@needs_jax
+def test_distillation_runs_its_stages_resumes_and_its_student_samples_in_one_call_per_step(distilled, tmp_path,
+                                                                                         capsys):
+    """The budget stops the first command after one step, ``--resume`` finishes every stage, and
+    the preset ``finish`` makes holds the last student, which samples with one U-Net call per
+    step on the undoubled batch."""
     from emoji_t2i.pipelines import TextToImagePipeline
     from emoji_t2i.train_jax import main as train_jax_main
 
-    bundle, run = tmp_path / "bundle", tmp_path / "run"
-    assert train_jax_main(["bundle", "--init-from", str(diffusion_run / "preset"), "--out", str(bundle),
-                           "--limit", "16", "--no-probe"]) == 0  # distillation measures no probe
+    bundle, run = distilled.bundle, distilled.run
     assert json.loads((bundle / "bundle.json").read_text())["sampling"]["num_steps"] == 2
-    assert train_jax_main(["distill", "--bundle", str(bundle), "--out", str(run), "--stages", "8,3"]) == 2
-    assert "each half the last" in capsys.readouterr().err and not run.exists()
-    first = _jax("distill", "--bundle", bundle, "--out", run, "--stages", "2,1", "--stage-steps", 2,
-                 "--batch-size", 4, "--log-seconds", 0, "--minutes", 1e-4, cache=tmp_path / "cache")
-    assert first.returncode == 0, first.stderr[-3000:]
-    assert json.loads(first.stdout.splitlines()[-1])["step"] == 1  # out of time after one step
-    assert not (run / "stages").exists()
-    resumed = _jax("distill", "--bundle", bundle, "--out", run, "--resume", cache=tmp_path / "cache")
-    assert resumed.returncode == 0 and "resuming" in resumed.stderr, resumed.stderr[-3000:]
-    assert json.loads(resumed.stdout.splitlines()[-1])["stage"] == 2
+    assert train_jax_main(["distill", "--bundle", str(bundle), "--out", str(tmp_path / "r"), "--stages", "8,3"]) == 2
+    assert "each half the last" in capsys.readouterr().err and not (tmp_path / "r").exists()
+    assert json.loads(distilled.first.stdout.splitlines()[-1])["step"] == 1  # out of time after one step
+    assert not distilled.stages_after_first
+    assert "resuming" in distilled.resumed.stderr
+    assert json.loads(distilled.resumed.stdout.splitlines()[-1])["stage"] == 2
     log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
     assert [(r["student_steps"], r["step"]) for r in log] == [(2, 1), (2, 2), (1, 1), (1, 2)]
     assert all(np.isfinite(r["loss"]) and r["loss"] > 0 for r in log)
@@ -44,17 +57,17 @@ def test_distillation_runs_its_stages_resumes_and_its_student_samples_in_one_cal
 
     assert train_jax_main(["finish", "--run", str(run), "--out", str(tmp_path / "bad"), "--stage", "4"]) == 2
     assert "no 4-step student; finished: [1, 2]" in capsys.readouterr().err
-    preset = tmp_path / "preset"
-    assert train_jax_main(["finish", "--run", str(run), "--out", str(preset)]) == 0
-    card = json.loads((preset / "metadata.json").read_text())
+    assert distilled.finished == 0
+    card = json.loads((distilled.preset / "metadata.json").read_text())
     assert card["distillation"]["stages"] == [2, 1] and card["distillation"]["images_seen"] == 16
-    pipe = TextToImagePipeline.from_preset(preset)
+    pipe = TextToImagePipeline.from_preset(distilled.preset)
     model = pipe.model
     assert model.guidance_input and model.num_steps == 1 and model.sampler == "ddim"
     student = st.load_arrays(run / "stages", "student-1")
     assert "guidance_dense2/kernel" in student  # stored by name
     np.testing.assert_array_equal(  # the last stage's student, as the distiller left it
         model.ema_denoiser.guidance_dense2.kernel.numpy(), student["guidance_dense2/kernel"])
+    assert np.abs(model.ema_denoiser.guidance_dense2.kernel.numpy()).max() > 0  # the guidance input learned
 
     network, batches = model._denoiser_graph(), []
 
@@ -69,8 +82,19 @@ def test_distillation_runs_its_stages_resumes_and_its_student_samples_in_one_cal
     assert batches == [3]  # one step, one call, no null caption
     pipe.sample(prompts, seed=4, num_steps=3)
     assert batches == [3, 3, 3, 3]
+
+
+@needs_jax
+@pytest.mark.slow  # ~35 s, most of it exporting; test_diffusion_cli.py exports a teacher's SavedModel
+def test_a_distilled_student_samples_from_its_savedmodel_as_in_process(distilled, tmp_path):
+    import tensorflow as tf
+
+    from emoji_t2i.export import export_pipeline
+    from emoji_t2i.pipelines import TextToImagePipeline
+
+    assert distilled.finished == 0
+    pipe = TextToImagePipeline.from_preset(distilled.preset)
+    prompts = ["crying cat", "rocket", "pizza"]
     served = tf.saved_model.load(str(export_pipeline(pipe, tmp_path / "export")))
-    del model.__dict__["_denoiser_fn"]
     from_savedmodel = served.serve(tf.constant(prompts), 4).numpy()
     assert np.abs(from_savedmodel.astype(int) - pipe.sample(prompts, seed=4)).max() <= 1
-    assert np.abs(model.ema_denoiser.guidance_dense2.kernel.numpy()).max() > 0  # the guidance input learned
