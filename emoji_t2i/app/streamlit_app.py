@@ -244,29 +244,40 @@ def explore_stylegan_panel(runs) -> None:
     left, right = st.columns(2)
     seed = left.number_input("Seed", 0, 2**31 - 1, 0, key="explore-seed")
     psi = right.slider("Truncation ψ", 0.0, 1.0, 0.7, 0.05, key="psi")
-    directions, amounts = sliders(source, "explore")
-    with turn(source):
-        images = inf.explore(pipe, seed, 8, psi, amounts, directions)
+    _, amounts = sliders(source, "explore")
+    images = explored_stylegan(source, seed, psi, tuple(amounts))
     show(images, [f"stylegan_seed{seed}_{i}.png" for i in range(len(images))], "explore")
+
+
+@st.cache_data(max_entries=64, show_spinner="Drawing…")
+def explored_stylegan(source: str, seed: int, psi: float, amounts: tuple):
+    with turn(source):
+        return inf.explore(stylegan(source), seed, 8, psi, list(amounts), sefa(source, len(amounts)))
 
 
 def blend_tab(runs) -> None:
     first_source, first = stylegan_choice(runs, "blend-first", "Structure from (low resolutions)")
-    second_source, second = stylegan_choice(runs, "blend-second", "Style from (high resolutions)", index=1)
+    second_source, _ = stylegan_choice(runs, "blend-second", "Style from (high resolutions)", index=1)
     if first is None:
         return
     level = st.select_slider("Keep the first model's layers up to", options=[9, 18, 36], value=18, key="level")
     seed = st.number_input("Seed", 0, 2**31 - 1, 0, key="blend-seed")
     try:
-        with contextlib.ExitStack() as held:
-            for source in sorted({first_source, second_source}):  # one order: two blends never deadlock
-                held.enter_context(turn(source))
-            images = inf.blend(first, second, level, seed, 4)
+        images = blended(first_source, second_source, level, seed)
     except EmojiT2IError as e:
         st.warning(str(e))
         return
     st.caption("Each row: first model · blend · second model (the same w)")
     show(images, [f"blend{level}_seed{seed}_{i}.png" for i in range(len(images))], "blend", columns=3)
+
+
+@st.cache_data(max_entries=32, show_spinner="Blending…")
+def blended(first_source: str, second_source: str, level: int, seed: int):
+    """A blend builds a whole StyleGAN: once per setting, not on every click in another tab."""
+    with contextlib.ExitStack() as held:
+        for source in sorted({first_source, second_source}):  # one order: two blends never deadlock
+            held.enter_context(turn(source))
+        return inf.blend(stylegan(first_source), stylegan(second_source), level, seed, 4)
 
 
 def your_image_tab(runs) -> None:

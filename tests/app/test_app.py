@@ -1,6 +1,7 @@
 """The web app, driven by Streamlit's AppTest (no browser), on the shipped presets; and its
 plain inference functions' answers to bad input."""
 
+import gc
 import io
 from pathlib import Path
 
@@ -19,10 +20,16 @@ TIMEOUT = 300  # model loading and tracing on a busy 2-core CPU
 
 @pytest.fixture(scope="module")
 def app():
+    # Streamlit clears Keras' session after every rerun, and with it runs a full gc.collect():
+    # over the heap this test process built in earlier modules, about a second a click. The
+    # objects alive now are left out of those collections (a real app's heap is its models).
+    gc.collect()
+    gc.freeze()
     at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
     at.run()
     assert not at.exception, at.exception
-    return at
+    yield at
+    gc.unfreeze()
 
 
 def tab(at, title):
@@ -122,6 +129,28 @@ def test_blend_tab_shows_three_columns_per_seed(app):
     app.select_slider(key="level").set_value(36).run()
     assert not app.exception, app.exception
     assert len(tab(app, "Blend").image) == 12
+
+
+def test_a_click_in_one_tab_redraws_nothing_in_the_others(app, monkeypatch):
+    """Streamlit reruns every tab on each click: the Blend and Explore tabs draw once per
+    setting (a blend builds a whole StyleGAN), and a new setting draws again."""
+    calls = []
+
+    def counted(name):
+        draw = getattr(inf, name)
+        return lambda *args, **kwargs: calls.append(name) or draw(*args, **kwargs)
+
+    for name in ("blend", "explore", "explore_prompts"):
+        monkeypatch.setattr(inf, name, counted(name))
+    app.radio(key="explore-mode").set_value("StyleGAN latent space").run()
+    calls.clear()
+    app.text_input(key="prompt").input("rocket")
+    for _ in range(2):
+        app.button(key="generate").click().run()
+        assert not app.exception, app.exception
+    assert calls == []
+    app.number_input(key="blend-seed").set_value(3).run()
+    assert calls == ["blend"] and len(tab(app, "Blend").image) == 12
 
 
 def test_your_image_tab_emojifies_a_photo_and_the_strength_slider_changes_it(app):
