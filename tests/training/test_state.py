@@ -138,7 +138,7 @@ def test_either_backend_resumes_the_others_diffusion_run(emoji_folder, tmp_path,
     # and under JAX again, as a GPU host without TensorFlow runs it (importing it fails there),
     # each batch split over two (virtual) devices
     env = {k: v for k, v in os.environ.items() if not k.startswith("KERAS_")}
-    env["XLA_FLAGS"] = "--xla_force_host_platform_device_count=2"
+    env["XLA_FLAGS"] = f"{env.get('XLA_FLAGS', '')} --xla_force_host_platform_device_count=2"
     done = subprocess.run([sys.executable, "-c", NO_TENSORFLOW, "--resume", "--backend", "jax", "--out", str(run),
                            "--epochs", "3"], capture_output=True, text=True, env={**env, "KERAS_BACKEND": "jax"},
                           timeout=600)

@@ -105,7 +105,7 @@ def test_epoch_order_is_a_function_of_seed_and_epoch_and_picks_only_real_caption
 def _jax(*args, cache=None, timeout=600, devices=None):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KERAS_", "TF_"))}
     if devices:  # virtual CPU devices, as a machine with several accelerators has
-        env["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={devices}"
+        env["XLA_FLAGS"] = f"{env.get('XLA_FLAGS', '')} --xla_force_host_platform_device_count={devices}"
     if cache:  # the resumed run reuses the first run's compiled step
         env["JAX_COMPILATION_CACHE_DIR"] = str(cache)
     return subprocess.run([sys.executable, "-m", "emoji_t2i.train_jax", *map(str, args)],
