@@ -162,13 +162,25 @@ def _image_side(classifier, matcher):
 def image_embedder(meta: dict, arrays: dict):
     """``embed(images in [-1, 1]) -> matcher image embeddings``, built from ``save_probe``'s
     judges under whichever Keras backend is running (no TensorFlow needed)."""
+    import keras
+
     from emoji_t2i import CHANNELS, IMAGE_SIZE
     from emoji_t2i.evaluation.judges import EmojiClassifier, TextImageMatcher
 
-    classifier = EmojiClassifier(**meta["judges"]["classifier"])
-    classifier(np.zeros((1, IMAGE_SIZE, IMAGE_SIZE, CHANNELS), np.float32))
-    matcher = TextImageMatcher(**meta["judges"]["matcher"])
-    matcher([np.zeros((1, classifier.feature_dim), np.float32), np.zeros((1, 8), np.int32)])
+    def build():
+        classifier = EmojiClassifier(**meta["judges"]["classifier"])
+        classifier(np.zeros((1, IMAGE_SIZE, IMAGE_SIZE, CHANNELS), np.float32))
+        matcher = TextImageMatcher(**meta["judges"]["matcher"])
+        matcher([np.zeros((1, classifier.feature_dim), np.float32), np.zeros((1, 8), np.int32)])
+        return classifier, matcher
+
+    jax = keras.backend.backend() == "jax"
+    if jax:
+        from emoji_t2i.networks.traced_build import built_traced
+
+        classifier, matcher = built_traced(build)
+    else:
+        classifier, matcher = build()
     for prefix, net in _image_side(classifier, matcher):
         for i, w in enumerate(net.weights):
             key = f"{prefix}/{i:03d}"
@@ -180,7 +192,32 @@ def image_embedder(meta: dict, arrays: dict):
     def embed(images):
         return matcher.embed_image_features(classifier.features(images))
 
-    return embed
+    return _jitted(embed, [*classifier.variables, *matcher.variables]) if jax else embed
+
+
+def _jitted(embed, variables, batch: int = 128):
+    """``embed`` as one compiled JAX function of a fixed batch (run eagerly, each op would compile
+    for each split's size): the images padded to a multiple of ``batch``, the weights passed in."""
+    import jax
+    import keras
+
+    @jax.jit
+    def compiled(values, images):
+        with keras.StatelessScope(state_mapping=list(zip(variables, values, strict=True))):
+            return embed(images)
+
+    values = [v.value for v in variables]
+
+    def padded(images):
+        images = np.asarray(images, np.float32)
+        out = []
+        for start in range(0, len(images), batch):
+            chunk = images[start:start + batch]
+            filled = np.concatenate([chunk, np.zeros((batch - len(chunk), *chunk.shape[1:]), np.float32)])
+            out.append(np.asarray(compiled(values, filled))[: len(chunk)])
+        return np.concatenate(out)
+
+    return padded
 
 
 class ProbeScorer:

@@ -80,13 +80,24 @@ def read_bundle(path: Path) -> dict:
 def bundle_minilm(bundle: dict):
     """The bundle's frozen minilm as a MiniLM layer (its word table cut to the captions' ids),
     under whichever backend Keras runs."""
+    import keras
+
     from emoji_t2i.text.minilm import MiniLM
 
     tokens = bundle["tokens"]
     # the word table was cut to the ids the captions use (vocabulary_ids), renumbered 0..max
     size = len(bundle["vocabulary_ids"]) if "vocabulary_ids" in bundle else int(tokens.max()) + 1
-    encoder = MiniLM(vocabulary_size=size, max_positions=tokens.shape[1], name="minilm")
-    encoder(np.zeros((1, tokens.shape[1]), np.int32))
+    def build():
+        encoder = MiniLM(vocabulary_size=size, max_positions=tokens.shape[1], name="minilm")
+        encoder(np.zeros((1, tokens.shape[1]), np.int32))
+        return encoder
+
+    if keras.backend.backend() == "jax":
+        from emoji_t2i.networks.traced_build import built_traced
+
+        encoder = built_traced(build)
+    else:
+        encoder = build()
     if [tuple(w.shape) for w in encoder.weights] != [a.shape for a in bundle["minilm"]]:
         raise UsageError("the bundle's minilm.npz does not fit the MiniLM layer; write the bundle again")
     for w, a in zip(encoder.weights, bundle["minilm"], strict=True):
@@ -111,8 +122,12 @@ def caption_encoder(bundle: dict):
 
 
 def encode_captions(bundle: dict, chunk: int = 512):
-    """All the bundle's captions through its minilm: (pooled, sequence, mask) numpy arrays."""
-    encode = caption_encoder(bundle)
+    """All the bundle's captions through its minilm: (pooled, sequence, mask) numpy arrays. The
+    encoder is built once and kept in ``bundle["caption_encoder"]`` (the probe's copy of the
+    bundle, with its own tokens, finds it there)."""
+    if "caption_encoder" not in bundle:
+        bundle["caption_encoder"] = caption_encoder(bundle)
+    encode = bundle["caption_encoder"]
     tokens = bundle["tokens"]
     chunk = min(chunk, len(tokens))
     parts = []
@@ -188,6 +203,7 @@ def train(config: dict, run: Path, resume: bool = False, log=print) -> dict:
     from emoji_t2i.networks.augment import GEOMETRY_LABELS, GEOMETRY_PARAMS
     from emoji_t2i.networks.ema import moved_average, warmup_decay
     from emoji_t2i.networks.lr_schedules import WarmupCosine
+    from emoji_t2i.networks.traced_build import built_traced
     from emoji_t2i.networks.unet import TextConditionedUNet
     from emoji_t2i.schedulers.loss import DenoisingLoss
 
@@ -199,10 +215,20 @@ def train(config: dict, run: Path, resume: bool = False, log=print) -> dict:
     keras.config.set_dtype_policy(config["precision"])
     augment = float(config.get("augment_probability", 0.0))
     unet_config = {**bundle["meta"]["unet"], "augment_dim": GEOMETRY_LABELS if augment > 0 else 0}
-    denoiser = TextConditionedUNet(**unet_config, name="denoiser")
-    ema_net = TextConditionedUNet(**unet_config, name="ema_denoiser")
-    denoiser.build(None)
-    ema_net.build(None)
+    steps, batch = int(config["steps"]), int(config["batch_size"])
+    schedule = WarmupCosine(config["lr"], config["warmup_steps"], config.get("decay_steps", steps))  # 0: constant
+    optimizer = keras.optimizers.AdamW(
+        schedule, weight_decay=config["weight_decay"],
+        beta_1=config["beta_1"], beta_2=config["beta_2"], clipnorm=1.0, name="adamw")
+
+    def build():
+        nets = [TextConditionedUNet(**unet_config, name=name) for name in ("denoiser", "ema_denoiser")]
+        for net in nets:
+            net.build(None)
+        optimizer.build(nets[0].trainable_variables)
+        return nets
+
+    denoiser, ema_net = built_traced(build)
     if bundle["weights"] is not None:
         for net in (denoiser, ema_net):  # the preset's EMA U-Net starts both, as --init-from does
             assign_weights(net, bundle["weights"],
@@ -210,12 +236,6 @@ def train(config: dict, run: Path, resume: bool = False, log=print) -> dict:
                            new=("augment_dense/",))  # a warm start may add augmentation
     if denoiser.non_trainable_weights:
         raise ValueError("the JAX trainer expects a U-Net without non-trainable weights")
-    steps, batch = int(config["steps"]), int(config["batch_size"])
-    schedule = WarmupCosine(config["lr"], config["warmup_steps"], config.get("decay_steps", steps))  # 0: constant
-    optimizer = keras.optimizers.AdamW(
-        schedule, weight_decay=config["weight_decay"],
-        beta_1=config["beta_1"], beta_2=config["beta_2"], clipnorm=1.0, name="adamw")
-    optimizer.build(denoiser.trainable_variables)
 
     trainable = [v.value for v in denoiser.trainable_variables]
     ema = [v.value for v in ema_net.weights]

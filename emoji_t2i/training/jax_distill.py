@@ -103,6 +103,7 @@ def distill(config: dict, run: Path, resume: bool = False, log=print) -> dict:
     import keras
 
     from emoji_t2i.networks.lr_schedules import WarmupCosine
+    from emoji_t2i.networks.traced_build import built_traced
     from emoji_t2i.networks.unet import TextConditionedUNet
     from emoji_t2i.schedulers.distillation import GuidedDistillationLoss
 
@@ -116,11 +117,16 @@ def distill(config: dict, run: Path, resume: bool = False, log=print) -> dict:
                          "write it with train_jax bundle --init-from PRESET (without --no-weights)")
     keras.config.set_dtype_policy(config["precision"])
     unet_config = {**bundle["meta"]["unet"], "guidance_input": False}
-    original = TextConditionedUNet(**unet_config, name="denoiser")
-    original.build(None)
+
+    def build():
+        nets = (TextConditionedUNet(**unet_config, name="denoiser"),
+                TextConditionedUNet(**{**unet_config, "guidance_input": True}, name="denoiser"))
+        for net in nets:
+            net.build(None)
+        return nets
+
+    original, student_net = built_traced(build)
     assign_weights(original, bundle["weights"], f"{config['bundle']}: its weights do not fit its U-Net config")
-    student_net = TextConditionedUNet(**{**unet_config, "guidance_input": True}, name="denoiser")
-    student_net.build(None)
     copy_by_path(student_net, original)  # a new student is its teacher's conditional prediction
 
     stages, per_stage, batch = [int(n) for n in config["stages"]], int(config["stage_steps"]), int(config["batch_size"])
@@ -157,7 +163,7 @@ def distill(config: dict, run: Path, resume: bool = False, log=print) -> dict:
             # named: Keras numbers a second default-named optimizer ("adam_1"), and the state
             # files key its variables by path
             optimizer = keras.optimizers.Adam(schedule, beta_1=0.9, beta_2=0.99, clipnorm=1.0, name="distillation")
-            optimizer.build(student_net.trainable_variables)
+            built_traced(lambda: optimizer.build(student_net.trainable_variables))  # noqa: B023 (called at once)
             names = {"student": weight_names(student_net),
                      "optimizer": [v.path for v in optimizer.variables]}
             mismatch = f"{run}: its saved student does not fit the bundle's U-Net"

@@ -55,11 +55,16 @@ class JaxStyleGAN:
 
     def build(self, sequence_length: int) -> dict:
         """Builds every network and optimizer; returns the initial state."""
-        for g in (self.generator, self.ema_generator):
-            g.build([(None, g.z_dim), (None, sequence_length)])
-        self.discriminator.build([(None, 72, 72, 4), (None, sequence_length)])
-        self.g_optimizer.build(self.generator.trainable_variables)
-        self.d_optimizer.build(self.discriminator.trainable_variables)
+        from emoji_t2i.networks.traced_build import built_traced
+
+        def build():
+            for g in (self.generator, self.ema_generator):
+                g.build([(None, g.z_dim), (None, sequence_length)])
+            self.discriminator.build([(None, 72, 72, 4), (None, sequence_length)])
+            self.g_optimizer.build(self.generator.trainable_variables)
+            self.d_optimizer.build(self.discriminator.trainable_variables)
+
+        built_traced(build)
         self._p_index = [v.path for v in self.discriminator.non_trainable_variables].index(
             self.discriminator.augment_probability.path)
         self.copy_to_ema()

@@ -2,6 +2,11 @@
 nor a match, the judges' image side survives its trip through probe.npz, and the rule keeps
 the record it states."""
 
+import importlib.util
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -47,13 +52,33 @@ def test_copies_are_near_copies_and_noise_matches_nothing(small_dataset, probe_p
         scorer({**real, "train": real["train"][:3]})
 
 
-def test_the_saved_image_side_embeds_as_the_judges_do(small_dataset, probe_parts):
+EMBED_UNDER_JAX = """
+import os, sys, numpy as np
+os.environ["KERAS_BACKEND"] = "jax"
+from pathlib import Path
+from emoji_t2i.evaluation.probe import image_embedder, load_probe
+_, meta, arrays = load_probe(Path(sys.argv[1]))
+np.save(sys.argv[3], np.asarray(image_embedder(meta, arrays)(np.load(sys.argv[2]))))
+"""
+
+
+def test_the_saved_image_side_embeds_as_the_judges_do(small_dataset, probe_parts, tmp_path):
+    """Under TensorFlow and under JAX (the JAX trainer's probe: a traced build, then one compiled
+    function of 128 images, the last chunk padded)."""
     judges, _, folder = probe_parts
     _, meta, arrays = load_probe(folder)
-    images = small_dataset.images[:6]
+    images = small_dataset.images[:130]
     expected = judges.image_embeddings(judges.image_outputs(images)[0])
-    rebuilt = np.asarray(image_embedder(meta, arrays)(images.astype(np.float32) / 127.5 - 1.0))
+    unit = images.astype(np.float32) / 127.5 - 1.0
+    rebuilt = np.asarray(image_embedder(meta, arrays)(unit))
     np.testing.assert_allclose(rebuilt, expected, atol=1e-5)
+    if importlib.util.find_spec("jax") is not None:
+        np.save(tmp_path / "images.npy", unit)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("KERAS_")}
+        done = subprocess.run([sys.executable, "-c", EMBED_UNDER_JAX, folder, tmp_path / "images.npy",
+                               tmp_path / "jax.npy"], capture_output=True, text=True, env=env, timeout=300)
+        assert done.returncode == 0, done.stderr[-3000:]
+        np.testing.assert_allclose(np.load(tmp_path / "jax.npy"), expected, atol=1e-4)
     arrays = {k: v for k, v in arrays.items() if k != "matcher/001"}
     with pytest.raises(ValueError, match="matcher/001 is missing"):
         image_embedder(meta, arrays)

@@ -45,9 +45,19 @@ from emoji_t2i.networks.augment import geometric_augment  # the diffusion model'
 moved, labels = geometric_augment(x0, params[:, :9], 0.7)
 np.save(sys.argv[2].replace(".npy", "-geometry.npy"), np.concatenate([np.reshape(moved, (4, -1)), labels], 1))
 from emoji_t2i.networks.condition import pack_condition  # cross-attention over words, and style
-words = TextConditionedUNet(text_dim=6, widths=(8, 16, 16), blocks=1, embedding_dim=16, heads=2,
-                            cross_attention=True, styles=3, context_dim=8, augment_dim=6)
+import random
+WORDS = dict(text_dim=6, widths=(8, 16, 16), blocks=1, embedding_dim=16, heads=2, cross_attention=True, styles=3,
+             context_dim=8, augment_dim=6, name="words")
+random.seed(5)  # Keras' unseeded initializers draw their seeds from Python's generator
+words = TextConditionedUNet(**WORDS)
 words.build(None)
+if sys.argv[1] == "jax":  # the JAX trainers' traced build draws the eager build's initial values
+    from emoji_t2i.networks.traced_build import built_traced
+    random.seed(5)
+    traced = built_traced(lambda: (net := TextConditionedUNet(**WORDS), net.build(None))[0])
+    assert [w.path for w in traced.weights] == [w.path for w in words.weights]
+    assert all(np.array_equal(a, b) for a, b in zip(traced.weights, words.weights)), "traced build differs"
+    assert sum(np.asarray(w).std() > 0 for w in traced.weights) > 20  # drawn, not zeros
 for w in words.weights:
     w.assign(rng.normal(0, 0.1, w.shape).astype("float32"))
 mask = np.array([[1, 1, 1, 0, 0], [1, 1, 0, 0, 0], [1, 1, 1, 1, 1], [1, 0, 0, 0, 0]], "float32")
@@ -73,7 +83,8 @@ def test_one_objective_and_ema_for_both_backends(tmp_path):
     """The JAX trainer imports the TensorFlow model's loss, schedule and EMA: the same numbers
     on the same draws and weights, and no TensorFlow import on the JAX side; the StyleGAN's
     augmentation (affine resampling, colour, cutout) is the same under both backends, and so is
-    a U-Net with cross-attention over words, style and augmentation labels, and MiniLM."""
+    a U-Net with cross-attention over words, style and augmentation labels, and MiniLM; and the JAX
+    trainers' traced build (training/jax_build.py) gives the eager build's initial weights."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("KERAS_")}
     for backend in ("jax", "tensorflow"):
         result = subprocess.run([sys.executable, "-c", ONE_LOSS, backend, tmp_path / f"{backend}.npy"],
