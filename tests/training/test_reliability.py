@@ -15,7 +15,7 @@ import pytest
 import tensorflow as tf
 
 from emoji_t2i.errors import UsageError
-from tests.training.conftest import TINY_SETS, train_args
+from tests.training.conftest import TINY_SETS, WORD_EMBEDDING, train_args
 
 UNWRITABLE = "/proc/emoji_t2i-test"  # refused even to root
 
@@ -181,7 +181,7 @@ def test_a_truncated_checkpoint_falls_back_to_the_previous_one(emoji_folder, tmp
     from emoji_t2i.train import main as train
 
     run = tmp_path / "run"
-    assert train(train_args(emoji_folder, run, 2, 2)) == 0
+    assert train(train_args(emoji_folder, run, 2, 2, *WORD_EMBEDDING)) == 0
     data = run / "checkpoints" / "ckpt-2.data-00000-of-00001"
     os.truncate(data, data.stat().st_size // 2)
     capsys.readouterr()
@@ -202,7 +202,8 @@ def test_killed_while_writing_a_checkpoint_resumes_from_a_whole_one(emoji_folder
 
     run = tmp_path / "run"
     ckpts = run / "checkpoints"
-    proc = subprocess.Popen([sys.executable, "-m", "emoji_t2i.train", *train_args(emoji_folder, run, 40, 2)],
+    proc = subprocess.Popen([sys.executable, "-m", "emoji_t2i.train",
+                             *train_args(emoji_folder, run, 40, 2, *WORD_EMBEDDING)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 180
     while time.time() < deadline and not (ckpts / "ckpt-1.index").exists():
@@ -261,7 +262,7 @@ def test_a_new_run_that_dies_before_its_first_checkpoint_leaves_no_folder(emoji_
     from emoji_t2i.train import main
 
     run = tmp_path / "run"
-    assert main([*train_args(emoji_folder, run, 1, 3), "--set", "g_lr=1e30", "--set", "d_lr=1e30"]) == 2
+    assert main(train_args(emoji_folder, run, 1, 3, *WORD_EMBEDDING, "--set", "g_lr=1e30", "--set", "d_lr=1e30")) == 2
     err = capsys.readouterr().err
     assert "non-finite" in one_error_line(err) and "removed" in err
     assert not run.exists()  # nothing left behind: the same --out starts a new run

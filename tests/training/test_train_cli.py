@@ -10,7 +10,7 @@ import pytest
 import tensorflow as tf
 
 from emoji_t2i.train import main
-from tests.training.conftest import train_args
+from tests.training.conftest import WORD_EMBEDDING, train_args
 
 
 def test_run_directory_contents(trained_run):
@@ -99,7 +99,7 @@ def test_resume_gives_the_same_weights_as_a_straight_run(tmp_path, emoji_folder)
 
 def test_non_finite_loss_stops_keeps_checkpoint_and_resumes(tmp_path, emoji_folder, capsys):
     run = tmp_path / "nan"
-    assert main(train_args(emoji_folder, run, 1, 2)) == 0
+    assert main(train_args(emoji_folder, run, 1, 2, *WORD_EMBEDDING)) == 0
     config = json.loads((run / "config.json").read_text())
     good = dict(config["training"])
     config["training"].update(g_lr=float("nan"))  # poisons G's weights at the first step
