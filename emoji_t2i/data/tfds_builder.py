@@ -43,11 +43,20 @@ class Emoji72(tfds.core.GeneratorBasedBuilder):
         return {split: self._generate_examples(data.subset(split)) for split in SPLITS}
 
     def _generate_examples(self, data: EmojiDataset):
-        for i in range(len(data)):
-            example = {"image": data.images[i], "captions": list(data.captions[i]),
+        for i, png in enumerate(_png_bytes(data.images)):
+            example = {"image": png, "captions": list(data.captions[i]),
                        "id": str(data.ids[i]), "identity": str(data.identity[i])}
             example.update({k: str(data.metadata[k][i]) for k in METADATA_FIELDS})
             yield str(data.ids[i]), example
+
+
+def _png_bytes(images: np.ndarray):
+    """Each image's PNG bytes, encoded in one parallel tf.data pass, in order. Given arrays, the
+    Image feature encodes one image per TensorFlow call: 20 s of a 44 s build here."""
+    import tensorflow as tf
+
+    ds = tf.data.Dataset.from_tensor_slices(images).map(tf.io.encode_png, num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.as_numpy_iterator()
 
 
 def load_tfds_as_dataset(name: str = "emoji72", data_dir: str | None = None) -> EmojiDataset:

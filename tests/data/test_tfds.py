@@ -1,3 +1,4 @@
+import numpy as np
 import tensorflow_datasets as tfds
 
 import emoji_t2i.datasets  # noqa: F401  (registers emoji72)
@@ -13,7 +14,9 @@ def test_tfds_builds_offline_and_matches_the_artifact(tmp_path, embedded):
     assert len(ds) == len(embedded)
     assert sorted(ds.ids.tolist()) == sorted(embedded.ids.tolist())
     row = int(list(ds.ids).index(embedded.ids[0]))
-    assert (ds.images[row] == embedded.images[0]).all()
+    position = {image_id: k for k, image_id in enumerate(ds.ids)}
+    order = np.array([position[image_id] for image_id in embedded.ids])
+    assert np.array_equal(ds.images[order], embedded.images)  # every image, under its own id
     assert ds.split[row] == embedded.split[0]
     assert ds.metadata["style"][row] == embedded.metadata["style"][0]
     assert set(ds.metadata["style"].tolist()) == set(embedded.metadata["style"].tolist())
