@@ -45,7 +45,7 @@ TINY = {
     "stylegan": {"z_dim": 8, "w_dim": 8, "mapping_depth": 2, "g_channels": (8, 8, 8, 8), "d_channels": (8, 8, 8, 8),
                  "conditional": True, "text_encoder": "embedding", "text_dim": 8, "r1_interval": 1, "ada_interval": 1,
                  "ada_speed_images": 40},
-    "diffusion": {"text_encoder": "embedding", "text_dim": 16, "widths": (8, 16, 16), "blocks": 1,
+    "diffusion": {"text_encoder": "embedding", "text_dim": 16, "widths": (8, 16), "blocks": 1,
                   "num_steps": 2, "condition_dropout": 0.7},
 }
 

@@ -72,7 +72,7 @@ def test_a_tensorflow_diffusion_models_state_round_trips_by_name(tmp_path):
     for a, b in zip(st.model_optimizer(source).variables, st.model_optimizer(target).variables, strict=True):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
     with pytest.raises(UsageError, match="does not fit this model"):
-        st.load_model_state(tiny_model("diffusion", text_encoder="minilm", widths=(8, 16)), saved, "state")
+        st.load_model_state(tiny_model("diffusion", text_encoder="minilm", widths=(8, 16, 16)), saved, "state")
     for file in tmp_path.glob("state/optimizer-*.npz"):
         file.unlink()
     with pytest.raises(MissingFile, match="copy the whole state/ folder"):
