@@ -70,6 +70,7 @@ print("ok")
     assert result.stdout.strip().endswith("ok"), result.stderr[-2000:]
 
 
+@pytest.mark.slow  # cgan's minilm step: test_cgan.py; the CLI's wordpiece rule: the diffusion run's test above
 def test_cgan_trains_with_minilm(emoji_folder, tmp_path):
     from tests.training.conftest import train_args
 
