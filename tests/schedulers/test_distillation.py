@@ -88,7 +88,7 @@ def test_a_tiny_student_moves_towards_two_teacher_steps():
     from emoji_t2i.networks.unet import TextConditionedUNet
 
     keras.utils.set_random_seed(0)
-    tiny = {"text_dim": 16, "widths": (8, 16, 16), "blocks": 1, "embedding_dim": 16}
+    tiny = {"text_dim": 16, "widths": (8, 16), "blocks": 1, "embedding_dim": 16}
     teacher = TextConditionedUNet(**tiny, name="denoiser")
     teacher.build(None)
     rng = np.random.default_rng(2)

@@ -74,7 +74,7 @@ print("ok")
     return out
 
 
-TINY_UNET = ["--set", "widths=8,16,16", "--set", "blocks=1", "--set", "num_steps=2"]
+TINY_UNET = ["--set", "widths=8,16", "--set", "blocks=1", "--set", "num_steps=2"]
 
 
 @pytest.fixture(scope="session")

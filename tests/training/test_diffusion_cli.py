@@ -92,7 +92,7 @@ def test_init_from_a_run_starts_at_its_weights_and_records_the_lineage(diffusion
     assert train_main(["--init-from", str(diffusion_run), "--epochs", "1", "--steps-per-epoch", "1",
                        "--set", "lr=0", "--out", str(run), *common]) == 0
     config = json.loads((run / "config.json").read_text())
-    assert config["hparams"]["widths"] == [8, 16, 16] and config["training"]["tokenizer"] == "wordpiece"
+    assert config["hparams"]["widths"] == [8, 16] and config["training"]["tokenizer"] == "wordpiece"
     assert config["init_from"]["preset"] == str(diffusion_run / "preset") and config["init_from"]["steps"] == 4
     assert json.loads((run / "preset" / "metadata.json").read_text())["init_from"]["epochs"] == 2
     # lr=0 (and EMA of identical weights) leaves the weights where the preset put them

@@ -25,7 +25,7 @@ import keras
 from emoji_t2i.networks.ema import moved_average, warmup_decay
 from emoji_t2i.networks.unet import TextConditionedUNet
 from emoji_t2i.schedulers.loss import DenoisingLoss
-net = TextConditionedUNet(text_dim=6, widths=(8, 16, 16), blocks=1, embedding_dim=16)
+net = TextConditionedUNet(text_dim=6, widths=(8, 16), blocks=1, embedding_dim=16)
 net.build(None)
 rng = np.random.default_rng(1)
 for w in net.weights:  # the same non-zero weights on both sides (the last conv starts at zero)
@@ -46,7 +46,7 @@ moved, labels = geometric_augment(x0, params[:, :9], 0.7)
 np.save(sys.argv[2].replace(".npy", "-geometry.npy"), np.concatenate([np.reshape(moved, (4, -1)), labels], 1))
 from emoji_t2i.networks.condition import pack_condition  # cross-attention over words, and style
 import random
-WORDS = dict(text_dim=6, widths=(8, 16, 16), blocks=1, embedding_dim=16, heads=2, cross_attention=True, styles=3,
+WORDS = dict(text_dim=6, widths=(8, 16), blocks=1, embedding_dim=16, heads=2, cross_attention=True, styles=3,
              context_dim=8, augment_dim=6, name="words")
 random.seed(5)  # Keras' unseeded initializers draw their seeds from Python's generator
 words = TextConditionedUNet(**WORDS)
@@ -155,7 +155,7 @@ def test_bundle_train_resume_and_preset_round_trip(diffusion_run, emoji_folder, 
     from emoji_t2i.data import load_dataset
 
     assert meta["images"] == len(load_dataset(str(emoji_folder)).subset("train"))
-    assert meta["unet"]["widths"] == [8, 16, 16] and meta["warm_start"]
+    assert meta["unet"]["widths"] == [8, 16] and meta["warm_start"]
 
     first = _jax("train", "--bundle", bundle, "--out", run, "--steps", 3, "--batch-size", 8,
                  "--precision", "float32", "--log-seconds", 0, "--warmup-steps", 0, "--lr", 1e-3,
