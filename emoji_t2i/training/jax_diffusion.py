@@ -87,6 +87,7 @@ def bundle_minilm(bundle: dict):
     tokens = bundle["tokens"]
     # the word table was cut to the ids the captions use (vocabulary_ids), renumbered 0..max
     size = len(bundle["vocabulary_ids"]) if "vocabulary_ids" in bundle else int(tokens.max()) + 1
+
     def build():
         encoder = MiniLM(vocabulary_size=size, max_positions=tokens.shape[1], name="minilm")
         encoder(np.zeros((1, tokens.shape[1]), np.int32))
