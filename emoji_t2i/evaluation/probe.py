@@ -166,6 +166,7 @@ def image_embedder(meta: dict, arrays: dict):
 
     from emoji_t2i import CHANNELS, IMAGE_SIZE
     from emoji_t2i.evaluation.judges import EmojiClassifier, TextImageMatcher
+    from emoji_t2i.networks.traced_build import built_traced
 
     def build():
         classifier = EmojiClassifier(**meta["judges"]["classifier"])
@@ -174,13 +175,7 @@ def image_embedder(meta: dict, arrays: dict):
         matcher([np.zeros((1, classifier.feature_dim), np.float32), np.zeros((1, 8), np.int32)])
         return classifier, matcher
 
-    jax = keras.backend.backend() == "jax"
-    if jax:
-        from emoji_t2i.networks.traced_build import built_traced
-
-        classifier, matcher = built_traced(build)
-    else:
-        classifier, matcher = build()
+    classifier, matcher = built_traced(build)
     for prefix, net in _image_side(classifier, matcher):
         for i, w in enumerate(net.weights):
             key = f"{prefix}/{i:03d}"
@@ -192,7 +187,8 @@ def image_embedder(meta: dict, arrays: dict):
     def embed(images):
         return matcher.embed_image_features(classifier.features(images))
 
-    return _jitted(embed, [*classifier.variables, *matcher.variables]) if jax else embed
+    under_jax = keras.backend.backend() == "jax"
+    return _jitted(embed, [*classifier.variables, *matcher.variables]) if under_jax else embed
 
 
 def _jitted(embed, variables, batch: int = 128):

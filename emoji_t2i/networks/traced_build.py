@@ -20,15 +20,19 @@ T = TypeVar("T")
 
 
 def built_traced(build: Callable[[], T]) -> T:
-    """``build()``'s result, its Keras variables initialised as an eager build would (JAX backend).
+    """``build()``'s result, its Keras variables initialised as an eager build would. Under
+    another backend it is ``build()`` itself.
 
     ``build`` creates and builds networks and optimizers (``net.build(...)``, a call on dummy
     inputs, ``optimizer.build(...)``) and returns them. It must not read or assign weights (do
     that afterwards, on what it returns) nor create variables from values rather than
     initializers (an optimizer's step counter: create the optimizer outside, build it inside).
     """
-    import jax
     import keras
+
+    if keras.backend.backend() != "jax":
+        return build()
+    import jax
 
     made = []
     with keras.StatelessScope():  # on exit, Keras initialises the variables created inside

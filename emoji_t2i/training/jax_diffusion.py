@@ -80,8 +80,7 @@ def read_bundle(path: Path) -> dict:
 def bundle_minilm(bundle: dict):
     """The bundle's frozen minilm as a MiniLM layer (its word table cut to the captions' ids),
     under whichever backend Keras runs."""
-    import keras
-
+    from emoji_t2i.networks.traced_build import built_traced
     from emoji_t2i.text.minilm import MiniLM
 
     tokens = bundle["tokens"]
@@ -93,12 +92,7 @@ def bundle_minilm(bundle: dict):
         encoder(np.zeros((1, tokens.shape[1]), np.int32))
         return encoder
 
-    if keras.backend.backend() == "jax":
-        from emoji_t2i.networks.traced_build import built_traced
-
-        encoder = built_traced(build)
-    else:
-        encoder = build()
+    encoder = built_traced(build)
     if [tuple(w.shape) for w in encoder.weights] != [a.shape for a in bundle["minilm"]]:
         raise UsageError("the bundle's minilm.npz does not fit the MiniLM layer; write the bundle again")
     for w, a in zip(encoder.weights, bundle["minilm"], strict=True):
