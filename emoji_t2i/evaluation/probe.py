@@ -83,14 +83,11 @@ def build_probe(dataset, judges, training, seed: int = 0, counts: dict | None = 
         # styles chosen per split: a run on other styles than the evaluation's is probed in its own
         ps = prompt_set(ds.take(np.flatnonzero(ds.split == split)), split, counts[split], seed, reference_style,
                         pool_from=dataset)
-        # only the captions the candidates name: the pool holds every caption of the split
-        used, remapped = np.unique(ps.candidates, return_inverse=True)
         n = len(ps.prompts)
-        pool = list(ps.prompts) + [ps.caption_pool[i] for i in used]
         prompts[split] = list(ps.prompts)
         styles[split] = [ps.styles[i % len(ps.styles)] if len(ps.styles) > 1 else "" for i in range(n)]
-        candidates[split] = n + remapped.reshape(ps.candidates.shape)
-        texts[split] = judges.text_embeddings(pool)
+        candidates[split] = ps.candidates
+        texts[split] = judges.text_embeddings(ps.caption_pool)
     if composition:
         from emoji_t2i.evaluation.composition import composition_set
 

@@ -30,7 +30,7 @@ class PromptSet:
     prompts: list[str]
     partners: np.ndarray  # the partner style's row for each reference row (-1 if none)
     candidates: np.ndarray  # (n, MISMATCHED) indices into ``caption_pool``
-    caption_pool: list[str]  # prompts first, then the captions of other emoji
+    caption_pool: list[str]  # prompts first, then the mismatched captions the candidates name
     styles: tuple[str, ...] = ()  # (reference, partner) styles
 
 
@@ -72,13 +72,17 @@ def prompt_set(ds: EmojiDataset, split: str, limit: int | None, seed: int,
     pool = [(str(source.identity[r]), c) for r in pool_rows for c in source.captions[r]]
     pool_identity = np.array([p[0] for p in pool])
     pool_text = np.array([p[1] for p in pool], dtype=object)
-    caption_pool = list(prompts) + [p[1] for p in pool]
-    candidates = np.empty((len(reference), MISMATCHED), np.int64)
+    drawn = np.empty((len(reference), MISMATCHED), np.int64)
     for k, row in enumerate(reference):
         allowed = np.flatnonzero((pool_identity != ds.identity[row]) & (pool_text != prompts[k]))
         if len(allowed) < MISMATCHED:
             raise UsageError(f"R-precision ranks each prompt against {MISMATCHED} mismatched captions; the {split} "
                              f"split has {len(allowed)} for {prompts[k]!r}: use a dataset with more emoji (or, "
                              "training, leave probe_every at 0)")
-        candidates[k] = len(prompts) + rng.choice(allowed, MISMATCHED, replace=False)
+        drawn[k] = rng.choice(allowed, MISMATCHED, replace=False)
+    # the pool keeps only the captions drawn: a split has tens of thousands, and every caption
+    # of the pool is embedded
+    used, remapped = np.unique(drawn, return_inverse=True)
+    caption_pool = list(prompts) + [pool[i][1] for i in used]
+    candidates = len(prompts) + remapped.reshape(drawn.shape)
     return PromptSet(split, reference, prompts, partners, candidates, caption_pool, styles)
