@@ -181,15 +181,25 @@ def test_cross_attention_unet_reads_words_and_style_and_drops_both_with_the_capt
 
 
 def test_a_cross_attention_model_trains_every_weight_and_samples_by_style():
+    """The flagship's conditioning in one model (tracing a step is the cost): cross-attention,
+    style, text noise and augmentation all train; styles and augmentation labels reach the
+    U-Net, the labels in training only (a bias-free projection: zero labels, and sampling,
+    which passes none, are the un-augmented network)."""
     from tests.harness import run_train_step_test, tiny_model
 
     model = tiny_model("diffusion", text_encoder="minilm", cross_attention=True,
-                       styles=("google", "twitter"), style_dropout=0.3, text_noise=0.1)
+                       styles=("google", "twitter"), style_dropout=0.3, text_noise=0.1, augment_probability=0.5)
     assert not model.cached_text and model.packed
     assert model.random_draws()["text_noise"][1] == (2 + model.MAX_WORDS, 384)
+    assert model.random_draws()["augment_geometry"] == ("uniform", (9,)) and model.denoiser.augment_dim == 6
     run_train_step_test("diffusion", model=model)
     wake_zero_initialised(model)
-    batch = tiny_batch(model, 2)
+    net, batch = model.ema_denoiser, tiny_batch(model, 2)
+    x = tf.random.stateless_normal([2, 72, 72, 4], seed=[5, 0])
+    inputs = (x, tf.constant([0.0, 2.0]), model.encode(batch["tokens"]), tf.ones([2]))
+    plain = np.asarray(net(inputs))
+    np.testing.assert_array_equal(np.asarray(net(inputs, augment_labels=tf.zeros([2, 6]))), plain)
+    assert np.abs(np.asarray(net(inputs, augment_labels=tf.ones([2, 6]))) - plain).max() > 1e-4
     noise = tf.random.stateless_normal([2, 72, 72, 4], seed=[1, 0])
     google = np.asarray(model.sample(batch["tokens"], noise, num_steps=2, style="google"))
     twitter = np.asarray(model.sample(batch["tokens"], noise, num_steps=2, style="twitter"))
@@ -236,23 +246,6 @@ def test_a_distilled_student_takes_the_guidance_scale_and_composes_in_one_call_p
     assert np.asarray(mixed).shape == (2, 72, 72, 4)
     logs = model.train_step(batch)  # the plain objective trains a student at scale 1
     assert np.isfinite(float(logs["loss"]))
-
-
-def test_augmentation_labels_reach_the_unet_in_training_only():
-    """augment_probability: the U-Net takes the labels through a bias-free projection, so zero
-    labels (and sampling, which passes none) are the un-augmented network; every weight trains."""
-    from tests.harness import run_train_step_test
-
-    model = tiny_model("diffusion", augment_probability=0.5)
-    assert model.random_draws()["augment_geometry"] == ("uniform", (9,)) and model.denoiser.augment_dim == 6
-    run_train_step_test("diffusion", model=model)
-    wake_zero_initialised(model)
-    net, batch = model.ema_denoiser, tiny_batch(model, 2)
-    x = tf.random.stateless_normal([2, 72, 72, 4], seed=[5, 0])
-    inputs = (x, tf.constant([0.0, 2.0]), model.encode(batch["tokens"]), tf.ones([2]))
-    plain = np.asarray(net(inputs))
-    np.testing.assert_array_equal(np.asarray(net(inputs, augment_labels=tf.zeros([2, 6]))), plain)
-    assert np.abs(np.asarray(net(inputs, augment_labels=tf.ones([2, 6]))) - plain).max() > 1e-4
 
 
 def test_the_unet_denoises_latents_at_their_own_size_and_refuses_sizes_its_levels_cannot_halve():
