@@ -5,7 +5,6 @@ from PIL import Image
 from emoji_t2i.export import main as export_main
 from emoji_t2i.generate import main as generate_main
 from emoji_t2i.pipelines import TextToImagePipeline
-from tests.training.conftest import export_and_check_in_fresh_process
 
 ODD = ["", "zzqx blorf", "웃는 얼굴", "😀🐱", "cat " * 125]
 
@@ -35,11 +34,6 @@ def test_generate_bad_run_is_one_line(tmp_path, capsys):
     assert generate_main(["--run", str(tmp_path / "nope"), "cat"]) == 2
     err = capsys.readouterr().err.strip()
     assert "no such run directory" in err and "\n" not in err
-
-
-def test_export_loads_with_tensorflow_alone(trained_run, tmp_path):
-    out = export_and_check_in_fresh_process(trained_run, tmp_path, odd_prompts=ODD)
-    assert export_main(["--run", str(trained_run), "--out", str(out)]) == 2  # not empty
 
 
 def test_export_as_preset_keeps_the_runs_metadata(trained_run, tmp_path):

@@ -68,16 +68,22 @@ def test_sampling_is_chunked_seeded_in_range_and_takes_empty_batches(trained_run
 
 
 def test_savedmodel_checks_its_inputs_and_chunks_as_the_pipeline(trained_run, tmp_path):
+    """A Python that imports TensorFlow alone loads the export: it refuses seeds out of range,
+    takes empty, blank and odd prompts, and draws the pipeline's images in chunks; the export
+    refuses to write into a folder that is not empty."""
     from emoji_t2i.export import main as export
     from emoji_t2i.pipelines import TextToImagePipeline
 
     saved = tmp_path / "saved"
     assert export(["--run", str(trained_run), "--out", str(saved)]) == 0
+    assert export(["--run", str(trained_run), "--out", str(saved)]) == 2  # not empty
     prompts = ["crying cat", "pizza", "red heart"] * 30  # 90 prompts: two chunks
+    odd = ["zzqx blorf", "웃는 얼굴", "😀🐱", "cat " * 125]
     np.save(tmp_path / "want.npy", TextToImagePipeline.from_run(trained_run).sample(prompts, seed=11))
     script = textwrap.dedent(f"""
-        import numpy as np, tensorflow as tf
+        import sys, numpy as np, tensorflow as tf
         m = tf.saved_model.load({str(saved)!r})
+        assert m.serve(tf.constant({odd!r}), 0).shape == ({len(odd)}, 72, 72, 4)
         for seed in (2**40, -1):
             try:
                 m.serve(tf.constant(["x"]), seed)
@@ -89,6 +95,7 @@ def test_savedmodel_checks_its_inputs_and_chunks_as_the_pipeline(trained_run, tm
         got = m.serve(tf.constant({prompts!r}), 11).numpy()
         diff = np.abs(got.astype(int) - np.load({str(tmp_path / 'want.npy')!r}).astype(int)).max()
         assert diff <= 1, diff
+        assert not any(name.startswith("emoji_t2i") for name in sys.modules)
         print("ok")
     """)
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
