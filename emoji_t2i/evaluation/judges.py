@@ -185,7 +185,7 @@ class Judges:
 
     def __init__(self, classifier, matcher, vectorizer, info: dict):
         self.classifier, self.matcher, self.vectorizer, self.info = classifier, matcher, vectorizer, info
-        self._text_side = None  # made on first use: a matcher may be set after construction
+        self._text_side = _TextSide(matcher) if matcher is not None else None
 
     @classmethod
     def load(cls, directory: str | Path = JUDGES_DIR) -> Judges:
@@ -221,6 +221,4 @@ class Judges:
     def text_embeddings(self, captions, batch: int = 1024):
         if not len(captions):
             return np.zeros((0, self.matcher.embed_dim), np.float32)
-        if self._text_side is None or self._text_side.matcher is not self.matcher:
-            self._text_side = _TextSide(self.matcher)
         return np.asarray(self._text_side.predict(self.vectorizer(list(captions)), batch_size=batch, verbose=0))

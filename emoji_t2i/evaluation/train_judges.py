@@ -93,7 +93,7 @@ def train_judges(ds, out, classifier_epochs=CLASSIFIER_EPOCHS, matcher_epochs=MA
     vectorizer = make_vectorizer("word", [c for caps in train.captions for c in caps])
     judges = Judges(classifier, None, vectorizer, {})
     features, _ = judges.image_outputs(train.images)
-    judges.matcher = train_matcher(features, train, vectorizer, matcher_epochs, 256, seed)
+    judges = Judges(classifier, train_matcher(features, train, vectorizer, matcher_epochs, 256, seed), vectorizer, {})
 
     heldout = ds.subset("heldout")
     known = np.isin(heldout.metadata["subcategory"], subcategories)
