@@ -105,9 +105,16 @@ def weights_of(net) -> list[np.ndarray]:
     return [np.array(w) for w in net.weights]
 
 
-def run_forward_test(name: str) -> None:
-    """``generate`` gives float32 RGBA in [-1, 1], and the text reaches the image (a caption
-    of another row changes it). One model for both: building and tracing it is the cost.
+def run_generator_test(name: str, tmp_path) -> None:
+    """What a generator promises its callers, on one model (building and tracing it is the cost):
+
+    - ``generate`` gives float32 RGBA in [-1, 1], and the text reaches the image (a caption of
+      another row changes it);
+    - ``.weights.h5`` and ``.keras`` round trips reproduce its samples (every weight is drawn,
+      so a weight lost on the way changes them);
+    - ``warm_start`` (``--init-from``) copies its sampling layers into a new model, and into the
+      trained networks they are the EMA of, so the new model samples as the source does.
+
     Seeded: with some random inits a tiny vq_transformer's sampled tokens ignored the text (seen
     once in a full run, where the global seed state depends on the tests before it)."""
     keras.utils.set_random_seed(0)
@@ -118,9 +125,33 @@ def run_forward_test(name: str) -> None:
     values = np.asarray(images)
     assert -1.0 <= values.min() and values.max() <= 1.0
     wake_zero_initialised(model)  # the diffusion U-Net's text path starts at exactly zero
-    a = np.asarray(model.generate(batch["tokens"], batch["noise"]))
+    expected = np.asarray(model.generate(batch["tokens"], batch["noise"]))
     b = np.asarray(model.generate(batch["wrong_tokens"], batch["noise"]))
-    assert np.abs(a - b).mean() > 1e-4, "the text does not reach the image"
+    assert np.abs(expected - b).mean() > 1e-4, "the text does not reach the image"
+
+    model.save_weights(tmp_path / "m.weights.h5")
+    twin = tiny_model(name)
+    twin.load_weights(tmp_path / "m.weights.h5")
+    np.testing.assert_allclose(np.asarray(twin.generate(batch["tokens"], batch["noise"])), expected, atol=1e-6)
+    model.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras", compile=False)
+    assert loaded.get_config() == model.get_config()
+    np.testing.assert_allclose(np.asarray(loaded.generate(batch["tokens"], batch["noise"])), expected, atol=1e-6)
+
+    rng = np.random.default_rng(0)
+    for w in model.weights:  # every copy (trained and EMA) perturbed on its own: no training needed
+        if w.dtype.startswith("float") and "minilm" not in w.path:  # never the shared frozen MiniLM
+            w.assign(np.asarray(w) + rng.normal(0, 0.05, w.shape).astype(w.dtype))
+    twin.warm_start(model)
+    for mine, theirs in zip(twin.sampling_layers(), model.sampling_layers(), strict=True):
+        for a, b in zip(weights_of(mine), weights_of(theirs), strict=True):
+            np.testing.assert_array_equal(a, b)
+    assert bool(twin.ema_pairs()) == (ema_network(twin) is not None)
+    for trained, ema in twin.ema_pairs():
+        for a, b in zip(weights_of(trained), weights_of(ema), strict=True):
+            np.testing.assert_array_equal(a, b)
+    np.testing.assert_allclose(np.asarray(twin.generate(batch["tokens"], batch["noise"])),
+                               np.asarray(model.generate(batch["tokens"], batch["noise"])), atol=1e-6)
 
 
 # Steps until every trainable weight has had a gradient. The U-Net zero-initialises its
@@ -181,46 +212,6 @@ def run_train_step_test(name: str, model=None, **overrides) -> dict:
         moved = zip(ema_before, weights_of(ema), strict=True)
         assert any(not np.allclose(a, b) for a, b in moved), "EMA did not move"
     return logs
-
-
-def run_model_saving_test(name: str, tmp_path) -> None:
-    """``.weights.h5`` and ``.keras`` round trips reproduce the same samples (of random
-    weights: every weight is drawn, so a weight lost on the way changes the samples)."""
-    model = tiny_model(name)
-    wake_zero_initialised(model)
-    batch = tiny_batch(model, 2, seed=1)
-    expected = np.asarray(model.generate(batch["tokens"], batch["noise"]))
-    model.save_weights(tmp_path / "m.weights.h5")
-    twin = tiny_model(name)
-    twin.load_weights(tmp_path / "m.weights.h5")
-    np.testing.assert_allclose(np.asarray(twin.generate(batch["tokens"], batch["noise"])), expected, atol=1e-6)
-    model.save(tmp_path / "m.keras")
-    loaded = keras.saving.load_model(tmp_path / "m.keras", compile=False)
-    assert loaded.get_config() == model.get_config()
-    np.testing.assert_allclose(np.asarray(loaded.generate(batch["tokens"], batch["noise"])), expected, atol=1e-6)
-
-
-def run_warm_start_test(name: str) -> None:
-    """``warm_start`` (``--init-from``) copies a trained model's sampling layers, and into the
-    trained networks they are the EMA of, so the new model samples as the source did."""
-    source = tiny_model(name, compile=False)
-    source.build_for_sampling(SEQUENCE_LENGTH)
-    rng = np.random.default_rng(0)
-    for w in source.weights:  # every copy (trained and EMA) perturbed on its own: no training needed
-        if w.dtype.startswith("float") and "minilm" not in w.path:  # never the shared frozen MiniLM
-            w.assign(np.asarray(w) + rng.normal(0, 0.05, w.shape).astype(w.dtype))
-    model = tiny_model(name)
-    model.warm_start(source)
-    for mine, theirs in zip(model.sampling_layers(), source.sampling_layers(), strict=True):
-        for a, b in zip(weights_of(mine), weights_of(theirs), strict=True):
-            np.testing.assert_array_equal(a, b)
-    assert bool(model.ema_pairs()) == (ema_network(model) is not None)
-    for trained, ema in model.ema_pairs():
-        for a, b in zip(weights_of(trained), weights_of(ema), strict=True):
-            np.testing.assert_array_equal(a, b)
-    batch = tiny_batch(model, 2, seed=1)
-    np.testing.assert_allclose(np.asarray(model.generate(batch["tokens"], batch["noise"])),
-                               np.asarray(source.generate(batch["tokens"], batch["noise"])), atol=1e-6)
 
 
 def run_checkpoint_coverage_test(model, tmp_path) -> None:

@@ -10,10 +10,8 @@ from tests.harness import (
     fit_steps,
     image_output_layers,
     run_checkpoint_coverage_test,
-    run_forward_test,
-    run_model_saving_test,
+    run_generator_test,
     run_train_step_test,
-    run_warm_start_test,
     tiny_batch,
     tiny_model,
 )
@@ -32,11 +30,6 @@ def test_every_registered_model_has_a_tiny_config():
     assert set(MODELS) == set(TINY)
 
 
-@pytest.mark.parametrize("name", GENERATORS)
-def test_forward_shapes_range_and_text(name):
-    run_forward_test(name)
-
-
 @pytest.mark.parametrize("name", MODELS)
 def test_the_checkpoint_holds_every_weight_and_one_step_moves_each(name, tmp_path):
     keras.utils.set_random_seed(0)
@@ -46,13 +39,8 @@ def test_the_checkpoint_holds_every_weight_and_one_step_moves_each(name, tmp_pat
 
 
 @pytest.mark.parametrize("name", GENERATORS)
-def test_saving_round_trips(name, tmp_path):
-    run_model_saving_test(name, tmp_path)
-
-
-@pytest.mark.parametrize("name", GENERATORS)
-def test_warm_start_samples_as_the_source(name):
-    run_warm_start_test(name)
+def test_generates_in_range_from_its_text_round_trips_saving_and_warm_starts(name, tmp_path):
+    run_generator_test(name, tmp_path)
 
 
 # bfloat16 runs the same casts as float16 without loss scaling: one model per training step
