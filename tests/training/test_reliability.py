@@ -183,28 +183,13 @@ def test_a_full_disk_at_a_checkpoint_keeps_the_last_one(emoji_folder, tmp_path):
     assert tf.train.latest_checkpoint(str(run / "checkpoints")).endswith("ckpt-2")
 
 
-def test_a_truncated_checkpoint_falls_back_to_the_previous_one(emoji_folder, tmp_path, capsys):
-    from emoji_t2i.generate import main as generate
-    from emoji_t2i.train import main as train
-
-    run = tmp_path / "run"
-    assert train(train_args(emoji_folder, run, 2, 2, *WORD_EMBEDDING)) == 0
-    data = run / "checkpoints" / "ckpt-2.data-00000-of-00001"
-    os.truncate(data, data.stat().st_size // 2)
-    capsys.readouterr()
-    assert generate(["--run", str(run), "crying cat", "-n", "1", "--seed", "0", "-o", str(tmp_path / "g.png")]) == 0
-    err = capsys.readouterr().err
-    assert "ckpt-2 is unreadable" in err and "using ckpt-1" in err
-    assert train(["--resume", "--out", str(run), "--epochs", "3"]) == 0
-    assert "resumed" in capsys.readouterr().err
-    reader = tf.train.load_checkpoint(tf.train.latest_checkpoint(str(run / "checkpoints")))
-    assert int(reader.get_tensor("epoch/.ATTRIBUTES/VARIABLE_VALUE")) == 3
-
-
-def test_killed_while_writing_a_checkpoint_resumes_from_a_whole_one(emoji_folder, tmp_path):
+def test_killed_while_writing_a_checkpoint_resumes_from_a_whole_one_and_a_truncated_one_falls_back(
+        emoji_folder, tmp_path, capsys):
     """SIGKILL the moment a checkpoint's temporary files appear (or at a random time after the
     first checkpoint): every checkpoint the run lists still reads, and --resume loses at most
-    the epoch that was being written."""
+    the epoch that was being written. Then the newest checkpoint cut in half: generate and
+    --resume say so and use the one before it. (One run for both: its training is the cost.)"""
+    from emoji_t2i.generate import main as generate
     from emoji_t2i.train import main
 
     run = tmp_path / "run"
@@ -231,6 +216,17 @@ def test_killed_while_writing_a_checkpoint_resumes_from_a_whole_one(emoji_folder
     assert int(reader.get_tensor("epoch/.ATTRIBUTES/VARIABLE_VALUE")) == written + 1
     steps = [k for k in reader.get_variable_to_shape_map() if k.startswith("g_optimizer/") and "iter" in k]
     assert steps and int(reader.get_tensor(steps[0])) == 2 * (written + 1)  # 2 steps an epoch, none lost
+
+    data = ckpts / f"ckpt-{written + 1}.data-00000-of-00001"
+    os.truncate(data, data.stat().st_size // 2)
+    capsys.readouterr()
+    assert generate(["--run", str(run), "crying cat", "-n", "1", "--seed", "0", "-o", str(tmp_path / "g.png")]) == 0
+    err = capsys.readouterr().err
+    assert f"ckpt-{written + 1} is unreadable" in err and f"using ckpt-{written}" in err
+    assert main(["--resume", "--out", str(run), "--epochs", str(written + 2)]) == 0
+    assert "resumed" in capsys.readouterr().err
+    reader = tf.train.load_checkpoint(tf.train.latest_checkpoint(str(ckpts)))
+    assert int(reader.get_tensor("epoch/.ATTRIBUTES/VARIABLE_VALUE")) == written + 2
 
 
 # --- the app ----------------------------------------------------------------------------------
