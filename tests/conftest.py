@@ -91,7 +91,6 @@ RUN_FIRST = (
     "tests/app/test_browser.py",
     "tests/test_notebooks.py",
     "tests/data/test_tfds.py",
-    "tests/training/test_distributed.py",
     "tests/test_install.py",
 )
 

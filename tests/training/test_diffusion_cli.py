@@ -105,6 +105,10 @@ def test_init_from_a_run_starts_at_its_weights_and_records_the_lineage(diffusion
     assert "is a 'diffusion' preset, not 'cgan'" in capsys.readouterr().err
 
 
+# ~70-95 s (a run on a whole style, 224 prompts judged): -m slow. What it joins is covered faster:
+# the probe's measures (tests/evaluation/test_probe.py), its records and choice across a resume
+# (tests/training/test_state.py), a probe inside training (test_train_jax.py's packed run).
+@pytest.mark.slow
 def test_the_probe_logs_each_epoch_and_keeps_the_preset_its_rule_chooses(tmp_path, capsys):
     """--set probe_every: 224 fixed prompts of the embedded data sampled and judged every N
     epochs (here of a model trained on one small style); probe.jsonl, history.csv's columns and

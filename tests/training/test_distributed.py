@@ -31,9 +31,11 @@ def weights(path):
     return found
 
 
-# the diffusion run repeats the same engine path with a second model (and minilm's caption cache)
-@pytest.mark.parametrize("model, extra", [("cgan", TINY_SETS),
-                                          pytest.param("diffusion", TINY_UNET, marks=pytest.mark.slow)])
+# Two processes (~50 s in a full run): -m slow. The strategy's arithmetic (the loss averaged over
+# the global batch, the same weights as one device) is tests/models/test_cgan.py's mirrored step;
+# the diffusion run repeats the same engine path with a second model (and minilm's caption cache).
+@pytest.mark.slow
+@pytest.mark.parametrize("model, extra", [("cgan", TINY_SETS), ("diffusion", TINY_UNET)])
 def test_two_workers_train_to_the_same_weights(tmp_path, emoji_folder, model, extra):
     cluster = [f"127.0.0.1:{p}" for p in free_ports(2)]
     out = tmp_path / "run"
