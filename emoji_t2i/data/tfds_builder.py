@@ -52,10 +52,15 @@ class Emoji72(tfds.core.GeneratorBasedBuilder):
 
 def _png_bytes(images: np.ndarray):
     """Each image's PNG bytes, encoded in one parallel tf.data pass, in order. Given arrays, the
-    Image feature encodes one image per TensorFlow call: 20 s of a 44 s build here."""
+    Image feature encodes one image per TensorFlow call: 20 s of a 44 s build here. zlib's
+    fastest level: the 22k images in 8.3-11.3 s rather than 13.0-20.6 s at the default (three
+    runs each on 2 cores), 9 % larger."""
     import tensorflow as tf
 
-    ds = tf.data.Dataset.from_tensor_slices(images).map(tf.io.encode_png, num_parallel_calls=tf.data.AUTOTUNE)
+    def encode(image):
+        return tf.io.encode_png(image, compression=1)
+
+    ds = tf.data.Dataset.from_tensor_slices(images).map(encode, num_parallel_calls=tf.data.AUTOTUNE)
     return ds.as_numpy_iterator()
 
 
