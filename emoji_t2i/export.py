@@ -47,34 +47,55 @@ def export_pipeline(pipe, out: Path) -> Path:
                                        message=f"seed must be from 0 to {MAX_SEED}")
         return tf.cast(seed, tf.int32)
 
-    @tf.function(input_signature=[prompts_spec, seed_spec])
-    def serve(prompts, seed):
-        return sample_in_chunks(model, tokenizer, prompts, checked(seed))
+    if "num_steps" not in pipe.options:
+        @tf.function(input_signature=[prompts_spec, seed_spec])
+        def serve(prompts, seed):
+            return sample_in_chunks(model, tokenizer, prompts, checked(seed))
 
-    archive.add_endpoint("serve", serve)
-    if "num_steps" in pipe.options:
+        archive.add_endpoint("serve", serve)
+    else:
+        # Every endpoint calls one traced sampler with its options as inputs, so that the text
+        # encoder, the denoiser and the sampling loop are traced once rather than once per
+        # endpoint (and once more each as the SavedModel is written).
+        style_options = (lambda style: {"style": style}) if pipe.styles else (lambda style: {})
+
+        @tf.function(input_signature=[prompts_spec, tf.TensorSpec([], tf.int32), tf.TensorSpec([], tf.int32),
+                                      tf.TensorSpec([], tf.float32), tf.TensorSpec([], tf.int32)])
+        def draw(prompts, seed, num_steps, guidance_scale, style):
+            return sample_in_chunks(model, tokenizer, prompts, seed, num_steps=num_steps,
+                                    guidance_scale=guidance_scale, **style_options(style))
+
+        default_steps = tf.constant(int(model.num_steps), tf.int32)
+        default_guidance = tf.constant(float(model.guidance_scale), tf.float32)
+        any_style = tf.constant(-1, tf.int32)
+
+        @tf.function(input_signature=[prompts_spec, seed_spec])
+        def serve(prompts, seed):
+            return draw(prompts, checked(seed), default_steps, default_guidance, any_style)
+
+        archive.add_endpoint("serve", serve)
+
         @tf.function(input_signature=[prompts_spec, seed_spec,
                                       tf.TensorSpec([], tf.int32, name="num_steps"),
                                       tf.TensorSpec([], tf.float32, name="guidance_scale")])
         def sample(prompts, seed, num_steps, guidance_scale):
             tf.debugging.assert_positive(num_steps, message="num_steps must be at least 1")
             tf.debugging.assert_all_finite(guidance_scale, "guidance_scale must be a finite number")
-            return sample_in_chunks(model, tokenizer, prompts, checked(seed), num_steps=num_steps,
-                                    guidance_scale=guidance_scale)
+            return draw(prompts, checked(seed), num_steps, guidance_scale, any_style)
 
         archive.add_endpoint("sample", sample)
-    if pipe.styles:  # a style-conditioned diffusion model: the style by name, "any" for none
-        names = tf.constant(list(pipe.styles))
+        if pipe.styles:  # a style-conditioned diffusion model: the style by name, "any" for none
+            names = tf.constant(list(pipe.styles))
 
-        @tf.function(input_signature=[prompts_spec, seed_spec, tf.TensorSpec([], tf.string, name="style")])
-        def sample_style(prompts, seed, style):
-            known = tf.equal(names, style)
-            tf.debugging.Assert(tf.reduce_any(known) | tf.equal(style, "any"),
-                                ["unknown style", style, "use one of", names, "or any"])
-            index = tf.where(tf.reduce_any(known), tf.argmax(tf.cast(known, tf.int32), output_type=tf.int32), -1)
-            return sample_in_chunks(model, tokenizer, prompts, checked(seed), style=index)
+            @tf.function(input_signature=[prompts_spec, seed_spec, tf.TensorSpec([], tf.string, name="style")])
+            def sample_style(prompts, seed, style):
+                known = tf.equal(names, style)
+                tf.debugging.Assert(tf.reduce_any(known) | tf.equal(style, "any"),
+                                    ["unknown style", style, "use one of", names, "or any"])
+                index = tf.where(tf.reduce_any(known), tf.argmax(tf.cast(known, tf.int32), output_type=tf.int32), -1)
+                return draw(prompts, checked(seed), default_steps, default_guidance, index)
 
-        archive.add_endpoint("sample_style", sample_style)
+            archive.add_endpoint("sample_style", sample_style)
     if "truncation_psi" in pipe.options:  # StyleGAN: the truncation trick
         @tf.function(input_signature=[prompts_spec, seed_spec, tf.TensorSpec([], tf.float32, name="truncation_psi")])
         def sample_truncated(prompts, seed, truncation_psi):
