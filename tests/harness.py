@@ -126,8 +126,8 @@ def run_generator_test(name: str, tmp_path) -> None:
     assert -1.0 <= values.min() and values.max() <= 1.0
     wake_zero_initialised(model)  # the diffusion U-Net's text path starts at exactly zero
     expected = np.asarray(model.generate(batch["tokens"], batch["noise"]))
-    b = np.asarray(model.generate(batch["wrong_tokens"], batch["noise"]))
-    assert np.abs(expected - b).mean() > 1e-4, "the text does not reach the image"
+    other_text = np.asarray(model.generate(batch["wrong_tokens"], batch["noise"]))
+    assert np.abs(expected - other_text).mean() > 1e-4, "the text does not reach the image"
 
     model.save_weights(tmp_path / "m.weights.h5")
     twin = tiny_model(name)
