@@ -57,13 +57,12 @@ def export_pipeline(pipe, out: Path) -> Path:
         # Every endpoint calls one traced sampler with its options as inputs, so that the text
         # encoder, the denoiser and the sampling loop are traced once rather than once per
         # endpoint (and once more each as the SavedModel is written).
-        style_options = (lambda style: {"style": style}) if pipe.styles else (lambda style: {})
-
         @tf.function(input_signature=[prompts_spec, tf.TensorSpec([], tf.int32), tf.TensorSpec([], tf.int32),
                                       tf.TensorSpec([], tf.float32), tf.TensorSpec([], tf.int32)])
-        def draw(prompts, seed, num_steps, guidance_scale, style):
+        def draw(prompts, seed, num_steps, guidance_scale, style):  # style: an index, -1 for any
+            styled = {"style": style} if pipe.styles else {}
             return sample_in_chunks(model, tokenizer, prompts, seed, num_steps=num_steps,
-                                    guidance_scale=guidance_scale, **style_options(style))
+                                    guidance_scale=guidance_scale, **styled)
 
         default_steps = tf.constant(int(model.num_steps), tf.int32)
         default_guidance = tf.constant(float(model.guidance_scale), tf.float32)
