@@ -29,6 +29,7 @@ def export_pipeline(pipe, out: Path) -> Path:
     import keras
     import tensorflow as tf
 
+    from emoji_t2i.networks.condition import ANY_STYLE
     from emoji_t2i.pipelines.text_to_image import MAX_SEED, sample_in_chunks
 
     model, tokenizer = pipe.model, pipe.tokenizer
@@ -59,14 +60,14 @@ def export_pipeline(pipe, out: Path) -> Path:
         # endpoint (and once more each as the SavedModel is written).
         @tf.function(input_signature=[prompts_spec, tf.TensorSpec([], tf.int32), tf.TensorSpec([], tf.int32),
                                       tf.TensorSpec([], tf.float32), tf.TensorSpec([], tf.int32)])
-        def draw(prompts, seed, num_steps, guidance_scale, style):  # style: an index, -1 for any
+        def draw(prompts, seed, num_steps, guidance_scale, style):  # style: an index or ANY_STYLE
             styled = {"style": style} if pipe.styles else {}
             return sample_in_chunks(model, tokenizer, prompts, seed, num_steps=num_steps,
                                     guidance_scale=guidance_scale, **styled)
 
         default_steps = tf.constant(int(model.num_steps), tf.int32)
         default_guidance = tf.constant(float(model.guidance_scale), tf.float32)
-        any_style = tf.constant(-1, tf.int32)
+        any_style = tf.constant(ANY_STYLE, tf.int32)
 
         @tf.function(input_signature=[prompts_spec, seed_spec])
         def serve(prompts, seed):
@@ -91,7 +92,8 @@ def export_pipeline(pipe, out: Path) -> Path:
                 known = tf.equal(names, style)
                 tf.debugging.Assert(tf.reduce_any(known) | tf.equal(style, "any"),
                                     ["unknown style", style, "use one of", names, "or any"])
-                index = tf.where(tf.reduce_any(known), tf.argmax(tf.cast(known, tf.int32), output_type=tf.int32), -1)
+                index = tf.where(tf.reduce_any(known), tf.argmax(tf.cast(known, tf.int32), output_type=tf.int32),
+                                 any_style)
                 return draw(prompts, checked(seed), default_steps, default_guidance, index)
 
             archive.add_endpoint("sample_style", sample_style)
