@@ -74,11 +74,12 @@ def hub_encoder_dir(tmp_path_factory):
 
 # the longest modules (a minute or more each on 2 cores), longest first; the rest follow in
 # their usual order. test_diffusion_cli.py leads because it builds the diffusion run that the
-# JAX modules read (tests/training/conftest.py), before they start.
+# JAX modules and test_state.py read (tests/training/conftest.py); the other worker starts
+# with the JAX StyleGAN, which needs no run, so that it does not wait for it.
 RUN_FIRST = (
     "tests/training/test_diffusion_cli.py",
-    "tests/training/test_state.py",
     "tests/training/test_jax_stylegan.py",
+    "tests/training/test_state.py",
     "tests/training/test_distill_jax.py",
     "tests/training/test_train_jax.py",
     "tests/models/test_zoo.py",

@@ -79,11 +79,11 @@ TINY_UNET = ["--set", "widths=8,16", "--set", "blocks=1", "--set", "num_steps=2"
 
 @pytest.fixture(scope="session")
 def diffusion_run(tmp_path_factory, emoji_folder):
-    """A tiny diffusion run of two epochs, read (never changed) by the diffusion CLI's tests
-    and the JAX trainer's: built once per test run, by whichever pytest-xdist worker needs it
+    """A tiny diffusion run of two epochs, read (never changed) by the diffusion CLI's tests,
+    the JAX trainer's and test_state.py's (which resumes a copy under JAX, then under
+    TensorFlow again): built once per test run, by whichever pytest-xdist worker needs it
     first (the other waits for it, then reads it). Resuming is the cgan's test
-    (test_train_cli.py) and, for diffusion, test_state.py's, which resumes JAX's state under
-    TensorFlow."""
+    (test_train_cli.py) and, for diffusion, test_state.py's."""
     from emoji_t2i.train import main as train_main
 
     uid = os.environ.get("PYTEST_XDIST_TESTRUNUID")  # one per `pytest -n` run, shared by its workers

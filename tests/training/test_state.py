@@ -6,8 +6,6 @@ import importlib.util
 import json
 import os
 import shutil
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -17,7 +15,6 @@ from emoji_t2i.training import state as st
 from tests.training.conftest import TINY_UNET
 
 needs_jax = pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax is not installed")
-NO_TENSORFLOW = "import sys; sys.modules['tensorflow'] = None; from emoji_t2i.train import main; sys.exit(main())"
 
 
 def test_state_files_split_store_weights_by_name_and_still_read_by_position(tmp_path, monkeypatch):
@@ -106,54 +103,63 @@ def test_a_resumed_run_keeps_the_probe_records_of_its_state_and_forgets_a_later_
 
 
 @needs_jax
-def test_either_backend_resumes_the_others_diffusion_run(emoji_folder, tmp_path, monkeypatch, capsys):
-    """train --backend jax -> --resume under TensorFlow -> --resume --backend jax: one run
-    folder, the step carried across, presets written under TensorFlow from JAX's state."""
+def test_either_backend_resumes_the_others_diffusion_run(diffusion_run, emoji_folder, tmp_path, monkeypatch, capfd):
+    """TensorFlow's run -> --resume --backend jax (its child without TensorFlow, as a GPU host
+    has it) -> presets under TensorFlow from JAX's state -> --resume under TensorFlow again:
+    one run folder, the step carried across, the weights and AdamW found by name both ways."""
     from emoji_t2i.pipelines import TextToImagePipeline
     from emoji_t2i.train import main
 
-    monkeypatch.setenv("JAX_COMPILATION_CACHE_DIR", str(tmp_path / "cache"))  # the JAX children share compiles
     run = tmp_path / "run"
-    common = ["--data", str(emoji_folder), "--steps-per-epoch", "2", "--batch-size", "8"]
-    assert main(["--model", "diffusion", "--backend", "jax", "--epochs", "1", "--out", str(run), *common,
-                 *TINY_UNET, "--minutes", "1e-4"]) == 0  # out of time after step 1 of 2
-    config = json.loads((run / "config.json").read_text())
-    assert config["backend"] == "jax" and config["model"] == "diffusion"
+    shutil.copytree(diffusion_run, run)  # the shared run is read, never changed
+    tf_state = st.read_state(run)
+    # the JAX child: importing TensorFlow fails there, and each batch is split over two (virtual) devices
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "sitecustomize.py").write_text("import sys\nsys.modules['tensorflow'] = None\n")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(tmp_path / "site"),
+                                                                   os.environ.get("PYTHONPATH")])))
+    monkeypatch.setenv("XLA_FLAGS", f"{os.environ.get('XLA_FLAGS', '')} --xla_force_host_platform_device_count=2")
+    capfd.readouterr()
+    step = tf_state["progress"]["step"]
+    assert main(["--resume", "--backend", "jax", "--out", str(run), "--epochs", "3",
+                 "--minutes", "1e-4"]) == 0  # out of time after one step
+    child = capfd.readouterr().err
+    assert "on 2 x cpu" in child and "--resume --presets-only" in child, child[-3000:]
     jax_state = st.read_state(run)
-    assert jax_state["progress"]["step"] == 1 and not (run / "checkpoints").exists()
-    assert [json.loads(line)["step"] for line in (run / "log.jsonl").read_text().splitlines()] == [1]
-    # the preset (written under TensorFlow) samples with the EMA JAX left
+    assert jax_state["progress"]["step"] == step + 1
+    assert json.loads((run / "config.json").read_text())["backend"] == "jax"
+    moved = [np.abs(jax_state["params"][k] - v).max() for k, v in tf_state["params"].items()]
+    assert max(moved) > 0  # JAX trained on from TensorFlow's weights (names matched, or it would not start)
+    # the preset, written under TensorFlow after the child, samples with the EMA JAX left
     pipe = TextToImagePipeline.from_preset(run / "preset")
     for w, a in zip(pipe.model.ema_denoiser.weights,
                     st.in_order(jax_state["ema"], st.weight_names(pipe.model.ema_denoiser), "x"), strict=True):
         np.testing.assert_array_equal(np.asarray(w), a)
-    assert json.loads((run / "preset" / "metadata.json").read_text())["backend"] == "jax"
-
-    # under TensorFlow (the run's backend is jax: --backend says otherwise): from state/, mid-epoch,
-    # so from that epoch's start: one epoch of two steps
-    assert main(["--resume", "--backend", "tensorflow", "--out", str(run), "--epochs", "1"]) == 0
-    assert st.read_state(run)["progress"]["step"] == 3 and (run / "checkpoints").exists()
-    assert json.loads((run / "config.json").read_text())["backend"] == "tensorflow"
-    shutil.copytree(run / "state", tmp_path / "tf" / "state")
-    # and under JAX again, as a GPU host without TensorFlow runs it (importing it fails there),
-    # each batch split over two (virtual) devices
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KERAS_")}
-    env["XLA_FLAGS"] = f"{env.get('XLA_FLAGS', '')} --xla_force_host_platform_device_count=2"
-    done = subprocess.run([sys.executable, "-c", NO_TENSORFLOW, "--resume", "--backend", "jax", "--out", str(run),
-                           "--epochs", "3"], capture_output=True, text=True, env={**env, "KERAS_BACKEND": "jax"},
-                          timeout=600)
-    assert done.returncode == 0 and "--resume --presets-only" in done.stderr, done.stderr[-3000:]
-    assert "on 2 x cpu" in done.stderr
-    assert [json.loads(line)["step"] for line in (run / "log.jsonl").read_text().splitlines()] == [1, 6]
-    final = st.read_state(run)
-    assert final["progress"]["step"] == 6
-    moved = [np.abs(final["params"][k] - v).max() for k, v in st.read_state(tmp_path / "tf")["params"].items()]
-    assert max(moved) > 0  # JAX trained on from TensorFlow's weights (names matched, or it would not start)
-    # back where TensorFlow is: the presets from JAX's state, nothing trained, the run still JAX's
+    metadata = json.loads((run / "preset" / "metadata.json").read_text())
+    assert metadata["backend"] == "jax" and metadata["steps"] == step + 1
+    # as a TensorFlow host does after the JAX run came back: presets only, nothing trained, the run still JAX's
+    (run / "preset" / "metadata.json").unlink()
     assert main(["--resume", "--presets-only", "--out", str(run)]) == 0
-    assert json.loads((run / "preset" / "metadata.json").read_text())["steps"] == 6
-    assert st.read_state(run)["progress"]["step"] == 6
+    assert json.loads((run / "preset" / "metadata.json").read_text())["steps"] == step + 1
+    assert st.read_state(run)["progress"] == jax_state["progress"]
     assert json.loads((run / "config.json").read_text())["backend"] == "jax"
+
+    # under TensorFlow (the run's backend is jax: --backend says otherwise), from JAX's weights,
+    # EMA and AdamW; mid-epoch, so from that epoch's start
+    assert main(["--resume", "--backend", "tensorflow", "--out", str(run)]) == 0
+    final = st.read_state(run)
+    assert final["progress"]["step"] == step + 3  # mid-epoch 3 at step + 1: its two steps again
+    assert max(np.abs(final["params"][k] - v).max() for k, v in jax_state["params"].items()) > 0
+    assert json.loads((run / "config.json").read_text())["backend"] == "tensorflow"
+
+    # a new JAX run prepared where TensorFlow is (config, tokenizer, bundle), to train on a host without it
+    common = ["--data", str(emoji_folder), "--steps-per-epoch", "2", "--batch-size", "8"]
+    fresh = tmp_path / "fresh"
+    assert main(["--model", "diffusion", "--backend", "jax", "--prepare-only", "--out", str(fresh), *common,
+                 *TINY_UNET]) == 0
+    config = json.loads((fresh / "config.json").read_text())
+    assert config["backend"] == "jax" and config["model"] == "diffusion"
+    assert (fresh / "bundle" / "bundle.json").exists() and not (fresh / "state").exists()
 
     assert main(["--model", "diffusion", "--backend", "jax", "--out", str(tmp_path / "bad"), *common,
                  "--set", "text_encoder=embedding"]) == 2
@@ -163,4 +169,4 @@ def test_either_backend_resumes_the_others_diffusion_run(emoji_folder, tmp_path,
     # a folder too small for the probe's 99 mismatched captions: said in one line, no folder left
     assert main(["--model", "diffusion", "--backend", "jax", "--prepare-only", "--out", str(tmp_path / "bad"),
                  *common, *TINY_UNET, "--set", "probe_every=1"]) == 2
-    assert not (tmp_path / "bad").exists() and "99 mismatched captions" in capsys.readouterr().err
+    assert not (tmp_path / "bad").exists() and "99 mismatched captions" in capfd.readouterr().err
