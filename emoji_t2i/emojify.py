@@ -19,7 +19,7 @@ from emoji_t2i.editing_cli import add_diffusion_arguments, diffusion_options, op
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from emoji_t2i.pipelines.editing import EMOJIFY_STRENGTH as DEFAULT_STRENGTH
+    from emoji_t2i.pipelines.editing_options import EMOJIFY_STRENGTH as DEFAULT_STRENGTH
 
     p = argparse.ArgumentParser(prog="python -m emoji_t2i.emojify", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -50,13 +50,14 @@ def read_photo(path: Path):
 
 
 def main(argv=None) -> int:
-    quiet_tensorflow()  # the parser reads the pipeline's defaults, which import TensorFlow
     args = build_parser().parse_args(argv)
+    quiet_tensorflow()
     import numpy as np
     from tqdm.auto import tqdm
 
     from emoji_t2i.errors import EmojiT2IError
-    from emoji_t2i.pipelines.editing import EMOJIFY_STRENGTH, check_fractions, prepare_photo
+    from emoji_t2i.pipelines.editing import check_fractions, prepare_photo
+    from emoji_t2i.pipelines.editing_options import EMOJIFY_STRENGTH
     from emoji_t2i.plotting import save_grid
 
     output = args.output or Path("emojified.png")

@@ -19,7 +19,7 @@ from emoji_t2i.editing_cli import add_diffusion_arguments, diffusion_options, op
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from emoji_t2i.pipelines.editing import DEFAULT_MASHUP, MASHUP_METHODS
+    from emoji_t2i.pipelines.editing_options import DEFAULT_MASHUP, MASHUP_METHODS
 
     p = argparse.ArgumentParser(prog="python -m emoji_t2i.mashup", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -35,8 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    quiet_tensorflow()  # the parser reads the pipeline's defaults, which import TensorFlow
     args = build_parser().parse_args(argv)
+    quiet_tensorflow()
     from tqdm.auto import tqdm
 
     from emoji_t2i.errors import EmojiT2IError

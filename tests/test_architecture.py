@@ -141,6 +141,25 @@ print("ok")
     assert not chatter, chatter
 
 
+def test_the_clis_build_their_parsers_without_tensorflow():
+    """--help answers at once: no command-line tool's parser imports TensorFlow, Keras or JAX
+    (the defaults it shows live in modules free of them, e.g. pipelines/editing_options.py)."""
+    script = f"""
+import importlib, sys
+built = []
+for name in {sorted(LAYERS[-1])!r}:
+    module = importlib.import_module(name)
+    if hasattr(module, "build_parser"):
+        module.build_parser()
+        built.append(name)
+print(len(built), sorted(m for m in ("tensorflow", "keras", "jax") if m in sys.modules))
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    built, heavy = result.stdout.split(" ", 1)
+    assert int(built) >= 5 and heavy.strip() == "[]", result.stdout
+
+
 def test_the_modules_run_first_exist():
     """tests/conftest.py's schedule names test modules by path: a renamed one would fall back
     to the end of the run, where it alone could keep one worker busy."""

@@ -169,7 +169,7 @@ def style_choice(pipe, key: str) -> dict:
 
 
 def mashup_tab(runs) -> None:
-    from emoji_t2i.pipelines.editing import DEFAULT_MASHUP, MASHUP_METHODS
+    from emoji_t2i.pipelines.editing_options import DEFAULT_MASHUP, MASHUP_METHODS
 
     source, pipe = diffusion_choice(runs, "mash-model")
     if pipe is None:
@@ -290,7 +290,7 @@ def your_image_tab(runs) -> None:
 
 
 def emojify_panel(runs) -> None:
-    from emoji_t2i.pipelines.editing import EMOJIFY_STRENGTH
+    from emoji_t2i.pipelines.editing_options import EMOJIFY_STRENGTH
 
     source, pipe = diffusion_choice(runs, "emojify-model")
     if pipe is None:

@@ -2,18 +2,29 @@
 
     from emoji_t2i.pipelines import TextToImagePipeline
     images = TextToImagePipeline.from_preset().sample(["crying cat"], seed=0, n=4)
+
+The names below load on first use, so that ``emoji_t2i.pipelines.editing_options`` (what the
+editing CLIs' ``--help`` and the app's widgets show) is read without importing TensorFlow.
 """
 
-from emoji_t2i.pipelines.presets import (
-    DEFAULT_PRESET,
-    load_preset,
-    resolve_preset,
-    run_metadata,
-    save_preset,
-    shipped_presets,
-)
-from emoji_t2i.pipelines.run_dir import RunDir, RunError
-from emoji_t2i.pipelines.text_to_image import TextToImagePipeline, initial_noise, load_run_model
+import importlib
 
-__all__ = ["DEFAULT_PRESET", "RunDir", "RunError", "TextToImagePipeline", "initial_noise",
-           "load_preset", "load_run_model", "resolve_preset", "run_metadata", "save_preset", "shipped_presets"]
+_HOMES = {
+    "DEFAULT_PRESET": "presets", "load_preset": "presets", "resolve_preset": "presets",
+    "run_metadata": "presets", "save_preset": "presets", "shipped_presets": "presets",
+    "RunDir": "run_dir", "RunError": "run_dir",
+    "TextToImagePipeline": "text_to_image", "initial_noise": "text_to_image", "load_run_model": "text_to_image",
+}
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str):
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted({*globals(), *__all__})

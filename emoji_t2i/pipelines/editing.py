@@ -13,13 +13,7 @@ from emoji_t2i import IMAGE_SIZE
 from emoji_t2i.data.images import center_crop, premultiplied_unit, resize_premultiplied
 from emoji_t2i.errors import UsageError
 
-MASHUP_METHODS = ("compose", "interpolate", "sdedit")
-DEFAULT_MASHUP = "compose"
 SDEDIT_MASHUP_STRENGTH = 0.6
-# Under the cosine schedule an image keeps most of its layout up to t ~ 0.8 (alpha 0.31); at
-# 0.9 a portrait becomes a person emoji with the photo's hair and skin colours, for "person",
-# "woman" and "smiling face" alike, where 0.85 still left blobs for some prompts (docs/app.md).
-EMOJIFY_STRENGTH = 0.9
 
 
 def check_fractions(values, name: str) -> list[float]:

@@ -27,15 +27,13 @@ from emoji_t2i.data.images import to_uint8, to_uint8_tensor, to_unit_range
 from emoji_t2i.errors import UsageError
 from emoji_t2i.models import build_model
 from emoji_t2i.pipelines.editing import (
-    DEFAULT_MASHUP,
-    EMOJIFY_STRENGTH,
-    MASHUP_METHODS,
     SDEDIT_MASHUP_STRENGTH,
     blend_premultiplied,
     check_fractions,
     prepare_photo,
     slerp,
 )
+from emoji_t2i.pipelines.editing_options import DEFAULT_MASHUP, EMOJIFY_STRENGTH, MASHUP_METHODS
 from emoji_t2i.pipelines.presets import DEFAULT_PRESET, load_preset
 from emoji_t2i.pipelines.run_dir import RunDir, RunError
 from emoji_t2i.text.tokenizers import known_fractions, load_tokenizer, sequence_length

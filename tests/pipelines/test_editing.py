@@ -7,7 +7,8 @@ import pytest
 from emoji_t2i.errors import UsageError
 from emoji_t2i.models import get_model_class
 from emoji_t2i.pipelines import TextToImagePipeline
-from emoji_t2i.pipelines.editing import MASHUP_METHODS, blend_premultiplied, prepare_photo, slerp
+from emoji_t2i.pipelines.editing import blend_premultiplied, prepare_photo, slerp
+from emoji_t2i.pipelines.editing_options import MASHUP_METHODS
 from emoji_t2i.text.tokenizers import make_tokenizer
 from tests.harness import TINY
 
