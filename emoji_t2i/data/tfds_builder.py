@@ -1,7 +1,8 @@
 """``emoji72``: the embedded dataset as a TFDS builder that prepares offline.
 
     import emoji_t2i.datasets, tensorflow_datasets as tfds
-    ds = tfds.load("emoji72", split="train")
+    ds = tfds.load("emoji72", split="train")            # every style ("emoji72/all")
+    openmoji = tfds.load("emoji72/openmoji", split="train")  # one style
 
 It reads the committed artifact (no download), so it works with no network.
 """
@@ -14,18 +15,33 @@ import tensorflow_datasets as tfds
 from emoji_t2i import CHANNELS, IMAGE_SIZE
 from emoji_t2i.data.artifact import read_artifact
 from emoji_t2i.data.dataset import METADATA_FIELDS, SPLITS, EmojiDataset, embedded_dataset_dir
+from emoji_t2i.data.errors import DataError
+from emoji_t2i.data.styles import STYLES
 
 _TEXT_FIELDS = ("id", "identity", *METADATA_FIELDS)
 
 
+class Emoji72Config(tfds.core.BuilderConfig):
+    """Every style (``style=None``) or one."""
+
+    def __init__(self, *, style: str | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.style = style
+
+
 class Emoji72(tfds.core.GeneratorBasedBuilder):
     """Emoji of eight styles at 72x72 RGBA with captions and a ``style`` feature; split held
-    out by emoji identity (the same identities in every style)."""
+    out by emoji identity (the same identities in every style). Configs: ``all`` (the
+    default) and one per style (``emoji72/google``, ...)."""
 
-    VERSION = tfds.core.Version("2.0.0")
+    VERSION = tfds.core.Version("2.1.0")
     RELEASE_NOTES = {"1.0.0": "emoji-datasource 16.0.0 (google, twitter), CLDR keywords from openmoji 17.0.0",
                      "2.0.0": "eight styles (Fluent flat and colour, OpenMoji, EmojiOne 2, Noto v1, "
-                              "Firefox OS added); the 'vendor' feature is now 'style'"}
+                              "Firefox OS added); the 'vendor' feature is now 'style'",
+                     "2.1.0": "configs: 'all' (the default, the 2.0.0 data) and one per style"}
+    BUILDER_CONFIGS = [Emoji72Config(name="all", description="every style"),
+                       *(Emoji72Config(name=style.name, style=style.name, description=style.title)
+                         for style in STYLES)]
 
     def _info(self) -> tfds.core.DatasetInfo:
         features = {"image": tfds.features.Image(shape=(IMAGE_SIZE, IMAGE_SIZE, CHANNELS)),
@@ -40,6 +56,8 @@ class Emoji72(tfds.core.GeneratorBasedBuilder):
 
     def _split_generators(self, dl_manager):
         data = read_artifact(embedded_dataset_dir())
+        if self.builder_config.style is not None:
+            data = data.take(np.flatnonzero(data.metadata["style"] == self.builder_config.style))
         return {split: self._generate_examples(data.subset(split)) for split in SPLITS}
 
     def _generate_examples(self, data: EmojiDataset):
@@ -66,6 +84,11 @@ def _png_bytes(images: np.ndarray):
 
 def load_tfds_as_dataset(name: str = "emoji72", data_dir: str | None = None) -> EmojiDataset:
     """``tfds.load`` every split and gather it into one EmojiDataset (``--data tfds:emoji72``)."""
+    try:
+        tfds.builder(name, data_dir=data_dir)
+    except ValueError as e:  # tfds' DatasetNotFoundError and unknown configs alike
+        known = ", ".join(f"tfds:emoji72/{config.name}" for config in Emoji72.BUILDER_CONFIGS)
+        raise DataError(f"tfds:{name}: no such TFDS dataset or config; use tfds:emoji72 or one of {known}") from e
     parts = []
     for split in SPLITS:
         rows = list(tfds.load(name, split=split, data_dir=data_dir).as_numpy_iterator())
