@@ -83,15 +83,17 @@ def _png_bytes(images: np.ndarray):
 
 
 def load_tfds_as_dataset(name: str = "emoji72", data_dir: str | None = None) -> EmojiDataset:
-    """``tfds.load`` every split and gather it into one EmojiDataset (``--data tfds:emoji72``)."""
+    """Every split of a TFDS dataset (built first if need be) gathered into one EmojiDataset
+    (``--data tfds:emoji72``)."""
     try:
-        tfds.builder(name, data_dir=data_dir)
+        builder = tfds.builder(name, data_dir=data_dir)
     except ValueError as e:  # tfds' DatasetNotFoundError and unknown configs alike
         known = ", ".join(f"tfds:emoji72/{config.name}" for config in Emoji72.BUILDER_CONFIGS)
         raise DataError(f"tfds:{name}: no such TFDS dataset or config; use tfds:emoji72 or one of {known}") from e
+    builder.download_and_prepare()  # as tfds.load does: builds once, then reads
     parts = []
     for split in SPLITS:
-        rows = list(tfds.load(name, split=split, data_dir=data_dir).as_numpy_iterator())
+        rows = list(builder.as_dataset(split=split).as_numpy_iterator())
         parts.append((split, rows))
     rows = [(split, r) for split, split_rows in parts for r in split_rows]
 
