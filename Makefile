@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup train generate app test lint test-all bench evaluate zoo clean
+.PHONY: setup train generate app test lint test-all test-jax bench evaluate zoo clean
 
 setup: $(STAMP)
 
@@ -42,6 +42,12 @@ test: $(STAMP) lint
 
 test-all: $(STAMP)
 	$(PY) -m pytest -m "" $(ARGS)
+
+# the JAX trainers end to end, the GPU recipes' included (benchmarks/gpu_*.sh; ~7 min on 2 cores):
+# run it before a GPU run
+test-jax: $(STAMP)
+	$(PY) -m pytest -m "" -n 2 --dist loadscope tests/training/test_train_jax.py tests/training/test_distill_jax.py \
+		tests/training/test_jax_stylegan.py tests/training/test_state.py $(ARGS)
 
 bench: $(STAMP)
 	$(PY) benchmarks/input_pipeline.py

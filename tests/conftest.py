@@ -73,15 +73,13 @@ def hub_encoder_dir(tmp_path_factory):
 
 
 # the longest modules (a minute or more each on 2 cores), longest first; the rest follow in
-# their usual order. test_diffusion_cli.py leads because it builds the diffusion run that the
-# JAX modules and test_state.py read (tests/training/conftest.py); the other worker starts
-# with the JAX StyleGAN, which needs no run, so that it does not wait for it.
+# their usual order. test_diffusion_cli.py leads because it builds the diffusion run that
+# test_state.py reads (tests/training/conftest.py); the other worker starts on the JAX trainer's
+# objective, which needs no run, so that it does not wait for it.
 RUN_FIRST = (
     "tests/training/test_diffusion_cli.py",
-    "tests/training/test_jax_stylegan.py",
-    "tests/training/test_state.py",
-    "tests/training/test_distill_jax.py",
     "tests/training/test_train_jax.py",
+    "tests/training/test_state.py",
     "tests/models/test_zoo.py",
     "tests/models/test_cgan.py",
     "tests/training/test_reliability.py",

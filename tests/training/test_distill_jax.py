@@ -11,6 +11,11 @@ import pytest
 from emoji_t2i.training import state as st
 from tests.training.test_train_jax import _jax, needs_jax
 
+# a GPU recipe's trainer (benchmarks/gpu_distill.sh), ~100 s in a full run: make test-jax runs it
+# before a GPU run; the distillation objective is tests/schedulers/test_distillation.py's, the
+# distilled student's sampling tests/models/test_diffusion.py's and the shipped fast preset's
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def distilled(diffusion_run, tmp_path_factory):
@@ -84,8 +89,7 @@ def test_distillation_runs_its_stages_resumes_and_its_student_samples_in_one_cal
     assert batches == [3, 3, 3, 3]
 
 
-@needs_jax
-@pytest.mark.slow  # ~35 s, most of it exporting; test_diffusion_cli.py exports a teacher's SavedModel
+@needs_jax  # ~35 s, most of it exporting; test_diffusion_cli.py exports a teacher's SavedModel
 def test_a_distilled_student_samples_from_its_savedmodel_as_in_process(distilled, tmp_path):
     import tensorflow as tf
 

@@ -78,6 +78,7 @@ np.savez(sys.argv[2], **out)
 
 
 @needs_jax
+@pytest.mark.slow  # a GPU recipe's trainer (benchmarks/gpu_stylegan.sh): make test-jax, before a GPU run
 def test_the_jax_step_computes_the_tensorflow_steps_losses_and_gradients(tmp_path):
     """D's half with ADA's p at 0.4, G's at p = 0: TensorFlow's gradient of the image warp
     (ImageProjectiveTransformV3) warps the incoming gradient back by the inverse transform, an

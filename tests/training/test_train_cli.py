@@ -84,37 +84,39 @@ def _variables(run):
             if "OPTIMIZER_SLOT" not in k and not k.startswith("_CHECKPOINTABLE")}
 
 
-def test_resume_gives_the_same_weights_as_a_straight_run(tmp_path, emoji_folder):
+def test_resume_gives_the_same_weights_as_a_straight_run_and_a_non_finite_loss_stops_it(tmp_path, emoji_folder,
+                                                                                        capsys):
+    """A run split by --resume ends with a straight run's weights; then, on the same run, a
+    learning rate that poisons the weights stops it at once, keeping its last checkpoint, and a
+    sound one resumes it. (One run for both: tracing its train step is the cost.)"""
     # what a resume must restore (weights, optimizer, data order, random state) does not
     # depend on the text encoder: a word embedding traces in half the GRU's time
     det = ("--set", "deterministic=true", *WORD_EMBEDDING)
+    run = tmp_path / "split"
     assert main(train_args(emoji_folder, tmp_path / "straight", 2, 3, *det)) == 0
-    assert main(train_args(emoji_folder, tmp_path / "split", 1, 3, *det)) == 0
-    assert main(["--resume", "--out", str(tmp_path / "split"), "--epochs", "2"]) == 0
-    a, b = _variables(tmp_path / "straight"), _variables(tmp_path / "split")
+    assert main(train_args(emoji_folder, run, 1, 3, *det)) == 0
+    assert main(["--resume", "--out", str(run), "--epochs", "2"]) == 0
+    a, b = _variables(tmp_path / "straight"), _variables(run)
     assert a.keys() == b.keys() and len(a) > 20
     for key in a:
         np.testing.assert_array_equal(a[key], b[key], err_msg=key)
-    history = (tmp_path / "split" / "history.csv").read_text().splitlines()
+    history = (run / "history.csv").read_text().splitlines()
     assert [line.split(",")[0] for line in history[1:]] == ["1", "2"]
 
-
-def test_non_finite_loss_stops_keeps_checkpoint_and_resumes(tmp_path, emoji_folder, capsys):
-    run = tmp_path / "nan"
-    assert main(train_args(emoji_folder, run, 1, 2, *WORD_EMBEDDING)) == 0
     config = json.loads((run / "config.json").read_text())
     good = dict(config["training"])
     config["training"].update(g_lr=float("nan"))  # poisons G's weights at the first step
     (run / "config.json").write_text(json.dumps(config))
-    assert main(["--resume", "--out", str(run), "--epochs", "2"]) == 2
+    capsys.readouterr()
+    assert main(["--resume", "--out", str(run), "--epochs", "3"]) == 2
     err = capsys.readouterr().err
     assert "non-finite" in err and "at step" in err and "--resume" in err
-    assert tf.train.latest_checkpoint(str(run / "checkpoints")).endswith("ckpt-1")
+    assert tf.train.latest_checkpoint(str(run / "checkpoints")).endswith("ckpt-2")
     # The architecture is fixed by the checkpoint; the learning rate is not.
     assert main(["--resume", "--out", str(run), "--set", "noise_dim=9"]) == 2
     assert "cannot change on --resume" in capsys.readouterr().err
-    assert main(["--resume", "--out", str(run), "--epochs", "2", "--set", f"g_lr={good['g_lr']}"]) == 0
-    assert tf.train.latest_checkpoint(str(run / "checkpoints")).endswith("ckpt-2")
+    assert main(["--resume", "--out", str(run), "--epochs", "3", "--set", f"g_lr={good['g_lr']}"]) == 0
+    assert tf.train.latest_checkpoint(str(run / "checkpoints")).endswith("ckpt-3")
     assert json.loads((run / "config.json").read_text())["training"]["g_lr"] == good["g_lr"]
 
 

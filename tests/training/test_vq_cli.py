@@ -1,6 +1,6 @@
 """The DALL·E-like pair through the command line: a ``vq`` tokenizer run, then a
-``vq_transformer`` on it: train, resume, generate with options, export (checked in a
-TensorFlow-only process), and the run standing alone. The prior trains with a learned word
+``vq_transformer`` on it: train, resume, generate with options, and the run standing alone
+(its SavedModel, checked in a TensorFlow-only process: under -m slow). The prior trains with a learned word
 encoder here to keep the suite fast; its minilm prefix is tested in tests/models."""
 
 import json
@@ -48,12 +48,15 @@ def test_transformer_needs_a_tokenizer_run_and_reads_minilm_word_pieces(tokenize
     assert config["hparams"]["tokenizer_config"]["num_codes"] == 16
 
 
-def test_transformer_trains_resumes_generates_exports_and_stands_alone(tokenizer_run, emoji_folder, tmp_path,
-                                                                        capsys):
-    run = tmp_path / "prior"
+def _trained_prior(tokenizer_run, emoji_folder, run):
     common = ["--data", str(emoji_folder), "--steps-per-epoch", "2", "--batch-size", "8"]
     assert train_main(["--model", "vq_transformer", "--epochs", "1", "--out", str(run), *common, *TINY_PRIOR,
                        "--set", f"image_tokenizer={tokenizer_run}"]) == 0
+    return run
+
+
+def test_transformer_trains_resumes_generates_and_stands_alone(tokenizer_run, emoji_folder, tmp_path, capsys):
+    run = _trained_prior(tokenizer_run, emoji_folder, tmp_path / "prior")
     assert train_main(["--resume", "--out", str(run), "--epochs", "2"]) == 0
     config = json.loads((run / "config.json").read_text())
     assert config["hparams"]["tokenizer_config"]["downsample"] == 8
@@ -70,6 +73,15 @@ def test_transformer_trains_resumes_generates_exports_and_stands_alone(tokenizer
     try:
         np.testing.assert_array_equal(TextToImagePipeline.from_run(run).sample(["crying cat", "rocket"], seed=4,
                                                                                 num_steps=3), a)
+    finally:
+        (tmp_path / "moved-away").rename(tokenizer_run)
+
+
+@pytest.mark.slow  # ~35 s; the export path of every zoo model: test_zoo_cli.py (vae), test_diffusion_cli.py
+def test_transformer_exports_a_savedmodel_that_stands_alone(tokenizer_run, emoji_folder, tmp_path):
+    run = _trained_prior(tokenizer_run, emoji_folder, tmp_path / "prior")
+    tokenizer_run.rename(tmp_path / "moved-away")  # the SavedModel holds the tokenizer's decoder
+    try:
         export_and_check_in_fresh_process(run, tmp_path)
     finally:
         (tmp_path / "moved-away").rename(tokenizer_run)
