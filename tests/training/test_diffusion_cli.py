@@ -107,7 +107,8 @@ def test_init_from_a_run_starts_at_its_weights_and_records_the_lineage(diffusion
 
 # ~70-95 s (a run on a whole style, 224 prompts judged): -m slow. What it joins is covered faster:
 # the probe's measures (tests/evaluation/test_probe.py), its records and choice across a resume
-# (tests/training/test_state.py), a probe inside training (test_train_jax.py's packed run).
+# (tests/training/test_state.py); a probe inside training is also test_train_jax.py's packed run
+# (make test-jax).
 @pytest.mark.slow
 def test_the_probe_logs_each_epoch_and_keeps_the_preset_its_rule_chooses(tmp_path, capsys):
     """--set probe_every: 224 fixed prompts of the embedded data sampled and judged every N
