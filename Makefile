@@ -43,7 +43,7 @@ test: $(STAMP) lint
 test-all: $(STAMP)
 	$(PY) -m pytest -m "" $(ARGS)
 
-# the JAX trainers end to end, the GPU recipes' included (benchmarks/gpu_*.sh; ~7 min on 2 cores):
+# the JAX trainers end to end, the GPU recipes' included (benchmarks/gpu_*.sh; ~8 min on 2 cores):
 # run it before a GPU run
 test-jax: $(STAMP)
 	$(PY) -m pytest -m "" -n 2 --dist loadscope tests/training/test_train_jax.py tests/training/test_distill_jax.py \

@@ -3,7 +3,7 @@
 # in one call: the bundle of diffusion-emoji72 (~56 MB) travels with the working tree stripped of
 # the dataset, the presets, the judges' weights and docs/ (as for gpu_flagship.sh).
 #
-#   make test-jax                              # here, first: the JAX trainers end to end (~7 min)
+#   make test-jax                              # here, first: the JAX trainers end to end (~8 min)
 #   # here: the teacher's bundle (its training images, caption features, EMA weights, sampling defaults)
 #   python -m emoji_t2i.train_jax bundle --init-from diffusion-emoji72 --style google,twitter \
 #       --out runs/bundle-default

@@ -3,7 +3,7 @@
 # from a packed bundle, whose ~105 MB travels in two calls of at most 64 MiB (the working tree
 # must be stripped of the dataset, the presets, the judges' weights and docs/ while they run):
 #
-#   make test-jax                              # here, first: the JAX trainers end to end (~7 min)
+#   make test-jax                              # here, first: the JAX trainers end to end (~8 min)
 #   # here: the bundle (optionally warm-started from a preset: its EMA in float16, 10 MB)
 #   python -m emoji_t2i.train_jax bundle --cross-attention --style-conditioning --parts 3 \
 #       [--init-from diffusion-emoji72-styles | --no-weights] --out runs/bundle8

@@ -3,7 +3,7 @@
 # TensorFlow, in one call: the bundle travels with the working tree stripped of the dataset, the
 # presets, the judges' weights and docs/ (as for gpu_flagship.sh).
 #
-#   make test-jax                              # here, first: the JAX trainers end to end (~7 min)
+#   make test-jax                              # here, first: the JAX trainers end to end (~8 min)
 #   # here: the training images and the architecture of a shipped StyleGAN preset
 #   python -m emoji_t2i.train_jax bundle --init-from stylegan-emoji72 --style google,twitter --out runs/bundle-stylegan
 #   # on the GPU machine (carry .whl and runs/bundle-stylegan):
