@@ -77,7 +77,7 @@ def test_transformer_trains_resumes_generates_and_stands_alone(tokenizer_run, em
         (tmp_path / "moved-away").rename(tokenizer_run)
 
 
-@pytest.mark.slow  # ~35 s; the export path of every zoo model: test_zoo_cli.py (vae), test_diffusion_cli.py
+@pytest.mark.slow  # ~25 s; the export path of every zoo model: test_zoo_cli.py (vae), test_diffusion_cli.py
 def test_transformer_exports_a_savedmodel_that_stands_alone(tokenizer_run, emoji_folder, tmp_path):
     run = _trained_prior(tokenizer_run, emoji_folder, tmp_path / "prior")
     tokenizer_run.rename(tmp_path / "moved-away")  # the SavedModel holds the tokenizer's decoder
