@@ -3,6 +3,7 @@
 (its SavedModel, checked in a TensorFlow-only process: under -m slow). The prior trains with a learned word
 encoder here to keep the suite fast; its minilm prefix is tested in tests/models."""
 
+import contextlib
 import json
 
 import numpy as np
@@ -48,6 +49,16 @@ def test_transformer_needs_a_tokenizer_run_and_reads_minilm_word_pieces(tokenize
     assert config["hparams"]["tokenizer_config"]["num_codes"] == 16
 
 
+@contextlib.contextmanager
+def _tokenizer_moved_away(tokenizer_run, tmp_path):
+    """The tokenizer run out of reach: what the prior needs of it must travel with the prior."""
+    tokenizer_run.rename(tmp_path / "moved-away")
+    try:
+        yield
+    finally:
+        (tmp_path / "moved-away").rename(tokenizer_run)
+
+
 def _trained_prior(tokenizer_run, emoji_folder, run):
     common = ["--data", str(emoji_folder), "--steps-per-epoch", "2", "--batch-size", "8"]
     assert train_main(["--model", "vq_transformer", "--epochs", "1", "--out", str(run), *common, *TINY_PRIOR,
@@ -69,19 +80,13 @@ def test_transformer_trains_resumes_generates_and_stands_alone(tokenizer_run, em
     a = pipe.sample(["crying cat", "rocket"], seed=4, num_steps=3)
     np.testing.assert_array_equal(a, pipe.sample(["crying cat", "rocket"], seed=4, num_steps=3))
     assert (a != pipe.sample(["crying cat", "rocket"], seed=5, num_steps=3)).any()
-    tokenizer_run.rename(tmp_path / "moved-away")  # the prior's checkpoints hold the tokenizer
-    try:
+    with _tokenizer_moved_away(tokenizer_run, tmp_path):  # the prior's checkpoints hold the tokenizer
         np.testing.assert_array_equal(TextToImagePipeline.from_run(run).sample(["crying cat", "rocket"], seed=4,
                                                                                 num_steps=3), a)
-    finally:
-        (tmp_path / "moved-away").rename(tokenizer_run)
 
 
 @pytest.mark.slow  # ~25 s; the export path of every zoo model: test_zoo_cli.py (vae), test_diffusion_cli.py
 def test_transformer_exports_a_savedmodel_that_stands_alone(tokenizer_run, emoji_folder, tmp_path):
     run = _trained_prior(tokenizer_run, emoji_folder, tmp_path / "prior")
-    tokenizer_run.rename(tmp_path / "moved-away")  # the SavedModel holds the tokenizer's decoder
-    try:
+    with _tokenizer_moved_away(tokenizer_run, tmp_path):  # the SavedModel holds the tokenizer's decoder
         export_and_check_in_fresh_process(run, tmp_path)
-    finally:
-        (tmp_path / "moved-away").rename(tokenizer_run)
