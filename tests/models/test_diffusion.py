@@ -77,6 +77,7 @@ def test_interval_guidance_skips_the_null_caption_outside_its_noise_levels():
     sample = lambda **kw: np.asarray(model.sample(batch["tokens"], noise, num_steps=4, guidance_scale=3.0, **kw))  # noqa: E731
     interval = sample(guidance_interval=(0.28, 5.42))
     assert calls == [2, 4, 4, 4]
+    assert network.tracing_count() == 1  # one graph for both batch sizes: no retrace mid-sampling
     in_graph = tf.function(lambda t, x: model.sample(t, x, num_steps=4, guidance_scale=3.0,
                                                      guidance_interval=(0.28, 5.42)))  # tf.cond, as exported
     plain_gap = np.abs(interval - sample()).max()
