@@ -92,7 +92,11 @@ def main(argv=None) -> int:
         c = report["composition"]
         print(f"composition ({c['prompts']} prompts x {c['samples'] // c['prompts']}): R-prec {c['r_precision']:.3f} "
               f"(chance {c['chance']:.3f}), subject {c['subject_recognised']:.2f}, "
-              f"attribute {c['attribute_recognised']:.2f}")
+              f"attribute {c['attribute_recognised']:.2f} (read through the {c.get('reader', 'matcher')})")
+        if "matcher" in c:
+            m = c["matcher"]
+            print(f"  through the matcher's single-emoji caption side: R-prec {m['r_precision']:.3f}, "
+                  f"subject {m['subject_recognised']:.2f}, attribute {m['attribute_recognised']:.2f}")
     if small:
         print(f"warning: --samples {args.samples}: FID, KID, IS and R-precision mean little below "
               f"{MEANINGFUL_SAMPLES} samples per split (R-precision ranks each prompt against 99 other "

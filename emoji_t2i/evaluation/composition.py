@@ -114,3 +114,32 @@ def composition_set() -> CompositionSet:
         rows.append([pooled(a.format(p.subject)) for a, _ in attributes if a != p.attribute]
                     + [pooled(p.attribute.format(s)) for s, _ in subjects if s != p.subject])
     return CompositionSet(prompts, np.array(rows, np.int64), pool, len(attributes) - 1)
+
+
+def pasted_answers(train, draw: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The prompts answered by drawings that show both parts, a ceiling for any model:
+    (pasted, subject alone, pasteable), each row a prompt. Prompt k is drawn in Google's style
+    for even k + draw and Twitter's otherwise (the evaluation's styles); where the subject and
+    the attribute's sticker emoji both exist in that style the sticker is pasted on the
+    subject (``data/composites.py``), elsewhere the subject stands alone (blank where the
+    dataset lacks it: expressions have no sticker). ``draw`` also reseeds the placement."""
+    from emoji_t2i.data.composites import ATTRIBUTES as STICKERS
+    from emoji_t2i.data.composites import compose, subject_name
+
+    drawing = {}
+    for i, captions in enumerate(train.captions):
+        for name in (subject_name(captions), captions[0]):
+            drawing.setdefault((name, str(train.metadata["style"][i])), train.images[i])
+    sticker = {a.template: a for a in STICKERS}
+    blank = np.zeros(train.images.shape[1:], np.uint8)
+    rng = np.random.default_rng(draw)
+    pasted, alone, pasteable = [], [], []
+    for k, prompt in enumerate(composition_prompts()):
+        style = ("google", "twitter")[(k + draw) % 2]
+        subject, attribute = drawing.get((prompt.subject, style), blank), sticker.get(prompt.attribute)
+        ok = attribute is not None and subject.any() and (attribute.sticker, style) in drawing
+        pasteable.append(ok)
+        alone.append(subject)
+        pasted.append(compose(subject, drawing[(attribute.sticker, style)], attribute.placement, rng)
+                      if ok else subject)
+    return np.stack(pasted), np.stack(alone), np.array(pasteable)

@@ -8,6 +8,11 @@ emoji anyway, so the project trains its own on the TRAINING split only
   serve FID, KID, memorisation and diversity, its subcategory posterior serves IS.
 - ``TextImageMatcher``: a DAMSM-style joint space (caption encoder + projection of the
   classifier's features, trained contrastively) for R-precision and text-image similarity.
+- The composition caption side: the matcher's caption encoder fine-tuned on single emoji and
+  pasted composites of pairs the composition prompts never ask for, its image side frozen
+  (``composition_matcher.weights.h5``). Composition prompts are read through it: trained on
+  single emoji alone, the caption side knows "top hat" only as a whole emoji, and pasted
+  composites of the asked pairs scored 0.07-0.09 against chance 0.02.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from emoji_t2i.data.vectorizers import load_vectorizer
 from emoji_t2i.errors import MissingFile
 
 JUDGES_DIR = Path(__file__).resolve().parent / "judges"
+COMPOSITION_WEIGHTS = "composition_matcher.weights.h5"
 
 
 def premultiply(images):
@@ -183,9 +189,12 @@ def _l2(x):
 class Judges:
     """The shipped classifier + matcher, with batched numpy helpers for the metrics."""
 
-    def __init__(self, classifier, matcher, vectorizer, info: dict):
+    def __init__(self, classifier, matcher, vectorizer, info: dict, composition_matcher=None):
         self.classifier, self.matcher, self.vectorizer, self.info = classifier, matcher, vectorizer, info
         self._text_side = _TextSide(matcher) if matcher is not None else None
+        # same image side as the matcher (frozen in its training), so image embeddings are shared
+        self.composition_matcher = composition_matcher
+        self._composition_text_side = _TextSide(composition_matcher) if composition_matcher is not None else None
 
     @classmethod
     def load(cls, directory: str | Path = JUDGES_DIR) -> Judges:
@@ -202,7 +211,12 @@ class Judges:
         matcher = TextImageMatcher(**info["matcher"])
         matcher([np.zeros((1, classifier.feature_dim), np.float32), vectorizer([""])])
         matcher.load_weights(directory / "matcher.weights.h5")
-        return cls(classifier, matcher, vectorizer, info)
+        composition = None
+        if "composition_matcher" in info:  # judges trained before it read composition prompts as the matcher does
+            composition = TextImageMatcher(**info["matcher"])
+            composition([np.zeros((1, classifier.feature_dim), np.float32), vectorizer([""])])
+            composition.load_weights(directory / COMPOSITION_WEIGHTS)
+        return cls(classifier, matcher, vectorizer, info, composition)
 
     def image_outputs(self, images_uint8, batch: int = 256):
         """(features, subcategory posteriors) of uint8 RGBA images."""
@@ -218,7 +232,16 @@ class Judges:
     def image_embeddings(self, features):
         return np.asarray(self.matcher.embed_image_features(np.asarray(features, np.float32)))
 
-    def text_embeddings(self, captions, batch: int = 1024):
+    def text_embeddings(self, captions, batch: int = 1024, composition: bool = False):
+        """Caption embeddings; ``composition``: through the composition caption side (the
+        matcher's own where these judges have none), for the composition prompts and their
+        distractors. Either pairs with ``image_embeddings``."""
+        side = self._composition_text_side if composition and self._composition_text_side else self._text_side
         if not len(captions):
             return np.zeros((0, self.matcher.embed_dim), np.float32)
-        return np.asarray(self._text_side.predict(self.vectorizer(list(captions)), batch_size=batch, verbose=0))
+        return np.asarray(side.predict(self.vectorizer(list(captions)), batch_size=batch, verbose=0))
+
+    @property
+    def composition_reader(self) -> str:
+        """Which caption side reads the composition prompts (reports and probes record it)."""
+        return "composition caption side" if self._composition_text_side else "matcher"

@@ -69,9 +69,10 @@ def build_probe(dataset, judges, training, seed: int = 0, counts: dict | None = 
     """The probe of a model trained on ``training`` (rows of ``dataset``: the images it sees):
     training prompts of those emoji, held-out prompts of ``dataset``'s held-out split, each
     ranked against mismatched captions of the whole split. ``composition`` adds the 120
-    composition prompts (``composition.py``), each ranked against the 46 that share a part
-    with it, drawn in the held-out prompts' styles. Needs the judges' text side (the
-    TensorFlow vectorizer), so it is built before training, where the data is."""
+    composition prompts (``composition.py``), read through the judges' composition caption
+    side and each ranked against the 46 that share a part with it, drawn in the held-out
+    prompts' styles. Needs the judges' text side (the TensorFlow vectorizer), so it is built
+    before training, where the data is."""
     from emoji_t2i.evaluation.protocol import prompt_set
 
     counts = counts or PROBE_PROMPTS
@@ -96,7 +97,7 @@ def build_probe(dataset, judges, training, seed: int = 0, counts: dict | None = 
         prompts["composition"] = cs.texts
         styles["composition"] = [cycle[i % len(cycle)] for i in range(len(cs.texts))]
         candidates["composition"] = cs.candidates
-        texts["composition"] = judges.text_embeddings(cs.caption_pool)
+        texts["composition"] = judges.text_embeddings(cs.caption_pool, composition=True)
     heldout = ds.images[ds.split == "heldout"]
     reference = pixel_space(reference_images)
     source = pixel_space(heldout) if len(heldout) else reference[: min(len(reference), 512)]
@@ -128,7 +129,8 @@ def save_probe(probe: Probe, folder: Path, judges=None, extra: dict | None = Non
     meta = probe.meta()
     arrays = {**probe.arrays(), **(extra or {})}
     if judges is not None:
-        meta["judges"] = {"classifier": judges.info["classifier"], "matcher": judges.info["matcher"]}
+        meta["judges"] = {"classifier": judges.info["classifier"], "matcher": judges.info["matcher"],
+                          "composition_reader": judges.composition_reader}
         arrays.update(judge_arrays(judges))
     (folder / "probe.json").write_text(json.dumps(meta) + "\n")
     np.savez(folder / "probe.npz", **arrays)

@@ -127,9 +127,21 @@ def composition_report(source, judges: Judges, seed: int, out: Path) -> dict | N
         return None
     cs = composition_set()
     images = source.prompted(cs.texts, seed, COMPOSITION_SEEDS)  # prompt-major
-    owner = np.repeat(np.arange(len(cs.prompts)), COMPOSITION_SEEDS)
+    show = np.arange(0, len(images), COMPOSITION_SEEDS)[:48]
+    save_grid(out / "composition_samples.png", images[show], [cs.texts[i // COMPOSITION_SEEDS] for i in show],
+              columns=8, caption_lines=3)
     image_emb = judges.image_embeddings(judges.image_outputs(images)[0])
-    text_emb = judges.text_embeddings(cs.caption_pool)
+    report = {"reader": judges.composition_reader,
+              **composition_scores(cs, image_emb, judges.text_embeddings(cs.caption_pool, composition=True), seed)}
+    if judges.composition_reader != "matcher":  # the single-emoji caption side: earlier reports' reading
+        report["matcher"] = composition_scores(cs, image_emb, judges.text_embeddings(cs.caption_pool), seed)
+    return report
+
+
+def composition_scores(cs, image_emb, text_emb, seed: int) -> dict:
+    """R-precision of prompt-major image embeddings (``COMPOSITION_SEEDS`` per prompt) against
+    part-sharing distractors, with the subject and the attribute recognised apart."""
+    owner = np.repeat(np.arange(len(cs.prompts)), COMPOSITION_SEEDS)
     # the true caption of image i must sit at row i of the text table
     text_emb = np.concatenate([text_emb[owner], text_emb])
     candidates = cs.candidates[owner] + len(owner)
@@ -142,10 +154,7 @@ def composition_report(source, judges: Judges, seed: int, out: Path) -> dict | N
     kinds = np.array([p.subject_kind for p in cs.prompts])[owner]
     attribute_kinds = np.array([p.attribute_kind for p in cs.prompts])[owner]
     hits = metrics.r_precision_hits(image_emb, text_emb, candidates, seed)
-    show = np.arange(0, len(images), COMPOSITION_SEEDS)[:48]
-    save_grid(out / "composition_samples.png", images[show], [cs.texts[owner[i]] for i in show], columns=8,
-              caption_lines=3)
-    return {"prompts": len(cs.prompts), "samples": len(images), "distractors": int(candidates.shape[1]),
+    return {"prompts": len(cs.prompts), "samples": len(image_emb), "distractors": int(candidates.shape[1]),
             "chance": 1.0 / (1 + candidates.shape[1]), "r_precision": float(np.mean(hits)),
             "subject_recognised": rate(same_attribute), "attribute_recognised": rate(same_subject),
             "r_precision_by_subject_kind": {str(k): float(np.mean(hits[kinds == k])) for k in sorted(set(kinds))},
@@ -204,17 +213,24 @@ def category_lines(categories: dict) -> list[str]:
 def composition_lines(c: dict | None) -> list[str]:
     if not c:
         return []
-    kinds = ", ".join(f"{k} {v:.2f}" for k, v in c["r_precision_by_subject_kind"].items())
+    readings = [c] + ([c["matcher"]] if "matcher" in c else [])
+    names = [c.get("reader", "matcher")] + (["matcher (single-emoji caption side)"] if "matcher" in c else [])
+
+    def row(title, key, fmt="{:.3f}"):
+        return f"| {title} | " + " | ".join(fmt.format(r[key]) for r in readings) + " |"
+
+    def kinds(key):
+        return " | ".join(", ".join(f"{k} {v:.2f}" for k, v in r[key].items()) for r in readings)
+
     return ["## Composition prompts", "",
             f"{c['prompts']} prompts joining a subject and an attribute no single emoji combines, "
             f"{c['samples'] // c['prompts']} samples each, each ranked against {c['distractors']} prompts "
             f"that share one part with it (chance {c['chance']:.3f}).", "",
-            "| | |", "|---|---:|",
-            f"| R-precision (both parts) | {c['r_precision']:.3f} |",
-            f"| subject recognised (against other subjects, same attribute) | {c['subject_recognised']:.3f} |",
-            f"| attribute recognised (against other attributes, same subject) | {c['attribute_recognised']:.3f} |",
-            f"| R-precision by subject kind | {kinds} |",
-            *([f"| R-precision by attribute kind | "
-               f"{', '.join(f'{k} {v:.2f}' for k, v in c['r_precision_by_attribute_kind'].items())} |"]
+            "| read through | " + " | ".join(names) + " |", "|---|" + "---:|" * len(readings),
+            row("R-precision (both parts)", "r_precision"),
+            row("subject recognised (against other subjects, same attribute)", "subject_recognised"),
+            row("attribute recognised (against other attributes, same subject)", "attribute_recognised"),
+            f"| R-precision by subject kind | {kinds('r_precision_by_subject_kind')} |",
+            *([f"| R-precision by attribute kind | {kinds('r_precision_by_attribute_kind')} |"]
               if "r_precision_by_attribute_kind" in c else []), "",
             "![composition](composition_samples.png)", ""]

@@ -19,7 +19,9 @@ def small_judges(tmp_path_factory, small_dataset):
     from emoji_t2i.evaluation.train_judges import train_judges
 
     out = tmp_path_factory.mktemp("judges")
-    measured = train_judges(small_dataset, out, classifier_epochs=1, matcher_epochs=1, batch_size=32)
+    # no composition caption side: 40 identities hold too few stickers (tests/evaluation/test_composition.py)
+    measured = train_judges(small_dataset, out, classifier_epochs=1, matcher_epochs=1, batch_size=32,
+                            composition_composites=0)
     return out, measured
 
 

@@ -8,8 +8,14 @@ import re
 import numpy as np
 import pytest
 
-from emoji_t2i.evaluation import sources
-from emoji_t2i.evaluation.composition import all_attributes, all_subjects, composition_prompts, composition_set
+from emoji_t2i.evaluation import metrics, sources
+from emoji_t2i.evaluation.composition import (
+    all_attributes,
+    all_subjects,
+    composition_prompts,
+    composition_set,
+    pasted_answers,
+)
 from emoji_t2i.evaluation.judges import JUDGES_DIR, Judges
 from emoji_t2i.evaluation.report import COMPOSITION_SEEDS, composition_report
 
@@ -84,9 +90,58 @@ def test_a_hit_needs_both_parts(tmp_path, embedded):
     judges = Judges.load()
     lookup = composition_report(SubjectOnly(embedded), judges, 0, tmp_path)
     noise = composition_report(sources.NoiseSource(), judges, 0, tmp_path)
+    assert lookup["reader"] == "composition caption side" and "matcher" in lookup
     assert lookup["samples"] == noise["samples"] == COMPOSITION_SEEDS * lookup["prompts"]
-    # the subject's own emoji names its subject among other subjects most of the time...
-    assert lookup["subject_recognised"] > 0.5 > noise["subject_recognised"]
-    # ...but cannot say which of the subject's 24 attributes was asked: near chance, as noise
-    assert lookup["r_precision"] < 4 * lookup["chance"] and noise["r_precision"] < 4 * noise["chance"]
+    for reading in (lookup, lookup["matcher"]):  # either caption side:
+        # the subject's own emoji names its subject among other subjects most of the time...
+        assert reading["subject_recognised"] > 0.5 > noise["subject_recognised"]
+        # ...but cannot say which of the subject's 24 attributes was asked: near chance, as noise
+        assert reading["r_precision"] < 4 * reading["chance"] and noise["r_precision"] < 4 * noise["chance"]
     assert (tmp_path / "composition_samples.png").exists()
+    assert "| read through | composition caption side | matcher (single-emoji caption side) |" in markdown_of(lookup)
+
+
+def markdown_of(composition):
+    from emoji_t2i.evaluation.report import composition_lines
+
+    return "\n".join(composition_lines(composition))
+
+
+@pytest.mark.skipif(not (JUDGES_DIR / "judges.json").exists(), reason="judges not trained yet")
+def test_the_composition_caption_side_finds_pasted_parts_the_matcher_misses(embedded):
+    """Pasted composites of the asked pairs (never in its training) are the ceiling a model
+    that draws both parts reaches; the subject alone must stay at chance. Shares the
+    matcher's image side, so every image embedding serves both readings."""
+    judges = Judges.load()
+    for mine, theirs in zip(judges.composition_matcher.image_projection.weights,
+                            judges.matcher.image_projection.weights, strict=True):
+        np.testing.assert_array_equal(mine, theirs)
+    cs = composition_set()
+    pasted, alone, pasteable = pasted_answers(embedded.subset("train"), draw=1)
+    assert 50 <= pasteable.sum() < len(cs.prompts)  # expressions have no sticker to paste
+    scores = {}
+    for composition in (True, False):
+        text = judges.text_embeddings(cs.caption_pool, composition=composition)
+        for name, images in (("pasted", pasted), ("alone", alone)):
+            embedded_images = judges.image_embeddings(judges.image_outputs(images)[0])
+            scores[name, composition] = metrics.r_precision(embedded_images, text, cs.candidates, 1)
+    chance = 1 / (1 + cs.candidates.shape[1])
+    assert scores["pasted", True] > 2.5 * scores["pasted", False], scores
+    assert scores["pasted", True] > 10 * chance and scores["alone", True] < 3 * chance, scores
+
+
+def test_a_fine_tuned_caption_side_keeps_its_image_side(small_dataset, small_judges):
+    """train_matcher from a matcher: the image projection stays as it was, the caption side
+    moves, and each extra caption is its own positive."""
+    from emoji_t2i.evaluation.train_judges import train_matcher
+
+    judges = Judges.load(small_judges[0])
+    train = small_dataset.subset("train")
+    features = judges.image_outputs(train.images)[0]
+    extra = (features[:6] + 0.5, ["octopus wearing a crown"] * 3 + ["crab wearing a crown"] * 3)
+    tuned = train_matcher(features, train, judges.vectorizer, 1, 16, 0, start_from=judges.matcher, extra=extra)
+    for mine, theirs in zip(tuned.image_projection.weights, judges.matcher.image_projection.weights, strict=True):
+        np.testing.assert_array_equal(mine, theirs)
+    moved = [np.abs(np.asarray(a) - np.asarray(b)).max() for a, b in
+             zip(tuned.text_projection.weights, judges.matcher.text_projection.weights, strict=True)]
+    assert min(moved) > 0

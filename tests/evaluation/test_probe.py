@@ -100,7 +100,7 @@ def test_the_rule_keeps_the_best_held_out_match_among_runs_that_do_not_copy():
 
 def test_the_composition_split_rewards_both_parts_drawn(embedded, tmp_path):
     """Composites of the asked pairs (the subject with the attribute's emoji pasted on) beat the
-    subject alone, which can tie with its other attributes at best."""
+    subject alone, which can tie with its other attributes at best (chance 1/47)."""
     from emoji_t2i.data.composites import ATTRIBUTES, compose, subject_name
     from emoji_t2i.evaluation.composition import composition_set
 
@@ -131,4 +131,6 @@ def test_the_composition_split_rewards_both_parts_drawn(embedded, tmp_path):
     empty = {s: np.zeros((len(probe.prompts[s]), 72, 72, 4), np.uint8) for s in ("train", "heldout")}
     r_alone = scorer({**empty, "composition": np.stack(alone)})["composition"]["r_precision"]
     r_both = scorer({**empty, "composition": np.stack(both)})["composition"]["r_precision"]
-    assert r_alone <= 0.03 and r_both >= r_alone + 0.04, (r_alone, r_both)
+    # read through the composition caption side (pasted composites: 0.26-0.30 in evaluate's styles)
+    assert meta["judges"]["composition_reader"] == "composition caption side"
+    assert r_alone < 3 / 47 and r_both >= r_alone + 0.12, (r_alone, r_both)
