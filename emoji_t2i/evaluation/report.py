@@ -58,17 +58,19 @@ def training_reference(ds: EmojiDataset, judges: Judges, cache: dict | None = No
 
 
 def evaluate(source, ds: EmojiDataset, judges: Judges, samples: int, seed: int, out: str | Path,
-             reference_style: str | None = None, cache: dict | None = None) -> dict:
+             reference_style: str | None = None, cache: dict | None = None,
+             splits: tuple[str, ...] = ("train", "heldout")) -> dict:
     """The evaluation report of ``source``; pass the same ``cache`` dict to evaluate several
-    sources against one dataset and set of judges without recomputing the training side."""
+    sources against one dataset and set of judges without recomputing the training side.
+    ``splits=()`` reads the composition prompts alone (``evaluate --composition-only``)."""
     start = time.perf_counter()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    train_features, train_pixels, threshold = training_reference(ds, judges, cache)
+    train_features, train_pixels, threshold = training_reference(ds, judges, cache) if splits else (None, None, None)
     train_rows = np.flatnonzero(ds.split == "train")
     report = {"source": source.name, "seed": seed, "judges": judges.info.get("measured", {}),
               "near_copy_threshold": threshold, "splits": {}, "categories": {}}
-    for split in ("train", "heldout"):
+    for split in splits:
         ps = prompt_set(ds, split, samples, seed, reference_style)
         report["styles"] = list(ps.styles)
         images = source.samples(ps, seed)
@@ -179,6 +181,9 @@ def cell(split: dict, key: str, fmt: str | None) -> str:
 
 def markdown(report: dict) -> str:
     splits = report["splits"]
+    if not splits:  # the composition prompts alone
+        return "\n".join([f"# Composition of {report['source']}", "", f"Seed {report['seed']}; "
+                          f"{report['wall_seconds']:.0f} s.", "", *composition_lines(report.get("composition"))])
     lines = [f"# Evaluation of {report['source']}", "",
              f"Seed {report['seed']}; {splits['train']['samples']} training-prompt and "
              f"{splits['heldout']['samples']} held-out-prompt samples; {report['wall_seconds']:.0f} s.", "",

@@ -145,3 +145,20 @@ def test_a_model_without_prompted_images_refuses_the_probe(tmp_path, capsys):
                        "--set", "probe_every=1"]) == 2
     assert "draws no images from prompts to probe" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
+
+
+def test_evaluate_reads_the_composition_prompts_alone(diffusion_run, tmp_path, capsys):
+    """--composition-only: the 120 prompts x 4 samples, read through both caption sides; no
+    split is sampled, and the ceiling and floor, which draw no prompt, are refused."""
+    from emoji_t2i.evaluate import main as evaluate_main
+
+    out = tmp_path / "composition"
+    assert evaluate_main(["--run", str(diffusion_run), "--composition-only", "--out", str(out)]) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert report["splits"] == {} and report["composition"]["samples"] == 480
+    assert report["composition"]["reader"] == "composition caption side" and "matcher" in report["composition"]
+    assert (out / "report.md").read_text().startswith("# Composition of")
+    assert "through the matcher's single-emoji caption side" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        evaluate_main(["--noise", "--composition-only", "--out", str(out)])
+    assert "--composition-only: real images and noise answer no composition prompt" in capsys.readouterr().err
