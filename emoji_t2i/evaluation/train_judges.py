@@ -94,7 +94,7 @@ def train_matcher(features, train, vectorizer, epochs, batch_size, seed, start_f
 
 
 # Composites of other pairs than the 120 asked. 20,000 composites and 4 epochs lifted pasted
-# composites of the asked pairs from 0.07-0.09 to 0.30-0.34 (two draws; one run each).
+# composites of the asked pairs from 0.06-0.09 to 0.23-0.30 (four draws of the shipped run).
 COMPOSITION_COMPOSITES, COMPOSITION_EPOCHS, COMPOSITION_SEED = 20_000, 4, 7
 
 
@@ -223,7 +223,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     if args.composition_only:
         if args.composites <= 0:
-            raise SystemExit("error: --composition-only needs --composites of at least 1")
+            p.error(f"--composites {args.composites}: --composition-only needs at least 1")
         side, measured = train_composition_side(load_dataset(args.data), Judges.load(args.out), args.composites)
         write_composition_side(Path(args.out), side, measured, {"composites": args.composites,
                                                                 "epochs": COMPOSITION_EPOCHS, "seed": COMPOSITION_SEED})
