@@ -187,7 +187,8 @@ def _l2(x):
 
 
 class Judges:
-    """The shipped classifier + matcher, with batched numpy helpers for the metrics."""
+    """The shipped classifier + matcher (and the composition caption side, where trained),
+    with batched numpy helpers for the metrics."""
 
     def __init__(self, classifier, matcher, vectorizer, info: dict, composition_matcher=None):
         self.classifier, self.matcher, self.vectorizer, self.info = classifier, matcher, vectorizer, info
