@@ -39,17 +39,37 @@ def image_grid(
     if title:
         draw.text((pad, 3), title, fill="black", font=ImageFont.load_default(size=12))
     board = _checkerboard(cw)
-    chars = max(6, cw // 6)
     for i in range(n):
         r, c = divmod(i, columns)
         x, y = pad + c * (cw + pad), title_h + pad + r * (ch + text_h + pad)
         tile = Image.fromarray(images[i], "RGBA").resize((cw, ch), Image.NEAREST)
         sheet.paste(Image.alpha_composite(board.resize((cw, ch)), tile).convert("RGB"), (x, y))
-        if captions:
-            lines = textwrap.wrap(captions[i], chars)[:caption_lines]
+        if captions and captions[i]:
+            span = caption_span(captions, i, columns)
+            lines = caption_lines_for(captions[i], max(6, (span * (cw + pad) - pad) // 6), caption_lines)
             for k, line in enumerate(lines):
                 draw.text((x, y + ch + 1 + 11 * k), line, fill="black", font=font)
     return sheet
+
+
+def caption_span(captions: list[str], i: int, columns: int) -> int:
+    """Tiles caption ``i`` may use: its own and the uncaptioned ones after it in its row (a
+    row of samples of one prompt is captioned once, under its first tile)."""
+    span = 1
+    while (i + span) % columns and i + span < len(captions) and not captions[i + span]:
+        span += 1
+    return span
+
+
+def caption_lines_for(caption: str, chars: int, max_lines: int) -> list[str]:
+    """``caption`` wrapped at ``chars``; a caption longer than ``max_lines`` ends in an
+    ellipsis, so a cut prompt never reads as a shorter one."""
+    lines = textwrap.wrap(caption, chars)
+    if len(lines) <= max_lines:
+        return lines
+    kept = lines[:max_lines]
+    kept[-1] = kept[-1][: max(1, chars - 1)].rstrip() + "\u2026"
+    return kept
 
 
 def save_grid(path: str | Path, images, captions=None, **kwargs) -> Path:
