@@ -18,8 +18,11 @@
 #   # with composites (bundle --composites 10000 --parts 5: images 122 MB instead of 78), the bundle
 #   # travels in three calls: stash, stash again (two more image parts), then train
 #   bash benchmarks/gpu_flagship.sh speed      # instead of stash: also times float32 and
-#                                              #   mixed_bfloat16 on images-0 (measured: ~5 min, see
-#                                              #   docs/performance.md; not worth it in a 15-minute span)
+#                                              #   mixed_bfloat16 on images-0 (SPEED_MINUTES each,
+#                                              #   compilation included). bfloat16's first step once
+#                                              #   stalled >4 min in cuDNN's fused attention, which the
+#                                              #   trainers now turn off; not re-measured since
+#                                              #   (docs/performance.md)
 #
 # Measured on an H200: the first jitted step compiles for ~58 s in float32; MINUTES counts that.
 # What comes back under $OUT: run-small.tgz (config, log, progress, and the probe's log, chosen

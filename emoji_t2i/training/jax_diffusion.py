@@ -39,6 +39,18 @@ from emoji_t2i.training.state import assign_weights, in_order, optimizer_names, 
 
 
 # --- the bundle ---------------------------------------------------------------------------------
+def set_jax_precision(name: str) -> None:
+    """The run's dtype policy, with cuDNN's fused attention turned off. Under mixed_bfloat16,
+    Keras's MultiHeadAttention picks cuDNN's kernel for the U-Net's self-attention, whose
+    backward pass cuDNN refuses at 81 pixels ("Unsupported sequence length"); XLA's fallback
+    then autotuned for over four minutes on an H200 before the first step finished
+    (docs/performance.md). XLA's own attention is the path float32 takes anyway."""
+    import keras
+
+    keras.config.set_dtype_policy(name)
+    keras.config.disable_flash_attention()
+
+
 def read_bundle_meta(path: Path) -> dict:
     if not (Path(path) / "bundle.json").exists():
         raise MissingFile(f"--bundle {path}: no bundle.json; write one with "
@@ -207,7 +219,7 @@ def train(config: dict, run: Path, resume: bool = False, log=print) -> dict:
                            "run it as python -m emoji_t2i.train_jax train")
     run.mkdir(parents=True, exist_ok=True)
     bundle = read_bundle(Path(config["bundle"]))
-    keras.config.set_dtype_policy(config["precision"])
+    set_jax_precision(config["precision"])
     augment = float(config.get("augment_probability", 0.0))
     unet_config = {**bundle["meta"]["unet"], "augment_dim": GEOMETRY_LABELS if augment > 0 else 0}
     steps, batch = int(config["steps"]), int(config["batch_size"])

@@ -28,7 +28,14 @@ from pathlib import Path
 import numpy as np
 
 from emoji_t2i.errors import MissingFile, UsageError
-from emoji_t2i.training.jax_diffusion import caption_conditions, caption_ids, data_parallel, epoch_order, read_bundle
+from emoji_t2i.training.jax_diffusion import (
+    caption_conditions,
+    caption_ids,
+    data_parallel,
+    epoch_order,
+    read_bundle,
+    set_jax_precision,
+)
 from emoji_t2i.training.state import assign_weights, in_order, load_arrays, replace_state, save_arrays, weight_names
 
 
@@ -115,7 +122,7 @@ def distill(config: dict, run: Path, resume: bool = False, log=print) -> dict:
     if bundle["weights"] is None:
         raise UsageError(f"--bundle {config['bundle']}: it carries no weights, so there is no teacher; "
                          "write it with train_jax bundle --init-from PRESET (without --no-weights)")
-    keras.config.set_dtype_policy(config["precision"])
+    set_jax_precision(config["precision"])
     unet_config = {**bundle["meta"]["unet"], "guidance_input": False}
 
     def build():

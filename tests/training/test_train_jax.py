@@ -100,6 +100,30 @@ def test_one_objective_and_ema_for_both_backends(tmp_path):
                                    atol=1e-4)
 
 
+BFLOAT16_ATTENTION = """
+import os
+os.environ["KERAS_BACKEND"] = "jax"
+import keras
+from emoji_t2i.networks.unet import TextConditionedUNet
+from emoji_t2i.training.jax_diffusion import set_jax_precision
+set_jax_precision("mixed_bfloat16")
+net = TextConditionedUNet(text_dim=6, widths=(8, 16), blocks=1, embedding_dim=16)
+net.build(None)
+attention = [layer for layer in net._flatten_layers() if isinstance(layer, keras.layers.MultiHeadAttention)]
+print(keras.config.dtype_policy().name, len(attention), [layer._flash_attention for layer in attention])
+"""
+
+
+@needs_jax
+def test_the_jax_trainers_keep_bfloat16_attention_off_cudnn():
+    """cuDNN's fused attention refuses the U-Net's 81-pixel self-attention in training and
+    stalled a bfloat16 run on a GPU: the trainers' precision setting routes it to XLA's."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("KERAS_", "TF_"))}
+    result = subprocess.run([sys.executable, "-c", BFLOAT16_ATTENTION], capture_output=True, text=True,
+                            env=env, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().splitlines()[-1] == "mixed_bfloat16 3 [False, False, False]", result.stdout
+
 def test_epoch_order_is_a_function_of_seed_and_epoch_and_picks_only_real_captions():
     rows, draws = jd.epoch_order(10, 4, seed=1, epoch=3)
     assert rows.shape == (2, 4) and len(set(rows.ravel())) == 8  # 2 full batches, no repeats
