@@ -1,4 +1,4 @@
-"""What every command-line entry point shares: a quiet TensorFlow start and one-line errors.
+"""What every command-line entry point shares: a quiet TensorFlow start, one-line errors and warnings.
 
 TensorFlow 2.21 writes its start-up chatter ("oneDNN custom operations are on", "Could not find
 cuda drivers", "failed call to cuInit") from C++ before its logging reads
@@ -13,6 +13,7 @@ import os
 import re
 import sys
 import tempfile
+import warnings
 from pathlib import Path
 
 from emoji_t2i.errors import UsageError
@@ -22,12 +23,32 @@ CHATTER = re.compile(r"^(WARNING: All log messages before absl::InitializeLog\(\
                      r"|[IW]\d{4} \d\d:\d\d:\d+\.\d+ +\d+ \S+:\d+\])")
 
 
+def _format_warning(message, category, filename, lineno, line=None) -> str:
+    if Path(filename).resolve().is_relative_to(PACKAGE):
+        return f"warning: {message}\n"
+    return _python_format_warning(message, category, filename, lineno, line)
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    from tqdm.auto import tqdm  # its write() keeps a warning off a progress bar's line
+
+    tqdm.write(warnings.formatwarning(message, category, filename, lineno, line).rstrip("\n"),
+               file=file or sys.stderr)
+
+
+PACKAGE = Path(__file__).resolve().parent
+_python_format_warning = warnings.formatwarning
+
+
 def quiet_tensorflow() -> None:
     """Import TensorFlow without its start-up chatter; its C++ logs below FATAL stay off afterwards
     (a CLI's errors reach the user as Python exceptions). ``TF_CPP_MIN_LOG_LEVEL=0`` or ``1``
     asks for TensorFlow's logs and is left alone; 2, the usual "quiet" setting, still lets E-level
-    lines such as "failed call to cuInit" through, so it is raised to 3.
+    lines such as "failed call to cuInit" through, so it is raised to 3. The project's own warnings
+    print as one "warning: ..." line, without the source line Python quotes after them (a
+    library's keep Python's format, which says where they come from).
     """
+    warnings.formatwarning, warnings.showwarning = _format_warning, _show_warning
     if os.environ.get("TF_CPP_MIN_LOG_LEVEL") not in ("0", "1"):
         os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
     if "tensorflow" in sys.modules:

@@ -87,6 +87,11 @@ def main(argv=None) -> int:
     except EmojiT2IError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    try:
+        options = pipe.check_style(options)  # its error names a model that has styles
+    except EmojiT2IError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     unknown = sorted(set(options) - set(pipe.options))
     if unknown:
         takes = ", ".join("--" + k.replace("_", "-") for k in pipe.options) or "no sampling options"

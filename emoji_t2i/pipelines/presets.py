@@ -31,6 +31,7 @@ from emoji_t2i.text.tokenizers import load_tokenizer, save_tokenizer
 
 SHIPPED_DIR = Path(__file__).resolve().parents[1] / "presets"
 DEFAULT_PRESET = "diffusion-emoji72"
+STYLES_PRESET = "diffusion-emoji72-styles"  # the shipped model that takes --style
 FORMAT = 1
 
 

@@ -34,7 +34,7 @@ from emoji_t2i.pipelines.editing import (
     slerp,
 )
 from emoji_t2i.pipelines.editing_options import DEFAULT_MASHUP, EMOJIFY_STRENGTH, MASHUP_METHODS
-from emoji_t2i.pipelines.presets import DEFAULT_PRESET, load_preset
+from emoji_t2i.pipelines.presets import DEFAULT_PRESET, STYLES_PRESET, load_preset
 from emoji_t2i.pipelines.run_dir import RunDir, RunError
 from emoji_t2i.text.tokenizers import known_fractions, load_tokenizer, sequence_length
 
@@ -159,11 +159,15 @@ class TextToImagePipeline:
     def check_style(self, options: dict) -> dict:
         """``options`` without a "style" the model cannot take; a one-line error for a real one."""
         style = options.get("style")
-        if style is None or self.styles:
+        if style is None:
+            return options
+        if self.styles:
+            if isinstance(style, str):
+                self.model.style_ids(style, 1)  # an unknown name fails here, before any sampling
             return options
         if style not in ("", "any"):
             raise UsageError(f"style {style!r}: this {self.config.get('model')} model has no styles; "
-                             "leave style out (only a model trained with styles takes one)")
+                             f"leave style out, or draw with one trained on styles ({STYLES_PRESET})")
         return {k: v for k, v in options.items() if k != "style"}
 
     def check_prompts(self, prompts: list[str]) -> None:

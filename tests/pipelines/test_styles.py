@@ -33,6 +33,9 @@ def test_the_pipeline_takes_a_style_and_names_the_choices(style_pipe):
     np.testing.assert_array_equal(style_pipe.sample(["crying cat"], seed=0, style="google"), google)
     with pytest.raises(UsageError, match="style 'comic': this model knows google, twitter"):
         style_pipe.sample(["crying cat"], style="comic")
+    with pytest.raises(UsageError, match="style 'comic'"):  # what generate checks before its progress bar
+        style_pipe.check_style({"style": "comic"})
+    assert style_pipe.check_style({"style": "google"}) == {"style": "google"}
 
 
 def test_mashup_and_emojify_draw_in_a_style(style_pipe):

@@ -36,6 +36,12 @@ def test_generate_bad_run_is_one_line(tmp_path, capsys):
     assert "no such run directory" in err and "\n" not in err
 
 
+
+def test_a_style_for_a_model_without_styles_names_the_model_that_has_them(trained_run, capsys):
+    assert generate_main(["--run", str(trained_run), "--style", "openmoji", "cat"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "has no styles" in err and "diffusion-emoji72-styles" in err and "\n" not in err
+
 def test_export_as_preset_keeps_the_runs_metadata(trained_run, tmp_path):
     import json
     import shutil
