@@ -3,10 +3,12 @@
 # from a packed bundle, whose ~105 MB travels in two calls of at most 64 MiB (the working tree
 # must be stripped of the dataset, the presets, the judges' weights and docs/ while they run):
 #
-#   make test-jax                              # here, first: the JAX trainers end to end (~8 min)
-#   # here: the bundle (optionally warm-started from a preset: its EMA in float16, 10 MB)
-#   python -m emoji_t2i.train_jax bundle --cross-attention --style-conditioning --parts 3 \
-#       [--init-from diffusion-emoji72-styles | --no-weights] --out runs/bundle8
+#   make test-jax                              # here, first: the JAX trainers end to end (~10 min)
+#   bash benchmarks/gpu_prepare.sh wheels      # here: Keras's wheels for the GPU image (.whl/)
+#   bash benchmarks/gpu_prepare.sh bundle      # here: runs/bundle8, warm-started from
+#                                              #   diffusion-emoji72-styles (its EMA in float16, 10 MB;
+#                                              #   or train_jax bundle ... --no-weights: from scratch)
+#   bash benchmarks/gpu_prepare.sh strip       # here: data/, docs/, presets, judges out of the tree
 #   bash benchmarks/gpu_flagship.sh stash      # call 1 carries minilm.npz, captions.npz, images-0.npz,
 #                                              #   bundle.json, probe.json, probe.npz and keeps them on
 #                                              #   the machine (~30 s)
@@ -23,6 +25,8 @@
 #                                              #   stalled >4 min in cuDNN's fused attention, which the
 #                                              #   trainers now turn off; not re-measured since
 #                                              #   (docs/performance.md)
+#
+#   bash benchmarks/gpu_prepare.sh restore     # here, after the last call: the tree as it was
 #
 # Measured on an H200: the first jitted step compiles for ~58 s in float32; MINUTES counts that.
 # What comes back under $OUT: run-small.tgz (config, log, progress, and the probe's log, chosen

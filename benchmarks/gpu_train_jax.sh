@@ -17,7 +17,8 @@ batch=${BATCH:-256}
 bundle=${BUNDLE:-runs/bundle}
 export KERAS_BACKEND=jax XLA_PYTHON_CLIENT_PREALLOCATE=false PYTHONUNBUFFERED=1
 if ! python3 -c "import keras" 2>/dev/null && [ -d .whl ]; then  # the GPU image has no keras
-  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl
+  python3 -m pip install -q --no-index --find-links .whl --no-deps --no-compile --no-cache-dir --upgrade \
+    --target /tmp/site keras namex optree  # by name: pip picks the wheel of this Python
   export PYTHONPATH=/tmp/site:$PWD
 fi
 python3 -c "import jax, keras, PIL.features; print(jax.__version__, keras.__version__, jax.devices(), 'webp:', PIL.features.check('webp'))"
