@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Train the flagship (cross-attention + style U-Net) on a GPU machine with JAX but no TensorFlow,
-# from a packed bundle, whose ~105 MB travels in two calls of at most 64 MiB (the working tree
-# must be stripped of the dataset, the presets, the judges' weights and docs/ while they run):
+# from a packed bundle, which travels in several calls of at most 64 MiB (the working tree
+# must be stripped of the dataset, the presets, the judges' weights and docs/ while they run).
+# `gpu_prepare.sh calls` prints the calls for the bundle at hand: the warm-started eight-style
+# bundle (120 MB with its weights and the probe's composition prompts) takes three.
 #
 #   make test-jax                              # here, first: the JAX trainers end to end (~10 min)
 #   bash benchmarks/gpu_prepare.sh wheels      # here: Keras's wheels for the GPU image (.whl/)
@@ -9,17 +11,16 @@
 #                                              #   diffusion-emoji72-styles (its EMA in float16, 10 MB;
 #                                              #   or train_jax bundle ... --no-weights: from scratch)
 #   bash benchmarks/gpu_prepare.sh strip       # here: data/, docs/, presets, judges out of the tree
-#   bash benchmarks/gpu_flagship.sh stash      # call 1 carries minilm.npz, captions.npz, images-0.npz,
-#                                              #   bundle.json, probe.json, probe.npz and keeps them on
-#                                              #   the machine (~30 s)
+#   bash benchmarks/gpu_prepare.sh calls STEPS MINUTES PRECISION [options]   # here: the calls below
+#   bash benchmarks/gpu_flagship.sh stash      # each call but the last (.whl in the first): keeps
+#                                              #   what it carried on the machine (~30 s each)
 #   bash benchmarks/gpu_flagship.sh train STEPS MINUTES PRECISION [train_jax train options]
-#                                              # call 2, within the 30 s the machine stays warm:
-#                                              #   carries images-1, images-2 (and weights.npz); trains
-#                                              #   (options: --augment 0.12, which alone held copying
-#                                              #   down on a CPU run made to copy; docs/models/diffusion.md)
-#   # with composites (bundle --composites 10000 --parts 5: images 122 MB instead of 78), the bundle
-#   # travels in three calls: stash, stash again (two more image parts), then train
-#   bash benchmarks/gpu_flagship.sh speed      # instead of stash: also times float32 and
+#                                              # the last call, within the 30 s the machine stays
+#                                              #   warm: carries the rest and trains (options:
+#                                              #   --augment 0.12, which alone held copying down on a
+#                                              #   CPU run made to copy; docs/models/diffusion.md)
+#   # with composites (bundle --composites 10000 --parts 5: images 122 MB instead of 78): a call more
+#   bash benchmarks/gpu_flagship.sh speed      # instead of the first stash: also times float32 and
 #                                              #   mixed_bfloat16 on images-0 (SPEED_MINUTES each,
 #                                              #   compilation included). bfloat16's first step once
 #                                              #   stalled >4 min in cuDNN's fused attention, which the
@@ -38,7 +39,7 @@ set -euo pipefail
 mode=$1
 out=${OUT:-runs/gpu-out}
 bundle=${BUNDLE:-runs/bundle8}
-stash=/root/flagship-stash
+stash=${FLAGSHIP_STASH:-/root/flagship-stash}  # outside the tree: kept between calls on a warm machine
 source "$(dirname "$0")/gpu_env.sh"
 mkdir -p "$stash" "$out"
 cp -n "$bundle"/* "$stash"/ 2>/dev/null || true  # whatever this call carried stays for the next
