@@ -29,13 +29,6 @@ def _format_warning(message, category, filename, lineno, line=None) -> str:
     return _python_format_warning(message, category, filename, lineno, line)
 
 
-def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    from tqdm.auto import tqdm  # its write() keeps a warning off a progress bar's line
-
-    tqdm.write(warnings.formatwarning(message, category, filename, lineno, line).rstrip("\n"),
-               file=file or sys.stderr)
-
-
 PACKAGE = Path(__file__).resolve().parent
 _python_format_warning = warnings.formatwarning
 
@@ -48,7 +41,7 @@ def quiet_tensorflow() -> None:
     print as one "warning: ..." line, without the source line Python quotes after them (a
     library's keep Python's format, which says where they come from).
     """
-    warnings.formatwarning, warnings.showwarning = _format_warning, _show_warning
+    warnings.formatwarning = _format_warning  # not showwarning: catch_warnings(record=True) must still record
     if os.environ.get("TF_CPP_MIN_LOG_LEVEL") not in ("0", "1"):
         os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
     if "tensorflow" in sys.modules:

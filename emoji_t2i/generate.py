@@ -102,7 +102,8 @@ def main(argv=None) -> int:
     if args.seed is None:
         print(f"seed {seed} (pass --seed {seed} to get these images again)")
     unit = "step" if "num_steps" in pipe.options else "chunk"
-    bar = tqdm(total=pipe.sampling_calls(count, options.get("num_steps")), desc="sampling", unit=unit)
+    # delay: the bar appears at the first step, after the prompts' warnings, not on their line
+    bar = tqdm(total=pipe.sampling_calls(count, options.get("num_steps")), desc="sampling", unit=unit, delay=0.1)
     step = bar.update if "num_steps" in pipe.options else None
     grid = []
     try:
