@@ -40,8 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--guidance-interval", type=float, nargs=2, metavar=("LOW", "HIGH"),
                    help="diffusion: guide only at noise levels sigma/alpha in (LOW, HIGH] (default: the "
                         "model's; the shipped one 0.28 5.42; 0 1e9 guides every step)")
-    p.add_argument("--style", help="diffusion with styles: draw in this style (google, twitter, openmoji, "
-                                   "fluent_flat, ...; default any)")
+    p.add_argument("--style", help="diffusion with styles (--preset diffusion-emoji72-styles): draw in this "
+                                   "style (google, twitter, openmoji, fluent_flat, ...; default any)")
     p.add_argument("--temperature", type=float, help="vq_transformer: token sampling temperature (default 1)")
     p.add_argument("--top-k", type=int, help="vq_transformer: sample among the k likeliest tokens (0: all)")
     out = p.add_mutually_exclusive_group()
