@@ -16,7 +16,8 @@
 #   bash benchmarks/gpu_prepare.sh calls [STEPS MINUTES PRECISION options]
 #                                             # after strip: the bundle packed into calls of at
 #                                             #   most CALL_MIB (62) with the tree, each call's
-#                                             #   gpu_flagship.sh command and carry list
+#                                             #   gpu_flagship.sh command and carry list; STEPS
+#                                             #   auto: what MINUTES hold at the measured rate
 #   bash benchmarks/gpu_prepare.sh restore    # puts them back; git status is as before strip
 #
 # Then benchmarks/gpu_flagship.sh says the calls (stash, train) and their carry lists; finish,
@@ -113,6 +114,14 @@ for size, path in files:
         calls.append(fit := [0, []])
     fit[0] += size
     fit[1].append(path)
+if train_args[:1] == ["auto"] and len(train_args) > 1:
+    # the measured float32 rate of this U-Net on an H200 (docs/performance.md); about 150 s of the
+    # call go to compiling the step and the probe's sampler and to the first and last probes
+    rate, batch, reserve = float(os.environ.get("RATE", 5036)), int(os.environ.get("BATCH", 256)), 150.0
+    steps = int(rate / batch * (float(train_args[1]) * 60 - reserve)) // 100 * 100
+    print(f"STEPS auto: {steps} (at {rate:.0f} images/s in batches of {batch}, after {reserve:.0f} s of "
+          "compiling and probing; RATE=... for another chip or precision)")
+    train_args = [str(steps), *train_args[1:]]
 for i, (size, paths) in enumerate(calls, 1):
     last = i == len(calls)
     command = "train " + (" ".join(train_args) or "STEPS MINUTES PRECISION [options]") if last else "stash"
