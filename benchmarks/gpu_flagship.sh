@@ -28,6 +28,7 @@
 #                                              #   (docs/performance.md)
 #
 #   bash benchmarks/gpu_prepare.sh restore     # here, after the last call: the tree as it was
+#   bash benchmarks/after_gpu_flagship.sh FILES_AT   # here: run folder, preset, figures, evaluation
 #
 # Measured on an H200: the first jitted step compiles for ~58 s in float32; MINUTES counts that.
 # What comes back under $OUT: run-small.tgz (config, log, progress, and the probe's log, chosen
