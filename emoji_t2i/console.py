@@ -23,14 +23,14 @@ CHATTER = re.compile(r"^(WARNING: All log messages before absl::InitializeLog\(\
                      r"|[IW]\d{4} \d\d:\d\d:\d+\.\d+ +\d+ \S+:\d+\])")
 
 
+PACKAGE = Path(__file__).resolve().parent
+_python_format_warning = warnings.formatwarning
+
+
 def _format_warning(message, category, filename, lineno, line=None) -> str:
     if Path(filename).resolve().is_relative_to(PACKAGE):
         return f"warning: {message}\n"
     return _python_format_warning(message, category, filename, lineno, line)
-
-
-PACKAGE = Path(__file__).resolve().parent
-_python_format_warning = warnings.formatwarning
 
 
 def quiet_tensorflow() -> None:

@@ -38,7 +38,6 @@ from emoji_t2i.errors import MissingFile, UsageError
 from emoji_t2i.training.state import assign_weights, in_order, optimizer_names, read_state, weight_names, write_state
 
 
-# --- the bundle ---------------------------------------------------------------------------------
 def set_jax_precision(name: str) -> None:
     """The run's dtype policy, with cuDNN's fused attention turned off. Under mixed_bfloat16,
     Keras's MultiHeadAttention picks cuDNN's kernel for the U-Net's self-attention, whose
@@ -51,6 +50,7 @@ def set_jax_precision(name: str) -> None:
     keras.config.disable_flash_attention()
 
 
+# --- the bundle ---------------------------------------------------------------------------------
 def read_bundle_meta(path: Path) -> dict:
     if not (Path(path) / "bundle.json").exists():
         raise MissingFile(f"--bundle {path}: no bundle.json; write one with "
