@@ -69,65 +69,10 @@ case "$mode" in
     git status --short | head -20
     ;;
   size)
-    "$py" - "$@" <<'PYTHON'
-import os, subprocess, sys
-
-def size(path):
-    if os.path.isdir(path):
-        return sum(os.path.getsize(os.path.join(d, f)) for d, _, names in os.walk(path) for f in names)
-    return os.path.getsize(path)
-
-listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-                        capture_output=True, check=True).stdout.decode().split("\0")
-tree = sum(size(f) for f in listed if f and os.path.isfile(f))  # a stripped file is listed, not there
-carried = sum(size(p) for p in sys.argv[1:])
-print(f"{(tree + carried) / 2**20:.1f} MiB: the tree {tree / 2**20:.1f}, carried {carried / 2**20:.1f} "
-      "(a call moves at most 64)")
-PYTHON
+    "$py" benchmarks/gpu_carry.py size "$@"
     ;;
   calls)
-    # First-fit decreasing of the bundle's files into calls of at most CALL_MIB with the tree;
-    # .whl goes in the first (every later call finds Keras installed on the warm machine).
-    "$py" - "$bundle" "${CALL_MIB:-62}" "$@" <<'PYTHON'
-import os, subprocess, sys
-
-bundle, budget, train_args = sys.argv[1], float(sys.argv[2]) * 2**20, sys.argv[3:]
-listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-                        capture_output=True, check=True).stdout.decode().split("\0")
-tree = sum(os.path.getsize(f) for f in listed if f and os.path.isfile(f))
-if tree > 8 * 2**20:
-    sys.exit(f"error: the tree is {tree / 2**20:.0f} MiB: strip it first (bash benchmarks/gpu_prepare.sh strip)")
-wheels = sum(os.path.getsize(os.path.join(".whl", f)) for f in os.listdir(".whl")) if os.path.isdir(".whl") else 0
-if not wheels:
-    sys.exit("error: no .whl/: the GPU image has no Keras; run bash benchmarks/gpu_prepare.sh wheels")
-# the first call also carries what gpu_flagship.sh speed reads, so that it may replace stash there
-first = [f for f in ("bundle.json", "captions.npz", "minilm.npz", "images-0.npz") if os.path.exists(os.path.join(bundle, f))]
-calls = [[wheels + sum(os.path.getsize(os.path.join(bundle, f)) for f in first),
-          [".whl"] + [os.path.join(bundle, f) for f in first]]]
-files = sorted(((os.path.getsize(os.path.join(bundle, f)), os.path.join(bundle, f))
-                for f in os.listdir(bundle) if f not in first), reverse=True)
-for size, path in files:
-    if size + tree > budget:
-        sys.exit(f"error: {path} alone is {size / 2**20:.0f} MiB: write the bundle in more --parts")
-    fit = next((c for c in calls if c[0] + size + tree <= budget and len(c[1]) < 8), None)
-    if fit is None:
-        calls.append(fit := [0, []])
-    fit[0] += size
-    fit[1].append(path)
-if train_args[:1] == ["auto"] and len(train_args) > 1:
-    # the measured float32 rate of this U-Net on an H200 (docs/performance.md); about 150 s of the
-    # call go to compiling the step and the probe's sampler and to the first and last probes
-    rate, batch, reserve = float(os.environ.get("RATE", 5036)), int(os.environ.get("BATCH", 256)), 150.0
-    steps = int(rate / batch * (float(train_args[1]) * 60 - reserve)) // 100 * 100
-    print(f"STEPS auto: {steps} (at {rate:.0f} images/s in batches of {batch}, after {reserve:.0f} s of "
-          "compiling and probing; RATE=... for another chip or precision)")
-    train_args = [str(steps), *train_args[1:]]
-for i, (size, paths) in enumerate(calls, 1):
-    last = i == len(calls)
-    command = "train " + (" ".join(train_args) or "STEPS MINUTES PRECISION [options]") if last else "stash"
-    print(f"call {i} ({(size + tree) / 2**20:.1f} MiB): bash benchmarks/gpu_flagship.sh {command}")
-    print(f"    carry: {' '.join(paths)}")
-PYTHON
+    "$py" benchmarks/gpu_carry.py calls "$bundle" "${CALL_MIB:-62}" "$@"
     ;;
   *)
     sed -n 2,21p "$0" >&2
