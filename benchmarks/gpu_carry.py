@@ -1,12 +1,13 @@
 """What a GPU call carries (``benchmarks/gpu_prepare.sh size`` and ``calls``).
 
     python benchmarks/gpu_carry.py size [PATH ...]
-    python benchmarks/gpu_carry.py calls BUNDLE CALL_MIB [STEPS|auto MINUTES PRECISION options]
+    python benchmarks/gpu_carry.py calls BUNDLE CALL_MIB [STEPS|fit MINUTES PRECISION options]
 
 ``size``: MiB of the working tree (git's tracked and unignored files) plus PATHs. ``calls``: the
 bundle's files packed first-fit decreasing into calls of at most CALL_MIB with the tree, .whl in
 the first (every later call finds Keras installed on the warm machine), and each call's
-``gpu_flagship.sh`` command and carry list.
+``gpu_flagship.sh`` command and carry list. STEPS ``fit`` trains as many steps as MINUTES hold,
+measured as the run goes (``train_jax train --fit-schedule``), the cosine decay ending with them.
 """
 
 from __future__ import annotations
@@ -16,9 +17,6 @@ import subprocess
 import sys
 
 MiB = 2**20
-# the measured float32 rate of this U-Net on an H200 (docs/performance.md); about 150 s of a call
-# go to compiling the step and the probe's sampler and to the first and last probes
-H200_IMAGES_PER_SECOND, RESERVE_SECONDS = 5036.0, 150.0
 SPEED_FILES = ("bundle.json", "captions.npz", "minilm.npz", "images-0.npz")  # gpu_flagship.sh speed reads
 
 
@@ -66,13 +64,6 @@ def calls(bundle: str, call_mib: float, train_args: list[str]) -> None:
     if not os.path.isdir(".whl") or not os.listdir(".whl"):
         sys.exit("error: no .whl/: the GPU image has no Keras; run bash benchmarks/gpu_prepare.sh wheels")
     packed = pack(bundle, call_mib * MiB, tree, path_bytes(".whl"))
-    if train_args[:1] == ["auto"] and len(train_args) > 1:
-        rate = float(os.environ.get("RATE", H200_IMAGES_PER_SECOND))
-        batch = int(os.environ.get("BATCH", 256))
-        steps = int(rate / batch * (float(train_args[1]) * 60 - RESERVE_SECONDS)) // 100 * 100
-        print(f"STEPS auto: {steps} (at {rate:.0f} images/s in batches of {batch}, after {RESERVE_SECONDS:.0f} s "
-              "of compiling and probing; RATE=... for another chip or precision)")
-        train_args = [str(steps), *train_args[1:]]
     for i, (nbytes, paths) in enumerate(packed, 1):
         last = i == len(packed)
         command = "train " + (" ".join(train_args) or "STEPS MINUTES PRECISION [options]") if last else "stash"

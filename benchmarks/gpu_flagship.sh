@@ -16,7 +16,9 @@
 #                                              #   what it carried on the machine (~30 s each)
 #   bash benchmarks/gpu_flagship.sh train STEPS MINUTES PRECISION [train_jax train options]
 #                                              # the last call, within the 30 s the machine stays
-#                                              #   warm: carries the rest and trains (options:
+#                                              #   warm: carries the rest and trains; STEPS fit: as
+#                                              #   many as MINUTES hold, the cosine decay ending with
+#                                              #   them (train_jax train --fit-schedule) (options:
 #                                              #   --augment 0.12, which alone held copying down on a
 #                                              #   CPU run made to copy; docs/models/diffusion.md)
 #   # with composites (bundle --composites 10000 --parts 5: images 122 MB instead of 78): a call more
@@ -65,9 +67,11 @@ json.dump(m, open('$speed/bundle.json', 'w'))"
   nvidia-smi --query-gpu=name,memory.used,memory.total --format=csv || true
 else
   steps=$2; minutes=$3; precision=$4; shift 4
+  length=(--steps "$steps")
+  [ "$steps" = fit ] && length=(--fit-schedule)
   run=runs/flagship
   rm -rf "$run"
-  "$PY" -m emoji_t2i.train_jax train --bundle "$bundle" --out "$run" --steps "$steps" \
+  "$PY" -m emoji_t2i.train_jax train --bundle "$bundle" --out "$run" "${length[@]}" \
     --minutes "$minutes" --batch-size "${BATCH:-256}" --precision "$precision" --log-seconds 20 \
     --checkpoint-minutes 100 "$@" 2>&1 | grep --line-buffered -v "^WARNING\|^I0000"
   # the small files in one archive (a call returns at most 8 files), the EMAs beside it

@@ -17,7 +17,7 @@
 #                                             # after strip: the bundle packed into calls of at
 #                                             #   most CALL_MIB (62) with the tree, each call's
 #                                             #   gpu_flagship.sh command and carry list; STEPS
-#                                             #   auto: what MINUTES hold at the measured rate
+#                                             #   fit: what MINUTES hold, measured as it trains
 #   bash benchmarks/gpu_prepare.sh restore    # puts them back; git status is as before strip
 #
 # Then benchmarks/gpu_flagship.sh says the calls (stash, train) and their carry lists; finish,

@@ -7,6 +7,8 @@ Three steps; the middle one imports no TensorFlow (see ``training/jax_diffusion.
     # 2. on the GPU machine (Keras 3 on JAX): train; --resume continues a run from state/
     python -m emoji_t2i.train_jax train --bundle runs/bundle --out runs/gpu --steps 30000 --minutes 9
     python -m emoji_t2i.train_jax train --bundle runs/bundle --out runs/gpu --resume --minutes 9
+    # or as many steps as 9 minutes hold, the cosine decay ending with them (measured as it goes)
+    python -m emoji_t2i.train_jax train --bundle runs/bundle --out runs/gpu --minutes 9 --fit-schedule
     # 3. here again: a preset that generate / evaluate / export / the app load like any other
     python -m emoji_t2i.train_jax finish --run runs/gpu --out runs/gpu/preset
 
@@ -69,6 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--resume", action="store_true", help="continue the run in --out from state/")
     t.add_argument("--steps", type=int, help="total optimiser steps (sets the cosine schedule's length)")
     t.add_argument("--minutes", type=float, help="stop (with a checkpoint) after this much training")
+    t.add_argument("--fit-schedule", action="store_true", default=None,
+                   help="fit the run's length to --minutes as it goes, from the measured speed (probes "
+                        "included), so the cosine decay ends when the minutes do; --steps becomes a cap")
     t.add_argument("--batch-size", type=int)
     t.add_argument("--lr", type=float)
     t.add_argument("--g-lr", type=float, help="a StyleGAN bundle: G's learning rate (default 2e-3)")
@@ -258,13 +263,21 @@ def _train(args) -> int:
         return _train_stylegan(args, meta)
 
     options = [*TRAIN_DEFAULTS, "steps", "text_noise", "style_dropout", "augment_probability", "probe_steps",
-               "keyword_subsets"]
-    config = _run_config(args, ("steps", "checkpoint_minutes", "log_seconds"),  # steps on --resume: extends the run
-                         ("steps", "the cosine schedule's length"), TRAIN_DEFAULTS, options)
+               "keyword_subsets", "fit_schedule"]
+    config = _run_config(args, ("steps", "checkpoint_minutes", "log_seconds", "fit_schedule"),  # on --resume
+                         ("steps" if not args.fit_schedule else "fit_schedule", "the cosine schedule's length"),
+                         TRAIN_DEFAULTS, options)
     if config is None:
         return 2
     config["minutes"] = args.minutes  # a budget for this process, not the run's
+    if args.fit_schedule and not args.minutes and not args.resume:
+        print("error: --fit-schedule fits the run's length to --minutes; give --minutes", file=sys.stderr)
+        return 2
     if not args.resume:
+        if args.snapshots and args.fit_schedule:
+            print("error: --snapshots are fractions of a fixed --steps; with --fit-schedule the probe keeps "
+                  "the EMA its rule chooses (--probe-every)", file=sys.stderr)
+            return 2
         if args.snapshots:
             try:
                 fractions = [float(f) for f in args.snapshots.split(",")]

@@ -26,14 +26,21 @@ class WarmupCosine(keras.optimizers.schedules.LearningRateSchedule):
         self.decay_steps, self.floor = int(decay_steps), float(floor)
 
     def __call__(self, step):
-        step = ops.cast(step, "float32")
-        warm = ops.minimum(1.0, (step + 1.0) / max(self.warmup_steps, 1))
-        if self.decay_steps <= self.warmup_steps:
-            return self.peak * warm
-        progress = ops.clip((step - self.warmup_steps) / (self.decay_steps - self.warmup_steps), 0.0, 1.0)
-        cosine = self.floor + (1.0 - self.floor) * 0.5 * (1.0 + ops.cos(math.pi * progress))
-        return self.peak * warm * cosine
+        return warmup_cosine(step, self.peak, self.warmup_steps, self.decay_steps, self.floor)
 
     def get_config(self):
         return {"peak": self.peak, "warmup_steps": self.warmup_steps,
                 "decay_steps": self.decay_steps, "floor": self.floor}
+
+
+def warmup_cosine(step, peak, warmup_steps, decay_steps, floor=0.1):
+    """``WarmupCosine``'s rate at ``step``, ``decay_steps`` a tensor as well as a number: the
+    JAX trainer passes the run's length into its jitted step, so a length fitted to a time
+    budget as the run goes (``training/schedule_fit.py``) changes without a recompile.
+    ``decay_steps`` at or below ``warmup_steps`` (0 among them) keeps the peak after warm-up."""
+    step = ops.cast(step, "float32")
+    warm = ops.minimum(1.0, (step + 1.0) / max(int(warmup_steps), 1))
+    span = ops.cast(decay_steps, "float32") - float(warmup_steps)
+    progress = ops.clip((step - float(warmup_steps)) / ops.maximum(span, 1.0), 0.0, 1.0)
+    cosine = floor + (1.0 - floor) * 0.5 * (1.0 + ops.cos(math.pi * progress))
+    return peak * warm * ops.where(span > 0, cosine, 1.0)

@@ -209,10 +209,11 @@ def train(config: dict, run: Path, resume: bool = False, log=print) -> dict:
     from emoji_t2i.data.images import premultiply, to_unit_range  # numpy + keras.ops only
     from emoji_t2i.networks.augment import GEOMETRY_LABELS, GEOMETRY_PARAMS
     from emoji_t2i.networks.ema import moved_average, warmup_decay
-    from emoji_t2i.networks.lr_schedules import WarmupCosine
+    from emoji_t2i.networks.lr_schedules import warmup_cosine
     from emoji_t2i.networks.traced_build import built_traced
     from emoji_t2i.networks.unet import TextConditionedUNet
     from emoji_t2i.schedulers.loss import DenoisingLoss
+    from emoji_t2i.training.schedule_fit import ScheduleFit
 
     if keras.backend.backend() != "jax":
         raise RuntimeError("the JAX trainer needs KERAS_BACKEND=jax set before keras is imported; "
@@ -222,10 +223,17 @@ def train(config: dict, run: Path, resume: bool = False, log=print) -> dict:
     set_jax_precision(config["precision"])
     augment = float(config.get("augment_probability", 0.0))
     unet_config = {**bundle["meta"]["unet"], "augment_dim": GEOMETRY_LABELS if augment > 0 else 0}
-    steps, batch = int(config["steps"]), int(config["batch_size"])
-    schedule = WarmupCosine(config["lr"], config["warmup_steps"], config.get("decay_steps", steps))  # 0: constant
+    # the run's length: the cosine's end and the loop's; --fit-schedule refits it as the run goes
+    steps = int(config["steps"]) if config.get("steps") else math.inf
+    batch, peak, warmup = int(config["batch_size"]), float(config["lr"]), int(config["warmup_steps"])
+    decay_steps = config.get("decay_steps")  # the TensorFlow run's schedule (0: constant) where it sets one
+
+    def learning_rate(step, length):
+        return warmup_cosine(step, peak, warmup, length if decay_steps is None else decay_steps)
+
+    # a number, not a schedule: its variable is one of the optimizer's, which the jitted step sets
     optimizer = keras.optimizers.AdamW(
-        schedule, weight_decay=config["weight_decay"],
+        peak, weight_decay=config["weight_decay"],
         beta_1=config["beta_1"], beta_2=config["beta_2"], clipnorm=1.0, name="adamw")
 
     def build():
@@ -249,6 +257,9 @@ def train(config: dict, run: Path, resume: bool = False, log=print) -> dict:
     optimizer_vars = [v.value for v in optimizer.variables]
     names = {"params": weight_names(denoiser)}
     names["optimizer"] = optimizer_names(optimizer, names["params"])
+    lr_slot = names["optimizer"].index("learning_rate")
+    kept = [i for i in range(len(optimizer_vars)) if i != lr_slot]  # the rate is set by each step, not state
+    state_names = {"params": names["params"], "optimizer": [names["optimizer"][i] for i in kept]}
     progress = {"step": 0, "images_seen": 0, "train_seconds": 0.0}
     if resume:
         saved = read_state(run)
@@ -256,15 +267,26 @@ def train(config: dict, run: Path, resume: bool = False, log=print) -> dict:
         trainable = in_order(saved["params"], names["params"], mismatch)
         ema, progress = in_order(saved["ema"], names["params"], mismatch), saved["progress"]
         if saved["optimizer"]:
-            keys = names["optimizer"]
-            if set(saved["optimizer"]) == {v.path for v in optimizer.variables}:  # a state from before slot names
-                keys = [v.path for v in optimizer.variables]
-            optimizer_vars = in_order(saved["optimizer"], keys, mismatch)
+            keys = state_names["optimizer"]
+            paths = [optimizer.variables[i].path for i in kept]
+            if set(saved["optimizer"]) == set(paths):  # a state from before slot names
+                keys = paths
+            for i, array in zip(kept, in_order(saved["optimizer"], keys, mismatch), strict=True):
+                optimizer_vars[i] = array
         else:  # moments restart; the step count (and so the learning rate) continues
             log(f"warning: {run}/state has no optimizer-*.npz: Adam's moments restart from zero")
             i = next(i for i, v in enumerate(optimizer.variables) if v.name == "iteration")
             optimizer_vars[i] = np.asarray(progress["step"], optimizer_vars[i].dtype)
-        log(f"resuming {run} at step {progress['step']} of {steps}")
+        log(f"resuming {run} at step {progress['step']} of {progress.get('planned_steps', steps)}")
+    fit, length, decay_length = None, steps, steps  # the loop's end and the cosine's, apart until a plan exists
+    if config.get("fit_schedule"):
+        if config.get("minutes"):
+            fit = ScheduleFit(float(config["minutes"]) * 60.0, int(config.get("probe_every") or 0), steps)
+            decay_length = progress.get("planned_steps", steps)  # a resumed run's rate, until timed again
+        elif progress.get("planned_steps"):  # resumed without a budget: the plan it last had
+            length = decay_length = int(progress["planned_steps"])
+        else:
+            raise UsageError("--fit-schedule fits the learning-rate schedule to --minutes; give --minutes")
     replicated, split_batch = data_parallel(batch)
     trainable = jax.device_put([jax.numpy.asarray(a) for a in trainable], replicated)
     ema = jax.device_put([jax.numpy.asarray(a) for a in ema], replicated)
@@ -295,9 +317,11 @@ def train(config: dict, run: Path, resume: bool = False, log=print) -> dict:
                                         augment_draw))
 
     @jax.jit
-    def train_step(params, opt_vars, ema_vars, images, text_arrays, rows, captions, step):
+    def train_step(params, opt_vars, ema_vars, images, text_arrays, rows, captions, step, length):
         # images and text are arguments, not closed-over constants: jit would embed them
         loss, grads = jax.value_and_grad(loss_fn)(params, images, text_arrays, rows, captions, step)
+        opt_vars = list(opt_vars)
+        opt_vars[lr_slot] = learning_rate(step, length).astype(opt_vars[lr_slot].dtype)
         params, opt_vars = optimizer.stateless_apply(opt_vars, grads, params)
         decay = warmup_decay(step, decay_max)
         ema_vars = [moved_average(e, p, decay) for e, p in zip(ema_vars, params, strict=True)]
@@ -332,8 +356,9 @@ def train(config: dict, run: Path, resume: bool = False, log=print) -> dict:
     # ran a 9-minute GPU call past its limit.
     run_start = started = last_checkpoint = last_log = time.perf_counter()
     logged_step, losses, order = progress["step"], [], None
+    timed = None  # (step, training seconds) where the stretch the fit reads began; not the compiling one
     with open(run / "log.jsonl", "a") as log_file:
-        while progress["step"] < steps:
+        while progress["step"] < length:
             step = progress["step"]
             epoch, index = divmod(step, per_epoch)
             if order is None or order[2] != epoch:
@@ -342,7 +367,8 @@ def train(config: dict, run: Path, resume: bool = False, log=print) -> dict:
             captions = caption_ids(bundle["slots"], rows, order[1][index], real_captions)
             trainable, optimizer_vars, ema, loss = train_step(
                 trainable, optimizer_vars, ema, images, text_arrays, jax.device_put(rows.astype(np.int32), split_batch),
-                jax.device_put(captions.astype(np.int32), split_batch), np.int32(step))
+                jax.device_put(captions.astype(np.int32), split_batch), np.int32(step),
+                np.float32(min(decay_length, 2.0 ** 30)))
             losses.append(loss)
             progress["step"] += 1
             progress["images_seen"] += batch
@@ -351,21 +377,29 @@ def train(config: dict, run: Path, resume: bool = False, log=print) -> dict:
                 np.savez(run / "snapshots" / f"ema-{progress['step']:06d}.npz",
                          **{k: np.asarray(a).astype(np.float16) for k, a in zip(names["params"], ema, strict=True)})
             now = time.perf_counter()
-            finished = progress["step"] >= steps or now - run_start >= budget
+            finished = progress["step"] >= length or now - run_start >= budget
             if now - last_log >= float(config["log_seconds"]) or finished:
                 mean_loss = float(np.mean([float(x) for x in losses]))  # waits for the device
                 now = time.perf_counter()
                 rate = (progress["step"] - logged_step) * batch / (now - last_log)
                 record = {"step": progress["step"], "epoch": progress["step"] / per_epoch,
                           "loss": mean_loss, "images_per_second": rate,
-                          "lr": float(schedule(progress["step"])),
+                          "lr": float(learning_rate(progress["step"], min(decay_length, 2.0 ** 30))),
                           "elapsed_seconds": progress["train_seconds"] + now - started}
+                if fit is not None and not finished:
+                    if timed is not None:
+                        fit.add_training(record["step"] - timed[0], record["elapsed_seconds"] - timed[1])
+                    timed = (record["step"], record["elapsed_seconds"])
+                    length = decay_length = fit.length(record["step"], now - run_start) or length
+                if config.get("fit_schedule") and length != math.inf:  # planned once a stretch was timed
+                    record["planned_steps"] = progress["planned_steps"] = length
                 log_file.write(json.dumps(record) + "\n")
                 log_file.flush()
-                log(f"step {record['step']}/{steps} epoch {record['epoch']:.1f} loss {mean_loss:.4f} "
-                    f"{rate:.0f} img/s")
+                log(f"step {record['step']}/{length if length != math.inf else '?'} epoch {record['epoch']:.1f} "
+                    f"loss {mean_loss:.4f} {rate:.0f} img/s")
                 logged_step, last_log, losses = progress["step"], now, []
             probing = probe is not None and (progress["step"] % probe_every == 0 or finished)
+            overhead_start = now
             if probing:  # scored on the EMA, which is what a preset samples with
                 if not records or records[-1]["step"] != progress["step"]:
                     probe_and_record(probe, run, records, ema, progress, names["params"], log)
@@ -375,10 +409,12 @@ def train(config: dict, run: Path, resume: bool = False, log=print) -> dict:
                 progress["train_seconds"] += now - started
                 started = now
                 write_state(run, [np.asarray(a) for a in trainable],
-                            [np.asarray(a) for a in optimizer_vars], [np.asarray(a) for a in ema],
-                            progress, names)
+                            [np.asarray(optimizer_vars[i]) for i in kept], [np.asarray(a) for a in ema],
+                            progress, state_names)
                 last_checkpoint = time.perf_counter()
                 started += last_checkpoint - now  # checkpoint time is not training time
+            if probing and fit is not None:
+                fit.add_overhead(time.perf_counter() - overhead_start)
             if finished:
                 break
     return progress

@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 
 from emoji_t2i.data.images import premultiply, unpremultiply
-from emoji_t2i.networks.lr_schedules import WarmupCosine
+from emoji_t2i.networks.lr_schedules import WarmupCosine, warmup_cosine
 from emoji_t2i.schedulers import DenoisingLoss
 from tests.harness import tiny_batch, tiny_model, wake_zero_initialised
 
@@ -113,6 +113,17 @@ def test_warmup_then_cosine_to_the_floor():
     assert lr[2] == pytest.approx(1e-3) and lr[3] == pytest.approx(0.55e-3, rel=1e-4)
     assert lr[4] == pytest.approx(1e-4) and lr[5] == pytest.approx(1e-4)
     assert float(WarmupCosine(1e-3, 10, 0)(1000)) == pytest.approx(1e-3)  # constant after warm-up
+
+
+def test_the_schedules_length_may_be_a_tensor():
+    """The JAX trainer feeds the run's length into its jitted step (a length fitted to a time
+    budget): as a tensor it gives the schedule's own rates, 0 included."""
+    for length in (110, 0, 5):
+        schedule = WarmupCosine(1e-3, warmup_steps=10, decay_steps=length)
+        for step in (0, 9, 10, 60, 109, 500):
+            traced = warmup_cosine(tf.constant(step), 1e-3, 10, tf.constant(float(length)))
+            assert float(traced) == pytest.approx(float(schedule(step)), rel=1e-5)
+    assert float(warmup_cosine(60, 1e-3, 10, tf.constant(210.0))) > float(warmup_cosine(60, 1e-3, 10, 110))
 
 
 def test_text_noise_draws_per_example_and_touches_training_only():

@@ -246,6 +246,50 @@ def test_clear_errors(tmp_path, capsys):
 
 
 @needs_jax
+def test_a_fitted_schedule_needs_minutes_and_no_snapshots(tmp_path):
+    bundle = tmp_path / "bundle"
+    bundle.mkdir()
+    (bundle / "bundle.json").write_text('{"kind": "diffusion"}')
+    train = ["train", "--bundle", bundle, "--out", tmp_path / "run", "--fit-schedule"]
+    refused = _jax(*train)
+    assert refused.returncode == 2
+    assert "error: --fit-schedule fits the run's length to --minutes; give --minutes" in refused.stderr
+    refused = _jax(*train, "--minutes", 9, "--snapshots", 0.5)
+    assert refused.returncode == 2 and "with --fit-schedule the probe keeps" in refused.stderr
+    assert not (tmp_path / "run").exists()  # refused before anything was written
+
+
+@needs_jax
+@pytest.mark.slow  # ~1 min: make test-jax
+def test_a_fitted_schedule_ends_its_decay_when_the_minutes_run_out(diffusion_run, tmp_path):  # noqa: F811
+    """--fit-schedule: no --steps, the length planned from the measured speed at every log
+    line and passed into the jitted step; the learning rate decays to its floor as the budget
+    runs out, and the state written without the rate resumes."""
+    from emoji_t2i.train_jax import main as train_jax_main
+
+    bundle, run = tmp_path / "bundle", tmp_path / "run"
+    assert train_jax_main(["bundle", "--init-from", str(diffusion_run / "preset"), "--out", str(bundle),
+                           "--no-weights", "--no-probe", "--limit", "24"]) == 0
+    trained = _jax("train", "--bundle", bundle, "--out", run, "--fit-schedule", "--minutes", 0.75,
+                   "--batch-size", 8, "--precision", "float32", "--log-seconds", 1, "--warmup-steps", 5,
+                   "--lr", 1e-3, cache=tmp_path / "xla")
+    assert trained.returncode == 0, trained.stderr[-3000:]
+    log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    assert "planned_steps" not in log[0]  # the stretch that compiled the step is not timed
+    plans = [r["planned_steps"] for r in log[1:]]
+    assert len(plans) >= 2 and all(p >= r["step"] for p, r in zip(plans, log[1:], strict=True)), plans
+    last = log[-1]
+    assert last["step"] >= 0.9 * plans[-1] and last["step"] > 50, (last, plans)
+    assert last["lr"] < 0.3e-3, log  # decayed near its floor (1e-4) by the end of the minutes, not cut at the peak
+    assert max(r["lr"] for r in log) > 0.7e-3  # ...after reaching the peak
+    saved = st.read_state(run)
+    assert "learning_rate" not in saved["optimizer"] and saved["progress"]["planned_steps"] == plans[-1]
+    resumed = _jax("train", "--bundle", bundle, "--out", run, "--resume", "--minutes", 0.05, cache=tmp_path / "xla")
+    assert resumed.returncode == 0 and "resuming" in resumed.stderr, resumed.stderr[-3000:]
+    assert json.loads(resumed.stdout.splitlines()[-1])["step"] > last["step"]  # a new budget, a new plan
+
+
+@needs_jax
 @pytest.mark.slow  # the flagship's GPU recipe (benchmarks/gpu_flagship.sh), ~110 s: make test-jax, before a GPU run
 def test_packed_bundle_trains_under_jax_and_its_preset_samples_by_style(diffusion_run, tmp_path):  # noqa: F811
     """Cross-attention and style through the JAX trainer: the bundle carries minilm (float16, its

@@ -1,0 +1,54 @@
+"""A run's length fitted to a time budget as it goes, so its cosine decay ends when the budget does.
+
+A GPU call has a fixed number of minutes, and the steps that fit in them are known only once
+the first steps have run: compiling, the probe's sampling and checkpoints all take a share.
+A length guessed beforehand either stops the run with the learning rate still high (the
+eight-style run was cut at 40 % of its peak) or ends it early. The JAX trainer
+(``train_jax train --fit-schedule``) asks ``ScheduleFit`` for the length at every log line and
+passes it into its jitted step, where ``networks.lr_schedules.warmup_cosine`` reads it.
+
+Nothing here imports a framework; the arithmetic is tested on its own
+(``tests/training/test_schedule_fit.py``).
+"""
+
+from __future__ import annotations
+
+import math
+
+
+class ScheduleFit:
+    """The run's length that spends what is left of ``budget_seconds``: training steps at the
+    measured seconds per step, plus a probe (and the checkpoint after it) every
+    ``probe_every`` steps and one at the end, each costing what the last one did.
+
+    ``add_training(steps, seconds)`` takes a stretch of pure training (the caller leaves out
+    the stretch that compiled the step); ``add_overhead(seconds)`` one probe with its
+    checkpoint. ``length(step, elapsed)`` is None until training has been timed, and never
+    exceeds ``cap`` (the run's ``--steps``) nor falls below ``step + 1``.
+    """
+
+    def __init__(self, budget_seconds: float, probe_every: int = 0, cap: float = math.inf):
+        if budget_seconds <= 0:
+            raise ValueError(f"a fitted schedule needs a positive time budget, not {budget_seconds}")
+        self.budget, self.probe_every, self.cap = float(budget_seconds), int(probe_every), cap
+        self.train_steps, self.train_seconds = 0, 0.0
+        self.overhead = 0.0
+
+    def add_training(self, steps: int, seconds: float) -> None:
+        if steps > 0 and seconds > 0:
+            self.train_steps += int(steps)
+            self.train_seconds += float(seconds)
+
+    def add_overhead(self, seconds: float) -> None:
+        # the latest, not the mean: the first probe also compiles its sampler
+        self.overhead = max(0.0, float(seconds))
+
+    def length(self, step: int, elapsed: float) -> int | None:
+        if not self.train_steps:
+            return None
+        per_step = self.train_seconds / self.train_steps
+        final = self.overhead if self.probe_every else 0.0
+        if self.probe_every:
+            per_step += self.overhead / self.probe_every
+        more = math.floor((self.budget - elapsed - final) / per_step)
+        return int(min(self.cap, step + max(1, more)))

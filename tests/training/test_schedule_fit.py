@@ -1,0 +1,63 @@
+"""``ScheduleFit``: a run's length fitted to its minutes as it goes, so the cosine decay ends
+when the budget does (``train_jax train --fit-schedule``)."""
+
+import math
+
+import pytest
+
+from emoji_t2i.training.schedule_fit import ScheduleFit
+
+
+def simulate(budget, compile_seconds, step_seconds, probe_every, probe_seconds, first_probe_seconds,
+             log_every=50, cap=math.inf):
+    """The JAX trainer's loop on a clock: (steps trained, seconds used, lengths asked)."""
+    fit = ScheduleFit(budget, probe_every, cap)
+    clock, step, length, lengths, stretch = compile_seconds, 0, cap, [], None
+    while step < length and clock < budget:
+        clock += step_seconds
+        step += 1
+        if step % log_every == 0 or step == 1:
+            if stretch is not None:  # the stretch with the compile is left out
+                fit.add_training(step - stretch[0], clock - stretch[1])
+            stretch = (step, clock)
+            fitted = fit.length(step, clock)
+            length = length if fitted is None else fitted
+            lengths.append(length)
+        if probe_every and (step % probe_every == 0 or step >= length):
+            cost = first_probe_seconds if step == probe_every else probe_seconds
+            clock += cost
+            fit.add_overhead(cost)
+            stretch = (step, clock)
+    return step, clock, lengths
+
+
+@pytest.mark.parametrize("probe_every", [0, 1000])
+def test_the_fitted_run_ends_its_schedule_inside_the_budget(probe_every):
+    # an H200-like call: 510 s, a minute of compiling, 20 steps/s, probes of 6 s (the first 30 s)
+    step, clock, lengths = simulate(510, 60, 0.05, probe_every, 6.0, 30.0)
+    probes = (step // probe_every + 1) * 6.0 + 24.0 if probe_every else 0.0
+    ideal = (510 - 60 - probes) / 0.05
+    assert clock <= 510 + 0.05  # finished by its length, not cut by the budget...
+    assert step == lengths[-1]  # ...at the length it was last given
+    assert step == pytest.approx(ideal, rel=0.01)
+    planned = [n for n in lengths if n != math.inf]
+    assert lengths[0] == math.inf and len(planned) == len(lengths) - 1  # one timed stretch is enough
+    if not probe_every:  # steady steps: the first plan is already the last
+        assert planned[0] == pytest.approx(step, rel=0.01)
+
+
+def test_a_costly_first_probe_shortens_the_plan_until_a_cheaper_one_is_timed():
+    _, _, lengths = simulate(510, 60, 0.05, 1000, 6.0, 30.0)
+    dip = min(lengths)
+    assert dip < lengths[-1] - 100  # the first probe's 30 s counted for every probe...
+    assert lengths[-1] - dip > 0  # ...until the second one's 6 s replaced it
+
+
+def test_length_is_capped_unknown_before_timing_and_always_ahead():
+    fit = ScheduleFit(100, cap=500)
+    assert fit.length(0, 0.0) is None
+    fit.add_training(10, 1.0)  # 0.1 s per step: 1,000 steps would fit
+    assert fit.length(10, 1.0) == 500
+    assert fit.length(400, 99.99) == 401  # out of time: one more step, never behind
+    with pytest.raises(ValueError, match="positive time budget"):
+        ScheduleFit(0)
