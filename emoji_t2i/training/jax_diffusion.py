@@ -399,6 +399,10 @@ def train(config: dict, run: Path, resume: bool = False, log=print) -> dict:
                     f"loss {mean_loss:.4f} {rate:.0f} img/s")
                 logged_step, last_log, losses = progress["step"], now, []
             probing = probe is not None and (progress["step"] % probe_every == 0 or finished)
+            if finished or probing or now - last_checkpoint >= checkpoint_every:
+                # the steps dispatched ahead finish first: their time is training's, not the probe's
+                jax.block_until_ready(loss)
+                now = time.perf_counter()
             overhead_start = now
             if probing:  # scored on the EMA, which is what a preset samples with
                 if not records or records[-1]["step"] != progress["step"]:
