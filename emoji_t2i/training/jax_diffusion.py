@@ -377,7 +377,8 @@ def train(config: dict, run: Path, resume: bool = False, log=print) -> dict:
                 np.savez(run / "snapshots" / f"ema-{progress['step']:06d}.npz",
                          **{k: np.asarray(a).astype(np.float16) for k, a in zip(names["params"], ema, strict=True)})
             now = time.perf_counter()
-            finished = progress["step"] >= length or now - run_start >= budget
+            out_of_time = now - run_start >= budget
+            finished = progress["step"] >= length or out_of_time
             if now - last_log >= float(config["log_seconds"]) or finished:
                 mean_loss = float(np.mean([float(x) for x in losses]))  # waits for the device
                 now = time.perf_counter()
@@ -386,11 +387,12 @@ def train(config: dict, run: Path, resume: bool = False, log=print) -> dict:
                           "loss": mean_loss, "images_per_second": rate,
                           "lr": float(learning_rate(progress["step"], min(decay_length, 2.0 ** 30))),
                           "elapsed_seconds": progress["train_seconds"] + now - started}
-                if fit is not None and not finished:
+                if fit is not None and not out_of_time:  # a plan that ran out before the minutes is renewed
                     if timed is not None:
                         fit.add_training(record["step"] - timed[0], record["elapsed_seconds"] - timed[1])
                     timed = (record["step"], record["elapsed_seconds"])
                     length = decay_length = fit.length(record["step"], now - run_start) or length
+                    finished = progress["step"] >= length
                 if config.get("fit_schedule") and length != math.inf:  # planned once a stretch was timed
                     record["planned_steps"] = progress["planned_steps"] = length
                 log_file.write(json.dumps(record) + "\n")

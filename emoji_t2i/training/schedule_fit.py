@@ -23,14 +23,16 @@ class ScheduleFit:
 
     ``add_training(steps, seconds)`` takes a stretch of pure training (the caller leaves out
     the stretch that compiled the step); ``add_overhead(seconds)`` one probe with its
-    checkpoint. ``length(step, elapsed)`` is None until training has been timed, and never
-    exceeds ``cap`` (the run's ``--steps``) nor falls below ``step + 1``.
+    checkpoint. ``length(step, elapsed)`` is None until ``min_steps`` have been timed (one slow
+    step would plan the whole run), and never exceeds ``cap`` (the run's ``--steps``) nor falls
+    below ``step``: a run whose plan is reached asks again, and stops when no step fits.
     """
 
-    def __init__(self, budget_seconds: float, probe_every: int = 0, cap: float = math.inf):
+    def __init__(self, budget_seconds: float, probe_every: int = 0, cap: float = math.inf, min_steps: int = 10):
         if budget_seconds <= 0:
             raise ValueError(f"a fitted schedule needs a positive time budget, not {budget_seconds}")
         self.budget, self.probe_every, self.cap = float(budget_seconds), int(probe_every), cap
+        self.min_steps = int(min_steps)
         self.train_steps, self.train_seconds = 0, 0.0
         self.overhead = 0.0
 
@@ -44,11 +46,11 @@ class ScheduleFit:
         self.overhead = max(0.0, float(seconds))
 
     def length(self, step: int, elapsed: float) -> int | None:
-        if not self.train_steps:
+        if self.train_steps < self.min_steps:
             return None
         per_step = self.train_seconds / self.train_steps
         final = self.overhead if self.probe_every else 0.0
         if self.probe_every:
             per_step += self.overhead / self.probe_every
         more = math.floor((self.budget - elapsed - final) / per_step)
-        return int(min(self.cap, step + max(1, more)))
+        return int(min(self.cap, step + max(0, more)))

