@@ -349,3 +349,49 @@ def test_packed_bundle_trains_under_jax_and_its_preset_samples_by_style(diffusio
     pooled = np.asarray(jd.bundle_minilm(bundle_data)(bundle_data["tokens"][:4])["pooled"])
     ids = bundle_data["vocabulary_ids"][bundle_data["tokens"][:4]]
     assert np.abs(np.asarray(shared_minilm()(ids)["pooled"]) - pooled).max() < 5e-3
+
+
+@needs_jax
+@pytest.mark.slow  # ~1.5 min: make test-jax, before a GPU run
+def test_the_flagship_gpu_recipe_runs_as_its_calls(diffusion_run, tmp_path):  # noqa: F811
+    """benchmarks/gpu_flagship.sh as the GPU machine runs it: each call a fresh working tree
+    holding only what it carried, the stash kept between calls; the last trains with a fitted
+    schedule and leaves what comes back (at most 8 files) under $OUT."""
+    import shutil
+    import tarfile
+    from pathlib import Path
+
+    from emoji_t2i.train_jax import main as train_jax_main
+
+    repo = Path(__file__).resolve().parents[2]
+    bundle = tmp_path / "bundle"
+    assert train_jax_main(["bundle", "--init-from", str(diffusion_run / "preset"), "--out", str(bundle),
+                           "--cross-attention", "--style-conditioning", "--no-weights", "--limit", "24",
+                           "--parts", "2"]) == 0
+    files = sorted(p.name for p in bundle.iterdir())
+    calls = [[f for f in files if f != "images-1.npz"], ["images-1.npz"]]  # the recipe's packing: gpu_carry.py
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("KERAS_", "TF_"))}
+    env.update(PY=sys.executable, BATCH="8", FLAGSHIP_STASH=str(tmp_path / "stash"))
+    commands = (["stash"], ["train", "fit", "0.6", "float32", "--probe-every", "3", "--probe-steps", "1"])
+    for i, (carried, command) in enumerate(zip(calls, commands, strict=True)):
+        machine = tmp_path / f"machine{i}"  # a fresh tree: the code, and this call's part of the bundle
+        for folder in ("emoji_t2i", "benchmarks"):
+            shutil.copytree(repo / folder, machine / folder, ignore=shutil.ignore_patterns(
+                "__pycache__", "presets", "judges"))
+        (machine / "runs" / "bundle8").mkdir(parents=True)
+        for name in carried:
+            shutil.copy(bundle / name, machine / "runs" / "bundle8" / name)
+        done = subprocess.run(["bash", "benchmarks/gpu_flagship.sh", *command], cwd=machine, capture_output=True,
+                              text=True, env={**env, "OUT": str(tmp_path / f"out{i}")}, timeout=600)
+        assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
+    out = tmp_path / "out1"
+    returned = sorted(p.name for p in out.iterdir())
+    assert "run-small.tgz" in returned and "ema-best.npz" in returned and len(returned) <= 8, returned
+    assert any(name.startswith("ema-0") for name in returned)
+    with tarfile.open(out / "run-small.tgz") as archive:
+        archive.extractall(tmp_path / "small", filter="data")
+    config = json.loads((tmp_path / "small" / "config.json").read_text())
+    assert config["fit_schedule"] and config["minutes"] == 0.6 and "steps" not in config
+    log = [json.loads(line) for line in (tmp_path / "small" / "log.jsonl").read_text().splitlines()]
+    assert log and all(np.isfinite(r["loss"]) for r in log)
+    assert (tmp_path / "small" / "probe.jsonl").exists() and (tmp_path / "small" / "probe" / "best.json").exists()
