@@ -6,6 +6,8 @@
 #                                                           #   $OUT files lie; RUN: runs/flagship
 #   SAMPLES=50 bash benchmarks/after_gpu_flagship.sh ...    # a quick check; a model card quotes
 #                                                           #   the full evaluation (~17 min)
+#   PRESET_ONLY=1 bash benchmarks/after_gpu_flagship.sh ... # the run folder, its preset and probe
+#                                                           #   curve alone (make test-jax runs this)
 #
 # Writes RUN/ (config.json, log.jsonl, state/ with the EMA, probe.jsonl and probe/ with the chosen
 # EMA), RUN/preset (the probe's choice; the last EMA where the probe was off), RUN/figures (the
@@ -31,6 +33,7 @@ done
 if [ -s "$run/probe.jsonl" ]; then
   "$py" benchmarks/probe_curve.py "$run" --out "$run/figures/probe_curve.png"
 fi
+[ -n "${PRESET_ONLY:-}" ] && { ls "$run/preset"; exit 0; }
 "$py" benchmarks/figures.py --preset "$run/preset" --out "$run/figures"
 "$py" benchmarks/style_grid.py --preset "$run/preset" --out "$run/figures/styles_grid.png"
 "$py" benchmarks/composition_grid.py diffusion-emoji72-styles "$run/preset" --labels before after \

@@ -392,7 +392,10 @@ def write_preset(run: Path, out: Path, init_from: str | None = None, command: st
         "images_per_second_median": float(np.median(rates)) if rates else None,
         "final_loss": log[-1]["loss"] if log else None,
         "training": {**{k: config[k] for k in ("lr", "warmup_steps", "weight_decay", "beta_1", "beta_2",
-                                               "ema_decay", "condition_dropout", "steps")},
+                                               "ema_decay", "condition_dropout")},
+                     # the cosine's length: a fitted run's last plan (train_jax train --fit-schedule)
+                     "steps": progress.get("planned_steps") if config.get("fit_schedule") else config["steps"],
+                     **({"fit_schedule_minutes": config.get("minutes")} if config.get("fit_schedule") else {}),
                      "text_noise": config.get("text_noise", 0.0), "augment_probability": augment,
                      **({"style_dropout": config.get("style_dropout", 0.3),
                          "keyword_subsets": bundle.get("keyword_subsets", 0) if config.get("keyword_subsets", True)

@@ -372,7 +372,8 @@ def test_the_flagship_gpu_recipe_runs_as_its_calls(diffusion_run, tmp_path):  # 
     calls = [[f for f in files if f != "images-1.npz"], ["images-1.npz"]]  # the recipe's packing: gpu_carry.py
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KERAS_", "TF_"))}
     env.update(PY=sys.executable, BATCH="8", FLAGSHIP_STASH=str(tmp_path / "stash"))
-    commands = (["stash"], ["train", "fit", "0.6", "float32", "--probe-every", "3", "--probe-steps", "1"])
+    commands = (["stash"], ["train", "fit", "1", "float32", "--probe-every", "10", "--probe-steps", "1",
+                            "--log-seconds", "1"])
     for i, (carried, command) in enumerate(zip(calls, commands, strict=True)):
         machine = tmp_path / f"machine{i}"  # a fresh tree: the code, and this call's part of the bundle
         for folder in ("emoji_t2i", "benchmarks"):
@@ -391,7 +392,17 @@ def test_the_flagship_gpu_recipe_runs_as_its_calls(diffusion_run, tmp_path):  # 
     with tarfile.open(out / "run-small.tgz") as archive:
         archive.extractall(tmp_path / "small", filter="data")
     config = json.loads((tmp_path / "small" / "config.json").read_text())
-    assert config["fit_schedule"] and config["minutes"] == 0.6 and "steps" not in config
+    assert config["fit_schedule"] and config["minutes"] == 1 and "steps" not in config
     log = [json.loads(line) for line in (tmp_path / "small" / "log.jsonl").read_text().splitlines()]
     assert log and all(np.isfinite(r["loss"]) for r in log)
     assert (tmp_path / "small" / "probe.jsonl").exists() and (tmp_path / "small" / "probe" / "best.json").exists()
+
+    # here again: what came back becomes a run folder and its preset (the probe's choice)
+    run = tmp_path / "flagship"
+    after = subprocess.run(["bash", "benchmarks/after_gpu_flagship.sh", str(out), str(run)], cwd=repo,
+                           capture_output=True, text=True, env={**env, "PRESET_ONLY": "1"}, timeout=300)
+    assert after.returncode == 0, (after.stdout + after.stderr)[-3000:]
+    metadata = json.loads((run / "preset" / "metadata.json").read_text())
+    progress = json.loads((run / "state" / "progress.json").read_text())
+    assert metadata["training"]["steps"] == progress["planned_steps"] >= progress["step"]  # the cosine's planned end
+    assert metadata["training"]["fit_schedule_minutes"] == 1 and (run / "figures" / "probe_curve.png").exists()
