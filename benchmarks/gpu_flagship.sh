@@ -11,7 +11,8 @@
 #                                              #   diffusion-emoji72-styles (its EMA in float16, 10 MB;
 #                                              #   or train_jax bundle ... --no-weights: from scratch)
 #   bash benchmarks/gpu_prepare.sh strip       # here: data/, docs/, presets, judges out of the tree
-#   bash benchmarks/gpu_prepare.sh calls STEPS MINUTES PRECISION [options]   # here: the calls below
+#   bash benchmarks/gpu_prepare.sh calls STEPS MINUTES PRECISION [options]   # here: the calls below,
+#                                              #   e.g. calls fit 8.5 float32 --augment 0.12 --text-noise 0.1
 #   bash benchmarks/gpu_flagship.sh stash      # each call but the last (.whl in the first): keeps
 #                                              #   what it carried on the machine (~30 s each)
 #   bash benchmarks/gpu_flagship.sh train STEPS MINUTES PRECISION [train_jax train options]
