@@ -6,8 +6,11 @@ with (the JAX side runs in fresh processes, as it must: Keras picks its backend 
 import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tarfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -357,10 +360,6 @@ def test_the_flagship_gpu_recipe_runs_as_its_calls(diffusion_run, tmp_path):  # 
     """benchmarks/gpu_flagship.sh as the GPU machine runs it: each call a fresh working tree
     holding only what it carried, the stash kept between calls; the last trains with a fitted
     schedule and leaves what comes back (at most 8 files) under $OUT."""
-    import shutil
-    import tarfile
-    from pathlib import Path
-
     from emoji_t2i.train_jax import main as train_jax_main
 
     repo = Path(__file__).resolve().parents[2]
