@@ -368,7 +368,7 @@ def train(config: dict, run: Path, resume: bool = False, log=print) -> dict:
             trainable, optimizer_vars, ema, loss = train_step(
                 trainable, optimizer_vars, ema, images, text_arrays, jax.device_put(rows.astype(np.int32), split_batch),
                 jax.device_put(captions.astype(np.int32), split_batch), np.int32(step),
-                np.float32(min(decay_length, 2.0 ** 30)))
+                np.float32(decay_length))
             losses.append(loss)
             progress["step"] += 1
             progress["images_seen"] += batch
@@ -385,7 +385,7 @@ def train(config: dict, run: Path, resume: bool = False, log=print) -> dict:
                 rate = (progress["step"] - logged_step) * batch / (now - last_log)
                 record = {"step": progress["step"], "epoch": progress["step"] / per_epoch,
                           "loss": mean_loss, "images_per_second": rate,
-                          "lr": float(learning_rate(progress["step"], min(decay_length, 2.0 ** 30))),
+                          "lr": float(learning_rate(progress["step"], decay_length)),
                           "elapsed_seconds": progress["train_seconds"] + now - started}
                 if fit is not None and not out_of_time:  # a plan that ran out before the minutes is renewed
                     if timed is not None:

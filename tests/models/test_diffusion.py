@@ -124,6 +124,7 @@ def test_the_schedules_length_may_be_a_tensor():
             traced = warmup_cosine(tf.constant(step), 1e-3, 10, tf.constant(float(length)))
             assert float(traced) == pytest.approx(float(schedule(step)), rel=1e-5)
     assert float(warmup_cosine(60, 1e-3, 10, tf.constant(210.0))) > float(warmup_cosine(60, 1e-3, 10, 110))
+    assert float(warmup_cosine(60, 1e-3, 10, tf.constant(np.inf))) == pytest.approx(1e-3)  # not yet planned: the peak
 
 
 def test_text_noise_draws_per_example_and_touches_training_only():
