@@ -9,12 +9,14 @@
 #       --out runs/bundle-default
 #   # on the GPU machine (carry .whl and runs/bundle-default):
 #   bash benchmarks/gpu_distill.sh 8,4,2 STAGE_STEPS MINUTES [train_jax distill options]
+#   bash benchmarks/gpu_distill.sh 8,4,2 fit MINUTES [...]   # each stage fitted to a third of MINUTES
 #   # here again, with the files that came back copied to runs/gpu-distill/{config.json,log.jsonl,stages/}:
 #   python -m emoji_t2i.train_jax finish --run runs/gpu-distill --out runs/gpu-distill/preset [--stage 4]
 #
 # What comes back under $OUT: config.json, log.jsonl and every finished stage's student (float32,
 # two files each: 3 stages make 8 files, the most a call returns). Size STAGE_STEPS so that every
-# stage finishes within MINUTES (the first jitted step of each stage compiles first).
+# stage finishes within MINUTES (the first jitted step of each stage compiles first), or pass
+# "fit": each stage then gets an equal share of the minutes left and fits its length to it.
 set -euo pipefail
 stages=$1; stage_steps=$2; minutes=$3; shift 3
 out=${OUT:-runs/gpu-out}
@@ -23,8 +25,9 @@ source "$(dirname "$0")/gpu_env.sh"
 run=runs/distill
 rm -rf "$run"
 mkdir -p "$out"
+if [ "$stage_steps" = fit ]; then length=(--fit-schedule); else length=(--stage-steps "$stage_steps"); fi
 "$PY" -m emoji_t2i.train_jax distill --bundle "$bundle" --out "$run" --stages "$stages" \
-  --stage-steps "$stage_steps" --minutes "$minutes" --batch-size "${BATCH:-256}" --log-seconds 20 \
+  "${length[@]}" --minutes "$minutes" --batch-size "${BATCH:-256}" --log-seconds 20 \
   --checkpoint-minutes 100 "$@" 2>&1 | grep --line-buffered -v "^WARNING\|^I0000" || true
 cp "$run/config.json" "$run/log.jsonl" "$out/"
 cp "$run"/stages/student-*.npz "$out/" 2>/dev/null || true

@@ -16,6 +16,8 @@ Distillation (``training/jax_distill.py``) is step 2 on a bundle of the preset t
 stage, 2 x 8 guided steps -> 8 -> 4, in one command; ``finish`` makes the last student a preset:
 
     python -m emoji_t2i.train_jax distill --bundle runs/bundle --out runs/distill --stages 8,4 --stage-steps 4000
+    # or each stage an equal share of 9 minutes, its length fitted to it as it goes
+    python -m emoji_t2i.train_jax distill --bundle runs/bundle --out runs/distill --minutes 9 --fit-schedule
 """
 
 from __future__ import annotations
@@ -109,6 +111,10 @@ def build_parser() -> argparse.ArgumentParser:
                                               "(the first teacher takes twice the first)")
     d.add_argument("--stage-steps", type=int, help="optimiser steps per stage")
     d.add_argument("--minutes", type=float, help="stop (with a checkpoint) after this much distillation")
+    d.add_argument("--fit-schedule", action="store_true", default=None,
+                   help="give each stage an equal share of the --minutes left and fit its length to it "
+                        "from the measured speed, so each decay ends with its share; --stage-steps "
+                        "becomes a cap")
     d.add_argument("--batch-size", type=int)
     d.add_argument("--lr", type=float)
     d.add_argument("--warmup-steps", type=int)
@@ -219,11 +225,20 @@ def _distill(args) -> int:
     except EmojiT2IError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    config = _run_config(args, ("checkpoint_minutes", "log_seconds"), ("stage_steps", "each stage's length"),
+    if args.fit_schedule and not args.minutes:
+        print("error: --fit-schedule fits each stage's length to its share of --minutes; give --minutes "
+              "(on --resume too)", file=sys.stderr)
+        return 2
+    config = _run_config(args, ("checkpoint_minutes", "log_seconds"),
+                         ("fit_schedule" if args.fit_schedule else "stage_steps", "each stage's length"),
                          {"kind": "distill", **DISTILL_DEFAULTS},
                          ("stage_steps", "batch_size", "lr", "warmup_steps", "guidance_range", "seed", "precision",
-                          "checkpoint_minutes", "log_seconds"))
+                          "checkpoint_minutes", "log_seconds", "fit_schedule"))
     if config is None:
+        return 2
+    if config.get("fit_schedule") and not args.minutes:
+        print("error: --resume: this distillation fits each stage to its share of --minutes; give --minutes",
+              file=sys.stderr)
         return 2
     if not args.resume:
         if stages:

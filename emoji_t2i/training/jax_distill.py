@@ -14,6 +14,12 @@ Run directory and resume contract as ``train_jax train``'s (``config.json``, ``l
 each finished stage's student (the next stage's teacher; ``train_jax finish`` makes a preset of
 the last one, or of ``--stage N``).
 
+A stage's length is ``--stage-steps``, or with ``--fit-schedule`` what fits in an equal share of
+the minutes left when the stage begins (``training/schedule_fit.py``, as ``train_jax train
+--fit-schedule``): the learning rate is a variable the jitted step sets from the planned length,
+and a stage ends at its plan or when its share is spent, so every stage finishes within one
+GPU call and each decay ends with its share.
+
 No EMA of the student: each stage starts from a network that already samples (its teacher),
 and Salimans & Ho train each stage for a fixed, short budget with a decaying learning rate.
 """
@@ -65,10 +71,12 @@ def read_student(run: Path, steps: int) -> dict:
 
 
 def stage_step(student_net, original, optimizer, objective, condition, key, first_teacher: bool,
-               interval, guidance_range):
+               interval, guidance_range, learning_rate, lr_slot: int):
     """A jitted (student, optimizer variables, teacher weights, images, text arrays, rows,
-    captions, step) -> (student, optimizer variables, loss) of one stage. The first teacher is
-    ``original`` under guidance; later ones are the student network with earlier weights."""
+    captions, step, length) -> (student, optimizer variables, loss) of one stage. The first
+    teacher is ``original`` under guidance; later ones are the student network with earlier
+    weights. ``learning_rate(step, length)`` sets the optimizer's rate variable (``lr_slot``)
+    inside the step, so a stage's length fitted as it goes needs no recompile."""
     import jax
 
     from emoji_t2i.data.images import premultiply, to_unit_range
@@ -96,8 +104,10 @@ def stage_step(student_net, original, optimizer, objective, condition, key, firs
                                         jax.random.uniform(k_step, (rows.shape[0],)), guidance, text))
 
     @jax.jit
-    def step_fn(params, opt_vars, teacher_params, images, text_arrays, rows, captions, step):
+    def step_fn(params, opt_vars, teacher_params, images, text_arrays, rows, captions, step, length):
         loss, grads = jax.value_and_grad(loss_fn)(params, teacher_params, images, text_arrays, rows, captions, step)
+        opt_vars = list(opt_vars)
+        opt_vars[lr_slot] = learning_rate(step, length).astype(opt_vars[lr_slot].dtype)
         params, opt_vars = optimizer.stateless_apply(opt_vars, grads, params)
         return params, opt_vars, loss
 
@@ -109,10 +119,11 @@ def distill(config: dict, run: Path, resume: bool = False, log=print) -> dict:
     import jax
     import keras
 
-    from emoji_t2i.networks.lr_schedules import WarmupCosine
+    from emoji_t2i.networks.lr_schedules import warmup_cosine
     from emoji_t2i.networks.traced_build import built_traced
     from emoji_t2i.networks.unet import TextConditionedUNet
     from emoji_t2i.schedulers.distillation import GuidedDistillationLoss
+    from emoji_t2i.training.schedule_fit import ScheduleFit
 
     if keras.backend.backend() != "jax":
         raise RuntimeError("the distiller needs KERAS_BACKEND=jax set before keras is imported; "
@@ -136,7 +147,15 @@ def distill(config: dict, run: Path, resume: bool = False, log=print) -> dict:
     assign_weights(original, bundle["weights"], f"{config['bundle']}: its weights do not fit its U-Net config")
     copy_by_path(student_net, original)  # a new student is its teacher's conditional prediction
 
-    stages, per_stage, batch = [int(n) for n in config["stages"]], int(config["stage_steps"]), int(config["batch_size"])
+    stages, batch = [int(n) for n in config["stages"]], int(config["batch_size"])
+    # each stage's length: --stage-steps, or with --fit-schedule what fits in the stage's share
+    # of the minutes left (--stage-steps then a cap)
+    cap = int(config["stage_steps"]) if config.get("stage_steps") else math.inf
+    fit_schedule = bool(config.get("fit_schedule"))
+    peak, warmup = float(config["lr"]), int(config["warmup_steps"])
+
+    def learning_rate(step, length):
+        return warmup_cosine(step, peak, warmup, length)
     low, high = (float(g) for g in config["guidance_range"])
     interval = config.get("guidance_interval")
     progress = {"stage": 0, "step": 0, "images_seen": 0, "train_seconds": 0.0}
@@ -160,19 +179,24 @@ def distill(config: dict, run: Path, resume: bool = False, log=print) -> dict:
     if per_epoch == 0:
         raise UsageError(f"--batch-size {batch} exceeds the bundle's {n} images; lower it")
     budget = float(config["minutes"]) * 60.0 if config.get("minutes") else math.inf
+    if fit_schedule and budget == math.inf:
+        raise UsageError("--fit-schedule fits each stage's length to its share of --minutes; give --minutes")
+    if cap == math.inf and not fit_schedule:
+        raise UsageError("a distillation needs --stage-steps, or --fit-schedule with --minutes")
     run_start = time.perf_counter()
 
     with open(run / "log.jsonl", "a") as log_file:
         while progress["stage"] < len(stages):
             stage = progress["stage"]
             steps = stages[stage]
-            schedule = WarmupCosine(float(config["lr"]), int(config["warmup_steps"]), per_stage)
             # named: Keras numbers a second default-named optimizer ("adam_1"), and the state
-            # files key its variables by path
-            optimizer = keras.optimizers.Adam(schedule, beta_1=0.9, beta_2=0.99, clipnorm=1.0, name="distillation")
+            # files key its variables by path; a number, not a schedule: the step sets its variable
+            optimizer = keras.optimizers.Adam(peak, beta_1=0.9, beta_2=0.99, clipnorm=1.0, name="distillation")
             built_traced(lambda: optimizer.build(student_net.trainable_variables))  # noqa: B023 (called at once)
-            names = {"student": weight_names(student_net),
-                     "optimizer": [v.path for v in optimizer.variables]}
+            paths = [v.path for v in optimizer.variables]
+            lr_slot = [v.name for v in optimizer.variables].index("learning_rate")
+            kept = [i for i in range(len(paths)) if i != lr_slot]  # the rate is each step's, not state
+            names = {"student": weight_names(student_net), "optimizer": [paths[i] for i in kept]}
             mismatch = f"{run}: its saved student does not fit the bundle's U-Net"
             if stage == 0:
                 teacher_params, first_teacher = original_params, True
@@ -183,20 +207,31 @@ def distill(config: dict, run: Path, resume: bool = False, log=print) -> dict:
             optimizer_vars = [v.value for v in optimizer.variables]
             if saved_student is not None and progress["step"] > 0:  # resuming inside this stage
                 student = in_order(saved_student, names["student"], mismatch)
-                optimizer_vars = in_order(saved_optimizer, names["optimizer"], mismatch)
+                saved_optimizer = {k: v for k, v in saved_optimizer.items() if k != paths[lr_slot]}
+                for i, array in zip(kept, in_order(saved_optimizer, names["optimizer"], mismatch), strict=True):
+                    optimizer_vars[i] = array
             saved_student = None  # (a checkpoint at a stage's end holds the finished student)
             student, optimizer_vars = put(student), put(optimizer_vars)
             if student_net.non_trainable_weights:
                 raise ValueError("the distiller expects a U-Net without non-trainable weights")
 
             step_fn = stage_step(student_net, original, optimizer, GuidedDistillationLoss(steps), condition,
-                                 jax.random.fold_in(key, stage), first_teacher, interval, (low, high))
-            log(f"stage {stage + 1}/{len(stages)}: {2 * steps} -> {steps} steps")
-            started = last_checkpoint = last_log = time.perf_counter()
-            logged_step, losses, order = progress["step"], [], None
-            while progress["step"] < per_stage:
+                                 jax.random.fold_in(key, stage), first_teacher, interval, (low, high),
+                                 learning_rate, lr_slot)
+            started = last_checkpoint = last_log = stage_start = time.perf_counter()
+            fit, length, decay_length, deadline = None, cap, cap, math.inf
+            if fit_schedule:  # an equal share of what is left, compiling this stage's step included
+                share = (budget - (stage_start - run_start)) / (len(stages) - stage)
+                fit, deadline = ScheduleFit(share, 0, cap), stage_start + share
+                decay_length = progress.get("planned_steps", cap)  # a resumed stage's rate, until timed again
+                log(f"stage {stage + 1}/{len(stages)}: {2 * steps} -> {steps} steps, fitted to {share / 60:.1f} min")
+            else:
+                log(f"stage {stage + 1}/{len(stages)}: {2 * steps} -> {steps} steps")
+            logged_step, losses, order, timed = progress["step"], [], None, None
+            while progress["step"] < length:
                 step = progress["step"]
-                epoch, index = divmod(step + stage * per_stage, per_epoch)
+                # the run's position in the data: every earlier stage's steps, then this one's
+                epoch, index = divmod(progress["images_seen"] // batch, per_epoch)
                 if order is None or order[2] != epoch:
                     order = (*epoch_order(n, batch, int(config["seed"]), epoch), epoch)
                 rows = order[0][index]
@@ -204,34 +239,46 @@ def distill(config: dict, run: Path, resume: bool = False, log=print) -> dict:
                 student, optimizer_vars, loss = step_fn(
                     student, optimizer_vars, teacher_params, images, text_arrays,
                     jax.device_put(rows.astype(np.int32), split_batch),
-                    jax.device_put(captions.astype(np.int32), split_batch), np.int32(step))
+                    jax.device_put(captions.astype(np.int32), split_batch), np.int32(step),
+                    np.float32(decay_length))
                 losses.append(loss)
                 progress["step"] += 1
                 progress["images_seen"] += batch
                 now = time.perf_counter()
                 out_of_time = now - run_start >= budget
-                stage_done = progress["step"] >= per_stage
+                stage_done = progress["step"] >= length or now >= deadline
                 if now - last_log >= float(config["log_seconds"]) or stage_done or out_of_time:
-                    mean_loss = float(np.mean([float(x) for x in losses]))
+                    mean_loss = float(np.mean([float(x) for x in losses]))  # waits for the device
                     now = time.perf_counter()
                     rate = (progress["step"] - logged_step) * batch / (now - last_log)
                     record = {"stage": stage + 1, "student_steps": steps, "step": progress["step"],
-                              "loss": mean_loss, "images_per_second": rate, "lr": float(schedule(progress["step"])),
+                              "loss": mean_loss, "images_per_second": rate,
+                              "lr": float(learning_rate(progress["step"], decay_length)),
                               "elapsed_seconds": progress["train_seconds"] + now - started}
+                    if fit is not None and not (stage_done or out_of_time):
+                        if timed is not None:  # the stretch that compiled the step is left out
+                            fit.add_training(record["step"] - timed[0], record["elapsed_seconds"] - timed[1])
+                        timed = (record["step"], record["elapsed_seconds"])
+                        length = decay_length = fit.length(record["step"], now - stage_start) or length
+                        stage_done = progress["step"] >= length
+                    if fit is not None and length != math.inf:
+                        record["planned_steps"] = progress["planned_steps"] = length
                     log_file.write(json.dumps(record) + "\n")
                     log_file.flush()
-                    log(f"stage {stage + 1} ({steps} steps) step {progress['step']}/{per_stage} "
-                        f"loss {mean_loss:.5f} {rate:.1f} img/s")
+                    log(f"stage {stage + 1} ({steps} steps) step {progress['step']}/"
+                        f"{length if length != math.inf else '?'} loss {mean_loss:.5f} {rate:.1f} img/s")
                     logged_step, last_log, losses = progress["step"], now, []
                 if stage_done:
                     (run / "stages").mkdir(exist_ok=True)
                     save_arrays(run / "stages", f"student-{steps}", [np.asarray(a) for a in student], names["student"])
                     progress.update(stage=stage + 1, step=0)
+                    progress.pop("planned_steps", None)
                 if stage_done or out_of_time or now - last_checkpoint >= float(config["checkpoint_minutes"]) * 60:
                     progress["train_seconds"] += now - started
                     started = now
                     replace_state(run, {"student": ([np.asarray(a) for a in student], names["student"]),
-                                        "optimizer": ([np.asarray(a) for a in optimizer_vars], names["optimizer"])},
+                                        "optimizer": ([np.asarray(optimizer_vars[i]) for i in kept],
+                                                      names["optimizer"])},
                                   progress)
                     last_checkpoint = time.perf_counter()
                     started += last_checkpoint - now

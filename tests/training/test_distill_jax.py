@@ -3,6 +3,7 @@ module so that the test runner can run it beside the JAX trainer's tests (their 
 the suite's two longest)."""
 
 import json
+import re
 from types import SimpleNamespace
 
 import numpy as np
@@ -102,3 +103,38 @@ def test_a_distilled_student_samples_from_its_savedmodel_as_in_process(distilled
     served = tf.saved_model.load(str(export_pipeline(pipe, tmp_path / "export")))
     from_savedmodel = served.serve(tf.constant(prompts), 4).numpy()
     assert np.abs(from_savedmodel.astype(int) - pipe.sample(prompts, seed=4)).max() <= 1
+
+
+@needs_jax
+@pytest.mark.slow  # ~1.5 min: make test-jax
+def test_a_fitted_distillation_gives_each_stage_its_share_and_ends_each_decay(distilled, tmp_path):
+    """--fit-schedule without --stage-steps: each stage gets an equal share of the minutes left
+    when it begins, plans its length from its measured speed (the compiling stretch left out),
+    and decays its rate towards the floor as its share runs out; both stages finish within
+    the minutes, and the state written without the rate resumes."""
+    import time
+
+    run, minutes = tmp_path / "run", 1.2
+    start = time.perf_counter()
+    fitted = _jax("distill", "--bundle", distilled.bundle, "--out", run, "--stages", "2,1", "--fit-schedule",
+                  "--minutes", minutes, "--batch-size", 4, "--log-seconds", 0, "--warmup-steps", 2, "--lr", 1e-3,
+                  cache=tmp_path / "xla")
+    wall = time.perf_counter() - start
+    assert fitted.returncode == 0, fitted.stderr[-3000:]
+    assert re.search(r"stage 1/2: 4 -> 2 steps, fitted to 0\.[56] min", fitted.stderr)  # half of 1.2
+    assert sorted(p.name for p in (run / "stages").glob("*-0.npz")) == ["student-1-0.npz", "student-2-0.npz"]
+    log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    for stage in (1, 2):
+        records = [r for r in log if r["stage"] == stage]
+        assert "planned_steps" not in records[0]  # the stretch that compiled the step is not timed
+        plans = [r["planned_steps"] for r in records if "planned_steps" in r]
+        assert len(plans) >= 2 and plans[-1] > 10, (stage, plans)
+        assert records[-1]["step"] >= 0.9 * plans[-1], (stage, records[-1], plans)
+        assert records[-1]["lr"] < 0.3e-3, records[-1]  # decayed towards its floor (1e-4), not cut at the peak
+        assert max(r["lr"] for r in records) > 0.7e-3
+    assert wall < minutes * 60 + 60  # the minutes, plus starting the process and the checkpoints
+    saved = st.load_arrays(run / "state", "optimizer")
+    assert saved and not any(k.endswith("learning_rate") for k in saved)
+    refused = _jax("distill", "--bundle", distilled.bundle, "--out", run, "--resume", cache=tmp_path / "xla")
+    assert refused.returncode == 2 and "give --minutes" in refused.stderr
+

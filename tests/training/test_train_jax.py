@@ -263,6 +263,17 @@ def test_a_fitted_schedule_needs_minutes_and_no_snapshots(tmp_path):
 
 
 @needs_jax
+def test_a_fitted_distillation_needs_minutes(tmp_path):
+    bundle = tmp_path / "bundle"
+    bundle.mkdir()
+    (bundle / "bundle.json").write_text('{"kind": "diffusion"}')
+    refused = _jax("distill", "--bundle", bundle, "--out", tmp_path / "run", "--fit-schedule")
+    assert refused.returncode == 2
+    assert "error: --fit-schedule fits each stage's length to its share of --minutes; give --minutes" in refused.stderr
+    assert not (tmp_path / "run").exists()
+
+
+@needs_jax
 @pytest.mark.slow  # ~1 min: make test-jax
 def test_a_fitted_schedule_ends_its_decay_when_the_minutes_run_out(diffusion_run, tmp_path):  # noqa: F811
     """--fit-schedule: no --steps, the length planned from the measured speed at every log
