@@ -357,6 +357,7 @@ def train(config: dict, run: Path, resume: bool = False, log=print) -> dict:
     run_start = started = last_checkpoint = last_log = time.perf_counter()
     logged_step, losses, order = progress["step"], [], None
     timed = None  # (step, training seconds) where the stretch the fit reads began; not the compiling one
+    plan = None  # the fit's latest length, once a stretch was timed
     with open(run / "log.jsonl", "a") as log_file:
         while progress["step"] < length:
             step = progress["step"]
@@ -391,9 +392,11 @@ def train(config: dict, run: Path, resume: bool = False, log=print) -> dict:
                     if timed is not None:
                         fit.add_training(record["step"] - timed[0], record["elapsed_seconds"] - timed[1])
                     timed = (record["step"], record["elapsed_seconds"])
-                    length = decay_length = fit.length(record["step"], now - run_start) or length
+                    plan = fit.length(record["step"], now - run_start)
+                    if plan is not None:
+                        length = decay_length = plan
                     finished = progress["step"] >= length
-                if config.get("fit_schedule") and length != math.inf:  # planned once a stretch was timed
+                if config.get("fit_schedule") and (plan is not None or fit is None):  # not the cap before a plan
                     record["planned_steps"] = progress["planned_steps"] = length
                 log_file.write(json.dumps(record) + "\n")
                 log_file.flush()

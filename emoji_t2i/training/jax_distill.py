@@ -227,7 +227,7 @@ def distill(config: dict, run: Path, resume: bool = False, log=print) -> dict:
                 log(f"stage {stage + 1}/{len(stages)}: {2 * steps} -> {steps} steps, fitted to {share / 60:.1f} min")
             else:
                 log(f"stage {stage + 1}/{len(stages)}: {2 * steps} -> {steps} steps")
-            logged_step, losses, order, timed = progress["step"], [], None, None
+            logged_step, losses, order, timed, plan = progress["step"], [], None, None, None
             while progress["step"] < length:
                 step = progress["step"]
                 # the run's position in the data: every earlier stage's steps, then this one's
@@ -259,9 +259,11 @@ def distill(config: dict, run: Path, resume: bool = False, log=print) -> dict:
                         if timed is not None:  # the stretch that compiled the step is left out
                             fit.add_training(record["step"] - timed[0], record["elapsed_seconds"] - timed[1])
                         timed = (record["step"], record["elapsed_seconds"])
-                        length = decay_length = fit.length(record["step"], now - stage_start) or length
+                        plan = fit.length(record["step"], now - stage_start)
+                        if plan is not None:
+                            length = decay_length = plan
                         stage_done = progress["step"] >= length
-                    if fit is not None and length != math.inf:
+                    if plan is not None:  # not the cap before a plan
                         record["planned_steps"] = progress["planned_steps"] = length
                     log_file.write(json.dumps(record) + "\n")
                     log_file.flush()

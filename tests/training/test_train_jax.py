@@ -276,8 +276,8 @@ def test_a_fitted_distillation_needs_minutes(tmp_path):
 @needs_jax
 @pytest.mark.slow  # ~1 min: make test-jax
 def test_a_fitted_schedule_ends_its_decay_when_the_minutes_run_out(diffusion_run, tmp_path):  # noqa: F811
-    """--fit-schedule: no --steps, the length planned from the measured speed at every log
-    line and passed into the jitted step; the learning rate decays to its floor as the budget
+    """--fit-schedule: --steps only a cap, the length planned from the measured speed at every
+    log line and passed into the jitted step; the learning rate decays to its floor as the budget
     runs out, and the state written without the rate resumes."""
     from emoji_t2i.train_jax import main as train_jax_main
 
@@ -285,11 +285,11 @@ def test_a_fitted_schedule_ends_its_decay_when_the_minutes_run_out(diffusion_run
     assert train_jax_main(["bundle", "--init-from", str(diffusion_run / "preset"), "--out", str(bundle),
                            "--no-weights", "--no-probe", "--limit", "24"]) == 0
     trained = _jax("train", "--bundle", bundle, "--out", run, "--fit-schedule", "--minutes", 0.75,
-                   "--batch-size", 8, "--precision", "float32", "--log-seconds", 1, "--warmup-steps", 5,
-                   "--lr", 1e-3, cache=tmp_path / "xla")
+                   "--steps", 100_000, "--batch-size", 8, "--precision", "float32", "--log-seconds", 1,
+                   "--warmup-steps", 5, "--lr", 1e-3, cache=tmp_path / "xla")
     assert trained.returncode == 0, trained.stderr[-3000:]
     log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
-    assert "planned_steps" not in log[0]  # the stretch that compiled the step is not timed
+    assert "planned_steps" not in log[0]  # the stretch that compiled the step is not timed; nor is the cap a plan
     plans = [r["planned_steps"] for r in log[1:]]
     assert len(plans) >= 2 and all(p >= r["step"] for p, r in zip(plans, log[1:], strict=True)), plans
     last = log[-1]
