@@ -106,7 +106,7 @@ def test_a_distilled_student_samples_from_its_savedmodel_as_in_process(distilled
 
 
 @needs_jax
-@pytest.mark.slow  # ~1.5 min: make test-jax
+@pytest.mark.slow  # ~2.5 min: make test-jax
 def test_a_fitted_distillation_gives_each_stage_its_share_and_ends_each_decay(distilled, tmp_path):
     """--fit-schedule, --stage-steps only a cap: each stage gets an equal share of the minutes left
     when it begins, plans its length from its measured speed (the compiling stretch left out),
@@ -114,21 +114,21 @@ def test_a_fitted_distillation_gives_each_stage_its_share_and_ends_each_decay(di
     the minutes, and the state written without the rate resumes."""
     import time
 
-    run, minutes = tmp_path / "run", 1.2
+    run, minutes = tmp_path / "run", 2.0  # a stage compiles for up to ~25 s on a loaded CPU
     start = time.perf_counter()
     fitted = _jax("distill", "--bundle", distilled.bundle, "--out", run, "--stages", "2,1", "--fit-schedule",
                   "--minutes", minutes, "--stage-steps", 100_000, "--batch-size", 4, "--log-seconds", 0,
                   "--warmup-steps", 2, "--lr", 1e-3, cache=tmp_path / "xla")
     wall = time.perf_counter() - start
     assert fitted.returncode == 0, fitted.stderr[-3000:]
-    assert re.search(r"stage 1/2: 4 -> 2 steps, fitted to 0\.[56] min", fitted.stderr)  # half of 1.2
+    assert re.search(r"stage 1/2: 4 -> 2 steps, fitted to (0\.9|1\.0) min", fitted.stderr)  # half of 2
     assert sorted(p.name for p in (run / "stages").glob("*-0.npz")) == ["student-1-0.npz", "student-2-0.npz"]
     log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
     for stage in (1, 2):
         records = [r for r in log if r["stage"] == stage]
         assert "planned_steps" not in records[0]  # the compiling stretch is not timed; nor is the cap a plan
         plans = [r["planned_steps"] for r in records if "planned_steps" in r]
-        assert len(plans) >= 2 and plans[-1] > 10, (stage, plans)
+        assert plans and plans[-1] > 10, (stage, plans)  # at least 10 timed steps before a plan
         assert records[-1]["step"] >= 0.9 * plans[-1], (stage, records[-1], plans)
         assert records[-1]["lr"] < 0.3e-3, records[-1]  # decayed towards its floor (1e-4), not cut at the peak
         assert max(r["lr"] for r in records) > 0.7e-3
