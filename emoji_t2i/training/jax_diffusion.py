@@ -356,7 +356,6 @@ def train(config: dict, run: Path, resume: bool = False, log=print) -> dict:
     # ran a 9-minute GPU call past its limit.
     run_start = started = last_checkpoint = last_log = time.perf_counter()
     logged_step, losses, order = progress["step"], [], None
-    timed = None  # (step, training seconds) where the stretch the fit reads began; not the compiling one
     plan = None  # the fit's latest length, once a stretch was timed
     with open(run / "log.jsonl", "a") as log_file:
         while progress["step"] < length:
@@ -389,10 +388,7 @@ def train(config: dict, run: Path, resume: bool = False, log=print) -> dict:
                           "lr": float(learning_rate(progress["step"], decay_length)),
                           "elapsed_seconds": progress["train_seconds"] + now - started}
                 if fit is not None and not out_of_time:  # a plan that ran out before the minutes is renewed
-                    if timed is not None:
-                        fit.add_training(record["step"] - timed[0], record["elapsed_seconds"] - timed[1])
-                    timed = (record["step"], record["elapsed_seconds"])
-                    plan = fit.length(record["step"], now - run_start)
+                    plan = fit.update(record["step"], record["elapsed_seconds"], now - run_start)
                     if plan is not None:
                         length = decay_length = plan
                     finished = progress["step"] >= length

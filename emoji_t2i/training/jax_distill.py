@@ -227,7 +227,7 @@ def distill(config: dict, run: Path, resume: bool = False, log=print) -> dict:
                 log(f"stage {stage + 1}/{len(stages)}: {2 * steps} -> {steps} steps, fitted to {share / 60:.1f} min")
             else:
                 log(f"stage {stage + 1}/{len(stages)}: {2 * steps} -> {steps} steps")
-            logged_step, losses, order, timed, plan = progress["step"], [], None, None, None
+            logged_step, losses, order, plan = progress["step"], [], None, None
             while progress["step"] < length:
                 step = progress["step"]
                 # the run's position in the data: every earlier stage's steps, then this one's
@@ -256,10 +256,7 @@ def distill(config: dict, run: Path, resume: bool = False, log=print) -> dict:
                               "lr": float(learning_rate(progress["step"], decay_length)),
                               "elapsed_seconds": progress["train_seconds"] + now - started}
                     if fit is not None and not (stage_done or out_of_time):
-                        if timed is not None:  # the stretch that compiled the step is left out
-                            fit.add_training(record["step"] - timed[0], record["elapsed_seconds"] - timed[1])
-                        timed = (record["step"], record["elapsed_seconds"])
-                        plan = fit.length(record["step"], now - stage_start)
+                        plan = fit.update(record["step"], record["elapsed_seconds"], now - stage_start)
                         if plan is not None:
                             length = decay_length = plan
                         stage_done = progress["step"] >= length

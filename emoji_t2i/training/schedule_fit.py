@@ -21,11 +21,12 @@ class ScheduleFit:
     measured seconds per step, plus a probe (and the checkpoint after it) every
     ``probe_every`` steps and one at the end, each costing what the last one did.
 
-    ``add_training(steps, seconds)`` takes a stretch of pure training (the caller leaves out
-    the stretch that compiled the step); ``add_overhead(seconds)`` one probe with its
-    checkpoint. ``length(step, elapsed)`` is None until ``min_steps`` have been timed (one slow
-    step would plan the whole run), and never exceeds ``cap`` (the run's ``--steps``) nor falls
-    below ``step``: a run whose plan is reached asks again, and stops when no step fits.
+    A trainer calls ``update(step, training_seconds, elapsed)`` at every log line: the stretch
+    since the last call counts as training (the first stretch, which compiled the step, does
+    not), and the answer is ``length(step, elapsed)``. ``add_overhead(seconds)`` takes one probe
+    with its checkpoint. ``length`` is None until ``min_steps`` have been timed (one slow step
+    would plan the whole run), and never exceeds ``cap`` (the run's ``--steps``) nor falls below
+    ``step``: a run whose plan is reached asks again, and stops when no step fits.
     """
 
     def __init__(self, budget_seconds: float, probe_every: int = 0, cap: float = math.inf, min_steps: int = 10):
@@ -35,6 +36,15 @@ class ScheduleFit:
         self.min_steps = int(min_steps)
         self.train_steps, self.train_seconds = 0, 0.0
         self.overhead = 0.0
+        self._mark = None  # (step, training seconds) of the last update
+
+    def update(self, step: int, training_seconds: float, elapsed: float) -> int | None:
+        """``training_seconds``: the run's clock without probes and checkpoints; ``elapsed``:
+        the budget's clock, everything included."""
+        if self._mark is not None:
+            self.add_training(step - self._mark[0], training_seconds - self._mark[1])
+        self._mark = (int(step), float(training_seconds))
+        return self.length(step, elapsed)
 
     def add_training(self, steps: int, seconds: float) -> None:
         if steps > 0 and seconds > 0:

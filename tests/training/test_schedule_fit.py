@@ -12,22 +12,20 @@ def simulate(budget, compile_seconds, step_seconds, probe_every, probe_seconds, 
              log_every=50, cap=math.inf):
     """The JAX trainer's loop on a clock: (steps trained, seconds used, lengths asked)."""
     fit = ScheduleFit(budget, probe_every, cap)
-    clock, step, length, lengths, stretch = compile_seconds, 0, cap, [], None
+    clock = training = compile_seconds  # the budget's clock, and the one without probes
+    step, length, lengths = 0, cap, []
     while step < length and clock < budget:
         clock += step_seconds
+        training += step_seconds
         step += 1
         if step % log_every == 0 or step == 1 or step >= length:  # a reached plan is asked again
-            if stretch is not None:  # the stretch with the compile is left out
-                fit.add_training(step - stretch[0], clock - stretch[1])
-            stretch = (step, clock)
-            fitted = fit.length(step, clock)
+            fitted = fit.update(step, training, clock)
             length = length if fitted is None else fitted
             lengths.append(length)
         if probe_every and (step % probe_every == 0 or step >= length):
             cost = first_probe_seconds if step == probe_every else probe_seconds
             clock += cost
             fit.add_overhead(cost)
-            stretch = (step, clock)
     return step, clock, lengths
 
 
@@ -51,6 +49,13 @@ def test_a_costly_first_probe_shortens_the_plan_until_a_cheaper_one_is_timed():
     dip = min(lengths)
     assert dip < lengths[-1] - 100  # the first probe's 30 s counted for every probe...
     assert lengths[-1] - dip > 0  # ...until the second one's 6 s replaced it
+
+
+def test_update_leaves_out_the_first_stretch_which_compiled_the_step():
+    fit = ScheduleFit(100, min_steps=10)
+    assert fit.update(1, 30.0, 30.0) is None  # step 1 took 30 s: compiling, not training
+    assert fit.update(11, 31.0, 31.0) == 11 + 690  # ten steps in 1 s: 69 s left at 0.1 s each
+    assert fit.train_steps == 10 and fit.train_seconds == pytest.approx(1.0)
 
 
 def test_length_is_capped_unknown_before_enough_timing_and_never_behind():
