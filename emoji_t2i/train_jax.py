@@ -225,10 +225,6 @@ def _distill(args) -> int:
     except EmojiT2IError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    if args.fit_schedule and not args.minutes:
-        print("error: --fit-schedule fits each stage's length to its share of --minutes; give --minutes "
-              "(on --resume too)", file=sys.stderr)
-        return 2
     config = _run_config(args, ("checkpoint_minutes", "log_seconds"),
                          ("fit_schedule" if args.fit_schedule else "stage_steps", "each stage's length"),
                          {"kind": "distill", **DISTILL_DEFAULTS},
@@ -236,9 +232,9 @@ def _distill(args) -> int:
                           "checkpoint_minutes", "log_seconds", "fit_schedule"))
     if config is None:
         return 2
-    if config.get("fit_schedule") and not args.minutes:
-        print("error: --resume: this distillation fits each stage to its share of --minutes; give --minutes",
-              file=sys.stderr)
+    if config.get("fit_schedule") and not args.minutes:  # a new run's and a resumed one's alike
+        print("error: --fit-schedule fits each stage's length to its share of --minutes; give --minutes "
+              "(on --resume too)", file=sys.stderr)
         return 2
     if not args.resume:
         if stages:
