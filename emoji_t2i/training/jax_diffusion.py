@@ -339,10 +339,13 @@ def train(config: dict, run: Path, resume: bool = False, log=print) -> dict:
         from emoji_t2i.training.jax_probe import JaxProbe, probe_and_record
         from emoji_t2i.training.probe import resume_records
 
-        probe = JaxProbe(bundle, Path(config["bundle"]), denoiser, encode_captions, config.get("probe_steps"))
+        probe = JaxProbe(bundle, Path(config["bundle"]), denoiser, encode_captions, config.get("probe_steps"),
+                         sharding=replicated)
         records = resume_records(run, progress["step"]) if resume else []
+        # before the clock, as the step-0 probe: the probes the fitted schedule times are sampling alone
+        compiled = probe.compile(ema)
         log(f"probe: {', '.join(f'{len(probe.probe.prompts[s])} {s}' for s in probe.probe.splits)} prompts "
-            f"in {probe.num_steps} steps every {probe_every} steps")
+            f"in {probe.num_steps} steps every {probe_every} steps (sampler compiled in {compiled:.1f} s)")
         if progress["step"] == 0 and bundle["weights"] is not None and not records:  # where a warm start begins
             probe_and_record(probe, run, records, ema, progress, names["params"], log)
     n = len(bundle["images"])

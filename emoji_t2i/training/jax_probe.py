@@ -21,9 +21,14 @@ class JaxProbe:
     """``probe(ema_params) -> {split: {near_copies, r_precision}}`` for one bundle's U-Net.
 
     Samples with the bundle's preset's sampling (guidance scale and interval) in ``num_steps``
-    DPM-Solver++(2M) steps (default: the preset's), one fixed noise per prompt."""
+    DPM-Solver++(2M) steps (default: the preset's), one fixed noise per prompt. ``compile(params)``
+    compiles the sampler ahead of time (the trainer does it before its clock starts), so that a
+    probe's time is the sampling and scoring every later probe repeats, which ``ScheduleFit``
+    plans with; ``sharding`` (the trainer's replicated one) places the weights as the compiled
+    sampler expects them, wherever they come from (the restored EMA or the jitted step's)."""
 
-    def __init__(self, bundle: dict, bundle_path: Path, denoiser, encode_captions, num_steps: int | None = None):
+    def __init__(self, bundle: dict, bundle_path: Path, denoiser, encode_captions, num_steps: int | None = None,
+                 sharding=None):
         import jax
 
         from emoji_t2i.evaluation.probe import ProbeScorer, image_embedder, load_probe
@@ -43,6 +48,24 @@ class JaxProbe:
         rng = np.random.default_rng(self.probe.seed)
         self.noise = rng.standard_normal((len(self.text), *self._image_shape(bundle))).astype(np.float32)
         self._sample = jax.jit(self._sampler(denoiser))
+        self._compiled = None
+        self._sharding = sharding
+
+    def _placed(self, params):
+        import jax
+
+        return jax.device_put(params, self._sharding) if self._sharding is not None else params
+
+    def compile(self, params) -> float:
+        """Compiles the sampler for weights like ``params``; the seconds it took (0 once compiled)."""
+        import jax
+
+        if self._compiled is not None:
+            return 0.0
+        start = time.perf_counter()
+        shapes = [jax.ShapeDtypeStruct((PROBE_BATCH, *a.shape[1:]), a.dtype) for a in (self.text, self.noise)]
+        self._compiled = self._sample.lower(self._placed(params), *shapes).compile()
+        return time.perf_counter() - start
 
     @staticmethod
     def _image_shape(bundle):
@@ -92,6 +115,8 @@ class JaxProbe:
         """uint8 samples of every probe prompt (training prompts first)."""
         from emoji_t2i.data.images import to_uint8
 
+        self.compile(params)
+        params = self._placed(params)
         out = []
         for start in range(0, len(self.text), PROBE_BATCH):
             text, noise = self.text[start:start + PROBE_BATCH], self.noise[start:start + PROBE_BATCH]
@@ -99,7 +124,7 @@ class JaxProbe:
             if pad:
                 text = np.concatenate([text, np.repeat(text[-1:], pad, 0)])
                 noise = np.concatenate([noise, np.repeat(noise[-1:], pad, 0)])
-            out.append(to_uint8(self._sample(params, text, noise))[: PROBE_BATCH - pad])
+            out.append(to_uint8(self._compiled(params, text, noise))[: PROBE_BATCH - pad])
         return np.concatenate(out)
 
     def __call__(self, params) -> dict:

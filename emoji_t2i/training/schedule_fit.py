@@ -52,7 +52,7 @@ class ScheduleFit:
             self.train_seconds += float(seconds)
 
     def add_overhead(self, seconds: float) -> None:
-        # the latest, not the mean: the first probe also compiles its sampler
+        # the latest, not the mean: a probe that compiled (or ran while the machine was busy) weighs no longer
         self.overhead = max(0.0, float(seconds))
 
     def length(self, step: int, elapsed: float) -> int | None:

@@ -140,8 +140,10 @@ def test_epoch_order_is_a_function_of_seed_and_epoch_and_picks_only_real_caption
     assert set(own[::2]) == {5} and set(own[1::2]) == {6, 7}
 
 
-def _jax(*args, cache=None, timeout=600, devices=None):
+def _jax(*args, cache=None, timeout=600, devices=None, log_compiles=False):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KERAS_", "TF_"))}
+    if log_compiles:  # each compilation logged to stderr by the function's name: "Compiling jit(name) ..."
+        env["JAX_LOG_COMPILES"] = "1"
     if devices:  # virtual CPU devices, as a machine with several accelerators has
         env["XLA_FLAGS"] = f"{env.get('XLA_FLAGS', '')} --xla_force_host_platform_device_count={devices}"
     if cache:  # the resumed run reuses the first run's compiled step
@@ -323,9 +325,15 @@ def test_packed_bundle_trains_under_jax_and_its_preset_samples_by_style(diffusio
     assert meta["caption_slots"] > 0 and (bundle / "minilm.npz").stat().st_size < 30e6
     trained = _jax("train", "--bundle", bundle, "--out", run, "--steps", 2, "--batch-size", 8,
                    "--precision", "float32", "--log-seconds", 0, "--snapshots", "0.5", "--text-noise", 0.1,
-                   "--augment", 0.5, "--probe-every", 2, "--probe-steps", 1)
+                   "--augment", 0.5, "--probe-every", 2, "--probe-steps", 1, devices=2, log_compiles=True)
     assert trained.returncode == 0, trained.stderr[-3000:]
     assert "encoded" in trained.stderr and json.loads(trained.stdout.splitlines()[-1])["step"] == 2
+    # the probe's sampler compiled once, before training (so outside any probe the fitted schedule times),
+    # for weights on both devices: the trained EMA then samples without compiling again
+    lines = trained.stderr.splitlines()
+    compiles = [i for i, line in enumerate(lines) if "Compiling jit(sample)" in line]
+    announced = next(i for i, line in enumerate(lines) if line.startswith("probe: ") and "compiled in" in line)
+    assert len(compiles) == 1 and compiles[0] < announced, [lines[i] for i in compiles]
     log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
     assert [r["step"] for r in log] == [1, 2] and all(np.isfinite(r["loss"]) for r in log)
     # the probe measured the EMA and kept it (the rule: tests/evaluation/test_probe.py; resume and two
