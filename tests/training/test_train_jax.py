@@ -292,8 +292,11 @@ def test_a_fitted_schedule_ends_its_decay_when_the_minutes_run_out(diffusion_run
     assert trained.returncode == 0, trained.stderr[-3000:]
     log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
     assert "planned_steps" not in log[0]  # the stretch that compiled the step is not timed; nor is the cap a plan
-    plans = [r["planned_steps"] for r in log[1:]]
-    assert len(plans) >= 2 and all(p >= r["step"] for p, r in zip(plans, log[1:], strict=True)), plans
+    # a plan needs 10 timed steps (on a loaded machine, more than one log line); once made, every line has one
+    first = next(i for i, r in enumerate(log) if "planned_steps" in r)
+    plans = [r.get("planned_steps") for r in log[first:]]
+    assert len(plans) >= 2, log
+    assert all(p is not None and p >= r["step"] for p, r in zip(plans, log[first:], strict=True)), log
     last = log[-1]
     assert last["step"] >= 0.9 * plans[-1] and last["step"] > 10, (last, plans)
     assert last["lr"] < 0.5e-3, log  # decayed towards its floor (1e-4) by the end of the minutes, not cut at the peak
