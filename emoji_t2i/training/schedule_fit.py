@@ -52,7 +52,7 @@ class ScheduleFit:
             self.train_seconds += float(seconds)
 
     def add_overhead(self, seconds: float) -> None:
-        # the latest, not the mean: a probe that compiled (or ran while the machine was busy) weighs no longer
+        # the latest, not the mean: what a probe costs as the machine runs now
         self.overhead = max(0.0, float(seconds))
 
     def length(self, step: int, elapsed: float) -> int | None:
