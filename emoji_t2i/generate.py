@@ -40,6 +40,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--guidance-interval", type=float, nargs=2, metavar=("LOW", "HIGH"),
                    help="diffusion: guide only at noise levels sigma/alpha in (LOW, HIGH] (default: the "
                         "model's; the shipped one 0.28 5.42; 0 1e9 guides every step)")
+    p.add_argument("--condition-annealing", metavar="LOW,HIGH,SCALE",
+                   help="diffusion: read the prompt noised early in sampling and clean late (CADS): clean "
+                        "below time LOW, blended up to HIGH, noise SCALE relative to the prompt's size; "
+                        "off turns a model's default off (default: the model's)")
     p.add_argument("--style", help="diffusion with styles (--preset diffusion-emoji72-styles): draw in this "
                                    "style (google, twitter, openmoji, fluent_flat, ...; default any)")
     p.add_argument("--temperature", type=float, help="vq_transformer: token sampling temperature (default 1)")
@@ -69,7 +73,8 @@ def main(argv=None) -> int:
     options = {k: v for k, v in (("num_steps", args.num_steps), ("guidance_scale", args.guidance_scale),
                                  ("sampler", args.sampler), ("temperature", args.temperature),
                                  ("guidance_interval", tuple(args.guidance_interval or ()) or None),
-                                 ("top_k", args.top_k), ("style", args.style)) if v is not None}
+                                 ("top_k", args.top_k), ("style", args.style),
+                                 ("condition_annealing", args.condition_annealing)) if v is not None}
     count = len(args.prompts) * args.n
     try:  # every check that needs no model comes before loading one
         if args.seed is not None:

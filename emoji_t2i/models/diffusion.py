@@ -23,7 +23,7 @@ from emoji_t2i.networks.condition import ANY_STYLE, pack_condition
 from emoji_t2i.networks.ema import warmup_decay
 from emoji_t2i.networks.lr_schedules import WarmupCosine
 from emoji_t2i.networks.unet import TextConditionedUNet
-from emoji_t2i.schedulers import CosineSchedule, DenoisingLoss, make_sampler
+from emoji_t2i.schedulers import ConditionAnnealing, CosineSchedule, DenoisingLoss, make_sampler
 from emoji_t2i.text import make_text_encoder
 from emoji_t2i.text.encoders import frozen_text_encoder, is_frozen_encoder
 
@@ -32,6 +32,15 @@ def _per_example(weight, like):
     """A condition's weight as a scalar or a (B,) vector broadcast over images like ``like``."""
     weight = tf.cast(weight, tf.float32)
     return weight if weight.shape.rank == 0 else tf.reshape(weight, [-1, 1, 1, 1])
+
+
+def _draw_like(noise, condition):
+    """Standard normals shaped like ``condition`` (B, ...), one row per example from its own
+    starting noise (B, H, W, C): its first entries, repeated where the condition is larger."""
+    flat = tf.reshape(noise, [tf.shape(noise)[0], -1])
+    size = tf.reduce_prod(tf.shape(condition)[1:])
+    flat = tf.tile(flat, [1, (size + tf.shape(flat)[1] - 1) // tf.shape(flat)[1]])
+    return tf.reshape(flat[:, :size], tf.shape(condition))
 
 
 @register("diffusion")
@@ -75,6 +84,8 @@ class TextToEmojiDiffusion(ShapeFreeZooModel):
         augment_probability: EDM's non-leaky geometric augmentation in training (each of
             translation, scale, rotation and anisotropy with this probability, the U-Net told
             what was done; ``DenoisingLoss``); 0 = none. Sampling is unchanged.
+        condition_annealing: sampling default, (tau_low, tau_high, noise_scale) or None: the
+            caption noised early in sampling and clean late (CADS; ``sample_conditions``).
     """
 
     OPTIMIZERS = {"optimizer": "lr"}
@@ -89,7 +100,7 @@ class TextToEmojiDiffusion(ShapeFreeZooModel):
                  blocks=2, condition_dropout=0.15, ema_decay=0.998, num_steps=20,
                  guidance_scale=3.0, sampler="dpm_solver", guidance_interval=None, text_noise=0.0,
                  cross_attention=False, styles=(), style_dropout=0.3, guidance_input=False,
-                 augment_probability=0.0, **kwargs):
+                 augment_probability=0.0, condition_annealing=None, **kwargs):
         super().__init__(**kwargs)
         # === Config ===
         self.vocabulary_size, self.text_encoder_kind = vocabulary_size, text_encoder
@@ -104,6 +115,8 @@ class TextToEmojiDiffusion(ShapeFreeZooModel):
         self.style_dropout = float(style_dropout)
         self.guidance_input = bool(guidance_input)
         self.augment_probability = float(augment_probability)
+        annealing = ConditionAnnealing.parse(condition_annealing)  # fails now, naming the form, if malformed
+        self.condition_annealing = None if annealing is None else tuple(annealing.get_config())
         make_sampler(sampler, CosineSchedule())  # fails now, naming the choices, if unknown
         if (self.cross_attention or self.styles) and not is_frozen_encoder(text_encoder):
             raise UsageError(f"--set text_encoder={text_encoder}: cross_attention and styles read the "
@@ -202,7 +215,8 @@ class TextToEmojiDiffusion(ShapeFreeZooModel):
                 "guidance_interval": None if self.guidance_interval is None else list(self.guidance_interval),
                 "text_noise": self.text_noise, "cross_attention": self.cross_attention,
                 "styles": list(self.styles), "style_dropout": self.style_dropout,
-                "guidance_input": self.guidance_input, "augment_probability": self.augment_probability}
+                "guidance_input": self.guidance_input, "augment_probability": self.augment_probability,
+                "condition_annealing": None if self.condition_annealing is None else list(self.condition_annealing)}
 
     # --- text --------------------------------------------------------------------------------
     def style_ids(self, style, batch):
@@ -235,7 +249,8 @@ class TextToEmojiDiffusion(ShapeFreeZooModel):
 
     # --- sampling ------------------------------------------------------------------------------
     def sample(self, tokens, noise, num_steps=None, guidance_scale=None, sampler=None, seed=None,
-               callback=None, init_image=None, strength=1.0, guidance_interval=None, style=None):
+               callback=None, init_image=None, strength=1.0, guidance_interval=None, style=None,
+               condition_annealing=None):
         """Images in [-1, 1] (straight alpha), float32 (B, 72, 72, 4), from the EMA U-Net.
 
         Conditional and unconditional predictions come from one batched U-Net call per step.
@@ -244,10 +259,12 @@ class TextToEmojiDiffusion(ShapeFreeZooModel):
         ``sample_conditions``. ``style``: a name (or ids per example) for a model with styles;
         None draws in any of them."""
         return self.sample_conditions([(self.encode(tokens, style=style), 1.0)], noise, num_steps, guidance_scale,
-                                      sampler, seed, callback, init_image, strength, guidance_interval)
+                                      sampler, seed, callback, init_image, strength, guidance_interval,
+                                      condition_annealing)
 
     def sample_conditions(self, conditions, noise, num_steps=None, guidance_scale=None, sampler=None,
-                          seed=None, callback=None, init_image=None, strength=1.0, guidance_interval=None):
+                          seed=None, callback=None, init_image=None, strength=1.0, guidance_interval=None,
+                          condition_annealing=None):
         """Sampling under several text conditions at once (composable diffusion, Liu et al. 2022).
 
         ``conditions``: ``[(features (B, D), weight), ...]``; each step moves along
@@ -266,14 +283,22 @@ class TextToEmojiDiffusion(ShapeFreeZooModel):
 
         A distilled student (``guidance_input``) predicts each condition's guided output in
         one call and mixes them as sum_k weight_k v_k: the formula above when the weights sum
-        to 1 (the null caption's terms cancel); its teacher's interval is built in."""
+        to 1 (the null caption's terms cancel); its teacher's interval is built in.
+
+        ``condition_annealing=(tau_low, tau_high, noise_scale)`` reads the conditions noised
+        early in sampling and clean late (CADS, ``schedulers/condition_annealing.py``). Each
+        emoji's noise direction is the first entries of its own starting noise, so it is a
+        function of the seed and of nothing else in the batch."""
         num_steps = self.num_steps if num_steps is None else num_steps
         guidance = tf.cast(self.guidance_scale if guidance_scale is None else guidance_scale, tf.float32)
         guidance_interval = self.guidance_interval if guidance_interval is None else guidance_interval
+        annealing = ConditionAnnealing.parse(self.condition_annealing if condition_annealing is None
+                                             else condition_annealing or None)
         conditions = [(f, w) for f, w in conditions if not (isinstance(w, int | float) and w == 0)]
         if not conditions:
             raise UsageError("sample_conditions needs at least one condition with a non-zero weight")
         noise = tf.cast(noise, tf.float32)
+        annealing_draw = None if annealing is None else _draw_like(noise, tf.cast(conditions[0][0], tf.float32))
         start_time = 1.0
         if init_image is not None:
             strength = float(strength)
@@ -297,21 +322,21 @@ class TextToEmojiDiffusion(ShapeFreeZooModel):
 
         weights_sum_to_one = all(isinstance(w, int | float) for w in weights) and abs(sum(weights) - 1.0) < 1e-9
 
-        def guided(x, logsnr, scale):
+        def guided(x, logsnr, scale, stacked):
             v = network((tf.concat([x] * (count + 1), 0), tf.fill([(count + 1) * batch], logsnr), stacked, keep))
             v_uncond = v[count * batch:]
             direction = sum(_per_example(w, x) * (v[k * batch:(k + 1) * batch] - v_uncond)
                             for k, w in enumerate(weights))
             return v_uncond + scale * direction
 
-        def conditional(x, logsnr):  # guidance 1 with weights summing to 1: no null caption
+        def conditional(x, logsnr, stacked):  # guidance 1 with weights summing to 1: no null caption
             if not weights_sum_to_one:
-                return guided(x, logsnr, 1.0)
+                return guided(x, logsnr, 1.0, stacked)
             v = network((tf.concat([x] * count, 0), tf.fill([count * batch], logsnr), stacked[:count * batch],
                          keep[:count * batch]))
             return sum(_per_example(w, x) * v[k * batch:(k + 1) * batch] for k, w in enumerate(weights))
 
-        def student(x, logsnr):  # the guidance scale is an input: one call, no null caption
+        def student(x, logsnr, stacked):  # the guidance scale is an input: one call, no null caption
             rows = count * batch
             v = network((tf.concat([x] * count, 0), tf.fill([rows], logsnr), stacked[:rows], keep[:rows],
                          tf.fill([rows], guidance)))
@@ -319,18 +344,21 @@ class TextToEmojiDiffusion(ShapeFreeZooModel):
 
         def denoise(x, t):
             logsnr = self.schedule.logsnr(t)
+            rows = stacked if annealing is None else tf.concat(
+                [*(annealing(f, t, annealing_draw) for f in features), features[0]], 0)
             if self.guidance_input:
-                v = student(x, logsnr)
+                v = student(x, logsnr, rows)
             elif guidance_interval is None:
-                v = guided(x, logsnr, guidance)
+                v = guided(x, logsnr, guidance, rows)
             else:
                 low, high = guidance_interval
                 sigma = tf.exp(-0.5 * logsnr)  # EDM's noise level sigma/alpha
                 inside = (sigma > low) & (sigma <= high)
                 if tf.executing_eagerly():
-                    v = guided(x, logsnr, guidance) if bool(inside) else conditional(x, logsnr)
+                    v = guided(x, logsnr, guidance, rows) if bool(inside) else conditional(x, logsnr, rows)
                 else:
-                    v = tf.cond(inside, lambda: guided(x, logsnr, guidance), lambda: conditional(x, logsnr))
+                    v = tf.cond(inside, lambda: guided(x, logsnr, guidance, rows),
+                                lambda: conditional(x, logsnr, rows))
             if callback is not None and tf.executing_eagerly():
                 callback()
             t_batch = tf.fill([batch], t)

@@ -36,6 +36,7 @@ from emoji_t2i.pipelines.editing import (
 from emoji_t2i.pipelines.editing_options import DEFAULT_MASHUP, EMOJIFY_STRENGTH, MASHUP_METHODS
 from emoji_t2i.pipelines.presets import DEFAULT_PRESET, STYLES_PRESET, load_preset
 from emoji_t2i.pipelines.run_dir import RunDir, RunError
+from emoji_t2i.schedulers.condition_annealing import ConditionAnnealing
 from emoji_t2i.text.tokenizers import known_fractions, load_tokenizer, sequence_length
 
 
@@ -86,6 +87,7 @@ def check_sampling_options(options: dict) -> None:
             and 0 <= interval[0] < interval[1]):
         raise UsageError(f"guidance_interval {interval!r}: give (low, high) noise levels with 0 <= low < high, "
                          "e.g. (0.28, 5.42)")
+    ConditionAnnealing.parse(options.get("condition_annealing"))
     top_k = options.get("top_k")
     if top_k is not None and (not isinstance(top_k, int | np.integer) or top_k < 0):
         raise UsageError(f"top_k {top_k!r}: use a whole number, 0 for all tokens")
@@ -144,8 +146,8 @@ class TextToImagePipeline:
         """The sampling options this model takes, with their defaults."""
         if "_options" not in self.__dict__:
             config = self.model.get_config()
-            keys = ("num_steps", "guidance_scale", "sampler", "guidance_interval", "temperature", "top_k",
-                    "truncation_psi")
+            keys = ("num_steps", "guidance_scale", "sampler", "guidance_interval", "condition_annealing",
+                    "temperature", "top_k", "truncation_psi")
             self._options = {k: config[k] for k in keys if k in config}
             if getattr(self.model, "styles", ()):  # a style-conditioned model: "any" unless asked
                 self._options["style"] = "any"

@@ -8,6 +8,9 @@
 Image-token models decode with ``MaskGITSampler`` (``maskgit.py``): [MASK] tokens to a full
 grid in ``num_steps`` calls of ``logits_fn(tokens)``.
 
+``ConditionAnnealing`` (``condition_annealing.py``) noises the caption early in sampling and
+not late (CADS), for more variety.
+
 Training minimises ``DenoisingLoss`` (``loss.py``): v-prediction under the schedule;
 distillation ``GuidedDistillationLoss`` (``distillation.py``): one student step for two of
 its teacher's, the guidance scale an input.
@@ -23,7 +26,7 @@ import importlib
 _HOMES = {"SAMPLERS": "samplers", "DDIMSampler": "samplers", "DDPMSampler": "samplers",
           "DPMSolverMultistepSampler": "samplers", "make_sampler": "samplers",
           "MaskGITSampler": "maskgit", "masked_after": "maskgit",
-          "CosineSchedule": "schedule", "DenoisingLoss": "loss",
+          "CosineSchedule": "schedule", "DenoisingLoss": "loss", "ConditionAnnealing": "condition_annealing",
           "GuidedDistillationLoss": "distillation", "guided_teacher": "distillation"}
 __all__ = sorted(_HOMES)
 

@@ -48,6 +48,12 @@ def test_text_tab_generates_from_a_prompt_and_refuses_an_empty_one(app):
     images = tab(app, "Text → emoji").image
     assert len(images) == 2 and all(img.value for img in images)
     assert len(tab(app, "Text → emoji").get("download_button")) == 3  # two PNGs and the zip
+    plain = pixels(app, "Text → emoji")
+    app.select_slider(key="variety").set_value("much more")
+    app.button(key="generate").click().run()
+    assert not app.exception, app.exception
+    assert pixels(app, "Text → emoji") != plain  # the same seed, a noised prompt: other drawings
+    app.select_slider(key="variety").set_value("as trained").run()  # as the other tests expect
 
 
 def test_text_tab_offers_the_styles_of_a_style_model_and_draws_in_one(app):

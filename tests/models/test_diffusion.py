@@ -92,6 +92,39 @@ def test_interval_guidance_skips_the_null_caption_outside_its_noise_levels():
     assert np.abs(interval - sample()).max() > 1e-3 and np.abs(interval - unguided).max() > 1e-3
 
 
+def test_condition_annealing_noises_the_caption_early_per_emoji_and_leaves_the_null_one():
+    """Four steps at t = 1, .75, .5, .25 under (0.3, 0.8, 0.5): strengths 0, 0.1, 0.6, 1. The
+    conditional rows the U-Net reads are noise alone first and the clean caption last; the null
+    rows never change; an emoji's noise comes from its own starting noise, so it samples alike
+    alone or in a batch."""
+    model = tiny_model("diffusion")
+    wake_zero_initialised(model)
+    seen, network = [], model._denoiser_graph()
+    model.__dict__["_denoiser_fn"] = lambda inputs: seen.append(np.asarray(inputs[2])) or network(inputs)
+    batch = tiny_batch(model, 2)
+    noise = tf.random.stateless_normal([2, 72, 72, 4], seed=[5, 0])
+    clean = np.asarray(model.encode(batch["tokens"]))
+    annealed = np.asarray(model.sample(batch["tokens"], noise, num_steps=4, guidance_scale=3.0,
+                                       condition_annealing=(0.3, 0.8, 0.5)))
+    assert len(seen) == 4 and all(rows.shape == (4, clean.shape[1]) for rows in seen)
+    for rows in seen:
+        np.testing.assert_array_equal(rows[2:], clean)  # the null caption's rows (keep = 0)
+    np.testing.assert_array_equal(seen[3][:2], clean)
+    draw = np.asarray(noise).reshape(2, -1)[:, :clean.shape[1]]
+    rms = np.sqrt(np.mean(clean**2, axis=-1, keepdims=True))
+    np.testing.assert_allclose(seen[0][:2], 0.5 * rms * draw, rtol=1e-5, atol=1e-7)
+    assert np.abs(annealed - np.asarray(model.sample(batch["tokens"], noise, num_steps=4,
+                                                     guidance_scale=3.0))).max() > 1e-3
+    alone = model.sample(batch["tokens"][1:], noise[1:], num_steps=4, guidance_scale=3.0,
+                         condition_annealing=(0.3, 0.8, 0.5))
+    np.testing.assert_allclose(np.asarray(alone)[0], annealed[1], atol=1e-5)
+    # a model's default applies unless the call turns it off
+    model.condition_annealing = (0.3, 0.8, 0.5)
+    np.testing.assert_array_equal(model.sample(batch["tokens"], noise, num_steps=4, guidance_scale=3.0), annealed)
+    plain = model.sample(batch["tokens"], noise, num_steps=4, guidance_scale=3.0, condition_annealing="off")
+    assert np.abs(np.asarray(plain) - annealed).max() > 1e-3
+
+
 def test_guidance_scale_one_ignores_the_unconditional_branch():
     """guidance 1 is the conditional model alone: the null caption cannot matter."""
     model = tiny_model("diffusion")

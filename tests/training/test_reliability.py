@@ -34,6 +34,7 @@ def one_error_line(err: str) -> str:
     (["--num-steps", "-3"], "num_steps -3"),
     (["--guidance-scale", "nan"], "guidance_scale nan"),
     (["--guidance-scale", "inf"], "guidance_scale inf"),
+    (["--condition-annealing", "0.9,0.5,0.2"], "condition_annealing (0.9, 0.5, 0.2)"),
     (["-n", "100000"], "--out-dir"),
     (["-o", f"{UNWRITABLE}/x.png"], "-o /proc"),
     (["--out-dir", f"{UNWRITABLE}/pngs"], "--out-dir /proc"),
