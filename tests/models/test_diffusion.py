@@ -118,6 +118,9 @@ def test_condition_annealing_noises_the_caption_early_per_emoji_and_leaves_the_n
     alone = model.sample(batch["tokens"][1:], noise[1:], num_steps=4, guidance_scale=3.0,
                          condition_annealing=(0.3, 0.8, 0.5))
     np.testing.assert_allclose(np.asarray(alone)[0], annealed[1], atol=1e-5)
+    in_graph = tf.function(lambda tokens, x: model.sample(tokens, x, num_steps=4, guidance_scale=3.0,
+                                                          condition_annealing=(0.3, 0.8, 0.5)))  # as exported
+    np.testing.assert_allclose(np.asarray(in_graph(batch["tokens"], noise)), annealed, atol=1e-4)
     # a model's default applies unless the call turns it off
     model.condition_annealing = (0.3, 0.8, 0.5)
     np.testing.assert_array_equal(model.sample(batch["tokens"], noise, num_steps=4, guidance_scale=3.0), annealed)
