@@ -55,7 +55,8 @@ def main(argv=None) -> int:
                         "is then twitter's, else google's)")
     p.add_argument("--judges", help="folder of the evaluation networks (default: the shipped judges)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="sampling option (diffusion: num_steps, guidance_scale, sampler)")
+                   help="sampling option (diffusion: num_steps, guidance_scale, sampler, "
+                        "condition_annealing=0.5,1.5,0.5)")
     p.add_argument("--composition-only", action="store_true",
                    help="only the 120 composition prompts (4 samples each): a minute, not a quarter hour")
     args = p.parse_args(argv)
