@@ -38,3 +38,12 @@ def unpack_condition(condition, styles: int):
     tokens = condition[:, 2:]
     mask = ops.any(ops.not_equal(tokens, 0.0), axis=-1)
     return condition[:, 0], condition[:, 1, :max(styles, 1)], tokens, mask
+
+
+def row_relative_noise(condition, draw):
+    """``draw`` (standard normals like ``condition``) scaled by the root mean square of each
+    row of the condition: noise of a row's own size, zero on a zero row (padding, "any" style).
+    The training loss's text noise and sampling's condition annealing both add it."""
+    condition = ops.cast(condition, "float32")
+    rms = ops.sqrt(ops.mean(ops.square(condition), axis=-1, keepdims=True))
+    return rms * ops.cast(draw, "float32")

@@ -36,7 +36,7 @@ from emoji_t2i.pipelines.editing import (
 from emoji_t2i.pipelines.editing_options import DEFAULT_MASHUP, EMOJIFY_STRENGTH, MASHUP_METHODS
 from emoji_t2i.pipelines.presets import DEFAULT_PRESET, STYLES_PRESET, load_preset
 from emoji_t2i.pipelines.run_dir import RunDir, RunError
-from emoji_t2i.schedulers.condition_annealing import ConditionAnnealing
+from emoji_t2i.schedulers import ConditionAnnealing
 from emoji_t2i.text.tokenizers import known_fractions, load_tokenizer, sequence_length
 
 

@@ -25,6 +25,7 @@ import numbers
 from keras import ops
 
 from emoji_t2i.errors import UsageError
+from emoji_t2i.networks.condition import row_relative_noise
 
 
 class ConditionAnnealing:
@@ -75,8 +76,7 @@ class ConditionAnnealing:
     def __call__(self, text, t, draw):
         text = ops.cast(text, "float32")
         gamma = self.strength(t)
-        rms = ops.sqrt(ops.mean(ops.square(text), axis=-1, keepdims=True))
-        return ops.sqrt(gamma) * text + self.noise_scale * ops.sqrt(1.0 - gamma) * rms * ops.cast(draw, "float32")
+        return ops.sqrt(gamma) * text + self.noise_scale * ops.sqrt(1.0 - gamma) * row_relative_noise(text, draw)
 
     def get_config(self) -> list[float]:
         return [self.tau_low, self.tau_high, self.noise_scale]

@@ -7,6 +7,7 @@ from __future__ import annotations
 from keras import ops
 
 from emoji_t2i.networks.augment import geometric_augment
+from emoji_t2i.networks.condition import row_relative_noise
 from emoji_t2i.schedulers.schedule import CosineSchedule
 
 
@@ -56,8 +57,7 @@ class DenoisingLoss:
             return text
         if text_draw is None:
             raise ValueError("DenoisingLoss(text_noise > 0) needs text_draw, standard normals like the text")
-        rms = ops.sqrt(ops.mean(ops.square(text), axis=-1, keepdims=True))
-        return text + self.text_noise * rms * ops.cast(text_draw, "float32")
+        return text + self.text_noise * row_relative_noise(text, text_draw)
 
     def __call__(self, denoise, x0, eps, t, keep_draw, text, text_draw=None, augment_draw=None):
         keep = ops.cast(keep_draw >= self.condition_dropout, "float32")
