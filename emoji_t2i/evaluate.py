@@ -25,17 +25,26 @@ MEANINGFUL_SAMPLES = 100  # below this, the figures are noise (the protocol's de
 
 
 def parse_options(items: list[str]) -> dict:
-    """``--set KEY=VALUE`` sampling options, numbers parsed."""
+    """``--set KEY=VALUE`` sampling options: numbers parsed, and numbers joined by commas
+    (``guidance_interval=0.28,5.42``, ``condition_annealing=0.5,1.5,0.5``) as a tuple."""
     options = {}
     for item in items:
         key, sep, value = item.partition("=")
         if not sep:
             raise UsageError(f"--set {item!r}: expected KEY=VALUE, e.g. --set num_steps=20")
-        try:
-            options[key.strip()] = int(value) if value.strip().lstrip("-").isdigit() else float(value)
-        except ValueError:
-            options[key.strip()] = value
+        options[key.strip()] = _number(value)
+        if isinstance(options[key.strip()], str) and "," in value:
+            parts = [_number(part) for part in value.split(",")]
+            if not any(isinstance(part, str) for part in parts):
+                options[key.strip()] = tuple(float(part) for part in parts)
     return options
+
+
+def _number(value: str):
+    try:
+        return int(value) if value.strip().lstrip("-").isdigit() else float(value)
+    except ValueError:
+        return value
 
 
 def main(argv=None) -> int:
@@ -76,9 +85,11 @@ def main(argv=None) -> int:
     from emoji_t2i.evaluation.protocol import comparison_styles
     from emoji_t2i.evaluation.report import evaluate
     from emoji_t2i.pipelines import TextToImagePipeline
+    from emoji_t2i.pipelines.text_to_image import check_sampling_options
 
     try:
         options = parse_options(args.set)
+        check_sampling_options(options)  # before the data, the model and the judges load
         ds = load_dataset(args.data)
         if args.run or args.preset:
             pipe = (TextToImagePipeline.from_run(args.run) if args.run

@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pytest
 
+from emoji_t2i.errors import UsageError
 from emoji_t2i.evaluate import main
 from emoji_t2i.evaluation import sources
 from emoji_t2i.evaluation.judges import JUDGES_DIR, Judges
@@ -85,6 +86,7 @@ def test_cli_evaluates_a_trained_run(tmp_path, eval_run, small_judges, capsys):
 @pytest.mark.parametrize("argv, message", [
     (["--run", "no/such/run"], "no/such/run"),
     (["--noise", "--judges", "no/judges"], "train_judges"),
+    (["--preset", "diffusion-emoji72", "--set", "guidance_interval=5.42,0.28"], "guidance_interval"),
 ])
 def test_cli_bad_input_is_one_clear_line(tmp_path, capsys, argv, message):
     assert main([*argv, "--out", str(tmp_path / "x")]) == 2
@@ -96,3 +98,16 @@ def test_cli_refuses_too_few_samples(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["--noise", "--samples", "1", "--out", str(tmp_path)])
     assert exit_info.value.code == 2 and "--samples 1" in capsys.readouterr().err
+
+
+def test_set_parses_numbers_and_comma_joined_numbers_as_the_pipeline_takes_them():
+    from emoji_t2i.evaluate import parse_options
+    from emoji_t2i.pipelines.text_to_image import check_sampling_options
+
+    options = parse_options(["num_steps=10", "guidance_scale=1.5", "guidance_interval=0.28,5.42",
+                             "condition_annealing=0.5,1.5,0.5", "sampler=dpm_solver_3m", "style=a,b"])
+    assert options == {"num_steps": 10, "guidance_scale": 1.5, "guidance_interval": (0.28, 5.42),
+                       "condition_annealing": (0.5, 1.5, 0.5), "sampler": "dpm_solver_3m", "style": "a,b"}
+    check_sampling_options(options)
+    with pytest.raises(UsageError, match="guidance_interval"):
+        check_sampling_options(parse_options(["guidance_interval=5.42,0.28"]))
