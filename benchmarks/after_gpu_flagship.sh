@@ -8,6 +8,9 @@
 #                                                           #   the full evaluation (~17 min)
 #   PRESET_ONLY=1 bash benchmarks/after_gpu_flagship.sh ... # the run folder, its preset and probe
 #                                                           #   curve alone (make test-jax runs this)
+#   SWEEP=1 bash benchmarks/after_gpu_flagship.sh ...       # also the sampling settings that chose
+#                                                           #   diffusion-emoji72-styles' defaults,
+#                                                           #   200 prompts each (~40 min)
 #
 # Writes RUN/ (config.json, log.jsonl, state/ with the EMA, probe.jsonl and probe/ with the chosen
 # EMA), RUN/preset (the probe's choice; the last EMA where the probe was off), RUN/figures (the
@@ -39,4 +42,10 @@ fi
 "$py" benchmarks/composition_grid.py diffusion-emoji72-styles "$run/preset" --labels before after \
   --out "$run/figures/composition_grid.png"
 "$py" -m emoji_t2i.evaluate --preset "$run/preset" --out "$run/eval" ${SAMPLES:+--samples "$SAMPLES"}
+if [ -n "${SWEEP:-}" ]; then  # the default again (guidance 3, 20 steps), at the alternatives' 200 prompts
+  mkdir -p "$run/sweep"
+  "$py" benchmarks/sampling_sweep.py --preset "$run/preset" --samples 200 --out "$run/sweep" \
+    --settings guidance_scale=1.5 guidance_scale=2 guidance_scale=3 num_steps=10 \
+    --figure "$run/figures/sampling_sweep.png" | tee "$run/sweep/table.md"
+fi
 ls "$run/figures" "$run/eval"
