@@ -2,8 +2,8 @@
 and what they look like.
 
     python benchmarks/sampling_sweep.py --preset diffusion-emoji72-styles --samples 200 \
-        --settings guidance_scale=1.5 guidance_scale=3 guidance_scale=5 "guidance_scale=5 num_steps=10" \
-        [--figure docs/diffusion/styles_guidance.png --figure-settings ... --prompts ...]
+        --settings guidance_scale=2 guidance_scale=3 num_steps=10 "num_steps=6 guidance_interval=0.28,5.42" \
+        [--figure docs/diffusion/styles_sampling.png --figure-settings ... --prompts ...]
 
 A setting is one or more ``KEY=VALUE`` sampling options in one argument, as ``evaluate --set``
 takes them. Each runs ``python -m emoji_t2i.evaluate --preset P --samples N --set ...`` into
@@ -34,6 +34,18 @@ def options(setting: str) -> dict:
     from emoji_t2i.evaluate import parse_options
 
     return parse_options(setting.split())
+
+
+def check(settings: list[str]) -> None:
+    """Exits with evaluate's one-line error for a malformed setting, before any evaluation runs."""
+    from emoji_t2i.errors import UsageError
+    from emoji_t2i.pipelines.text_to_image import check_sampling_options
+
+    try:
+        for setting in settings:
+            check_sampling_options(options(setting))
+    except UsageError as error:
+        sys.exit(f"error: {error}")
 
 
 def folder_name(setting: str) -> str:
@@ -77,8 +89,6 @@ def figure(preset: str, settings: list[str], prompts: list[str], path: Path) -> 
 
 
 def sweep(preset: str, settings: list[str], samples: int, out: Path, title: str = "setting") -> None:
-    for setting in settings:
-        options(setting)  # a malformed setting fails here, before an evaluation runs
     print(f"{preset}, {samples} prompts per split, seed 0; training / held-out prompts\n")
     print(f"| {title} | R-precision | near copies | diversity (relative) | FID | composition | seconds |")
     print("|---|---:|---:|---:|---:|---:|---:|")
@@ -100,14 +110,8 @@ def arguments(settings: list[str], figure_settings: list[str] | None = None) -> 
 
 
 def main() -> None:
-    from emoji_t2i.errors import UsageError
-
     args = arguments([]).parse_args()
-    try:
-        for setting in args.settings + (args.figure_settings or []):
-            options(setting)
-    except UsageError as error:
-        sys.exit(f"error: {error}")
+    check(args.settings + (args.figure_settings or []))
     sweep(args.preset, args.settings, args.samples, args.out)
     if args.figure:
         figure(args.preset, args.figure_settings or args.settings, args.prompts, args.figure)

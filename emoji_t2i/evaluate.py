@@ -32,11 +32,9 @@ def parse_options(items: list[str]) -> dict:
         key, sep, value = item.partition("=")
         if not sep:
             raise UsageError(f"--set {item!r}: expected KEY=VALUE, e.g. --set num_steps=20")
-        options[key.strip()] = _number(value)
-        if isinstance(options[key.strip()], str) and "," in value:
-            parts = [_number(part) for part in value.split(",")]
-            if not any(isinstance(part, str) for part in parts):
-                options[key.strip()] = tuple(float(part) for part in parts)
+        parts = [_number(part) for part in value.split(",")]
+        numbers = len(parts) > 1 and not any(isinstance(part, str) for part in parts)
+        options[key.strip()] = tuple(float(part) for part in parts) if numbers else _number(value)
     return options
 
 
