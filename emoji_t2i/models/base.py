@@ -189,11 +189,16 @@ class ZooModel(keras.Model):
         for trained, ema in self.ema_pairs():
             update_ema(trained, ema, decay)
 
+    def warm_start_layers(self, source) -> list:
+        """``source``'s layers that start ours, one per ``sampling_layers()``; a model that can
+        start from a smaller architecture (diffusion: a U-Net without words or styles) adapts them."""
+        return source.sampling_layers()
+
     def warm_start(self, source) -> None:
         """Start from ``source``, a model of the same config loaded from a preset: its sampling
         layers go into ours and into the trained networks they average. What a preset does not
         hold (a discriminator, optimizer state) starts fresh."""
-        for mine, theirs in zip(self.sampling_layers(), source.sampling_layers(), strict=True):
+        for mine, theirs in zip(self.sampling_layers(), self.warm_start_layers(source), strict=True):
             if mine is not theirs:  # a shared frozen encoder (minilm) is the same object
                 try:
                     mine.set_weights(theirs.get_weights())

@@ -22,7 +22,7 @@ from emoji_t2i.networks.augment import GEOMETRY_LABELS, GEOMETRY_PARAMS
 from emoji_t2i.networks.condition import ANY_STYLE, pack_condition
 from emoji_t2i.networks.ema import warmup_decay
 from emoji_t2i.networks.lr_schedules import WarmupCosine
-from emoji_t2i.networks.unet import TextConditionedUNet
+from emoji_t2i.networks.unet import GROWABLE, TextConditionedUNet, grow_unet
 from emoji_t2i.schedulers import ConditionAnnealing, CosineSchedule, DenoisingLoss, make_sampler
 from emoji_t2i.text import make_text_encoder
 from emoji_t2i.text.encoders import frozen_text_encoder, is_frozen_encoder
@@ -392,6 +392,20 @@ class TextToEmojiDiffusion(ShapeFreeZooModel):
         return self.__dict__["_sample_graph"](tokens, noise)
 
     # --- training ------------------------------------------------------------------------------
+    def warm_start_layers(self, source) -> list:
+        """A source U-Net that lacks this one's cross-attention, styles or augmentation labels is
+        grown to it first (``grow_unet``: it starts sampling as the preset did)."""
+        layers = source.sampling_layers()
+        mine, theirs = self.ema_denoiser.get_config(), layers[0].get_config()
+        changed = {k for k in mine if k not in ("name", "trainable", "dtype") and mine[k] != theirs.get(k)}
+        if changed and changed <= set(GROWABLE):
+            try:
+                layers[0] = grow_unet(layers[0], **{k: mine[k] for k in changed})
+            except ValueError as e:
+                raise UsageError(f"--init-from: the preset's U-Net cannot start this one ({e}); keep its "
+                                 "conditioning or add to it") from None
+        return layers
+
     def ema_pairs(self):
         pairs = [(self.denoiser, self.ema_denoiser)]
         if not self.frozen_text:

@@ -335,3 +335,41 @@ class TextConditionedUNet(keras.Model):
                 "cross_attention": self.cross_attention, "styles": self.styles, "context_dim": self.context_dim,
                 "guidance_input": self.guidance_input, "augment_dim": self.augment_dim,
                 "image_size": self.image_size, "channels": self.channels, "patch": self.patch}
+
+
+GROWABLE = ("cross_attention", "styles", "augment_dim")  # conditioning a trained U-Net can gain
+
+
+def grow_unet(source: TextConditionedUNet, name: str | None = None, **changes) -> TextConditionedUNet:
+    """``source`` with more conditioning (``cross_attention=True``, ``styles=N``,
+    ``augment_dim=N``), computing exactly what ``source`` computes until it trains.
+
+    Every weight of ``source`` is copied by its path. The new layers add to what was there:
+    cross-attention is residual with its output projection at zero, and the style and
+    augmentation embeddings are zeroed here, so that every style reads as "any" and the
+    network reads a packed condition's sentence as ``source`` read its sentence alone.
+    Raises ValueError for any other change (widths, depth, text size) or one that removes
+    conditioning."""
+    from emoji_t2i.networks.weights import weight_names
+
+    old = source.get_config()
+    other = sorted(k for k in changes if k not in GROWABLE)
+    if other:
+        raise ValueError(f"grow_unet changes only {', '.join(GROWABLE)}, not {', '.join(other)}")
+    lost = [k for k, v in changes.items() if v < old[k]]
+    if lost:
+        raise ValueError(f"grow_unet adds conditioning; {', '.join(lost)} would shrink "
+                         f"({', '.join(f'{k}={old[k]}' for k in lost)} in the source)")
+    config = {**old, **changes, "name": name or source.name}
+    grown = TextConditionedUNet.from_config(config)
+    grown.build(None)
+    theirs = dict(zip(weight_names(source), source.weights, strict=True))
+    for path, w in zip(weight_names(grown), grown.weights, strict=True):
+        if path in theirs:
+            w.assign(theirs.pop(path))
+        elif path.startswith(("style_dense/", "augment_dense/")):
+            w.assign(ops.zeros(w.shape, w.dtype))
+    if theirs:  # the grown U-Net is a superset by construction; a renamed layer would break it
+        raise ValueError(f"grow_unet: {len(theirs)} of the source's weights have no place "
+                         f"(first {next(iter(theirs))})")
+    return grown

@@ -127,26 +127,38 @@ def write_bundle(init_from: str, out: Path, data: str = "embedded", style: str =
         train = with_composites(train, composites)
     packed = cross_attention or style_conditioning
     styles = sorted({str(s) for s in train.metadata["style"] if str(s)}) if style_conditioning else []
+    unet, grown = model.ema_denoiser, False
     if weights and packed and not (model.cross_attention == bool(cross_attention) and len(model.styles) == len(styles)):
-        raise UsageError(f"--init-from {init_from}: its U-Net has another conditioning than the one asked "
-                         "for; pass --no-weights to train this architecture from scratch")
+        from emoji_t2i.networks.unet import grow_unet
+
+        try:  # a U-Net that lacks the asked conditioning gains it, starting as the preset samples
+            unet = grow_unet(model.ema_denoiser, cross_attention=bool(cross_attention), styles=len(styles))
+        except ValueError:
+            raise UsageError(f"--init-from {init_from}: its U-Net has conditioning the one asked for lacks "
+                             f"(cross-attention {model.cross_attention}, {len(model.styles)} styles); pass "
+                             "the same conditioning, or --no-weights to train from scratch") from None
+        grown = True
     # a shipped preset by its name (the path is this machine's), anything else by its path
     lineage = {"preset": init_from if init_from in shipped_presets() else info["preset"],
                **{k: info["metadata"].get(k) for k in ("command", "epochs", "steps", "init_from")}}
     return write_model_bundle(model, tokenizer, dataset, train, out, packed=packed, styles=styles,
                               cross_attention=cross_attention, weights=weights, probe=probe, parts=parts,
-                              meta={"command": command, "data": data, "style": style, "identities": identities,
-                                    "composites": composites, "init_from": lineage})
+                              unet=unet, meta={"command": command, "data": data, "style": style,
+                                               "identities": identities, "composites": composites,
+                                               "init_from": {**lineage, "grown": grown}})
 
 
 def write_model_bundle(model, tokenizer, dataset, train, out: Path, packed: bool, styles: list[str],
                        cross_attention: bool, weights: bool = True, probe: bool = True, parts: int = 1,
-                       meta: dict | None = None, exact_weights: bool = False) -> dict:
+                       meta: dict | None = None, exact_weights: bool = False, unet=None) -> dict:
     """``write_bundle``'s work for a built diffusion ``model`` (a preset's, or the one a
     ``python -m emoji_t2i.train --backend jax`` run resolved) on the images of ``train``;
     ``styles`` numbers the images' styles for a style-conditioned U-Net; ``meta`` joins
     bundle.json (command, data, style, identities, init_from); ``exact_weights`` stores the
-    U-Net in float32 even in a packed bundle (a run that must start where TensorFlow's would)."""
+    U-Net in float32 even in a packed bundle (a run that must start where TensorFlow's would);
+    ``unet`` the network whose weights start the run (default the model's EMA U-Net; a grown one,
+    ``networks/unet.py: grow_unet``, when the preset lacked the conditioning asked for)."""
+    unet = model.ema_denoiser if unet is None else unet
     probe_set = judges = None
     if probe:
         from emoji_t2i.evaluation.judges import Judges
@@ -188,17 +200,16 @@ def write_model_bundle(model, tokenizer, dataset, train, out: Path, packed: bool
         np.savez(tmp / "minilm.npz", **minilm)
     if probe_set is not None:
         save_probe(probe_set, tmp, judges, extra=probe_arrays)
-    unet = {k: v for k, v in model.denoiser.get_config().items() if k in UNET_KEYS}
+    unet_config = {k: v for k, v in unet.get_config().items() if k in UNET_KEYS}
     if packed:
-        unet.update(cross_attention=bool(cross_attention), styles=len(styles))
+        unet_config.update(cross_attention=bool(cross_attention), styles=len(styles))
     if weights:  # a preset stores the EMA U-Net; like --init-from, it starts both U-Nets
         # float16 in a packed bundle: 10 MB instead of 20, so that a warm start travels with
         # two of three image parts in one call (the run trains in float32 from them)
         dtype = np.float16 if packed and not exact_weights else np.float32
         np.savez(tmp / "weights.npz", **{name: np.asarray(w).astype(dtype) for name, w in
-                                         zip(weight_names(model.ema_denoiser), model.ema_denoiser.weights,
-                                             strict=True)})
-    meta = {"format": 2 if packed else 1, "unet": unet, "images": len(train),
+                                         zip(weight_names(unet), unet.weights, strict=True)})
+    meta = {"format": 2 if packed else 1, "unet": unet_config, "images": len(train),
             "captions": len(unique), "caption_slots": int(counts.sum()), "command": "", "data": "", "style": "",
             "identities": None, "packed": packed, "styles": styles, "image_parts": max(1, parts),
             "keyword_subsets": KEYWORD_SUBSETS if packed else 0,

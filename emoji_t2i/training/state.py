@@ -22,22 +22,9 @@ from pathlib import Path
 import numpy as np
 
 from emoji_t2i.errors import MissingFile, UsageError
+from emoji_t2i.networks.weights import weight_names
 
 STATE_FILE_BYTES = 15 * 2**20  # one state file at most (the GPU machine returns files <= 16 MiB)
-
-
-def weight_names(net) -> list[str]:
-    """Each of ``net.weights``' path below the network itself (``down0_0/conv1/kernel``,
-    whether the U-Net stands alone or sits in a model, and whichever scope created the
-    variable): the keys under which bundles, state files, snapshots and students store
-    weights, so that they load by name whatever order a network creates its layers in."""
-    names = []
-    for w in net.weights:
-        parts = w.path.split("/")
-        names.append("/".join(parts[parts.index(net.name) + 1:] if net.name in parts else parts))
-    if len(set(names)) != len(names):
-        raise ValueError(f"{net.name}: two weights share a path; name its layers")
-    return names
 
 
 def in_order(arrays, names: list[str], error: str, new: tuple[str, ...] = ()) -> list:

@@ -229,6 +229,67 @@ def test_cross_attention_unet_reads_words_and_style_and_drops_both_with_the_capt
     assert {"cross_attention": True, "styles": 3, "context_dim": 8}.items() <= net.get_config().items()
 
 
+def test_a_grown_unet_computes_what_its_source_did_and_then_reads_words_and_style():
+    """Growing a sentence-only U-Net (``diffusion-emoji72``'s kind) into one with cross-attention
+    and styles keeps its function exactly, for every style, until the new layers train."""
+    from emoji_t2i.networks.condition import pack_condition
+    from emoji_t2i.networks.unet import TextConditionedUNet, grow_unet
+
+    source = TextConditionedUNet(16, widths=(8, 16, 16), blocks=1, embedding_dim=16, context_dim=8)
+    source.build(None)
+    rng = np.random.default_rng(3)
+    for w in source.weights:  # a trained network: nothing at zero
+        w.assign(rng.normal(0, 0.2, w.shape).astype("float32"))
+    grown = grow_unet(source, cross_attention=True, styles=3, augment_dim=2)
+    assert grown.name == source.name and len(grown.weights) > len(source.weights)
+    x, t = rng.normal(size=(2, 72, 72, 4)).astype("float32"), np.array([0.0, 3.0], "float32")
+    sentence, keep = rng.normal(size=(2, 16)).astype("float32"), np.ones(2, "float32")
+    words = rng.normal(size=(2, 6, 16))
+    expected = np.asarray(source((x, t, sentence, keep)))
+    for style in ([0, 2], [-1, 1]):
+        condition = pack_condition(sentence, words, np.arange(6)[None].repeat(2, 0) < 4, np.array(style))
+        got = np.asarray(grown((x, t, condition, keep), augment_labels=np.ones((2, 2), "float32")))
+        np.testing.assert_allclose(got, expected, atol=1e-5)
+    for w in grown.weights:  # once the new layers have trained, words and style act
+        if w.path.endswith(("out/kernel", "style_dense/kernel")):
+            w.assign(rng.normal(0, 0.2, w.shape).astype("float32"))
+    a = pack_condition(sentence, words, np.ones((2, 6), bool), np.array([0, 0]))
+    b = pack_condition(sentence, words[:, ::-1], np.ones((2, 6), bool), np.array([1, 1]))
+    assert np.abs(np.asarray(grown((x, t, a, keep))) - np.asarray(grown((x, t, b, keep)))).max() > 1e-3
+    with pytest.raises(ValueError, match="changes only cross_attention, styles, augment_dim, not widths"):
+        grow_unet(source, widths=(8, 16, 32))
+    with pytest.raises(ValueError, match="styles would shrink"):
+        grow_unet(grown, styles=2)
+
+
+def test_init_from_a_sentence_only_model_grows_it_and_samples_as_it_did():
+    """``--init-from diffusion-emoji72`` with ``--set cross_attention=true --set styles=...``:
+    the warm start grows the preset's U-Net into this model's, which samples as the preset
+    did, in any style, until it trains; a change that is not growth stays an error."""
+    source = tiny_model("diffusion", compile=False, text_encoder="minilm")
+    source.build_for_sampling(16)
+    rng = np.random.default_rng(2)
+    for w in source.ema_denoiser.weights:
+        w.assign(rng.normal(0, 0.1, w.shape).astype("float32"))
+    model = tiny_model("diffusion", compile=False, text_encoder="minilm", cross_attention=True,
+                       styles=("google", "twitter"))
+    model.build_for_sampling(16)
+    model.warm_start(source)
+    batch = tiny_batch(model, 2)
+    noise = tf.random.stateless_normal([2, 72, 72, 4], seed=[4, 0])
+    expected = np.asarray(source.sample(batch["tokens"], noise, num_steps=2))
+    for style in ("any", "google"):
+        np.testing.assert_allclose(np.asarray(model.sample(batch["tokens"], noise, num_steps=2, style=style)),
+                                   expected, atol=1e-4)
+    np.testing.assert_array_equal(np.asarray(model.denoiser.weights[0]), np.asarray(model.ema_denoiser.weights[0]))
+    from emoji_t2i.errors import UsageError
+
+    smaller = tiny_model("diffusion", compile=False, text_encoder="minilm", cross_attention=True)
+    smaller.build_for_sampling(16)
+    with pytest.raises(UsageError, match="the preset's U-Net cannot start this one .*styles would shrink"):
+        smaller.warm_start(model)
+
+
 def test_a_cross_attention_model_trains_every_weight_and_samples_by_style():
     """The flagship's conditioning in one model (tracing a step is the cost): cross-attention,
     style, text noise and augmentation all train; styles and augmentation labels reach the

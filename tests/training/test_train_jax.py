@@ -375,6 +375,20 @@ def test_packed_bundle_trains_under_jax_and_its_preset_samples_by_style(diffusio
     ids = bundle_data["vocabulary_ids"][bundle_data["tokens"][:4]]
     assert np.abs(np.asarray(shared_minilm()(ids)["pooled"]) - pooled).max() < 5e-3
 
+    # warm-started from the sentence-only preset, the bundle grows its U-Net: the preset's weights
+    # by name (float16 in a packed bundle), the new words and style layers where they add nothing
+    grown = tmp_path / "grown"
+    assert train_jax_main(["bundle", "--init-from", str(diffusion_run / "preset"), "--out", str(grown),
+                           "--cross-attention", "--style-conditioning", "--limit", "8", "--no-probe"]) == 0
+    meta = json.loads((grown / "bundle.json").read_text())
+    assert meta["init_from"]["grown"] and meta["warm_start"] and meta["unet"]["cross_attention"]
+    source = TextToImagePipeline.from_preset(diffusion_run / "preset").model.ema_denoiser
+    with np.load(grown / "weights.npz") as f:
+        for name, w in zip(st.weight_names(source), source.weights, strict=True):
+            np.testing.assert_allclose(f[name], np.asarray(w), rtol=1e-3, atol=1e-4)
+        assert not f["style_dense/kernel"].any() and not f["mid_words/out/kernel"].any()
+        assert f["mid_words/query/kernel"].any()
+
 
 @needs_jax
 @pytest.mark.slow  # ~1.5 min: make test-jax, before a GPU run
