@@ -7,7 +7,8 @@
 #   bash benchmarks/gpu_prepare.sh wheels     # .whl/: keras, namex, optree for CPython 3.11-3.13
 #   bash benchmarks/gpu_prepare.sh bundle [train_jax bundle options]
 #                                             # runs/bundle8 (BUNDLE=...): the flagship's packed
-#                                             #   bundle, warm-started from diffusion-emoji72-styles,
+#                                             #   bundle, warm-started from diffusion-emoji72-styles
+#                                             #   (INIT_FROM=diffusion-emoji72: its U-Net grown),
 #                                             #   --parts 3 unless given (--composites 10000 --parts 5)
 #   bash benchmarks/gpu_prepare.sh strip      # data/, docs/, the presets and the judges' weights
 #                                             #   move to $STASH (default ../gpu-stash); the tree no
@@ -27,6 +28,7 @@ root=$(git rev-parse --show-toplevel)
 cd "$root"
 stash=${STASH:-$root/../gpu-stash}
 bundle=${BUNDLE:-runs/bundle8}
+init_from=${INIT_FROM:-diffusion-emoji72-styles}
 py=${PY:-.venv/bin/python}
 moved=(data docs emoji_t2i/presets emoji_t2i/evaluation/judges)
 mode=${1:-}
@@ -45,7 +47,7 @@ case "$mode" in
   bundle)
     parts=(--parts 3)
     for arg in "$@"; do [ "$arg" = --parts ] && parts=(); done
-    "$py" -m emoji_t2i.train_jax bundle --init-from diffusion-emoji72-styles --cross-attention \
+    "$py" -m emoji_t2i.train_jax bundle --init-from "$init_from" --cross-attention \
       --style-conditioning "${parts[@]}" "$@" --out "$bundle"
     ls -la "$bundle"
     ;;

@@ -1,7 +1,7 @@
 """The probe's two curves against images seen: near copies and R-precision, on training and
 held-out prompts, with the record the checkpoint rule chose; for several runs (an on/off
-measurement, ``gpu_ablation.sh``) training-prompt near copies and held-out R-precision, a line
-per run. Where the probe measured the composition prompts, a third panel shows their
+measurement, ``gpu_ablation.sh``) training-prompt near copies and R-precision (held-out solid,
+training dashed), a colour per run. Where the probe measured the composition prompts, a third panel shows their
 R-precision (part-sharing distractors) with its chance level.
 
     python benchmarks/probe_curve.py runs/RUN [runs/RUN2 ...] [--out FIG.png] [--title TEXT]
@@ -55,6 +55,9 @@ def several_runs(ax_copies, ax_r, runs) -> None:
                               label=label)[0]
         ax_r.plot(seen, [r.get("heldout", r["train"])["r_precision"] for r in records], marker="o", ms=3,
                   color=line.get_color(), label=label)
+        if "heldout" in records[0]:  # naming what it was trained on, beside what it never saw
+            ax_r.plot(seen, [r["train"]["r_precision"] for r in records], "--", marker="o", ms=2,
+                      color=line.get_color(), alpha=0.6)
         if chosen is not None:
             ax_r.plot(chosen["images_seen"] / 1000, chosen.get("heldout", chosen["train"])["r_precision"], "*",
                       ms=12, color=line.get_color())
@@ -90,7 +93,7 @@ def main(argv=None) -> int:
     else:
         several_runs(ax_copies, ax_r, args.runs)
         ax_copies.set_ylabel("near copies, training prompts (%)")
-        ax_r.set_ylabel("R-precision, held-out prompts (* kept)")
+        ax_r.set_ylabel("R-precision: held-out (training dashed; * kept)")
     ax_copies.axhline(100 * MAX_NEAR_COPIES, color="grey", lw=0.8, ls=":", label="the rule's limit")
     for ax in axes:
         ax.set_xlabel("images seen (thousands)")

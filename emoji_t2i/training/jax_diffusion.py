@@ -213,7 +213,7 @@ def train(config: dict, run: Path, resume: bool = False, log=print) -> dict:
     from emoji_t2i.networks.traced_build import built_traced
     from emoji_t2i.networks.unet import TextConditionedUNet
     from emoji_t2i.schedulers.loss import DenoisingLoss
-    from emoji_t2i.training.schedule_fit import ScheduleFit
+    from emoji_t2i.training.schedule_fit import ScheduleFit, probe_due
 
     if keras.backend.backend() != "jax":
         raise RuntimeError("the JAX trainer needs KERAS_BACKEND=jax set before keras is imported; "
@@ -402,7 +402,7 @@ def train(config: dict, run: Path, resume: bool = False, log=print) -> dict:
                 log(f"step {record['step']}/{length if length != math.inf else '?'} epoch {record['epoch']:.1f} "
                     f"loss {mean_loss:.4f} {rate:.0f} img/s")
                 logged_step, last_log, losses = progress["step"], now, []
-            probing = probe is not None and (progress["step"] % probe_every == 0 or finished)
+            probing = probe is not None and probe_due(progress["step"], probe_every, length, finished)
             if finished or probing or now - last_checkpoint >= checkpoint_every:
                 # the steps dispatched ahead finish first: their time is training's, not the probe's
                 jax.block_until_ready(loss)

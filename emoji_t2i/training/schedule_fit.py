@@ -16,6 +16,16 @@ from __future__ import annotations
 import math
 
 
+def probe_due(step: int, probe_every: int, length: float, finished: bool) -> bool:
+    """Whether a run probes after ``step``: every ``probe_every`` steps and at its end. A
+    regular probe that falls within the last quarter of ``probe_every`` before the end is left
+    to the end's, which would measure nearly the same EMA: measured, a fitted 70-minute CPU run
+    probed at step 1,600 and again at its end, 1,601, two minutes apiece."""
+    if not probe_every:
+        return False
+    return finished or (step % probe_every == 0 and length - step >= probe_every / 4)
+
+
 class ScheduleFit:
     """The run's length that spends what is left of ``budget_seconds``: training steps at the
     measured seconds per step, plus a probe (and the checkpoint after it) every

@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from emoji_t2i.training.schedule_fit import ScheduleFit
+from emoji_t2i.training.schedule_fit import ScheduleFit, probe_due
 
 
 def simulate(budget, compile_seconds, step_seconds, probe_every, probe_seconds, first_probe_seconds,
@@ -22,7 +22,7 @@ def simulate(budget, compile_seconds, step_seconds, probe_every, probe_seconds, 
             fitted = fit.update(step, training, clock)
             length = length if fitted is None else fitted
             lengths.append(length)
-        if probe_every and (step % probe_every == 0 or step >= length):
+        if probe_due(step, probe_every, length, step >= length):
             cost = first_probe_seconds if step == probe_every else probe_seconds
             clock += cost
             fit.add_overhead(cost)
@@ -33,7 +33,7 @@ def simulate(budget, compile_seconds, step_seconds, probe_every, probe_seconds, 
 def test_the_fitted_run_ends_its_schedule_inside_the_budget(probe_every):
     # an H200-like call: 510 s, a minute of compiling, 20 steps/s, probes of 6 s (the first 30 s)
     step, clock, lengths = simulate(510, 60, 0.05, probe_every, 6.0, 30.0)
-    probes = (step // probe_every + 1) * 6.0 + 24.0 if probe_every else 0.0
+    probes = (step // probe_every + (step % probe_every >= probe_every / 4)) * 6.0 + 24.0 if probe_every else 0.0
     ideal = (510 - 60 - probes) / 0.05
     assert clock <= 510 + 0.05  # finished by its length, not cut by the budget...
     assert step == lengths[-1]  # ...at the length it was last given
@@ -69,3 +69,11 @@ def test_length_is_capped_unknown_before_enough_timing_and_never_behind():
     assert few.length(10, 1.0) is None  # ten steps are too few to plan a run from
     with pytest.raises(ValueError, match="positive time budget"):
         ScheduleFit(0)
+
+
+def test_a_probe_just_before_the_end_is_left_to_the_end():
+    due = [step for step in range(1, 1602) if probe_due(step, 400, 1601, step >= 1601)]
+    assert due == [400, 800, 1200, 1601]  # not 1600: the end's probe, one step later, measures it
+    assert [s for s in range(1, 1801) if probe_due(s, 400, 1800, s >= 1800)] == [400, 800, 1200, 1600, 1800]
+    assert [s for s in range(1, 1001) if probe_due(s, 400, math.inf, s >= 1000)] == [400, 800, 1000]
+    assert not any(probe_due(s, 0, 10, s >= 10) for s in range(1, 11))  # probing off
