@@ -23,6 +23,19 @@ def _info(args) -> None:
         for key, count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
             print(f"  {key or '(none)':<24} {count:>6}")
     print("\n" + style_category_table(ds))
+    print("\n" + balance_table(ds.subset("train") if (ds.split == "train").any() else ds))
+
+
+def balance_table(ds) -> str:
+    """Each category's share of a training run's draws, as stored and with ``balance=identity``."""
+    from emoji_t2i.data.balance import balance_groups, category_shares, sampling_weights
+
+    stored = category_shares(ds.metadata["category"])
+    balanced = category_shares(ds.metadata["category"],
+                               sampling_weights(balance_groups(ds.identity, ds.metadata["style"])))
+    lines = ["| category | share of draws, as stored | with balance=identity |", "|---|---:|---:|"]
+    lines += [f"| {c or '(none)'} | {stored[c]:.1%} | {balanced[c]:.1%} |" for c in stored]
+    return "\n".join(lines)
 
 
 def style_category_table(ds) -> str:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
+from emoji_t2i.data.balance import balance_groups, sampling_weights
 from emoji_t2i.data.dataset import EmojiDataset
 from emoji_t2i.data.images import to_unit_range
 from emoji_t2i.errors import UsageError
@@ -64,11 +65,14 @@ def make_dataset(
     augment_params: int = 0,
     draws: dict[str, tuple[str, tuple[int, ...]]] | None = None,
     caption_features: np.ndarray | None = None,
+    balance: str = "none",
 ) -> tf.data.Dataset:
     """Batches for epochs ``initial_epoch .. epochs-1`` (endless when ``epochs`` is None).
 
     An epoch is ``len(ds) // batch_size`` batches (remainder dropped so every step has the
-    same shape for one traced train step), capped at ``steps_per_epoch``.
+    same shape for one traced train step), capped at ``steps_per_epoch``: a permutation of
+    the images, or with ``balance="identity"`` rows drawn so that every emoji in every style
+    comes equally often (``data/balance.py``).
     """
     n = len(ds)
     seed = tf.constant(seed, tf.int64)
@@ -82,15 +86,22 @@ def make_dataset(
     labels = tf.constant(label_ids(ds, label_fields, label_vocabularies or {}))
     styles = tf.constant(np.asarray(ds.metadata["style"]).astype(str))
     features = None if caption_features is None else tf.constant(caption_features, tf.float32)
+    weights = sampling_weights(balance_groups(ds.identity, ds.metadata["style"]), balance)
+    cdf = None if weights is None else tf.constant(np.cumsum(weights) / np.sum(weights))
     draws = dict(draws or {})
     for name in draws:
         if draws[name][0] not in ("normal", "uniform"):
             raise ValueError(f"draw {name!r}: distribution must be normal or uniform")
 
     def epoch(e):
-        order = tf.random.experimental.stateless_shuffle(
-            tf.range(n), seed=tf.stack([seed, e])
-        )[: steps * batch_size]
+        if cdf is None:
+            order = tf.random.experimental.stateless_shuffle(
+                tf.range(n), seed=tf.stack([seed, e])
+            )[: steps * batch_size]
+        else:  # data/balance.py's weighted_rows, in TensorFlow
+            uniforms = tf.random.stateless_uniform([steps * batch_size], seed=tf.stack([seed, e]), dtype=tf.float64)
+            order = tf.minimum(tf.searchsorted(cdf, uniforms, side="right"), n - 1)
+            order = tf.cast(order, tf.int32)  # the permutation's dtype
         pick = tf.random.stateless_uniform(
             [steps * batch_size], seed=tf.stack([e, seed + 7919]),
             minval=0, maxval=2**31 - 1, dtype=tf.int32,

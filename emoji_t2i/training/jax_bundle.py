@@ -19,6 +19,7 @@ import numpy as np
 from PIL import Image
 
 from emoji_t2i.data import load_dataset
+from emoji_t2i.data.balance import balance_groups
 from emoji_t2i.data.pipeline import caption_table
 from emoji_t2i.errors import MissingFile, UsageError
 from emoji_t2i.evaluation.probe import CHECKPOINT_RULE as PROBE_RULE
@@ -174,7 +175,7 @@ def write_model_bundle(model, tokenizer, dataset, train, out: Path, packed: bool
     unique = sorted({c for row in table for c in row if c})
     index = {c: i for i, c in enumerate(unique)}
     slots = np.array([[index[c] if c else -1 for c in row] for row in table], np.int32)
-    caption_arrays = {"slots": slots}
+    caption_arrays = {"slots": slots, "balance_group": balance_groups(train.identity, train.metadata["style"])}
     if packed:
         import tensorflow as tf
 

@@ -145,12 +145,19 @@ def encode_captions(bundle: dict, chunk: int = 512):
     return tuple(np.concatenate([p[k] for p in parts]) for k in range(3))
 
 
-def epoch_order(n: int, batch_size: int, seed: int, epoch: int):
-    """(rows (steps, B), slot draws (steps, B) in [0, 1)) of one epoch: a function of (seed, epoch)."""
+def epoch_order(n: int, batch_size: int, seed: int, epoch: int, weights: np.ndarray | None = None):
+    """(rows (steps, B), slot draws (steps, B) in [0, 1)) of one epoch: a function of (seed, epoch).
+    A permutation of the images, or with ``weights`` (``data/balance.py``) rows drawn with
+    those probabilities."""
+    from emoji_t2i.data.balance import weighted_rows
+
     rng = np.random.default_rng([seed, epoch])
     steps = n // batch_size
-    rows = rng.permutation(n)[: steps * batch_size].reshape(steps, batch_size)
-    return rows, rng.random((steps, batch_size))
+    if weights is None:
+        rows = rng.permutation(n)[: steps * batch_size]
+    else:
+        rows = weighted_rows(weights, rng.random(steps * batch_size))
+    return rows.reshape(steps, batch_size), rng.random((steps, batch_size))
 
 
 def caption_ids(slots: np.ndarray, rows: np.ndarray, draws: np.ndarray, real: np.ndarray | None = None) -> np.ndarray:
@@ -349,6 +356,13 @@ def train(config: dict, run: Path, resume: bool = False, log=print) -> dict:
         if progress["step"] == 0 and bundle["weights"] is not None and not records:  # where a warm start begins
             probe_and_record(probe, run, records, ema, progress, names["params"], log)
     n = len(bundle["images"])
+    weights = None
+    if config.get("balance", "none") != "none":
+        from emoji_t2i.data.balance import sampling_weights
+
+        weights = sampling_weights(bundle.get("balance_group"), config["balance"])
+        log(f"balance {config['balance']}: {len(np.unique(bundle['balance_group']))} emoji-and-style groups "
+            f"drawn alike")
     per_epoch = min(n // batch, int(config.get("steps_per_epoch") or n))  # the TensorFlow trainer's epoch_steps
     if per_epoch == 0:
         raise UsageError(f"--batch-size {batch} exceeds the bundle's {n} images; lower it")
@@ -365,7 +379,7 @@ def train(config: dict, run: Path, resume: bool = False, log=print) -> dict:
             step = progress["step"]
             epoch, index = divmod(step, per_epoch)
             if order is None or order[2] != epoch:
-                order = (*epoch_order(n, batch, int(config["seed"]), epoch), epoch)
+                order = (*epoch_order(n, batch, int(config["seed"]), epoch, weights), epoch)
             rows = order[0][index]
             captions = caption_ids(bundle["slots"], rows, order[1][index], real_captions)
             trainable, optimizer_vars, ema, loss = train_step(

@@ -58,6 +58,7 @@ def jax_settings(config: dict, run: Path, images: int, minutes: float | None = N
             "augment_probability": float(h.get("augment_probability", 0.0)),
             "style_dropout": float(h.get("style_dropout", 0.3)),
             "keyword_subsets": False,  # the TensorFlow pipeline trains on each image's own captions
+            "balance": str(t.get("balance", "none")),
             "seed": int(config["seed"]), "precision": config["precision"],
             "probe_every": int(t.get("probe_every", 0)) * per_epoch,
             "probe_steps": int(t.get("probe_steps", 0)) or None,

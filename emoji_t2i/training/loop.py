@@ -232,7 +232,8 @@ def fit(config, run, resume, model, data, train_data, tokenizer, vocabularies, s
                            noise_dim=legacy.get("noise", (0,))[0],
                            augment_params=legacy.get("augment", (2, 0))[1], draws=draws,
                            caption_features=caption_features(model, train_data, tokenizer)
-                           if model.cached_text else None)
+                           if model.cached_text else None,
+                           balance=str(config["training"].get("balance", "none")))  # checked by config.resolve
     writer = tf.summary.create_file_writer(str(run.logs_dir))
     prompts, tags = choose_prompts(data, config["seed"])
     progress = cb.ProgressBar(steps, config["batch_size"], epochs, run.path)

@@ -1,5 +1,6 @@
 """python -m emoji_t2i.data info / sheet / styles on the embedded artifact."""
 
+import pytest
 from PIL import Image
 
 from emoji_t2i.data.__main__ import main
@@ -10,12 +11,16 @@ def test_info_counts_every_style_and_category(capsys, embedded):
     assert main(["info"]) == 0
     out = capsys.readouterr().out
     assert f"{len(embedded)} images" in out
-    table = [line for line in out.splitlines() if line.startswith("| ")]
-    rows = {line.split(" | ")[0][2:]: line for line in table[1:]}
+    styles, balance = [[line for line in block.splitlines() if line.startswith("| ")]
+                       for block in out.split("\n\n") if block.startswith("| ")]
+    rows = {line.split(" | ")[0][2:]: line for line in styles[1:]}
     assert set(rows) == {*STYLE_NAMES, "all"}
     assert rows["all"].rstrip(" |").endswith(str(len(embedded)))
     google = int(rows["google"].rstrip(" |").rsplit("| ", 1)[-1])
     assert google == int((embedded.metadata["style"] == "google").sum())
+    shares = {line.split(" | ")[0][2:]: [float(c.rstrip(" |%")) for c in line.split(" | ")[1:]] for line in balance[1:]}
+    assert shares["People & Body"][0] > 50 > 20 > shares["People & Body"][1]  # as stored, then balanced
+    assert sum(stored for stored, _ in shares.values()) == pytest.approx(100, abs=0.5)
 
 
 def test_sheet_of_one_style_and_a_clear_error(tmp_path, capsys):

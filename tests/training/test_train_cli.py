@@ -60,6 +60,9 @@ def test_unwritable_out_and_unknown_set_key(tmp_path, emoji_folder, capsys):
     assert "not writable" in capsys.readouterr().err
     assert main(train_args(emoji_folder, tmp_path / "r", 1, 2, "--set", "nope=1")) == 2
     assert "--set nope: unknown" in capsys.readouterr().err
+    assert main(train_args(emoji_folder, tmp_path / "r", 1, 2, "--set", "balance=species")) == 2
+    assert "--set balance=species: unknown; use one of none, identity" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
 
 
 def test_checkpoint_of_a_different_model_is_refused(tmp_path, trained_run, emoji_folder, capsys):

@@ -140,6 +140,16 @@ def test_epoch_order_is_a_function_of_seed_and_epoch_and_picks_only_real_caption
     assert set(own[::2]) == {5} and set(own[1::2]) == {6, 7}
 
 
+def test_a_balanced_epoch_draws_each_group_alike_as_a_function_of_seed_and_epoch():
+    from emoji_t2i.data.balance import sampling_weights
+
+    weights = sampling_weights(np.array([0] * 8 + [1, 2]), "identity")  # one emoji in 8 tones, two in one
+    rows = np.concatenate([jd.epoch_order(10, 5, seed=1, epoch=e, weights=weights)[0].ravel() for e in range(300)])
+    assert np.mean(rows >= 8) == pytest.approx(2 / 3, abs=0.03)  # a permutation gives them 1/5
+    np.testing.assert_array_equal(jd.epoch_order(10, 5, 1, 7, weights)[0], jd.epoch_order(10, 5, 1, 7, weights)[0])
+    assert not np.array_equal(jd.epoch_order(10, 5, 1, 7, weights)[0], jd.epoch_order(10, 5, 1, 8, weights)[0])
+
+
 def _jax(*args, cache=None, timeout=600, devices=None, log_compiles=False):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KERAS_", "TF_"))}
     if log_compiles:  # each compilation logged to stderr by the function's name: "Compiling jit(name) ..."
@@ -328,9 +338,12 @@ def test_packed_bundle_trains_under_jax_and_its_preset_samples_by_style(diffusio
     assert meta["caption_slots"] > 0 and (bundle / "minilm.npz").stat().st_size < 30e6
     trained = _jax("train", "--bundle", bundle, "--out", run, "--steps", 2, "--batch-size", 8,
                    "--precision", "float32", "--log-seconds", 0, "--snapshots", "0.5", "--text-noise", 0.1,
-                   "--augment", 0.5, "--probe-every", 2, "--probe-steps", 1, devices=2, log_compiles=True)
+                   "--augment", 0.5, "--probe-every", 2, "--probe-steps", 1, "--balance", "identity",
+                   devices=2, log_compiles=True)
     assert trained.returncode == 0, trained.stderr[-3000:]
     assert "encoded" in trained.stderr and json.loads(trained.stdout.splitlines()[-1])["step"] == 2
+    assert "balance identity" in trained.stderr
+    assert json.loads((run / "config.json").read_text())["balance"] == "identity"
     # the probe's sampler compiled once, before training (so outside any probe the fitted schedule times),
     # for weights on both devices: the trained EMA then samples without compiling again
     lines = trained.stderr.splitlines()
@@ -371,6 +384,7 @@ def test_packed_bundle_trains_under_jax_and_its_preset_samples_by_style(diffusio
     # the bundle's float16 minilm, its word table cut, gives the captions the full float32 one
     # gives (MiniLM computes the same under JAX: test_one_objective_and_ema_for_both_backends)
     bundle_data = jd.read_bundle(bundle)
+    assert bundle_data["balance_group"].shape == (meta["images"],)  # --balance's groups travel with the images
     pooled = np.asarray(jd.bundle_minilm(bundle_data)(bundle_data["tokens"][:4])["pooled"])
     ids = bundle_data["vocabulary_ids"][bundle_data["tokens"][:4]]
     assert np.abs(np.asarray(shared_minilm()(ids)["pooled"]) - pooled).max() < 5e-3
