@@ -10,7 +10,8 @@ category gains 1.8x (``python -m emoji_t2i.data info`` prints both).
 
 Balanced epochs are drawn with replacement: an epoch keeps its length (the images of the
 split over the batch), some rare drawings come twice and some frequent ones not at all.
-Numpy alone, so the JAX trainer (no TensorFlow) draws the same rows from the same numbers.
+Numpy alone, so that the JAX trainer, which runs where TensorFlow is absent, uses it too; the
+TensorFlow pipeline draws its rows the same way (inverse CDF) from its own stateless uniforms.
 """
 
 from __future__ import annotations
@@ -51,8 +52,8 @@ def sampling_weights(groups: np.ndarray | None, mode: str = "identity") -> np.nd
 
 
 def weighted_rows(weights: np.ndarray, uniforms: np.ndarray) -> np.ndarray:
-    """Rows drawn with probability ``weights`` from uniforms in [0, 1) (inverse CDF), so that
-    TensorFlow's stateless draws and numpy's pick rows the same way."""
+    """Rows drawn with probability ``weights`` from uniforms in [0, 1) (inverse CDF, as the
+    TensorFlow pipeline draws them)."""
     cdf = np.cumsum(weights)
     return np.minimum(np.searchsorted(cdf / cdf[-1], uniforms, side="right"), len(weights) - 1)
 

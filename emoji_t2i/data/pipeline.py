@@ -86,7 +86,8 @@ def make_dataset(
     labels = tf.constant(label_ids(ds, label_fields, label_vocabularies or {}))
     styles = tf.constant(np.asarray(ds.metadata["style"]).astype(str))
     features = None if caption_features is None else tf.constant(caption_features, tf.float32)
-    weights = sampling_weights(balance_groups(ds.identity, ds.metadata["style"]), balance)
+    groups = None if balance == "none" else balance_groups(ds.identity, ds.metadata["style"])
+    weights = sampling_weights(groups, balance)
     cdf = None if weights is None else tf.constant(np.cumsum(weights) / np.sum(weights))
     draws = dict(draws or {})
     for name in draws:
