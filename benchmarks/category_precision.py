@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from emoji_t2i.console import quiet_tensorflow
 
@@ -74,8 +75,11 @@ def main(argv=None) -> int:
                                       "seconds": round(time.perf_counter() - start, 1)}
         show = np.concatenate([np.flatnonzero(categories == c)[:8] for c in sorted(set(categories))])
         slug = re.sub(r"[^\w-]+", "_", preset).strip("_")
-        save_grid(args.out / f"grid_{k}_{slug}.png", images[show], [ps.prompts[i] for i in show],
-                  columns=8, caption_lines=1)
+        grid = save_grid(args.out / f"grid_{k}_{slug}.png", images[show], [ps.prompts[i] for i in show],
+                         columns=8, caption_lines=1)
+        # 256 colours: a third of the bytes, as docs/diffusion/category_grid_styles.png is stored
+        Image.open(grid).convert("RGB").quantize(256, method=Image.Quantize.MEDIANCUT,
+                                                 dither=Image.Dither.NONE).save(grid, optimize=True)
         print(f"{preset}: R-precision {np.mean(hits):.3f} over {len(hits)} prompts "
               f"({time.perf_counter() - start:.0f} s)", flush=True)
     (args.out / "category_precision.json").write_text(json.dumps(results, indent=1) + "\n")
