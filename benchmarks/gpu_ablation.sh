@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The flagship's regularisers measured on/off in one GPU call: five short runs side by side on one
+# The flagship's regularisers measured on/off in one GPU call: six short runs side by side on one
 # chip (a small U-Net leaves most of it idle), each with the probe, from the same bundle:
 #
 #   base       own captions only, no text noise, no augmentation
@@ -7,6 +7,7 @@
 #   text-noise + Gaussian noise on the text embedding (0.1)
 #   augment    + EDM's non-leaky geometric augmentation (probability 0.12)
 #   balance    + every emoji in every style drawn alike, skin tones sharing its turn (--balance identity)
+#   dropout    augment's + dropout 0.1 in the U-Net's residual blocks
 #
 #   bash benchmarks/gpu_flagship.sh stash             # call 1: the bundle stays on the machine
 #   bash benchmarks/gpu_ablation.sh STEPS MINUTES      # call 2, at once (extra args go to every run)
@@ -27,6 +28,7 @@ declare -A variants=(
   [text-noise]="--text-noise 0.1 --augment 0"
   [augment]="--text-noise 0.1 --augment 0.12"
   [balance]="--text-noise 0.1 --augment 0.12 --balance identity"
+  [dropout]="--text-noise 0.1 --augment 0.12 --dropout 0.1"
 )
 for name in "${!variants[@]}"; do
   run=runs/ablation-$name

@@ -98,7 +98,12 @@ def main(argv=None) -> int:
     for ax in axes:
         ax.set_xlabel("images seen (thousands)")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
+        handles, labels = ax.get_legend_handles_labels()
+        if len(args.runs) > 1 and ax is not ax_copies:  # the runs' colours are named once, in the first panel
+            kept = [i for i, label in enumerate(labels) if label == "chance"]
+            handles, labels = [handles[i] for i in kept], [labels[i] for i in kept]
+        if handles:  # copying rises from the left: its upper left corner is where curves are not
+            ax.legend(handles, labels, fontsize=8, loc="upper left" if ax is ax_copies else "best")
     fig.suptitle(args.title or f"probe of {', '.join(r.name for r in args.runs)}")
     fig.tight_layout()
     out = args.out or args.runs[0] / "probe_curve.png"

@@ -87,6 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--augment", type=float, dest="augment_probability",
                    help="EDM's non-leaky geometric augmentation: probability of each transform "
                         "(default: the bundle's preset's, 0 = none)")
+    t.add_argument("--dropout", type=float,
+                   help="dropout rate in the U-Net's residual blocks in training (default: the bundle's "
+                        "preset's, 0 = none)")
     t.add_argument("--no-keyword-subsets", dest="keyword_subsets", action="store_false", default=None,
                    help="train on each image's own captions only, not the packed bundle's keyword subsets")
     t.add_argument("--balance", choices=("none", "identity"),
@@ -276,7 +279,7 @@ def _train(args) -> int:
     if meta.get("kind") == "stylegan":
         return _train_stylegan(args, meta)
 
-    options = [*TRAIN_DEFAULTS, "steps", "text_noise", "style_dropout", "augment_probability", "probe_steps",
+    options = [*TRAIN_DEFAULTS, "steps", "text_noise", "style_dropout", "augment_probability", "dropout", "probe_steps",
                "keyword_subsets", "fit_schedule"]
     config = _run_config(args, ("steps", "checkpoint_minutes", "log_seconds", "fit_schedule"),  # on --resume
                          ("steps" if not args.fit_schedule else "fit_schedule", "the cosine schedule's length"),
@@ -307,6 +310,7 @@ def _train(args) -> int:
     config.setdefault("condition_dropout", meta["condition_dropout"])
     config.setdefault("text_noise", meta.get("text_noise", 0.0))
     config.setdefault("augment_probability", meta.get("augment_probability", 0.0))
+    config.setdefault("dropout", meta.get("dropout", 0.0))
     if not meta.get("probe"):  # an older bundle, or one written with --no-probe
         if args.probe_every:
             print(f"error: --probe-every {args.probe_every}: the bundle {args.bundle} has no probe; write it "
@@ -319,6 +323,10 @@ def _train(args) -> int:
         return 2
     if not 0.0 <= float(config["augment_probability"]) <= 1.0:
         print(f"error: --augment {config['augment_probability']}: give a probability from 0 to 1", file=sys.stderr)
+        return 2
+    if not 0.0 <= float(config["dropout"]) < 1.0:
+        print(f"error: --dropout {config['dropout']}: give a rate from 0 up to (not including) 1, e.g. 0.1",
+              file=sys.stderr)
         return 2
     return _launch(train, config, meta, args, "training")
 

@@ -84,6 +84,8 @@ class TextToEmojiDiffusion(ShapeFreeZooModel):
         augment_probability: EDM's non-leaky geometric augmentation in training (each of
             translation, scale, rotation and anisotropy with this probability, the U-Net told
             what was done; ``DenoisingLoss``); 0 = none. Sampling is unchanged.
+        dropout: dropout rate in the U-Net's residual blocks in training (DDPM and ADM use
+            0.1 against overfitting); 0 = none. No weights: presets load either way.
         condition_annealing: sampling default, (tau_low, tau_high, noise_scale) or None: the
             caption noised early in sampling and clean late (CADS; ``sample_conditions``).
     """
@@ -100,7 +102,7 @@ class TextToEmojiDiffusion(ShapeFreeZooModel):
                  blocks=2, condition_dropout=0.15, ema_decay=0.998, num_steps=20,
                  guidance_scale=3.0, sampler="dpm_solver", guidance_interval=None, text_noise=0.0,
                  cross_attention=False, styles=(), style_dropout=0.3, guidance_input=False,
-                 augment_probability=0.0, condition_annealing=None, **kwargs):
+                 augment_probability=0.0, condition_annealing=None, dropout=0.0, **kwargs):
         super().__init__(**kwargs)
         # === Config ===
         self.vocabulary_size, self.text_encoder_kind = vocabulary_size, text_encoder
@@ -115,6 +117,9 @@ class TextToEmojiDiffusion(ShapeFreeZooModel):
         self.style_dropout = float(style_dropout)
         self.guidance_input = bool(guidance_input)
         self.augment_probability = float(augment_probability)
+        self.dropout = float(dropout)
+        if not 0.0 <= self.dropout < 1.0:
+            raise UsageError(f"--set dropout={dropout}: give a rate from 0 up to (not including) 1, e.g. 0.1")
         annealing = ConditionAnnealing.parse(condition_annealing)  # fails now, naming the form, if malformed
         self.condition_annealing = None if annealing is None else tuple(annealing.get_config())
         make_sampler(sampler, CosineSchedule())  # fails now, naming the choices, if unknown
@@ -134,7 +139,8 @@ class TextToEmojiDiffusion(ShapeFreeZooModel):
         unet = {"cross_attention": self.cross_attention, "styles": len(self.styles),
                 "guidance_input": self.guidance_input,
                 "augment_dim": GEOMETRY_LABELS if self.augment_probability > 0 else 0}
-        self.denoiser = TextConditionedUNet(feature_dim, self.widths, blocks, name="denoiser", **unet)
+        self.denoiser = TextConditionedUNet(feature_dim, self.widths, blocks, name="denoiser", dropout=self.dropout,
+                                            **unet)
         self.ema_denoiser = TextConditionedUNet(feature_dim, self.widths, blocks, name="ema_denoiser", **unet)
         self.ema_denoiser.trainable = False
         if not is_frozen_encoder(text_encoder):
@@ -216,7 +222,8 @@ class TextToEmojiDiffusion(ShapeFreeZooModel):
                 "text_noise": self.text_noise, "cross_attention": self.cross_attention,
                 "styles": list(self.styles), "style_dropout": self.style_dropout,
                 "guidance_input": self.guidance_input, "augment_probability": self.augment_probability,
-                "condition_annealing": None if self.condition_annealing is None else list(self.condition_annealing)}
+                "condition_annealing": None if self.condition_annealing is None else list(self.condition_annealing),
+                "dropout": self.dropout}
 
     # --- text --------------------------------------------------------------------------------
     def style_ids(self, style, batch):
@@ -397,7 +404,7 @@ class TextToEmojiDiffusion(ShapeFreeZooModel):
         grown to it first (``grow_unet``: it starts sampling as the preset did)."""
         layers = source.sampling_layers()
         mine, theirs = self.ema_denoiser.get_config(), layers[0].get_config()
-        changed = {k for k in mine if k not in ("name", "trainable", "dtype") and mine[k] != theirs.get(k)}
+        changed = {k for k in mine if k not in ("name", "trainable", "dtype", "dropout") and mine[k] != theirs.get(k)}
         if changed and changed <= set(GROWABLE):
             try:
                 layers[0] = grow_unet(layers[0], **{k: mine[k] for k in changed})

@@ -36,12 +36,15 @@ def _groups(channels):
 
 @keras.saving.register_keras_serializable("emoji_t2i")
 class FiLMResBlock(layers.Layer):
-    """GroupNorm-SiLU-conv, GroupNorm with FiLM(embedding)-SiLU-conv, plus a skip. The last
-    conv starts at zero, so a new block is the identity and deep stacks train from step 1."""
+    """GroupNorm-SiLU-conv, GroupNorm with FiLM(embedding)-SiLU-(dropout)-conv, plus a skip.
+    The last conv starts at zero, so a new block is the identity and deep stacks train from
+    step 1. Dropout sits where DDPM and ADM put it, before the last conv, in training only."""
 
-    def __init__(self, channels, **kwargs):
+    def __init__(self, channels, dropout=0.0, **kwargs):
         super().__init__(**kwargs)
-        self.channels = channels
+        self.channels, self.dropout_rate = channels, float(dropout)
+        # no layer at 0: a U-Net without dropout has no seed state (the JAX trainer passes none)
+        self.dropout = layers.Dropout(self.dropout_rate, name="dropout") if self.dropout_rate > 0 else None
         self.norm1 = layers.GroupNormalization(_groups(channels), epsilon=1e-5, name="norm1")
         self.conv1 = layers.Conv2D(channels, 3, padding="same", name="conv1")
         self.film = layers.Dense(2 * channels, name="film")
@@ -60,15 +63,18 @@ class FiLMResBlock(layers.Layer):
         self.norm2.build(inner)
         self.conv2.build(inner)
 
-    def call(self, x, emb):
+    def call(self, x, emb, training=False):
         h = self.conv1(ops.silu(self.norm1(x)))
         scale, shift = ops.split(self.film(emb)[:, None, None, :], 2, axis=-1)
         h = self.norm2(h) * (1.0 + scale) + shift
-        h = self.conv2(ops.silu(h))
+        h = ops.silu(h)
+        if self.dropout is not None:
+            h = self.dropout(h, training=training)
+        h = self.conv2(h)
         return (self.skip(x) if self.skip is not None else x) + h
 
     def get_config(self):
-        return {**super().get_config(), "channels": self.channels}
+        return {**super().get_config(), "channels": self.channels, "dropout": self.dropout_rate}
 
 
 @keras.saving.register_keras_serializable("emoji_t2i")
@@ -182,6 +188,8 @@ class TextConditionedUNet(keras.Model):
         context_dim: width the words are projected to before cross-attention.
         guidance_input: read the guidance scale as a fifth input (a distilled student).
         augment_dim: size of the augmentation labels the call may take (0: none).
+        dropout: dropout rate in every residual block in training (0: none). It adds no
+            weights, so a U-Net trained with it loads into one without and back.
         image_size, channels: what it denoises: 72 x 72 x 4 pixels, or the latents of an
             autoencoder (18 x 18 x C for f = 4; ``benchmarks/latent_cost.py`` measures that).
         patch: space-to-depth factor before the first level (2: 72 px images are read at
@@ -190,7 +198,7 @@ class TextConditionedUNet(keras.Model):
 
     def __init__(self, text_dim=384, widths=(32, 64, 128), blocks=2, embedding_dim=256, heads=4,
                  cross_attention=False, styles=0, context_dim=128, guidance_input=False, augment_dim=0,
-                 image_size=IMAGE_SIZE, channels=CHANNELS, patch=2, **kwargs):
+                 dropout=0.0, image_size=IMAGE_SIZE, channels=CHANNELS, patch=2, **kwargs):
         super().__init__(**kwargs)
         # === Config ===
         self.text_dim, self.widths, self.blocks = text_dim, tuple(widths), blocks
@@ -198,6 +206,9 @@ class TextConditionedUNet(keras.Model):
         self.cross_attention, self.styles, self.context_dim = bool(cross_attention), int(styles), context_dim
         self.guidance_input, self.augment_dim = bool(guidance_input), int(augment_dim)
         self.image_size, self.channels, self.patch = int(image_size), int(channels), int(patch)
+        self.dropout = float(dropout)
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout {dropout}: give a rate from 0 up to (not including) 1")
         if self.patch not in (1, 2) or self.image_size % (self.patch * 2 ** (len(self.widths) - 1)):
             raise ValueError(f"image_size {image_size} with patch {patch} and {len(self.widths)} levels: each level "
                              "halves the size; use patch 1 or 2 and a size divisible by patch x 2^(levels - 1)")
@@ -215,16 +226,16 @@ class TextConditionedUNet(keras.Model):
         self.stem = layers.Conv2D(widths[0], 3, padding="same", name="stem")
         for level, width in enumerate(self.widths):
             for i in range(blocks):
-                setattr(self, f"down{level}_{i}", FiLMResBlock(width, name=f"down{level}_{i}"))
+                setattr(self, f"down{level}_{i}", FiLMResBlock(width, self.dropout, name=f"down{level}_{i}"))
             if level < len(self.widths) - 1:
                 setattr(self, f"downsample{level}", layers.Conv2D(width, 3, strides=2, padding="same",
                                                                   name=f"downsample{level}"))
-        self.mid1 = FiLMResBlock(self.widths[-1], name="mid1")
+        self.mid1 = FiLMResBlock(self.widths[-1], self.dropout, name="mid1")
         self.mid_attention = SelfAttention(self.widths[-1], heads, name="mid_attention")
-        self.mid2 = FiLMResBlock(self.widths[-1], name="mid2")
+        self.mid2 = FiLMResBlock(self.widths[-1], self.dropout, name="mid2")
         for level, width in enumerate(self.widths):
             for i in range(blocks + 1):
-                setattr(self, f"up{level}_{i}", FiLMResBlock(width, name=f"up{level}_{i}"))
+                setattr(self, f"up{level}_{i}", FiLMResBlock(width, self.dropout, name=f"up{level}_{i}"))
             if level > 0:
                 setattr(self, f"upsample{level}", layers.Conv2D(self.widths[level - 1], 3, padding="same",
                                                                 name=f"upsample{level}"))
@@ -307,19 +318,20 @@ class TextConditionedUNet(keras.Model):
         last = len(self.widths) - 1
         for level in range(len(self.widths)):
             for i in range(self.blocks):
-                h = self._attend(f"down{level}_{i}", getattr(self, f"down{level}_{i}")(h, emb), context)
+                h = getattr(self, f"down{level}_{i}")(h, emb, training=training)
+                h = self._attend(f"down{level}_{i}", h, context)
                 if level == last and i == self.blocks - 1:
                     h = self.down_attention(h)
                 skips.append(h)
             if level < last:
                 h = getattr(self, f"downsample{level}")(h)
                 skips.append(h)
-        h = self.mid_attention(self.mid1(h, emb))
-        h = self.mid2(self._attend("mid", h, context), emb)
+        h = self.mid_attention(self.mid1(h, emb, training=training))
+        h = self.mid2(self._attend("mid", h, context), emb, training=training)
         for level in reversed(range(len(self.widths))):
             for i in range(self.blocks + 1):
                 skip = skips.pop()
-                h = getattr(self, f"up{level}_{i}")(ops.concatenate([h, skip], axis=-1), emb)
+                h = getattr(self, f"up{level}_{i}")(ops.concatenate([h, skip], axis=-1), emb, training=training)
                 h = self._attend(f"up{level}_{i}", h, context)
                 if level == last and i == self.blocks:
                     h = self.up_attention(h)
@@ -334,7 +346,7 @@ class TextConditionedUNet(keras.Model):
                 "blocks": self.blocks, "embedding_dim": self.embedding_dim, "heads": self.heads,
                 "cross_attention": self.cross_attention, "styles": self.styles, "context_dim": self.context_dim,
                 "guidance_input": self.guidance_input, "augment_dim": self.augment_dim,
-                "image_size": self.image_size, "channels": self.channels, "patch": self.patch}
+                "dropout": self.dropout, "image_size": self.image_size, "channels": self.channels, "patch": self.patch}
 
 
 GROWABLE = ("cross_attention", "styles", "augment_dim")  # conditioning a trained U-Net can gain

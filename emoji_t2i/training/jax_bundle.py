@@ -215,7 +215,7 @@ def write_model_bundle(model, tokenizer, dataset, train, out: Path, packed: bool
             "identities": None, "packed": packed, "styles": styles, "image_parts": max(1, parts),
             "keyword_subsets": KEYWORD_SUBSETS if packed else 0,
             "condition_dropout": model.condition_dropout, "text_noise": model.text_noise,
-            "augment_probability": model.augment_probability,
+            "augment_probability": model.augment_probability, "dropout": model.dropout,
             "sampling": {"num_steps": model.num_steps, "guidance_scale": model.guidance_scale,
                          "guidance_interval": model.guidance_interval},
             "warm_start": bool(weights),
@@ -365,11 +365,11 @@ def write_preset(run: Path, out: Path, init_from: str | None = None, command: st
         return _write_student_preset(run, out, config, model, tokenizer, command, stage)
     if stage is not None:
         raise UsageError(f"--stage {stage}: {run} is a training run, not a distillation; leave --stage out")
-    augment = float(config.get("augment_probability", 0.0))
-    if bundle.get("packed") or augment != model.augment_probability:
+    augment, dropout = float(config.get("augment_probability", 0.0)), float(config.get("dropout", 0.0))
+    if bundle.get("packed") or augment != model.augment_probability or dropout != model.dropout:
         # the architecture the bundle (and the run) asked for, the rest from the preset
         model_config = {**model.get_config(), "text_noise": config.get("text_noise", 0.0),
-                        "augment_probability": augment}
+                        "augment_probability": augment, "dropout": dropout}
         if bundle.get("packed"):
             model_config.update(cross_attention=bundle["unet"]["cross_attention"], styles=bundle["styles"],
                                 style_dropout=config.get("style_dropout", 0.3))
@@ -409,6 +409,7 @@ def write_preset(run: Path, out: Path, init_from: str | None = None, command: st
                      "steps": progress.get("planned_steps") if config.get("fit_schedule") else config["steps"],
                      **({"fit_schedule_minutes": config.get("minutes")} if config.get("fit_schedule") else {}),
                      "text_noise": config.get("text_noise", 0.0), "augment_probability": augment,
+                     **({"dropout": dropout} if dropout else {}),
                      **({"style_dropout": config.get("style_dropout", 0.3),
                          "keyword_subsets": bundle.get("keyword_subsets", 0) if config.get("keyword_subsets", True)
                          else 0} if bundle.get("packed") else {})},

@@ -37,6 +37,20 @@ import numpy as np
 from emoji_t2i.errors import MissingFile, UsageError
 from emoji_t2i.training.state import assign_weights, in_order, optimizer_names, read_state, weight_names, write_state
 
+DROPOUT_STREAM = 7919  # folded into a step's key for dropout's masks, apart from its other draws
+
+
+def dropout_seeds(key, step, count: int) -> list:
+    """The seed states of a U-Net's ``count`` dropout layers at ``step`` (its non-trainable
+    variables in ``stateless_call``): a function of the run's key and the step, so a resumed
+    run replays its masks, from a stream of their own, so that the step's other draws are what
+    they were before dropout existed."""
+    import jax
+
+    bits = jax.random.bits(jax.random.fold_in(jax.random.fold_in(key, step), DROPOUT_STREAM), (count, 2),
+                           jax.numpy.uint32)
+    return list(bits)
+
 
 def set_jax_precision(name: str) -> None:
     """The run's dtype policy, with cuDNN's fused attention turned off. Under mixed_bfloat16,
@@ -244,7 +258,9 @@ def train(config: dict, run: Path, resume: bool = False, log=print) -> dict:
         beta_1=config["beta_1"], beta_2=config["beta_2"], clipnorm=1.0, name="adamw")
 
     def build():
-        nets = [TextConditionedUNet(**unet_config, name=name) for name in ("denoiser", "ema_denoiser")]
+        # dropout acts in training only: the EMA (which the probe samples) is built without it
+        nets = [TextConditionedUNet(**unet_config, dropout=rate, name=name)
+                for name, rate in (("denoiser", float(config.get("dropout", 0.0))), ("ema_denoiser", 0.0))]
         for net in nets:
             net.build(None)
         optimizer.build(nets[0].trainable_variables)
@@ -258,6 +274,7 @@ def train(config: dict, run: Path, resume: bool = False, log=print) -> dict:
                            new=("augment_dense/",))  # a warm start may add augmentation
     if denoiser.non_trainable_weights:
         raise ValueError("the JAX trainer expects a U-Net without non-trainable weights")
+    seed_count = len(denoiser.non_trainable_variables)  # one seed state per dropout layer
 
     trainable = [v.value for v in denoiser.trainable_variables]
     ema = [v.value for v in ema_net.weights]
@@ -315,8 +332,10 @@ def train(config: dict, run: Path, resume: bool = False, log=print) -> dict:
         draws = (jax.random.normal(k_eps, x0.shape), jax.random.uniform(k_t, (rows.shape[0],)),
                  jax.random.uniform(k_keep, (rows.shape[0],)))
 
+        seeds = dropout_seeds(key, step, seed_count)
+
         def denoise(x_t, logsnr, text, keep, augment_labels=None):
-            return denoiser.stateless_call(params, [], (x_t, logsnr, text, keep), training=True,
+            return denoiser.stateless_call(params, seeds, (x_t, logsnr, text, keep), training=True,
                                            augment_labels=augment_labels)[0]
 
         augment_draw = jax.random.uniform(k_augment, (rows.shape[0], GEOMETRY_PARAMS)) if augment > 0 else None
@@ -346,7 +365,7 @@ def train(config: dict, run: Path, resume: bool = False, log=print) -> dict:
         from emoji_t2i.training.jax_probe import JaxProbe, probe_and_record
         from emoji_t2i.training.probe import resume_records
 
-        probe = JaxProbe(bundle, Path(config["bundle"]), denoiser, encode_captions, config.get("probe_steps"),
+        probe = JaxProbe(bundle, Path(config["bundle"]), ema_net, encode_captions, config.get("probe_steps"),
                          sharding=replicated)
         records = resume_records(run, progress["step"]) if resume else []
         # before the clock, as the step-0 probe: the probes the fitted schedule times are sampling alone

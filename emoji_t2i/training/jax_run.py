@@ -56,6 +56,7 @@ def jax_settings(config: dict, run: Path, images: int, minutes: float | None = N
             "warmup_steps": int(t["warmup_steps"]), "ema_decay": float(h["ema_decay"]),
             "condition_dropout": float(h["condition_dropout"]), "text_noise": float(h.get("text_noise", 0.0)),
             "augment_probability": float(h.get("augment_probability", 0.0)),
+            "dropout": float(h.get("dropout", 0.0)),
             "style_dropout": float(h.get("style_dropout", 0.3)),
             "keyword_subsets": False,  # the TensorFlow pipeline trains on each image's own captions
             "balance": str(t.get("balance", "none")),

@@ -262,6 +262,39 @@ def test_a_grown_unet_computes_what_its_source_did_and_then_reads_words_and_styl
         grow_unet(grown, styles=2)
 
 
+def test_dropout_acts_in_training_only_and_adds_no_weights():
+    """Dropout in the residual blocks: the same weights as without it (a preset trained with it
+    loads into a U-Net without and back), the same function at inference, a fresh mask in each
+    training call, and a one-line error for a rate that is not one."""
+    from emoji_t2i.errors import UsageError
+    from emoji_t2i.networks.unet import TextConditionedUNet
+
+    kinds = dict(text_dim=6, widths=(8, 16), blocks=1, embedding_dim=16)
+    plain, dropped = TextConditionedUNet(**kinds), TextConditionedUNet(**kinds, dropout=0.3)
+    for net in (plain, dropped):
+        net.build(None)
+    from emoji_t2i.networks.weights import weight_names
+
+    assert weight_names(dropped) == weight_names(plain)
+    assert [w.shape for w in dropped.weights] == [w.shape for w in plain.weights]
+    rng = np.random.default_rng(4)
+    for a, b in zip(plain.weights, dropped.weights, strict=True):
+        value = rng.normal(0, 0.2, a.shape).astype("float32")  # the last convs too: dropout sits before them
+        a.assign(value)
+        b.assign(value)
+    inputs = (rng.normal(size=(2, 72, 72, 4)).astype("float32"), np.array([0.0, 2.0], "float32"),
+              rng.normal(size=(2, 6)).astype("float32"), np.ones(2, "float32"))
+    expected = np.asarray(plain(inputs, training=True))
+    np.testing.assert_array_equal(np.asarray(dropped(inputs)), expected)
+    first, second = np.asarray(dropped(inputs, training=True)), np.asarray(dropped(inputs, training=True))
+    assert np.abs(first - expected).mean() > 1e-3 and np.abs(first - second).mean() > 1e-3
+    assert TextConditionedUNet.from_config(dropped.get_config()).dropout == 0.3
+    with pytest.raises(ValueError, match="dropout 1.0: give a rate from 0 up to"):
+        TextConditionedUNet(**kinds, dropout=1.0)
+    with pytest.raises(UsageError, match=r"--set dropout=-0.1: give a rate from 0 up to \(not including\) 1"):
+        tiny_model("diffusion", compile=False, dropout=-0.1)
+
+
 def test_init_from_a_sentence_only_model_grows_it_and_samples_as_it_did():
     """``--init-from diffusion-emoji72`` with ``--set cross_attention=true --set styles=...``:
     the warm start grows the preset's U-Net into this model's, which samples as the preset
@@ -292,13 +325,14 @@ def test_init_from_a_sentence_only_model_grows_it_and_samples_as_it_did():
 
 def test_a_cross_attention_model_trains_every_weight_and_samples_by_style():
     """The flagship's conditioning in one model (tracing a step is the cost): cross-attention,
-    style, text noise and augmentation all train; styles and augmentation labels reach the
+    style, text noise, augmentation and dropout all train; styles and augmentation labels reach the
     U-Net, the labels in training only (a bias-free projection: zero labels, and sampling,
     which passes none, are the un-augmented network)."""
     from tests.harness import run_train_step_test, tiny_model
 
     model = tiny_model("diffusion", text_encoder="minilm", cross_attention=True,
-                       styles=("google", "twitter"), style_dropout=0.3, text_noise=0.1, augment_probability=0.5)
+                       styles=("google", "twitter"), style_dropout=0.3, text_noise=0.1, augment_probability=0.5,
+                       dropout=0.1)
     assert not model.cached_text and model.packed
     assert model.random_draws()["text_noise"][1] == (2 + model.MAX_WORDS, 384)
     assert model.random_draws()["augment_geometry"] == ("uniform", (9,)) and model.denoiser.augment_dim == 6

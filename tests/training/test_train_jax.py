@@ -103,6 +103,45 @@ def test_one_objective_and_ema_for_both_backends(tmp_path):
                                    atol=1e-4)
 
 
+DROPOUT_UNDER_JAX = """
+import os
+os.environ["KERAS_BACKEND"] = "jax"
+import jax, numpy as np
+from emoji_t2i.networks.traced_build import built_traced
+from emoji_t2i.networks.unet import TextConditionedUNet
+from emoji_t2i.training.jax_diffusion import dropout_seeds
+net = built_traced(lambda: (n := TextConditionedUNet(text_dim=6, widths=(8, 16), blocks=1, embedding_dim=16,
+                                                     dropout=0.3), n.build(None))[0])
+assert not net.non_trainable_weights  # seed states are variables, not weights: nothing to store
+count = len(net.non_trainable_variables)
+rng = np.random.default_rng(0)
+params = [rng.normal(0, 0.2, v.shape).astype("float32") for v in net.trainable_variables]
+inputs = (rng.normal(size=(2, 72, 72, 4)).astype("float32"), np.zeros(2, "float32"),
+          rng.normal(size=(2, 6)).astype("float32"), np.ones(2, "float32"))
+call = jax.jit(lambda seeds, training: net.stateless_call(params, seeds, inputs, training=training)[0],
+               static_argnums=1)
+key = jax.random.key(3)
+step4, again, step5 = (np.asarray(call(dropout_seeds(key, s, count), True)) for s in (4, 4, 5))
+plain = np.asarray(call(dropout_seeds(key, 4, count), False))
+print(count, float(np.abs(step4 - plain).mean()), float(np.abs(step4 - again).max()),
+      float(np.abs(step4 - step5).mean()))
+"""
+
+
+@needs_jax
+def test_the_jax_trainers_dropout_draws_its_masks_from_the_step():
+    """Under JAX the U-Net's dropout layers take their seed states from the step's key: the
+    same step draws the same masks (a resumed run replays them), another step others, and
+    without training the network is the one without dropout."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("KERAS_", "TF_"))}
+    result = subprocess.run([sys.executable, "-c", DROPOUT_UNDER_JAX], capture_output=True, text=True,
+                            env=env, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    count, dropped, replayed, other = result.stdout.split()[-4:]
+    assert int(count) == 8  # one per residual block: 2 down, 2 middle, 4 up
+    assert float(dropped) > 1e-3 and float(replayed) == 0.0 and float(other) > 1e-3
+
+
 BFLOAT16_ATTENTION = """
 import os
 os.environ["KERAS_BACKEND"] = "jax"
@@ -197,16 +236,17 @@ def test_bundle_train_resume_and_preset_round_trip(diffusion_run, emoji_folder, 
     assert meta["images"] == len(load_dataset(str(emoji_folder)).subset("train"))
     assert meta["unet"]["widths"] == [8, 16] and meta["warm_start"]
 
+    # with dropout: its masks are drawn from the step's key, so two devices draw what one does
     first = _jax("train", "--bundle", bundle, "--out", run, "--steps", 3, "--batch-size", 8,
                  "--precision", "float32", "--log-seconds", 0, "--warmup-steps", 0, "--lr", 1e-3,
-                 "--minutes", 1e-4, cache=tmp_path / "xla")
+                 "--minutes", 1e-4, "--dropout", 0.2, cache=tmp_path / "xla")
     assert first.returncode == 0, first.stderr[-3000:]
     assert "training on cpu" in first.stderr
     assert json.loads(first.stdout.splitlines()[-1])["step"] == 1  # --minutes ran out: checkpointed
     # data parallel: two (virtual) devices take half the batch each; the same first step
     parallel = _jax("train", "--bundle", bundle, "--out", tmp_path / "two", "--steps", 3, "--batch-size", 8,
                     "--precision", "float32", "--log-seconds", 0, "--warmup-steps", 0, "--lr", 1e-3,
-                    "--minutes", 1e-4, devices=2)
+                    "--minutes", 1e-4, "--dropout", 0.2, devices=2)
     assert parallel.returncode == 0 and "2 x cpu" in parallel.stderr, parallel.stderr[-3000:]
     one_device, two_devices = st.read_state(run), st.read_state(tmp_path / "two")
     assert one_device["progress"]["step"] == two_devices["progress"]["step"] == 1
@@ -227,6 +267,8 @@ def test_bundle_train_resume_and_preset_round_trip(diffusion_run, emoji_folder, 
     assert train_jax_main(["finish", "--run", str(run), "--out", str(preset)]) == 0
     metadata = json.loads((preset / "metadata.json").read_text())
     assert metadata["steps"] == 5 and metadata["images_seen"] == 40 and metadata["device"].startswith("cpu")
+    assert metadata["training"]["dropout"] == 0.2  # the resumed run kept it, and the preset says so
+    assert json.loads((preset / "config.json").read_text())["config"]["dropout"] == 0.2
     assert metadata["init_from"]["preset"] == str(diffusion_run / "preset")
 
     before = TextToImagePipeline.from_preset(diffusion_run / "preset")
@@ -261,16 +303,19 @@ def test_clear_errors(tmp_path, capsys):
 
 
 @needs_jax
-def test_a_fitted_schedule_needs_minutes_and_no_snapshots(tmp_path):
+def test_a_fitted_schedule_needs_minutes_and_no_snapshots_and_dropout_a_rate(tmp_path):
     bundle = tmp_path / "bundle"
     bundle.mkdir()
-    (bundle / "bundle.json").write_text('{"kind": "diffusion"}')
+    (bundle / "bundle.json").write_text('{"kind": "diffusion", "condition_dropout": 0.15}')
     train = ["train", "--bundle", bundle, "--out", tmp_path / "run", "--fit-schedule"]
     refused = _jax(*train)
     assert refused.returncode == 2
     assert "error: --fit-schedule fits the run's length to --minutes; give --minutes" in refused.stderr
     refused = _jax(*train, "--minutes", 9, "--snapshots", 0.5)
     assert refused.returncode == 2 and "with --fit-schedule the probe keeps" in refused.stderr
+    refused = _jax("train", "--bundle", bundle, "--out", tmp_path / "run", "--steps", 9, "--dropout", 1)
+    assert refused.returncode == 2
+    assert "error: --dropout 1.0: give a rate from 0 up to (not including) 1, e.g. 0.1" in refused.stderr
     assert not (tmp_path / "run").exists()  # refused before anything was written
 
 
