@@ -404,7 +404,7 @@ class TextToEmojiDiffusion(ShapeFreeZooModel):
         grown to it first (``grow_unet``: it starts sampling as the preset did)."""
         layers = source.sampling_layers()
         mine, theirs = self.ema_denoiser.get_config(), layers[0].get_config()
-        changed = {k for k in mine if k not in ("name", "trainable", "dtype", "dropout") and mine[k] != theirs.get(k)}
+        changed = {k for k in mine if k not in ("name", "trainable", "dtype") and mine[k] != theirs.get(k)}
         if changed and changed <= set(GROWABLE):
             try:
                 layers[0] = grow_unet(layers[0], **{k: mine[k] for k in changed})
