@@ -435,8 +435,9 @@ def _write_student_preset(run: Path, out: Path, config: dict, teacher, tokenizer
     steps = finished[-1] if stage is None else int(stage)
     arrays = read_student(run, steps)
     bundle = config["bundle_meta"]
+    # dropout 0: the student trained without it, whatever its teacher's run used
     model_config = {**teacher.get_config(), "guidance_input": True, "num_steps": steps, "sampler": "ddim",
-                    "guidance_interval": config.get("guidance_interval")}
+                    "guidance_interval": config.get("guidance_interval"), "dropout": 0.0}
     for key in ("name", "trainable", "dtype"):
         model_config.pop(key, None)
     if bundle.get("packed"):

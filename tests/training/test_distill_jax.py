@@ -4,6 +4,7 @@ the suite's two longest)."""
 
 import json
 import re
+import shutil
 from types import SimpleNamespace
 
 import numpy as np
@@ -35,8 +36,8 @@ def distilled(diffusion_run, tmp_path_factory):
     resumed = _jax("distill", "--bundle", bundle, "--out", run, "--resume", cache=root / "cache")
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     finished = train_jax_main(["finish", "--run", str(run), "--out", str(preset)])
-    return SimpleNamespace(bundle=bundle, run=run, preset=preset, first=first, resumed=resumed,
-                           stages_after_first=stages_after_first, finished=finished)
+    return SimpleNamespace(bundle=bundle, run=run, preset=preset, teacher=diffusion_run / "preset", first=first,
+                           resumed=resumed, stages_after_first=stages_after_first, finished=finished)
 
 
 @needs_jax
@@ -64,6 +65,14 @@ def test_distillation_runs_its_stages_resumes_and_its_student_samples_in_one_cal
     assert train_jax_main(["finish", "--run", str(run), "--out", str(tmp_path / "bad"), "--stage", "4"]) == 2
     assert "no 4-step student; finished: [1, 2]" in capsys.readouterr().err
     assert distilled.finished == 0
+    # a teacher trained with dropout hands its student none: the student trained without it
+    teacher = tmp_path / "teacher"
+    shutil.copytree(distilled.teacher, teacher)
+    preset_config = json.loads((teacher / "config.json").read_text())
+    preset_config["config"]["dropout"] = 0.1
+    (teacher / "config.json").write_text(json.dumps(preset_config))
+    assert train_jax_main(["finish", "--run", str(run), "--out", str(tmp_path / "s"), "--init-from", str(teacher)]) == 0
+    assert TextToImagePipeline.from_preset(tmp_path / "s").model.dropout == 0.0
     card = json.loads((distilled.preset / "metadata.json").read_text())
     assert card["distillation"]["stages"] == [2, 1] and card["distillation"]["images_seen"] == 16
     pipe = TextToImagePipeline.from_preset(distilled.preset)
