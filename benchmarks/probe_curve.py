@@ -102,8 +102,8 @@ def main(argv=None) -> int:
         if len(args.runs) > 1 and ax is not ax_copies:  # the runs' colours are named once, in the first panel
             kept = [i for i, label in enumerate(labels) if label == "chance"]
             handles, labels = [handles[i] for i in kept], [labels[i] for i in kept]
-        if handles:  # copying rises from the left: its upper left corner is where curves are not
-            ax.legend(handles, labels, fontsize=8, loc="upper left" if ax is ax_copies else "best")
+        if handles:
+            ax.legend(handles, labels, fontsize=8, loc="best")
     fig.suptitle(args.title or f"probe of {', '.join(r.name for r in args.runs)}")
     fig.tight_layout()
     out = args.out or args.runs[0] / "probe_curve.png"
