@@ -21,7 +21,7 @@
 #                                              #   many as MINUTES hold, the cosine decay ending with
 #                                              #   them (train_jax train --fit-schedule) (options:
 #                                              #   --augment 0.12, which alone held copying down on a
-#                                              #   CPU run made to copy; docs/models/diffusion.md)
+#                                              #   CPU run made to copy; docs/models/diffusion_next.md)
 #   # with composites (bundle --composites 10000 --parts 5: images 122 MB instead of 78): a call more
 #   bash benchmarks/gpu_flagship.sh speed      # instead of the first stash: also times float32 and
 #                                              #   mixed_bfloat16 on images-0 (SPEED_MINUTES each,
