@@ -2,6 +2,7 @@
 every `docs/...` figure or report named in backticks; a link to a page's section names a
 heading that page has."""
 
+import functools
 import re
 from pathlib import Path
 
@@ -31,7 +32,8 @@ def test_every_link_and_image_exists(page):
     assert not missing, f"{page.relative_to(ROOT)} points at missing files: {missing}"
 
 
-def heading_anchors(page: Path) -> set[str]:
+@functools.cache  # a page is linked to many times
+def heading_anchors(page: Path) -> frozenset[str]:
     """The anchors GitHub gives a page's headings: lower case, punctuation but hyphens dropped,
     spaces as hyphens, a repeated heading suffixed -1, -2, ...; lines in code fences are not
     headings."""
@@ -44,7 +46,7 @@ def heading_anchors(page: Path) -> set[str]:
             slug = re.sub(r"[^\w\- ]", "", heading.group(1).strip().lower()).replace(" ", "-")
             anchors.add(f"{slug}-{seen[slug]}" if slug in seen else slug)
             seen[slug] = seen.get(slug, 0) + 1
-    return anchors
+    return frozenset(anchors)
 
 
 @pytest.mark.parametrize("page", PAGES + MODEL_CARDS, ids=[str(p.relative_to(ROOT)) for p in PAGES + MODEL_CARDS])
