@@ -117,7 +117,9 @@ def test_condition_annealing_noises_the_caption_early_per_emoji_and_leaves_the_n
                                                      guidance_scale=3.0))).max() > 1e-3
     alone = model.sample(batch["tokens"][1:], noise[1:], num_steps=4, guidance_scale=3.0,
                          condition_annealing=(0.3, 0.8, 0.5))
-    np.testing.assert_allclose(np.asarray(alone)[0], annealed[1], atol=1e-5)
+    # a batch of one rounds otherwise than a batch of two (up to 6e-5 seen after four guided steps);
+    # the caption noise of the other emoji changes the image by 2 (measured)
+    np.testing.assert_allclose(np.asarray(alone)[0], annealed[1], atol=1e-3)
     in_graph = tf.function(lambda tokens, x: model.sample(tokens, x, num_steps=4, guidance_scale=3.0,
                                                           condition_annealing=(0.3, 0.8, 0.5)))  # as exported
     np.testing.assert_allclose(np.asarray(in_graph(batch["tokens"], noise)), annealed, atol=1e-4)
