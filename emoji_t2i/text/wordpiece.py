@@ -16,6 +16,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from emoji_t2i.text.eager_graph import eager_graph
+
 # Characters whose NFD form is a base letter plus combining marks ("é" -> "e"). RE2 has no
 # Unicode normalisation, so accent stripping is a codepoint table over the scripts where
 # precomposed letters live (Latin, Greek, Cyrillic and their extensions: below U+2000).
@@ -118,7 +120,8 @@ class WordPieceTokenizer(keras.layers.Layer):
         # Like TextVectorization, take a Python list of strings as well as a tensor.
         if isinstance(prompts, list | tuple):
             prompts = tf.constant(list(prompts), tf.string)
-        return super().__call__(prompts, **kwargs)
+        graph = None if kwargs else eager_graph(self, super().__call__, [None], "string")
+        return graph(prompts) if graph is not None else super().__call__(prompts, **kwargs)
 
     def call(self, prompts):
         words = tf.strings.split(self.normalize(prompts))  # ragged (B, words)
