@@ -3,6 +3,11 @@ per emoji at batch 1, 4 and 16 for several step counts (guidance 3), as a markdo
 
     python benchmarks/sampling_latency.py [--preset diffusion-emoji72] [--repeats 5]
     python benchmarks/sampling_latency.py --sampler dpm_solver_3m --guidance-interval 0.28 5.42 --steps 4 6 8 10
+    python benchmarks/sampling_latency.py --in-process --steps 6
+
+``--in-process`` times the pipeline's own ``sample`` (what ``generate`` and the app run: the
+prompt tokenised and encoded, then the sampling loop in Python around the traced U-Net) at the
+preset's sampler and guidance, instead of the SavedModel.
 
 Batch 1 is what a person typing one prompt waits for; batch 16 is a grid. Each figure is the
 median of ``--repeats`` timed calls after a warm-up call at that shape. Classifier-free guidance
@@ -54,6 +59,7 @@ def main() -> None:
     p.add_argument("--guidance-interval", type=float, nargs=2, metavar=("LOW", "HIGH"),
                    help="export guiding only at these noise levels (sigma/alpha)")
     p.add_argument("--steps", type=int, nargs="+", default=list(STEPS))
+    p.add_argument("--in-process", action="store_true", help="time TextToImagePipeline.sample, not the SavedModel")
     args = p.parse_args()
     import keras
 
@@ -68,6 +74,8 @@ def main() -> None:
         pipe.model.sampler = args.sampler
     if args.guidance_interval:
         pipe.model.guidance_interval = tuple(args.guidance_interval)
+    if args.in_process:
+        return in_process(pipe, args)
     with tempfile.TemporaryDirectory() as tmp:
         export_pipeline(pipe, Path(tmp) / "saved")
         out = subprocess.run([sys.executable, "-c", TIMING, str(Path(tmp) / "saved"), str(args.repeats),
@@ -80,6 +88,30 @@ def main() -> None:
                                                  if args.guidance_interval else "")
     print(f"{args.preset} ({setting}), SavedModel in a fresh process, guidance 3, ms per emoji "
           f"(median of {args.repeats})\n")
+    print("| steps | " + " | ".join(f"batch {b}" for b in BATCHES) + " |")
+    print("|---:|" + "---:|" * len(BATCHES))
+    for steps in args.steps:
+        print(f"| {steps} | " + " | ".join(f"{ms[(b, steps)]:.0f}" for b in BATCHES) + " |")
+
+
+def in_process(pipe, args) -> None:
+    import statistics
+    import time
+
+    words = ["crying cat", "red heart", "rocket", "pizza"]
+    ms = {}
+    for batch in BATCHES:
+        prompts = (words * batch)[:batch]
+        for steps in args.steps:
+            pipe.sample(prompts, seed=0, num_steps=steps, guidance_scale=3.0)  # warm-up: traces
+            times = []
+            for r in range(args.repeats):
+                start = time.perf_counter()
+                pipe.sample(prompts, seed=r, num_steps=steps, guidance_scale=3.0)
+                times.append(time.perf_counter() - start)
+            ms[(batch, steps)] = 1000 * statistics.median(times) / batch
+    print(f"{args.preset} (sampler {pipe.model.sampler}), in process (TextToImagePipeline.sample), guidance 3, "
+          f"ms per emoji (median of {args.repeats})\n")
     print("| steps | " + " | ".join(f"batch {b}" for b in BATCHES) + " |")
     print("|---:|" + "---:|" * len(BATCHES))
     for steps in args.steps:
