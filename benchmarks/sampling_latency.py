@@ -7,7 +7,8 @@ per emoji at batch 1, 4 and 16 for several step counts (guidance 3), as a markdo
 
 ``--in-process`` times the pipeline's own ``sample`` (what ``generate`` and the app run: the
 prompt tokenised and encoded, then the sampling loop in Python around the traced U-Net) at the
-preset's sampler and guidance, instead of the SavedModel.
+preset's sampler and guidance, instead of the SavedModel; with ``--trace-text`` after
+``pipe.trace_text()``, as the app loads it.
 
 Batch 1 is what a person typing one prompt waits for; batch 16 is a grid. Each figure is the
 median of ``--repeats`` timed calls after a warm-up call at that shape. Classifier-free guidance
@@ -60,6 +61,7 @@ def main() -> None:
                    help="export guiding only at these noise levels (sigma/alpha)")
     p.add_argument("--steps", type=int, nargs="+", default=list(STEPS))
     p.add_argument("--in-process", action="store_true", help="time TextToImagePipeline.sample, not the SavedModel")
+    p.add_argument("--trace-text", action="store_true", help="with --in-process: after pipe.trace_text(), as the app")
     args = p.parse_args()
     import keras
 
@@ -99,6 +101,10 @@ def in_process(pipe, args) -> None:
     import time
 
     words = ["crying cat", "red heart", "rocket", "pizza"]
+    if args.trace_text:
+        start = time.perf_counter()
+        pipe.trace_text()
+        print(f"trace_text: {time.perf_counter() - start:.1f} s")
     ms = {}
     for batch in BATCHES:
         prompts = (words * batch)[:batch]
@@ -110,7 +116,8 @@ def in_process(pipe, args) -> None:
                 pipe.sample(prompts, seed=r, num_steps=steps, guidance_scale=3.0)
                 times.append(time.perf_counter() - start)
             ms[(batch, steps)] = 1000 * statistics.median(times) / batch
-    print(f"{args.preset} (sampler {pipe.model.sampler}), in process (TextToImagePipeline.sample), guidance 3, "
+    traced = ", text traced" if args.trace_text else ""
+    print(f"{args.preset} (sampler {pipe.model.sampler}), in process (TextToImagePipeline.sample{traced}), guidance 3, "
           f"ms per emoji (median of {args.repeats})\n")
     print("| steps | " + " | ".join(f"batch {b}" for b in BATCHES) + " |")
     print("|---:|" + "---:|" * len(BATCHES))

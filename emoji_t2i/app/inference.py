@@ -66,9 +66,10 @@ def stylegan_sources(extra_runs=()) -> dict[str, str]:
 def load_text_pipeline(source: str):
     from emoji_t2i.pipelines import TextToImagePipeline
 
+    # the app answers many prompts: tracing the text side once pays after a few (docs/performance.md)
     if (Path(source) / "checkpoints").is_dir():
-        return TextToImagePipeline.from_run(source)
-    return TextToImagePipeline.from_preset(source)
+        return TextToImagePipeline.from_run(source).trace_text()
+    return TextToImagePipeline.from_preset(source).trace_text()
 
 
 def load_stylegan(source: str):

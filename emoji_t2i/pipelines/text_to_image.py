@@ -37,6 +37,7 @@ from emoji_t2i.pipelines.editing_options import DEFAULT_MASHUP, EMOJIFY_STRENGTH
 from emoji_t2i.pipelines.presets import DEFAULT_PRESET, STYLES_PRESET, load_preset
 from emoji_t2i.pipelines.run_dir import RunDir, RunError
 from emoji_t2i.schedulers import ConditionAnnealing
+from emoji_t2i.text.eager_graph import trace_eager_calls
 from emoji_t2i.text.tokenizers import known_fractions, load_tokenizer, sequence_length
 
 
@@ -171,6 +172,22 @@ class TextToImagePipeline:
             raise UsageError(f"style {style!r}: this {self.config.get('model')} model has no styles; "
                              f"leave style out, or draw with one trained on styles ({STYLES_PRESET})")
         return {k: v for k, v in options.items() if k != "style"}
+
+    def trace_text(self) -> TextToImagePipeline:
+        """From now on tokenise and encode prompts through one traced graph each, and trace them
+        now: seconds once, then ~0.3 s less per call (``text/eager_graph.py``, measured in
+        docs/performance.md). For a process that answers many prompts, as the app; a single
+        ``generate`` is faster without. Returns the pipeline."""
+        from emoji_t2i.text.minilm import MiniLM
+
+        encoder = getattr(self.model, "text_encoder", None)
+        for layer in (self.tokenizer, encoder):
+            if layer is not None:
+                trace_eager_calls(layer)
+        ids = self.tokenizer(tf.constant(["smiling face"]))
+        if isinstance(encoder, MiniLM):
+            encoder(ids)
+        return self
 
     def check_prompts(self, prompts: list[str]) -> None:
         if not self.model.conditional:

