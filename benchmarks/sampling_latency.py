@@ -88,8 +88,11 @@ def main() -> None:
     ms = {(r["batch"], r["steps"]): r["ms_per_emoji"] for r in rows}
     setting = f"sampler {pipe.model.sampler}" + (f", guidance interval {args.guidance_interval}"
                                                  if args.guidance_interval else "")
-    print(f"{args.preset} ({setting}), SavedModel in a fresh process, guidance 3, ms per emoji "
-          f"(median of {args.repeats})\n")
+    print_table(f"{args.preset} ({setting}), SavedModel in a fresh process", ms, args)
+
+
+def print_table(title: str, ms: dict, args) -> None:
+    print(f"{title}, guidance 3, ms per emoji (median of {args.repeats})\n")
     print("| steps | " + " | ".join(f"batch {b}" for b in BATCHES) + " |")
     print("|---:|" + "---:|" * len(BATCHES))
     for steps in args.steps:
@@ -117,12 +120,8 @@ def in_process(pipe, args) -> None:
                 times.append(time.perf_counter() - start)
             ms[(batch, steps)] = 1000 * statistics.median(times) / batch
     traced = ", text traced" if args.trace_text else ""
-    print(f"{args.preset} (sampler {pipe.model.sampler}), in process (TextToImagePipeline.sample{traced}), guidance 3, "
-          f"ms per emoji (median of {args.repeats})\n")
-    print("| steps | " + " | ".join(f"batch {b}" for b in BATCHES) + " |")
-    print("|---:|" + "---:|" * len(BATCHES))
-    for steps in args.steps:
-        print(f"| {steps} | " + " | ".join(f"{ms[(b, steps)]:.0f}" for b in BATCHES) + " |")
+    print_table(f"{args.preset} (sampler {pipe.model.sampler}), in process (TextToImagePipeline.sample{traced})",
+                ms, args)
 
 
 if __name__ == "__main__":
