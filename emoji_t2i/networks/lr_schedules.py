@@ -26,7 +26,26 @@ class WarmupCosine(keras.optimizers.schedules.LearningRateSchedule):
         self.decay_steps, self.floor = int(decay_steps), float(floor)
 
     def __call__(self, step):
+        graph = self._one_graph()
+        if graph is not None:
+            return graph(step)
         return warmup_cosine(step, self.peak, self.warmup_steps, self.decay_steps, self.floor)
+
+    def _one_graph(self):
+        """Under TensorFlow, the rate as one traced function of the step. Keras's AdamW asks
+        for the rate once per weight it decays, and a train step's trace inlined the schedule's
+        ops as many times (146 for the tiny test U-Net, a sixth of its optimizer's trace); a
+        call of one function adds one op, and each call still reads the step it is given.
+        Held in a plain closure, as ``text/eager_graph.py`` explains."""
+        if keras.backend.backend() != "tensorflow":
+            return None
+        if "_graph" not in self.__dict__:
+            import tensorflow as tf
+
+            rate = tf.function(lambda step: warmup_cosine(step, self.peak, self.warmup_steps,
+                                                          self.decay_steps, self.floor))
+            self.__dict__["_graph"] = lambda step: rate(tf.cast(step, tf.float32))
+        return self.__dict__["_graph"]
 
     def get_config(self):
         return {"peak": self.peak, "warmup_steps": self.warmup_steps,

@@ -1,6 +1,7 @@
 """What only the diffusion model does: classifier-free guidance in training and sampling,
 premultiplied alpha, one batched U-Net call per step, the learning-rate schedule."""
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -151,6 +152,31 @@ def test_warmup_then_cosine_to_the_floor():
     assert lr[2] == pytest.approx(1e-3) and lr[3] == pytest.approx(0.55e-3, rel=1e-4)
     assert lr[4] == pytest.approx(1e-4) and lr[5] == pytest.approx(1e-4)
     assert float(WarmupCosine(1e-3, 10, 0)(1000)) == pytest.approx(1e-3)  # constant after warm-up
+
+
+def test_adamw_reads_the_schedule_through_one_graph_at_each_steps_own_rate():
+    """AdamW asks for the rate once per weight it decays; under TensorFlow the schedule's ops
+    enter a traced step once, not once per weight, and two updates in one graph each decay
+    by their own step's rate (zero gradients: Adam moves nothing, decay alone acts)."""
+    schedule = WarmupCosine(0.1, warmup_steps=4, decay_steps=8, floor=0.1)
+    weights = [keras.Variable(np.full((3,), 1.0 + k, "float32")) for k in range(12)]
+    optimizer = keras.optimizers.AdamW(schedule, weight_decay=0.5)
+    optimizer.build(weights)
+
+    @tf.function
+    def two_steps():
+        for _ in range(2):
+            optimizer.apply_gradients([(tf.zeros_like(w), w) for w in weights])
+
+    two_steps()
+    graph = two_steps.get_concrete_function().graph.as_graph_def()
+    nodes = list(graph.node) + [node for function in graph.library.function for node in function.node_def]
+    assert sum(node.op == "Cos" for node in nodes) == 1
+    rates = [float(warmup_cosine(step, 0.1, 4, 8)) for step in (0, 1)]
+    assert rates[0] != pytest.approx(rates[1])
+    for k, w in enumerate(weights):
+        expected = (1.0 + k) * (1 - 0.5 * rates[0]) * (1 - 0.5 * rates[1])
+        np.testing.assert_allclose(w.numpy(), expected, rtol=1e-6)
 
 
 def test_the_schedules_length_may_be_a_tensor():
