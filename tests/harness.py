@@ -9,6 +9,7 @@ import tensorflow as tf
 
 from emoji_t2i.models import get_model_class
 from emoji_t2i.models.layers import AUGMENT_PARAMS
+from emoji_t2i.networks.optimizers import Adam
 
 SEQUENCE_LENGTH = 16
 VOCABULARY = 50
@@ -53,7 +54,7 @@ TINY = {
 def tiny_model(name: str, compile: bool = True, **overrides):
     model = get_model_class(name)(VOCABULARY, **{**TINY[name], **overrides})
     if compile:
-        model.compile(**{name: keras.optimizers.Adam(1e-3) for name in model.OPTIMIZERS})
+        model.compile(**{name: Adam(1e-3) for name in model.OPTIMIZERS})
         model.build_all(SEQUENCE_LENGTH)
     return model
 

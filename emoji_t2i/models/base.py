@@ -37,6 +37,7 @@ import tensorflow as tf
 from emoji_t2i.errors import UsageError
 from emoji_t2i.models.layers import AUGMENT_PARAMS
 from emoji_t2i.networks.ema import update_ema
+from emoji_t2i.networks.optimizers import Adam
 from emoji_t2i.text import load_pretrained_text_encoders, pin_pretrained, pretrained_runs
 from emoji_t2i.text.encoders import frozen_text_encoder, tokenizer_for
 
@@ -102,8 +103,8 @@ class ZooModel(keras.Model):
 
     # --- optimizers ------------------------------------------------------------------------------
     def make_optimizers(self, training: dict, total_steps: int) -> dict:
-        return {name: keras.optimizers.Adam(float(training[key]), beta_1=training["beta_1"],
-                                            beta_2=training["beta_2"])
+        return {name: Adam(float(training[key]), beta_1=training["beta_1"],
+                            beta_2=training["beta_2"])
                 for name, key in self.OPTIMIZERS.items()}
 
     def apply_learning_rates(self, training: dict, total_steps: int) -> None:

@@ -22,6 +22,7 @@ from emoji_t2i.networks.augment import GEOMETRY_LABELS, GEOMETRY_PARAMS
 from emoji_t2i.networks.condition import ANY_STYLE, pack_condition
 from emoji_t2i.networks.ema import warmup_decay
 from emoji_t2i.networks.lr_schedules import WarmupCosine
+from emoji_t2i.networks.optimizers import AdamW
 from emoji_t2i.networks.unet import GROWABLE, TextConditionedUNet, grow_unet
 from emoji_t2i.schedulers import ConditionAnnealing, CosineSchedule, DenoisingLoss, make_sampler
 from emoji_t2i.text import make_text_encoder
@@ -184,7 +185,7 @@ class TextToEmojiDiffusion(ShapeFreeZooModel):
         return [self.ema_denoiser] + ([self.text_encoder] if self.frozen_text else [self.ema_text_encoder])
 
     def make_optimizers(self, training: dict, total_steps: int) -> dict:
-        return {"optimizer": keras.optimizers.AdamW(
+        return {"optimizer": AdamW(
             self.learning_rate(training, total_steps), weight_decay=float(training["weight_decay"]),
             beta_1=float(training["beta_1"]), beta_2=float(training["beta_2"]), clipnorm=1.0)}
 

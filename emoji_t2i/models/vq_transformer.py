@@ -17,6 +17,7 @@ from emoji_t2i.models.base import ShapeFreeZooModel
 from emoji_t2i.models.registry import register
 from emoji_t2i.models.vq import VQImageTokenizer
 from emoji_t2i.networks.lr_schedules import WarmupCosine
+from emoji_t2i.networks.optimizers import AdamW
 from emoji_t2i.networks.transformer import MaskedTokenTransformer, TextPrefix
 from emoji_t2i.schedulers import MaskGITSampler
 from emoji_t2i.text import make_text_encoder
@@ -138,7 +139,7 @@ class VQTransformer(ShapeFreeZooModel):
         return [self.transformer, self.text_prefix, self.text_encoder, *self.tokenizer.sampling_layers()]
 
     def make_optimizers(self, training: dict, total_steps: int) -> dict:
-        return {"optimizer": keras.optimizers.AdamW(
+        return {"optimizer": AdamW(
             self.learning_rate(training, total_steps), weight_decay=float(training["weight_decay"]),
             beta_1=float(training["beta_1"]), beta_2=float(training["beta_2"]), clipnorm=1.0)}
 
