@@ -29,7 +29,7 @@ from emoji_t2i.console import quiet_tensorflow  # noqa: E402
 quiet_tensorflow()
 from emoji_t2i.evaluation.judges import Judges  # noqa: E402
 from emoji_t2i.pipelines import TextToImagePipeline  # noqa: E402
-from emoji_t2i.pipelines.editing import MASHUP_METHODS  # noqa: E402
+from emoji_t2i.pipelines.editing_options import MASHUP_METHODS  # noqa: E402
 from emoji_t2i.plotting import save_grid  # noqa: E402
 
 PAIRS = [  # dataset captions: what the model draws best, joined as Emoji Kitchen joins them

@@ -144,7 +144,7 @@ def measure(name: str, batch_size: int, seconds: float) -> dict:
     _, train, vectorizer, vocabularies = prepare(config, None, resume=False)
     cls = get_model_class("cgan") if kind == "cgan" else keras_io_style_gan(get_model_class("cgan"))
     model = cls(vectorizer.vocabulary_size(), num_classes=config["num_classes"], **config["hparams"])
-    compile_model(model, config)
+    compile_model(model, config, total_steps=10_000)  # the GAN rates are constant: any length
     batch = next(iter(make_dataset(train, vectorizer, batch_size, seed=0, epochs=1,
                                    label_fields=tuple(vocabularies), label_vocabularies=vocabularies,
                                    noise_dim=model.noise_dim, augment_params=AUGMENT_PARAMS)))
