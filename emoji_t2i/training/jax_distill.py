@@ -35,6 +35,7 @@ import numpy as np
 
 from emoji_t2i.errors import MissingFile, UsageError
 from emoji_t2i.training.jax_diffusion import (
+    bound_dispatch,
     caption_conditions,
     caption_ids,
     data_parallel,
@@ -242,6 +243,7 @@ def distill(config: dict, run: Path, resume: bool = False, log=print) -> dict:
                     jax.device_put(captions.astype(np.int32), split_batch), np.int32(step),
                     np.float32(decay_length))
                 losses.append(loss)
+                bound_dispatch(losses)
                 progress["step"] += 1
                 progress["images_seen"] += batch
                 now = time.perf_counter()
