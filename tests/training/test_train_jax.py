@@ -466,8 +466,8 @@ def test_the_flagship_gpu_recipe_runs_as_its_calls(diffusion_run, tmp_path):  # 
     calls = [[f for f in files if f != "images-1.npz"], ["images-1.npz"]]  # the recipe's packing: gpu_carry.py
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KERAS_", "TF_"))}
     env.update(PY=sys.executable, BATCH="8", FLAGSHIP_STASH=str(tmp_path / "stash"))
-    # the first probe after the plan: a fitted run plans once 10 steps are timed, and a probe at
-    # step 10 (its sampler compiling on a busy CPU) once spent the minute before any plan existed
+    # the first probe after the plan: a fitted run plans once 10 steps are timed, and with a
+    # probe at step 10 a busy CPU once spent the whole minute before any plan existed
     commands = (["stash"], ["train", "fit", "1", "float32", "--probe-every", "20", "--probe-steps", "1",
                             "--log-seconds", "1"])
     for i, (carried, command) in enumerate(zip(calls, commands, strict=True)):
