@@ -211,7 +211,7 @@ def train(config: dict, run: Path, resume: bool = False, log=print) -> dict:
 
     from emoji_t2i.data.images import to_unit_range
     from emoji_t2i.networks.augment import ADA_PARAMS
-    from emoji_t2i.training.jax_diffusion import data_parallel, epoch_order, read_bundle
+    from emoji_t2i.training.jax_diffusion import bound_dispatch, data_parallel, epoch_order, read_bundle
     from emoji_t2i.training.state import in_order, replace_state
 
     if keras.backend.backend() != "jax":
@@ -276,6 +276,7 @@ def train(config: dict, run: Path, resume: bool = False, log=print) -> dict:
             rows = jax.device_put(order[0][index].astype(np.int32), split_batch)
             state, logs = step_fn(state, images, rows, np.int32(progress["step"]))
             history.append(logs)
+            bound_dispatch(history)
             progress["step"] += 1
             progress["images_seen"] += batch
             now = time.perf_counter()
