@@ -394,10 +394,16 @@ class TextToEmojiDiffusion(ShapeFreeZooModel):
         return self.__dict__["_denoiser_fn"]
 
     def generate(self, tokens, noise):
-        """``sample`` with the default options, traced once (the sample grids call it)."""
+        """``sample`` with the default options, its sampling loop traced once (the sample grids
+        call it). Called eagerly, the captions are encoded first, outside that graph: a frozen
+        minilm has one graph per process already, and tracing its six layers into the sampler
+        again cost seconds at every run's first grid."""
+        if not tf.executing_eagerly():
+            return self.sample(tokens, noise)
         if "_sample_graph" not in self.__dict__:
-            self.__dict__["_sample_graph"] = tf.function(self.sample)
-        return self.__dict__["_sample_graph"](tokens, noise)
+            self.__dict__["_sample_graph"] = tf.function(
+                lambda features, noise: self.sample_conditions([(features, 1.0)], noise))
+        return self.__dict__["_sample_graph"](self.encode(tokens), noise)
 
     # --- training ------------------------------------------------------------------------------
     def warm_start_layers(self, source) -> list:
