@@ -27,7 +27,7 @@ def main(argv=None) -> int:
     p.add_argument("--truncation-psi", type=float, default=0.7)
     p.add_argument("--figure", type=Path, default=Path("blend.png"))
     args = p.parse_args(argv)
-    from emoji_t2i.console import quiet_tensorflow
+    from emoji_t2i.console import check_image_output, quiet_tensorflow
 
     quiet_tensorflow()
     from emoji_t2i.errors import EmojiT2IError
@@ -35,6 +35,7 @@ def main(argv=None) -> int:
     from emoji_t2i.plotting import save_grid
 
     try:
+        check_image_output(args.figure, "--figure")
         first, second = StyleGANPipeline.load(args.first), StyleGANPipeline.load(args.second)
         blends = {level: first.blend(second, level) for level in LEVELS}
     except EmojiT2IError as e:

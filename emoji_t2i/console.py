@@ -62,6 +62,19 @@ def quiet_tensorflow() -> None:
             sys.stderr.write("".join(kept))
 
 
+def check_image_output(path: Path, flag: str) -> None:
+    """Fail now, before any sampling or projecting, if ``path`` names no image format Pillow
+    writes (it would raise only once the image is made) or cannot be written."""
+    from PIL import Image
+
+    Image.init()
+    suffix = Path(path).suffix.lower()
+    if Image.registered_extensions().get(suffix) not in Image.SAVE:
+        raise UsageError(f"{flag} {path}: Pillow writes no {suffix or 'extension-less'} images; end the "
+                         "name in .png (or .webp, .gif, .jpg)")
+    check_writable(path, flag)
+
+
 def check_writable(path: Path, flag: str, folder: bool = False) -> None:
     """Fail now, before any work, if ``path`` (a file, or with ``folder`` a folder of files)
     cannot be written. It tries for real (root passes every permission check), and leaves

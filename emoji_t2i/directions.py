@@ -30,7 +30,7 @@ def main(argv=None) -> int:
     if args.k < 1:
         print("error: -k must be at least 1", file=sys.stderr)
         return 2
-    from emoji_t2i.console import quiet_tensorflow
+    from emoji_t2i.console import check_image_output, quiet_tensorflow
 
     quiet_tensorflow()
     from emoji_t2i.errors import EmojiT2IError
@@ -40,8 +40,10 @@ def main(argv=None) -> int:
     if args.layers not in SEFA_LAYERS:
         print(f"error: --layers {args.layers}: use one of {', '.join(SEFA_LAYERS)}", file=sys.stderr)
         return 2
+    figure = args.figure or (args.run / "directions.png" if args.run else Path("directions.png"))
     try:
         pipe = StyleGANPipeline.from_run(args.run) if args.run else StyleGANPipeline.from_preset(args.preset)
+        check_image_output(figure, "--figure")
     except EmojiT2IError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -49,7 +51,6 @@ def main(argv=None) -> int:
     if args.run:
         directions.save(args.run / "directions.npz")
         print(f"wrote {args.run / 'directions.npz'}")
-    figure = args.figure or (args.run / "directions.png" if args.run else Path("directions.png"))
     import numpy as np
 
     steps = np.linspace(-3, 3, 7)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from emoji_t2i.console import check_writable
+from emoji_t2i.console import check_image_output
 from emoji_t2i.errors import UsageError
 
 
@@ -40,7 +40,7 @@ def open_diffusion_pipeline(args, output: Path):
     if args.seed is not None:
         check_seed(args.seed)
     check_sampling_options(diffusion_options(args))
-    check_writable(output, "-o")
+    check_image_output(output, "-o")
     pipe = (TextToImagePipeline.from_run(args.run) if args.run
             else TextToImagePipeline.from_preset(args.preset or DEFAULT_PRESET))
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**31 - 1)

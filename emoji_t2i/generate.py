@@ -59,7 +59,7 @@ def main(argv=None) -> int:
     if args.n < 1:
         print("error: -n must be at least 1", file=sys.stderr)
         return 2
-    from emoji_t2i.console import check_writable, quiet_tensorflow
+    from emoji_t2i.console import check_image_output, check_writable, quiet_tensorflow
 
     quiet_tensorflow()
     from PIL import Image
@@ -86,7 +86,7 @@ def main(argv=None) -> int:
             if count > MAX_GRID:
                 raise UsageError(f"-n {args.n}: {count} images are too many for one grid PNG (at most "
                                     f"{MAX_GRID}); write them one file each with --out-dir DIR")
-            check_writable(args.output or Path("samples.png"), "-o")
+            check_image_output(args.output or Path("samples.png"), "-o")
         pipe = (TextToImagePipeline.from_run(args.run) if args.run
                 else TextToImagePipeline.from_preset(args.preset or DEFAULT_PRESET))
     except EmojiT2IError as e:

@@ -27,7 +27,7 @@ def main(argv=None) -> int:
     p.add_argument("-o", "--output", type=Path, default=Path("projected.png"))
     p.add_argument("--save-w", type=Path, help="write w (.npy)")
     args = p.parse_args(argv)
-    from emoji_t2i.console import quiet_tensorflow
+    from emoji_t2i.console import check_image_output, check_writable, quiet_tensorflow
 
     quiet_tensorflow()
     import numpy as np
@@ -42,6 +42,16 @@ def main(argv=None) -> int:
         edits = {int(k): float(v) for k, v in (e.split("=", 1) for e in args.edit)}
     except ValueError:
         print(f"error: --edit {args.edit}: expected DIRECTION=AMOUNT, e.g. --edit 0=2", file=sys.stderr)
+        return 2
+    if args.steps < 1:
+        print(f"error: --steps {args.steps}: use a whole number of at least 1", file=sys.stderr)
+        return 2
+    try:  # the outputs are checked before minutes of projecting, not after
+        check_image_output(args.output, "-o")
+        if args.save_w:
+            check_writable(args.save_w, "--save-w")
+    except EmojiT2IError as e:
+        print(f"error: {e}", file=sys.stderr)
         return 2
     try:
         target = load_rgba72(args.image)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from emoji_t2i.data.dataset import embedded_dataset_dir
 from emoji_t2i.data.load import load_dataset
-from emoji_t2i.errors import EmojiT2IError
+from emoji_t2i.errors import EmojiT2IError, UsageError
 
 
 def _info(args) -> None:
@@ -123,6 +123,12 @@ def main(argv=None) -> int:
 
     quiet_tensorflow()
     try:
+        if args.command in ("sheet", "styles"):
+            from emoji_t2i.console import check_image_output
+
+            if args.n < 1:
+                raise UsageError(f"-n {args.n}: use a whole number of at least 1")
+            check_image_output(args.out, "--out")
         if args.command == "build":
             from emoji_t2i.data.build import build
 

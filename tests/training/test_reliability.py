@@ -48,6 +48,34 @@ def test_generate_refuses_bad_options_before_any_work(args, words, capsys, tmp_p
     assert not (tmp_path / "x.png").exists()
 
 
+@pytest.mark.parametrize("module, argv", [
+    ("generate", ["crying cat", "-o", "{out}"]),
+    ("mashup", ["cat", "dog", "-o", "{out}"]),
+    ("emojify", ["{photo}", "person", "-o", "{out}"]),
+    ("project", ["{photo}", "-o", "{out}"]),
+    ("blend", ["stylegan-emoji72", "stylegan-emoji72-google", "--figure", "{out}"]),
+    ("directions", ["--preset", "stylegan-emoji72", "--figure", "{out}"]),
+    ("data", ["sheet", "--out", "{out}"]),
+    ("data", ["styles", "--out", "{out}"]),
+])
+@pytest.mark.parametrize("name", ["grid.xyz", "grid"])
+def test_an_image_output_pillow_cannot_write_is_refused_before_any_work(module, argv, name, tmp_path, capsys):
+    """Pillow picks the format by the extension, and raised only once the images were made (a
+    200-step projection, or all of generate's sampling, lost)."""
+    import importlib
+
+    from PIL import Image
+
+    Image.new("RGBA", (72, 72), (255, 0, 0, 255)).save(tmp_path / "photo.png")
+    out = tmp_path / name
+    args = [a.format(out=out, photo=tmp_path / "photo.png") for a in argv]
+    started = time.perf_counter()
+    assert importlib.import_module(f"emoji_t2i.{module}".replace(".data", ".data.__main__")).main(args) == 2
+    line = one_error_line(capsys.readouterr().err)
+    assert str(out) in line and "Pillow writes no" in line and ".png" in line, line
+    assert not out.exists() and time.perf_counter() - started < 30  # nothing drawn, nothing written
+
+
 def test_sampling_is_chunked_seeded_in_range_and_takes_empty_batches(trained_run):
     from emoji_t2i.pipelines import TextToImagePipeline
     from emoji_t2i.pipelines.text_to_image import SAMPLE_CHUNK
@@ -281,3 +309,18 @@ def test_flags_take_the_spellings_people_type(emoji_folder, tmp_path):
         assert resolve("cgan", cls, {}, [f"jit_compile={text}"])["training"]["jit_compile"] is want
     with pytest.raises(UsageError, match="jit_compile takes true or false"):
         resolve("cgan", cls, {}, ["jit_compile=maybe"])
+
+
+@pytest.mark.parametrize("module, argv, words", [
+    ("emoji_t2i.project", ["photo.png", "--steps", "0"], "--steps 0"),
+    ("emoji_t2i.data.__main__", ["sheet", "-n", "0"], "-n 0"),
+    ("emoji_t2i.data.__main__", ["styles", "-n", "-1"], "-n -1"),
+])
+def test_a_count_below_one_is_one_line(module, argv, words, tmp_path, capsys):
+    """A 0-step projection crashed on its empty loss list; an empty sheet was written as if drawn."""
+    import importlib
+
+    out = ["-o" if module.endswith("project") else "--out", str(tmp_path / "x.png")]
+    assert importlib.import_module(module).main([*argv, *out]) == 2
+    assert words in one_error_line(capsys.readouterr().err)
+    assert not (tmp_path / "x.png").exists()
