@@ -74,7 +74,7 @@ def main(argv=None) -> int:
         p.error(f"--samples {args.samples}: need at least 2 per split for FID and KID")
     small = args.samples < MEANINGFUL_SAMPLES and not args.composition_only
 
-    from emoji_t2i.console import quiet_tensorflow
+    from emoji_t2i.console import check_writable, quiet_tensorflow
 
     quiet_tensorflow()
     from emoji_t2i.data import load_dataset
@@ -88,6 +88,7 @@ def main(argv=None) -> int:
     try:
         options = parse_options(args.set)
         check_sampling_options(options)  # before the data, the model and the judges load
+        check_writable(args.out, "--out", folder=True)
         ds = load_dataset(args.data)
         if args.run or args.preset:
             pipe = (TextToImagePipeline.from_run(args.run) if args.run

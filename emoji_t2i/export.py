@@ -142,7 +142,7 @@ def main(argv=None) -> int:
     p.add_argument("--format", choices=("savedmodel", "preset"), default="savedmodel",
                    help="a SavedModel (default) or a preset folder (what emoji_t2i/presets/ ships)")
     args = p.parse_args(argv)
-    from emoji_t2i.console import quiet_tensorflow
+    from emoji_t2i.console import check_writable, quiet_tensorflow
 
     quiet_tensorflow()
     import keras
@@ -153,6 +153,7 @@ def main(argv=None) -> int:
     try:
         if args.out.exists() and any(args.out.iterdir()):
             raise RunError(f"--out {args.out} is not empty; choose a new folder")
+        check_writable(args.out, "--out", folder=True)  # before the model loads and traces
         keras.config.set_dtype_policy("float32")  # exported graphs compute in float32
         model, tokenizer, config = load_run_model(args.run) if args.run else load_preset(args.preset)
         if not model.is_generator and args.format == "savedmodel":

@@ -331,6 +331,16 @@ def _train(args) -> int:
     return _launch(train, config, meta, args, "training")
 
 
+def check_bundle_counts(args) -> None:
+    from emoji_t2i.errors import UsageError
+
+    for flag, value, least in (("--identities", args.identities, 1), ("--limit", args.limit, 1),
+                               ("--parts", args.parts, 1), ("--composites", args.composites, 0)):
+        if value is not None and value < least:
+            raise UsageError(f"{flag} {value}: use a whole number of at least {least}"
+                             + (" (leave it out for every emoji)" if flag in ("--identities", "--limit") else ""))
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "train":
@@ -345,6 +355,8 @@ def main(argv=None) -> int:
     from emoji_t2i.training.jax_bundle import write_bundle, write_preset, write_stylegan_bundle
 
     try:
+        if args.command == "bundle":  # before the preset and the data load
+            check_bundle_counts(args)
         if args.command == "bundle" and read_preset(args.init_from)["model"] == "stylegan":
             meta = write_stylegan_bundle(args.init_from, args.out, args.data, args.style, args.limit, args.parts,
                                          command="python -m emoji_t2i.train_jax " + shlex.join(argv or sys.argv[1:]))

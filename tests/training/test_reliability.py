@@ -324,3 +324,22 @@ def test_a_count_below_one_is_one_line(module, argv, words, tmp_path, capsys):
     assert importlib.import_module(module).main([*argv, *out]) == 2
     assert words in one_error_line(capsys.readouterr().err)
     assert not (tmp_path / "x.png").exists()
+
+
+@pytest.mark.parametrize("module, argv, words", [
+    ("emoji_t2i.export", ["--preset", "diffusion-emoji72-fast", "--out", f"{UNWRITABLE}/saved"], "--out /proc"),
+    ("emoji_t2i.evaluate", ["--preset", "diffusion-emoji72", "--samples", "10", "--out", f"{UNWRITABLE}/eval"],
+     "--out /proc"),
+    ("emoji_t2i.train_jax", ["bundle", "--identities", "0", "--out", "{tmp}/bundle"], "--identities 0"),
+    ("emoji_t2i.train_jax", ["bundle", "--identities", "-3", "--out", "{tmp}/bundle"], "--identities -3"),
+    ("emoji_t2i.train_jax", ["bundle", "--parts", "0", "--out", "{tmp}/bundle"], "--parts 0"),
+])
+def test_export_evaluate_and_bundle_refuse_before_loading_anything(module, argv, words, tmp_path, capsys):
+    """An unwritable --out was a traceback (export's after tracing the model); --identities 0
+    read as "every emoji" and built the whole bundle for minutes, a negative one crashed in numpy."""
+    import importlib
+
+    started = time.perf_counter()
+    assert importlib.import_module(module).main([a.format(tmp=tmp_path) for a in argv]) == 2
+    assert words in one_error_line(capsys.readouterr().err)
+    assert not (tmp_path / "bundle").exists() and time.perf_counter() - started < 30
