@@ -168,7 +168,7 @@ def run_command(args, argv) -> int:
         if args.init_from:
             from emoji_t2i.pipelines.presets import read_preset
 
-            init_from = read_preset(args.init_from)
+            init_from = read_preset(args.init_from, "--init-from")
             if args.model and args.model != init_from["model"]:
                 raise RunError(f"--init-from {args.init_from} is a {init_from['model']!r} preset, "
                                f"not {args.model!r}; drop --model or pick a {args.model} preset")

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import shlex
 import sys
@@ -145,6 +146,30 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--stage", type=int, help="a distillation run: the student of this many steps "
                                               "(default: the last finished)")
     return p
+
+
+# (lowest, highest, whether the lowest itself is allowed) of train's and distill's numbers: a
+# value outside is a one-line error before a run folder, a bundle or a device is touched
+BOUNDS = {"steps": (1, math.inf, True), "stage_steps": (1, math.inf, True), "batch_size": (1, math.inf, True),
+          "minutes": (0, math.inf, False), "checkpoint_minutes": (0, math.inf, False),
+          "log_seconds": (0, math.inf, True), "lr": (0, math.inf, False), "g_lr": (0, math.inf, False),
+          "d_lr": (0, math.inf, False), "warmup_steps": (0, math.inf, True), "ema_decay": (0, 1, True),
+          "text_noise": (0, math.inf, True), "augment_probability": (0, 1, True), "dropout": (0, 1, True),
+          "style_dropout": (0, 1, True), "probe_every": (0, math.inf, True), "probe_steps": (1, math.inf, True)}
+
+
+def check_bounds(args) -> str | None:
+    """The first flag given outside its range, as an error line."""
+    for key, (low, high, closed) in BOUNDS.items():
+        value = getattr(args, key, None)
+        if value is None:
+            continue
+        if not (low <= value if closed else low < value) or not value <= high:
+            above = f"of at least {low}" if closed else f"above {low}"
+            span = above if high == math.inf else f"from {low} to {high}"
+            return f"--{key.replace('_', '-')} {value}: use a number {span}".replace(
+                "--augment-probability", "--augment")
+    return None
 
 
 def _run_config(args, on_resume, required: tuple[str, str], defaults: dict, options) -> dict | None:
@@ -343,6 +368,10 @@ def check_bundle_counts(args) -> None:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    bad = check_bounds(args) if args.command in ("train", "distill") else None
+    if bad:
+        print(f"error: {bad}", file=sys.stderr)
+        return 2
     if args.command == "train":
         return _train(args)
     if args.command == "distill":
@@ -357,7 +386,7 @@ def main(argv=None) -> int:
     try:
         if args.command == "bundle":  # before the preset and the data load
             check_bundle_counts(args)
-        if args.command == "bundle" and read_preset(args.init_from)["model"] == "stylegan":
+        if args.command == "bundle" and read_preset(args.init_from, "--init-from")["model"] == "stylegan":
             meta = write_stylegan_bundle(args.init_from, args.out, args.data, args.style, args.limit, args.parts,
                                          command="python -m emoji_t2i.train_jax " + shlex.join(argv or sys.argv[1:]))
             print(f"bundle {args.out}: {meta['images']} images for a StyleGAN like {args.init_from}")

@@ -47,9 +47,9 @@ def shipped_presets() -> list[str]:
         if SHIPPED_DIR.is_dir() else []
 
 
-def resolve_preset(name_or_path: str | Path) -> Path:
+def resolve_preset(name_or_path: str | Path, flag: str = "--preset") -> Path:
     """A shipped preset's name, a folder holding a preset's config.json, or a run folder
-    (its ``preset/``, written at every checkpoint)."""
+    (its ``preset/``, written at every checkpoint); ``flag`` is what the error calls it."""
     path = Path(name_or_path)
     if (path / "preset" / "config.json").is_file():
         path = path / "preset"
@@ -58,7 +58,7 @@ def resolve_preset(name_or_path: str | Path) -> Path:
     if (SHIPPED_DIR / str(name_or_path) / "config.json").is_file():
         return SHIPPED_DIR / str(name_or_path)
     shipped = ", ".join(shipped_presets()) or "none"
-    raise RunError(f"--preset {name_or_path}: not a preset folder (no config.json) nor a shipped "
+    raise RunError(f"{flag} {name_or_path}: not a preset folder (no config.json) nor a shipped "
                    f"preset (shipped: {shipped}); pass a folder written by training (<run>/preset)")
 
 
@@ -97,9 +97,9 @@ def save_preset(model, tokenizer, path: Path, metadata: dict | None = None) -> P
     return path
 
 
-def read_preset(name_or_path: str | Path) -> dict:
+def read_preset(name_or_path: str | Path, flag: str = "--preset") -> dict:
     """A preset's description without building it: path, model name, hyper-parameters, metadata."""
-    path = resolve_preset(name_or_path)
+    path = resolve_preset(name_or_path, flag)
     try:
         config = json.loads((path / "config.json").read_text())
         hparams = {k: v for k, v in config["config"].items() if k not in ("name", "trainable", "dtype")}

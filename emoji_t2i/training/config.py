@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import inspect
 import json
+import math
 
 from emoji_t2i.data.balance import check_balance
 from emoji_t2i.errors import UsageError
@@ -58,6 +59,9 @@ def parse_setting(key: str, text: str, default):
         if str(text).strip().lower() not in words:
             raise UsageError(f"--set {key}={text}: {key} takes true or false (default {str(default).lower()})")
         value = words[str(text).strip().lower()]
+    if numeric and (key == "lr" or key.endswith("_lr")) and not 0 < value < math.inf:
+        # a negative rate climbs the loss, and nan poisons every weight at the first step
+        raise UsageError(f"--set {key}={text}: a learning rate is a positive number (default {default})")
     return value
 
 

@@ -333,10 +333,24 @@ def test_a_count_below_one_is_one_line(module, argv, words, tmp_path, capsys):
     ("emoji_t2i.train_jax", ["bundle", "--identities", "0", "--out", "{tmp}/bundle"], "--identities 0"),
     ("emoji_t2i.train_jax", ["bundle", "--identities", "-3", "--out", "{tmp}/bundle"], "--identities -3"),
     ("emoji_t2i.train_jax", ["bundle", "--parts", "0", "--out", "{tmp}/bundle"], "--parts 0"),
+    ("emoji_t2i.train_jax", ["bundle", "--init-from", "no-such-preset", "--out", "{tmp}/bundle"],
+     "--init-from no-such-preset"),
+    ("emoji_t2i.train", ["--init-from", "no-such-preset", "--out", "{tmp}/bundle"], "--init-from no-such-preset"),
+    ("emoji_t2i.train", ["--model", "cgan", "--set", "g_lr=-1", "--out", "{tmp}/bundle"], "g_lr=-1"),
+    ("emoji_t2i.train", ["--model", "diffusion", "--set", "lr=0", "--out", "{tmp}/bundle"], "lr=0"),
+    ("emoji_t2i.train_jax", ["train", "--bundle", "{tmp}/none", "--lr", "-1", "--out", "{tmp}/bundle"], "--lr -1.0"),
+    ("emoji_t2i.train_jax", ["train", "--bundle", "{tmp}/none", "--augment", "1.5", "--out", "{tmp}/bundle"],
+     "--augment 1.5: use a number from 0 to 1"),
+    ("emoji_t2i.train_jax", ["train", "--bundle", "{tmp}/none", "--minutes", "nan", "--out", "{tmp}/bundle"],
+     "--minutes nan"),
+    ("emoji_t2i.train_jax", ["distill", "--bundle", "{tmp}/none", "--batch-size", "0", "--out", "{tmp}/bundle"],
+     "--batch-size 0"),
 ])
-def test_export_evaluate_and_bundle_refuse_before_loading_anything(module, argv, words, tmp_path, capsys):
+def test_export_evaluate_train_and_bundle_refuse_before_loading_anything(module, argv, words, tmp_path, capsys):
     """An unwritable --out was a traceback (export's after tracing the model); --identities 0
-    read as "every emoji" and built the whole bundle for minutes, a negative one crashed in numpy."""
+    read as "every emoji" and built the whole bundle for minutes, a negative one crashed in numpy;
+    a negative learning rate trained (up the loss), and an unknown --init-from was called --preset.
+    The JAX trainers check their numbers before the bundle: a GPU call is minutes long."""
     import importlib
 
     started = time.perf_counter()
