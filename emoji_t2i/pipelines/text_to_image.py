@@ -73,6 +73,23 @@ def check_seed(seed) -> int:
     return int(seed)
 
 
+def prompt_list(prompts) -> list[str]:
+    """The prompts as a list of strings. One string is one prompt: ``list("crying cat")``
+    would sample its ten characters."""
+    if isinstance(prompts, str):
+        return [prompts]
+    try:
+        prompts = list(prompts)
+    except TypeError:
+        raise UsageError(f"prompts {prompts!r:.60}: give a string or a list of strings, "
+                         "e.g. ['crying cat', 'pizza']") from None
+    for index, prompt in enumerate(prompts):
+        if not isinstance(prompt, str):
+            raise UsageError(f"prompts[{index}] is {type(prompt).__name__} {prompt!r:.40}: prompts are strings, "
+                             "e.g. ['crying cat', 'pizza']")
+    return prompts
+
+
 def check_sampling_options(options: dict) -> None:
     """One-line errors for sampling options that would silently give blank images."""
     steps = options.get("num_steps")
@@ -201,6 +218,7 @@ class TextToImagePipeline:
 
     def sample(self, prompts, seed: int = 0, n: int = 1, progress=None, **options) -> np.ndarray:
         """(len(prompts) * n, 72, 72, 4) uint8; the n samples of a prompt are consecutive.
+        ``prompts``: a list of strings, or one string for one prompt.
 
         ``options``: ``num_steps``, ``guidance_scale``, ``sampler`` for a diffusion model, and
         ``style`` (one of ``styles``, or "any") for one conditioned on styles;
@@ -213,7 +231,7 @@ class TextToImagePipeline:
     def iter_samples(self, prompts, seed: int = 0, n: int = 1, progress=None, **options):
         """``sample``, a chunk at a time: yields (index of the chunk's first image, uint8 images),
         so that a caller writing files holds one chunk in memory, whatever ``n``."""
-        prompts = list(prompts)
+        prompts = prompt_list(prompts)
         seed = check_seed(seed)
         if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
             raise UsageError(f"n {n!r}: use a whole number of at least 1")
@@ -238,7 +256,7 @@ class TextToImagePipeline:
         a larger batch (at most 1/255 in tests/pipelines/test_editing.py); n <= SAMPLE_CHUNK."""
         check_sampling_options(options)
         options = self.check_style(options)
-        requests = [(str(p), int(n), check_seed(s)) for p, n, s in requests]
+        requests = [(prompt_list([p])[0], int(n), check_seed(s)) for p, n, s in requests]
         for _, n, _ in requests:
             if not 1 <= n <= SAMPLE_CHUNK:
                 raise UsageError(f"n {n}: a batched request takes 1 to {SAMPLE_CHUNK} images")
@@ -347,7 +365,7 @@ class TextToImagePipeline:
     def text_features(self, prompts, style=None) -> tf.Tensor:
         """(len(prompts), D) float32 (or packed conditions): what the model's U-Net reads; with
         ``style`` (a style-conditioned model) in that style."""
-        tokens = self.tokenizer(tf.constant(list(prompts), tf.string))
+        tokens = self.tokenizer(tf.constant(prompt_list(prompts), tf.string))
         return self.model.encode(tokens, style=style) if self.styles else self.model.encode(tokens)
 
     def _need_editing(self, what: str) -> None:
@@ -356,7 +374,9 @@ class TextToImagePipeline:
                              "use the shipped diffusion-emoji72 or a diffusion run")
 
     def _prompt(self, prompt) -> str:
-        prompt = prompt.strip() if isinstance(prompt, str) else ""
+        if not isinstance(prompt, str):
+            raise UsageError(f"prompt {prompt!r:.40} is {type(prompt).__name__}: give words, e.g. 'crying cat'")
+        prompt = prompt.strip()
         if not prompt:
             raise UsageError("an empty prompt: give words, e.g. 'crying cat'")
         self.check_prompts([prompt])

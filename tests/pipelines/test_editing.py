@@ -87,6 +87,8 @@ def test_editing_refuses_bad_values_in_one_line(pipe, tiny):
         pipe.emojify(tiny.images[0], "ghost", strength=-0.1)
     with pytest.raises(UsageError, match="empty prompt"):
         pipe.emojify(tiny.images[0], "  ")
+    with pytest.raises(UsageError, match="None is NoneType: give words"):
+        pipe.mashup("ghost", None)
     with pytest.raises(UsageError, match="dtype float64"):
         pipe.emojify(np.zeros((10, 10, 3)), "ghost")
 

@@ -86,6 +86,14 @@ def test_sampling_is_chunked_seeded_in_range_and_takes_empty_batches(trained_run
             pipe.sample(["crying cat"], seed=seed)
     assert pipe.sample([], seed=0).shape == (0, 72, 72, 4)
     assert pipe.sample(["", "   "], seed=0).shape == (2, 72, 72, 4)
+    # one string is one prompt, not one per character
+    np.testing.assert_array_equal(pipe.sample("crying cat", seed=5, n=2), pipe.sample(["crying cat"], seed=5, n=2))
+    for prompts, message in ((["cat", None], r"prompts\[1\] is NoneType"), ([3], r"prompts\[0\] is int"),
+                             (7, "give a string or a list of strings")):
+        with pytest.raises(UsageError, match=message):
+            pipe.sample(prompts, seed=0)
+    with pytest.raises(UsageError, match="prompts are strings"):
+        pipe.sample_many([("cat", 1, 0), (b"dog", 1, 0)])
     prompts = ["crying cat", "pizza"] * SAMPLE_CHUNK  # two chunks
     many = pipe.sample(prompts, seed=3)
     np.testing.assert_array_equal(many[:SAMPLE_CHUNK], pipe.sample(prompts[:SAMPLE_CHUNK], seed=3))
