@@ -32,9 +32,12 @@ def main(argv=None) -> int:
     quiet_tensorflow()
     from emoji_t2i.errors import EmojiT2IError
     from emoji_t2i.pipelines.stylegan import StyleGANPipeline
+    from emoji_t2i.pipelines.text_to_image import check_count, check_sampling_options
     from emoji_t2i.plotting import save_grid
 
     try:
+        check_count(args.n, "-n")
+        check_sampling_options({"truncation_psi": args.truncation_psi})
         check_image_output(args.figure, "--figure")
         first, second = StyleGANPipeline.load(args.first), StyleGANPipeline.load(args.second)
         blends = {level: first.blend(second, level) for level in LEVELS}

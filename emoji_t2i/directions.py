@@ -35,6 +35,7 @@ def main(argv=None) -> int:
     quiet_tensorflow()
     from emoji_t2i.errors import EmojiT2IError
     from emoji_t2i.pipelines.stylegan import SEFA_LAYERS, StyleGANPipeline
+    from emoji_t2i.pipelines.text_to_image import check_sampling_options, check_seed
     from emoji_t2i.plotting import save_grid
 
     if args.layers not in SEFA_LAYERS:
@@ -42,12 +43,14 @@ def main(argv=None) -> int:
         return 2
     figure = args.figure or (args.run / "directions.png" if args.run else Path("directions.png"))
     try:
+        check_seed(args.seed)
+        check_sampling_options({"truncation_psi": args.truncation_psi})
         pipe = StyleGANPipeline.from_run(args.run) if args.run else StyleGANPipeline.from_preset(args.preset)
         check_image_output(figure, "--figure")
+        directions = pipe.directions(args.k, args.layers)
     except EmojiT2IError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    directions = pipe.directions(args.k, args.layers)
     if args.run:
         directions.save(args.run / "directions.npz")
         print(f"wrote {args.run / 'directions.npz'}")

@@ -43,6 +43,10 @@ def main(argv=None) -> int:
     except ValueError:
         print(f"error: --edit {args.edit}: expected DIRECTION=AMOUNT, e.g. --edit 0=2", file=sys.stderr)
         return 2
+    if any(k < 0 for k in edits):
+        print(f"error: --edit {args.edit}: a direction is a number from 0 (the strongest), e.g. --edit 0=2",
+              file=sys.stderr)
+        return 2
     if args.steps < 1:
         print(f"error: --steps {args.steps}: use a whole number of at least 1", file=sys.stderr)
         return 2
@@ -62,6 +66,9 @@ def main(argv=None) -> int:
         pipe = StyleGANPipeline.from_run(args.run) if args.run else StyleGANPipeline.from_preset(args.preset)
     except EmojiT2IError as e:
         print(f"error: {e}", file=sys.stderr)
+        return 2
+    if edits and max(edits) >= pipe.model.w_dim:
+        print(f"error: --edit {args.edit}: this model has directions 0 to {pipe.model.w_dim - 1}", file=sys.stderr)
         return 2
     with tqdm(total=args.steps, desc="projecting", unit="step") as bar:
         w, image, losses = pipe.project(target, args.steps,

@@ -26,7 +26,13 @@ from emoji_t2i.data.images import to_uint8
 from emoji_t2i.errors import UsageError
 from emoji_t2i.pipelines.presets import load_preset
 from emoji_t2i.pipelines.run_dir import RunError
-from emoji_t2i.pipelines.text_to_image import initial_noise, load_run_model
+from emoji_t2i.pipelines.text_to_image import (
+    check_count,
+    check_sampling_options,
+    check_seed,
+    initial_noise,
+    load_run_model,
+)
 
 DEFAULT_STYLEGAN = "stylegan-emoji72"
 SEFA_LAYERS = {"coarse": (9, 18), "middle": (36,), "fine": (72,), "all": (9, 18, 36, 72)}
@@ -88,6 +94,10 @@ class StyleGANPipeline:
 
     def latents(self, n: int, seed: int, prompt: str = "", truncation_psi: float = 1.0) -> np.ndarray:
         """(n, w_dim) ws of a seed (the same z as ``sample`` and the text pipelines draw)."""
+        n, seed = check_count(n), check_seed(seed)
+        check_sampling_options({"truncation_psi": truncation_psi})
+        if not isinstance(prompt, str):
+            raise UsageError(f"prompt {prompt!r:.40} is {type(prompt).__name__}: give words, or '' for none")
         z = initial_noise(n, (self.model.z_dim,), seed)
         tokens = self.tokenizer(tf.constant([prompt] * n))
         w = self.generator.mapping([z, tokens], training=False)
@@ -96,7 +106,12 @@ class StyleGANPipeline:
     def synthesize(self, w: np.ndarray, generator=None) -> np.ndarray:
         """uint8 RGBA from ws: (n, w_dim) broadcast to every layer, or (n, num_ws, w_dim)."""
         generator = generator or self.generator
-        w = tf.convert_to_tensor(np.asarray(w, np.float32))
+        w = np.asarray(w, np.float32)
+        w_dim, num_ws = self.model.w_dim, generator.synthesis.num_ws
+        if w.shape[-1:] != (w_dim,) or w.ndim not in (2, 3) or (w.ndim == 3 and w.shape[1] != num_ws):
+            raise UsageError(f"w of shape {w.shape}: give (n, {w_dim}) or (n, {num_ws}, {w_dim}), "
+                             "as latents() or project() return")
+        w = tf.convert_to_tensor(w)
         ws = generator.broadcast(w) if len(w.shape) == 2 else w
         return to_uint8(generator.synthesis(ws, training=False))
 
@@ -113,6 +128,8 @@ class StyleGANPipeline:
     def directions(self, k: int = 5, layers: str = "coarse", samples: int = 1000) -> Directions:
         """Closed-form factorisation (Shen & Zhou 2021): the top eigenvectors of A^T A, A the
         stacked (row-normalised) style affine weights of the chosen layers' convolutions."""
+        if isinstance(k, bool) or not isinstance(k, int | np.integer) or not 1 <= k <= self.model.w_dim:
+            raise UsageError(f"k {k!r}: use a whole number from 1 to {self.model.w_dim} (w's size)")
         if layers not in SEFA_LAYERS:
             raise UsageError(f"layers={layers!r}: use one of {', '.join(SEFA_LAYERS)}")
         synthesis = self.generator.synthesis

@@ -73,6 +73,13 @@ def check_seed(seed) -> int:
     return int(seed)
 
 
+def check_count(n, name: str = "n") -> int:
+    """A number of images: a whole number of at least 1, or a one-line UsageError."""
+    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
+        raise UsageError(f"{name} {n!r}: use a whole number of at least 1")
+    return int(n)
+
+
 def prompt_list(prompts) -> list[str]:
     """The prompts as a list of strings. One string is one prompt: ``list("crying cat")``
     would sample its ten characters."""
@@ -233,8 +240,7 @@ class TextToImagePipeline:
         so that a caller writing files holds one chunk in memory, whatever ``n``."""
         prompts = prompt_list(prompts)
         seed = check_seed(seed)
-        if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
-            raise UsageError(f"n {n!r}: use a whole number of at least 1")
+        n = check_count(n)
         check_sampling_options(options)
         options = self.check_style(options)
         if not prompts:
@@ -386,8 +392,7 @@ class TextToImagePipeline:
         """n images in chunks, with ``sample``'s noise for the seed: ``conditions(start, count)``
         gives a chunk's [(features, weight)] and its uint8 starting images (or None)."""
         seed = check_seed(seed)
-        if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
-            raise UsageError(f"n {n!r}: use a whole number of at least 1")
+        n = check_count(n)
         check_sampling_options(options)
         if progress is not None:
             options["callback"] = progress

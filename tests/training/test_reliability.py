@@ -104,6 +104,23 @@ def test_sampling_is_chunked_seeded_in_range_and_takes_empty_batches(trained_run
     assert pipe.sampling_calls(2 * SAMPLE_CHUNK + 1, num_steps=5) == 15
 
 
+def test_the_stylegan_pipeline_checks_counts_seeds_and_ws():
+    """It drew seed 2**40 as another seed (wrapped to 32 bits), a blank image for a NaN
+    truncation, and gave TensorFlow's errors for n=0, a prompt that is not a string or a w of
+    the wrong size."""
+    from emoji_t2i.pipelines.stylegan import StyleGANPipeline
+
+    pipe = StyleGANPipeline.from_preset()
+    for call, words in ((lambda: pipe.sample(0), "n 0"), (lambda: pipe.sample(1, seed=2**40), "seed 1099511627776"),
+                        (lambda: pipe.sample(1, truncation_psi=float("nan")), "truncation_psi nan"),
+                        (lambda: pipe.sample(1, prompt=None), "prompt None is NoneType"),
+                        (lambda: pipe.synthesize(np.zeros((2, 3))), r"w of shape \(2, 3\): give \(n, 128\)"),
+                        (lambda: pipe.directions(k=0), "k 0: use a whole number from 1 to 128")):
+        with pytest.raises(UsageError, match=words):
+            call()
+    assert pipe.synthesize(pipe.latents(2, seed=1)).shape == (2, 72, 72, 4)
+
+
 def test_savedmodel_checks_its_inputs_and_chunks_as_the_pipeline(trained_run, tmp_path):
     """A Python that imports TensorFlow alone loads the export: it refuses seeds out of range,
     takes empty, blank and odd prompts, and draws the pipeline's images in chunks; the export
@@ -319,16 +336,26 @@ def test_flags_take_the_spellings_people_type(emoji_folder, tmp_path):
         resolve("cgan", cls, {}, ["jit_compile=maybe"])
 
 
+OUTPUT_FLAG = {"emoji_t2i.project": "-o", "emoji_t2i.blend": "--figure", "emoji_t2i.directions": "--figure"}
+
+
 @pytest.mark.parametrize("module, argv, words", [
     ("emoji_t2i.project", ["photo.png", "--steps", "0"], "--steps 0"),
+    ("emoji_t2i.project", ["photo.png", "--edit=-1=2"], "a direction is a number from 0"),
     ("emoji_t2i.data.__main__", ["sheet", "-n", "0"], "-n 0"),
     ("emoji_t2i.data.__main__", ["styles", "-n", "-1"], "-n -1"),
+    ("emoji_t2i.blend", ["stylegan-emoji72", "stylegan-emoji72-google", "-n", "0"], "-n 0"),
+    ("emoji_t2i.blend", ["stylegan-emoji72", "stylegan-emoji72-google", "--truncation-psi", "nan"], "truncation_psi"),
+    ("emoji_t2i.directions", ["--preset", "stylegan-emoji72", "--seed", str(2**40)], "seed 1099511627776"),
+    ("emoji_t2i.directions", ["--preset", "stylegan-emoji72", "-k", "500"], "k 500"),
 ])
-def test_a_count_below_one_is_one_line(module, argv, words, tmp_path, capsys):
-    """A 0-step projection crashed on its empty loss list; an empty sheet was written as if drawn."""
+def test_a_count_or_number_out_of_range_is_one_line(module, argv, words, tmp_path, capsys):
+    """A 0-step projection crashed on its empty loss list; an empty sheet was written as if drawn;
+    the StyleGAN CLIs drew seed 2**40 as another seed, a NaN truncation as a blank figure, and
+    crashed on -n 0, -k above w's size and a negative direction."""
     import importlib
 
-    out = ["-o" if module.endswith("project") else "--out", str(tmp_path / "x.png")]
+    out = [OUTPUT_FLAG.get(module, "--out"), str(tmp_path / "x.png")]
     assert importlib.import_module(module).main([*argv, *out]) == 2
     assert words in one_error_line(capsys.readouterr().err)
     assert not (tmp_path / "x.png").exists()
