@@ -39,7 +39,7 @@ def options(setting: str) -> dict:
 def check(settings: list[str]) -> None:
     """Exits with evaluate's one-line error for a malformed setting, before any evaluation runs."""
     from emoji_t2i.errors import UsageError
-    from emoji_t2i.pipelines.text_to_image import check_sampling_options
+    from emoji_t2i.pipelines.checks import check_sampling_options
 
     try:
         for setting in settings:

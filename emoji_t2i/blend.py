@@ -31,8 +31,8 @@ def main(argv=None) -> int:
 
     quiet_tensorflow()
     from emoji_t2i.errors import EmojiT2IError
+    from emoji_t2i.pipelines.checks import check_count, check_sampling_options
     from emoji_t2i.pipelines.stylegan import StyleGANPipeline
-    from emoji_t2i.pipelines.text_to_image import check_count, check_sampling_options
     from emoji_t2i.plotting import save_grid
 
     try:

@@ -34,8 +34,8 @@ def main(argv=None) -> int:
 
     quiet_tensorflow()
     from emoji_t2i.errors import EmojiT2IError
+    from emoji_t2i.pipelines.checks import check_sampling_options, check_seed
     from emoji_t2i.pipelines.stylegan import SEFA_LAYERS, StyleGANPipeline
-    from emoji_t2i.pipelines.text_to_image import check_sampling_options, check_seed
     from emoji_t2i.plotting import save_grid
 
     if args.layers not in SEFA_LAYERS:

@@ -33,7 +33,7 @@ def open_diffusion_pipeline(args, output: Path):
     import random
 
     from emoji_t2i.pipelines import DEFAULT_PRESET, TextToImagePipeline
-    from emoji_t2i.pipelines.text_to_image import check_sampling_options, check_seed
+    from emoji_t2i.pipelines.checks import check_sampling_options, check_seed
 
     if args.n < 1:
         raise UsageError(f"-n {args.n}: use a whole number of at least 1")

@@ -83,7 +83,7 @@ def main(argv=None) -> int:
     from emoji_t2i.evaluation.protocol import comparison_styles
     from emoji_t2i.evaluation.report import evaluate
     from emoji_t2i.pipelines import TextToImagePipeline
-    from emoji_t2i.pipelines.text_to_image import check_sampling_options
+    from emoji_t2i.pipelines.checks import check_sampling_options
 
     try:
         options = parse_options(args.set)

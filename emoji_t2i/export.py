@@ -30,7 +30,8 @@ def export_pipeline(pipe, out: Path) -> Path:
     import tensorflow as tf
 
     from emoji_t2i.networks.condition import ANY_STYLE
-    from emoji_t2i.pipelines.text_to_image import MAX_SEED, sample_in_chunks
+    from emoji_t2i.pipelines.checks import MAX_SEED
+    from emoji_t2i.pipelines.text_to_image import sample_in_chunks
 
     model, tokenizer = pipe.model, pipe.tokenizer
     archive = keras.export.ExportArchive()

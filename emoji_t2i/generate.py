@@ -67,7 +67,7 @@ def main(argv=None) -> int:
 
     from emoji_t2i.errors import EmojiT2IError, UsageError
     from emoji_t2i.pipelines import DEFAULT_PRESET, TextToImagePipeline
-    from emoji_t2i.pipelines.text_to_image import check_sampling_options, check_seed
+    from emoji_t2i.pipelines.checks import check_sampling_options, check_seed
     from emoji_t2i.plotting import save_grid
 
     options = {k: v for k, v in (("num_steps", args.num_steps), ("guidance_scale", args.guidance_scale),

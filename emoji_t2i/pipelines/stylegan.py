@@ -24,15 +24,10 @@ import tensorflow as tf
 
 from emoji_t2i.data.images import to_uint8
 from emoji_t2i.errors import UsageError
+from emoji_t2i.pipelines.checks import check_count, check_sampling_options, check_seed
 from emoji_t2i.pipelines.presets import load_preset
 from emoji_t2i.pipelines.run_dir import RunError
-from emoji_t2i.pipelines.text_to_image import (
-    check_count,
-    check_sampling_options,
-    check_seed,
-    initial_noise,
-    load_run_model,
-)
+from emoji_t2i.pipelines.text_to_image import initial_noise, load_run_model
 
 DEFAULT_STYLEGAN = "stylegan-emoji72"
 SEFA_LAYERS = {"coarse": (9, 18), "middle": (36,), "fine": (72,), "all": (9, 18, 36, 72)}

@@ -26,6 +26,7 @@ from emoji_t2i import CHANNELS, IMAGE_SIZE
 from emoji_t2i.data.images import to_uint8, to_uint8_tensor, to_unit_range
 from emoji_t2i.errors import UsageError
 from emoji_t2i.models import build_model
+from emoji_t2i.pipelines.checks import check_count, check_sampling_options, check_seed, prompt_list
 from emoji_t2i.pipelines.editing import (
     SDEDIT_MASHUP_STRENGTH,
     blend_premultiplied,
@@ -36,7 +37,6 @@ from emoji_t2i.pipelines.editing import (
 from emoji_t2i.pipelines.editing_options import DEFAULT_MASHUP, EMOJIFY_STRENGTH, MASHUP_METHODS
 from emoji_t2i.pipelines.presets import DEFAULT_PRESET, STYLES_PRESET, load_preset
 from emoji_t2i.pipelines.run_dir import RunDir, RunError
-from emoji_t2i.schedulers import ConditionAnnealing
 from emoji_t2i.text.eager_graph import trace_eager_calls
 from emoji_t2i.text.tokenizers import known_fractions, load_tokenizer, sequence_length
 
@@ -56,7 +56,6 @@ def load_run_model(path: str | Path, model_name: str | None = None):
 
 
 SAMPLE_CHUNK = 64  # examples per model call: bounded memory for any -n
-MAX_SEED = 2**31 - 1  # seeds are int32 inside the graph; larger ones would wrap
 
 
 def initial_noise(count, shape, seed, chunk=0):
@@ -64,58 +63,6 @@ def initial_noise(count, shape, seed, chunk=0):
     (the first chunk's is the noise every earlier version drew for the seed)."""
     key = tf.stack([tf.cast(seed, tf.int32), tf.cast(chunk, tf.int32)])
     return tf.random.stateless_normal([count, *shape], seed=key)
-
-
-def check_seed(seed) -> int:
-    """A seed in 0..MAX_SEED, or a one-line UsageError (a larger one would wrap to another)."""
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or not 0 <= int(seed) <= MAX_SEED:
-        raise UsageError(f"seed {seed!r}: use a whole number from 0 to {MAX_SEED}")
-    return int(seed)
-
-
-def check_count(n, name: str = "n") -> int:
-    """A number of images: a whole number of at least 1, or a one-line UsageError."""
-    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
-        raise UsageError(f"{name} {n!r}: use a whole number of at least 1")
-    return int(n)
-
-
-def prompt_list(prompts) -> list[str]:
-    """The prompts as a list of strings. One string is one prompt: ``list("crying cat")``
-    would sample its ten characters."""
-    if isinstance(prompts, str):
-        return [prompts]
-    try:
-        prompts = list(prompts)
-    except TypeError:
-        raise UsageError(f"prompts {prompts!r:.60}: give a string or a list of strings, "
-                         "e.g. ['crying cat', 'pizza']") from None
-    for index, prompt in enumerate(prompts):
-        if not isinstance(prompt, str):
-            raise UsageError(f"prompts[{index}] is {type(prompt).__name__} {prompt!r:.40}: prompts are strings, "
-                             "e.g. ['crying cat', 'pizza']")
-    return prompts
-
-
-def check_sampling_options(options: dict) -> None:
-    """One-line errors for sampling options that would silently give blank images."""
-    steps = options.get("num_steps")
-    if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int | np.integer) or steps < 1):
-        raise UsageError(f"num_steps {steps!r}: use a whole number of at least 1")
-    for key in ("guidance_scale", "temperature", "truncation_psi"):
-        value = options.get(key)
-        if value is not None and not (isinstance(value, int | float | np.number) and math.isfinite(value)):
-            raise UsageError(f"{key} {value!r}: use a finite number")
-    interval = options.get("guidance_interval")
-    if interval is not None and not (
-            len(interval) == 2 and all(isinstance(g, int | float | np.number) and math.isfinite(g) for g in interval)
-            and 0 <= interval[0] < interval[1]):
-        raise UsageError(f"guidance_interval {interval!r}: give (low, high) noise levels with 0 <= low < high, "
-                         "e.g. (0.28, 5.42)")
-    ConditionAnnealing.parse(options.get("condition_annealing"))
-    top_k = options.get("top_k")
-    if top_k is not None and (not isinstance(top_k, int | np.integer) or top_k < 0):
-        raise UsageError(f"top_k {top_k!r}: use a whole number, 0 for all tokens")
 
 
 def sample_in_chunks(model, tokenizer, prompts, seed, **options):

@@ -12,6 +12,7 @@ import math
 
 from emoji_t2i.data.balance import check_balance
 from emoji_t2i.errors import UsageError
+from emoji_t2i.pipelines.checks import check_sampling_options
 
 TRAINING_KEYS = {
     # key: (default, help)
@@ -33,6 +34,8 @@ TRAINING_KEYS = {
     "style": ("", "train on these styles only, comma-separated (google,twitter; '' for all)"),
     "vendor": ("", "the old name of style (runs made before styles existed record it)"),
 }
+SAMPLING_KEYS = {"num_steps", "guidance_scale", "guidance_interval", "condition_annealing", "temperature", "top_k",
+                 "truncation_psi"}
 RUN_DEFAULTS = {"epochs": 6, "batch_size": 64, "seed": 0, "precision": None,
                 "strategy": "default", "steps_per_epoch": None, "data": "embedded"}
 
@@ -43,9 +46,19 @@ def parse_value(text: str):
         return json.loads(text)
     except json.JSONDecodeError:
         pass
-    if "," in text and all(p.strip().lstrip("-").isdigit() for p in text.split(",")):
-        return [int(p) for p in text.split(",")]
+    if "," in text:  # 8,16 or 0.28,5.42: a list of numbers
+        parts = [_number(p) for p in text.split(",")]
+        if all(part is not None for part in parts):
+            return parts
     return text
+
+
+def _number(text: str):
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError:
+        return None
+    return value if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 def parse_setting(key: str, text: str, default):
@@ -62,6 +75,22 @@ def parse_setting(key: str, text: str, default):
     if numeric and (key == "lr" or key.endswith("_lr")) and not 0 < value < math.inf:
         # a negative rate climbs the loss, and nan poisons every weight at the first step
         raise UsageError(f"--set {key}={text}: a learning rate is a positive number (default {default})")
+    if isinstance(default, list) and default:
+        return _list_setting(key, text, value, default)
+    return value
+
+
+def _list_setting(key: str, text: str, value, default: list) -> list:
+    """A list key takes one value as a list of one (``widths=8``); a list of sizes (channels,
+    widths) takes whole numbers of at least 1."""
+    if isinstance(value, str):
+        value = [part.strip() for part in value.split(",") if part.strip()]
+    elif not isinstance(value, list):
+        value = [value]
+    sizes = all(isinstance(d, int) and not isinstance(d, bool) for d in default)
+    if sizes and not (value and all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in value)):
+        raise UsageError(f"--set {key}={text}: {key} takes whole numbers of at least 1, comma-separated "
+                         f"(default {','.join(map(str, default))})")
     return value
 
 
@@ -105,6 +134,11 @@ def resolve(model_name: str, model_class, cli: dict, overrides: list[str],
             raise UsageError(f"--set {key}: unknown for model {model_name}; known keys: {known}")
     check_balance(str(training["balance"]), "--set balance=")  # before any data or model loads
     set_keys = {item.split("=", 1)[0].strip() for item in overrides}
+    for key in sorted(set_keys & SAMPLING_KEYS & set(hparams)):  # num_steps=0 trained, then drew blanks
+        try:
+            check_sampling_options({key: hparams[key]})
+        except UsageError as e:
+            raise UsageError(f"--set {key}: {e}") from None
     from emoji_t2i.text.encoders import tokenizer_for  # imports TensorFlow; --resume under JAX needs none
 
     tokenizer = tokenizer_for(str(hparams.get("text_encoder")))

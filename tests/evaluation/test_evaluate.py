@@ -102,7 +102,7 @@ def test_cli_refuses_too_few_samples(tmp_path, capsys):
 
 def test_set_parses_numbers_and_comma_joined_numbers_as_the_pipeline_takes_them():
     from emoji_t2i.evaluate import parse_options
-    from emoji_t2i.pipelines.text_to_image import check_sampling_options
+    from emoji_t2i.pipelines.checks import check_sampling_options
 
     options = parse_options(["num_steps=10", "guidance_scale=1.5", "guidance_interval=0.28,5.42",
                              "condition_annealing=0.5,1.5,0.5", "sampler=dpm_solver_3m", "style=a,b"])

@@ -334,6 +334,23 @@ def test_flags_take_the_spellings_people_type(emoji_folder, tmp_path):
         assert resolve("cgan", cls, {}, [f"jit_compile={text}"])["training"]["jit_compile"] is want
     with pytest.raises(UsageError, match="jit_compile takes true or false"):
         resolve("cgan", cls, {}, ["jit_compile=maybe"])
+    # a list key takes one value as a list of one (it was a TypeError deep in the model), and
+    # comma lists of decimals as numbers (they were one string)
+    assert resolve("cgan", cls, {}, ["g_channels=16"])["hparams"]["g_channels"] == [16]
+    diffusion = get_model_class("diffusion")
+    assert resolve("diffusion", diffusion, {}, ["guidance_interval=0.28,5.42"])["hparams"]["guidance_interval"] == [
+        0.28, 5.42]
+    for setting, words in (("g_channels=0,8", "g_channels takes whole numbers of at least 1"),
+                           ("d_channels=wide", "d_channels takes whole numbers")):
+        with pytest.raises(UsageError, match=words):
+            resolve("cgan", cls, {}, [setting])
+    # sampling options are checked as generate checks them: a run took num_steps=0 and trained,
+    # though 0 steps draw blank images
+    for setting, words in (("num_steps=0", "--set num_steps: num_steps 0"),
+                           ("guidance_interval=5,1", "--set guidance_interval: .* 0 <= low < high"),
+                           ("condition_annealing=1,2", "--set condition_annealing: .* three numbers")):
+        with pytest.raises(UsageError, match=words):
+            resolve("diffusion", diffusion, {}, [setting])
 
 
 OUTPUT_FLAG = {"emoji_t2i.project": "-o", "emoji_t2i.blend": "--figure", "emoji_t2i.directions": "--figure"}
