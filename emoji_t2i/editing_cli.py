@@ -20,12 +20,14 @@ def add_diffusion_arguments(parser) -> None:
     parser.add_argument("--guidance-scale", type=float, help="classifier-free guidance (default: the model's)")
     parser.add_argument("--sampler", choices=("dpm_solver", "dpm_solver_3m", "ddim", "ddpm"),
                         help="sampler (default dpm_solver)")
+    parser.add_argument("--style", help="a model with styles (--preset diffusion-emoji72-styles): draw in this "
+                                        "style (google, twitter, openmoji, fluent_flat, ...; default any)")
     parser.add_argument("-o", "--output", type=Path, help="captioned grid PNG")
 
 
 def diffusion_options(args) -> dict:
     return {k: v for k, v in (("num_steps", args.num_steps), ("guidance_scale", args.guidance_scale),
-                              ("sampler", args.sampler)) if v is not None}
+                              ("sampler", args.sampler), ("style", args.style)) if v is not None}
 
 
 def open_diffusion_pipeline(args, output: Path):
@@ -43,6 +45,7 @@ def open_diffusion_pipeline(args, output: Path):
     check_image_output(output, "-o")
     pipe = (TextToImagePipeline.from_run(args.run) if args.run
             else TextToImagePipeline.from_preset(args.preset or DEFAULT_PRESET))
+    pipe.check_style(diffusion_options(args))  # before sampling: names the model that has styles
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**31 - 1)
     if args.seed is None:
         print(f"seed {seed} (pass --seed {seed} to get these images again)")

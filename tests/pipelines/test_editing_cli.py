@@ -16,6 +16,10 @@ def test_mashup_writes_a_row_per_mix_with_the_prompts_at_the_ends(tmp_path, caps
     assert grid.shape[0] > 3 * 144 and grid.shape[1] > 2 * 144  # three rows of two enlarged emoji
     assert mashup.main(["ghost", "grinning face", "--mix", "2", "-o", str(out)]) == 2
     assert "--mix 2.0: use a number from 0 to 1" in capsys.readouterr().err
+    # --style as generate takes it (the options mashup samples with), refused in one line before
+    # sampling by a model without styles; drawing in a style: tests/pipelines/test_styles.py
+    assert mashup.main(["ghost", "grinning face", "--style", "openmoji", "-o", str(out)]) == 2
+    assert "has no styles" in capsys.readouterr().err
 
 
 def test_emojify_writes_the_crop_then_the_emoji_and_names_a_bad_photo(tmp_path, capsys):
