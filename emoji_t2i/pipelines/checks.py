@@ -59,9 +59,9 @@ def check_sampling_options(options: dict) -> None:
             and 0 <= interval[0] < interval[1]):
         raise UsageError(f"guidance_interval {interval!r}: give (low, high) noise levels with 0 <= low < high, "
                          "e.g. (0.28, 5.42)")
-    from emoji_t2i.schedulers import ConditionAnnealing  # Keras: only where it is asked for
-
     if options.get("condition_annealing") is not None:
+        from emoji_t2i.schedulers import ConditionAnnealing  # imports Keras: only where it is asked for
+
         ConditionAnnealing.parse(options["condition_annealing"])
     top_k = options.get("top_k")
     if top_k is not None and (not isinstance(top_k, int | np.integer) or top_k < 0):
