@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from emoji_t2i.console import check_image_output
-from emoji_t2i.errors import UsageError
 
 
 def add_diffusion_arguments(parser) -> None:
@@ -35,10 +34,9 @@ def open_diffusion_pipeline(args, output: Path):
     import random
 
     from emoji_t2i.pipelines import DEFAULT_PRESET, TextToImagePipeline
-    from emoji_t2i.pipelines.checks import check_sampling_options, check_seed
+    from emoji_t2i.pipelines.checks import check_count, check_sampling_options, check_seed
 
-    if args.n < 1:
-        raise UsageError(f"-n {args.n}: use a whole number of at least 1")
+    check_count(args.n, "-n")
     if args.seed is not None:
         check_seed(args.seed)
     check_sampling_options(diffusion_options(args))
