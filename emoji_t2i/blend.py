@@ -33,10 +33,11 @@ def main(argv=None) -> int:
     from emoji_t2i.errors import EmojiT2IError
     from emoji_t2i.pipelines.checks import check_count, check_sampling_options
     from emoji_t2i.pipelines.stylegan import StyleGANPipeline
-    from emoji_t2i.plotting import save_grid
+    from emoji_t2i.plotting import MAX_GRID, check_grid_size, save_grid
 
     try:
         check_count(args.n, "-n")
+        check_grid_size(args.n * (len(LEVELS) + 2), f"-n {args.n}", f"use -n {MAX_GRID // (len(LEVELS) + 2)} or fewer")
         check_sampling_options({"truncation_psi": args.truncation_psi})
         check_image_output(args.figure, "--figure")
         first, second = StyleGANPipeline.load(args.first), StyleGANPipeline.load(args.second)

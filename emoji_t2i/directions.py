@@ -14,6 +14,8 @@ import argparse
 import sys
 from pathlib import Path
 
+EDIT_STEPS = (-3, -2, -1, 0, 1, 2, 3)  # a direction's columns, in standard deviations
+
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m emoji_t2i.directions", description=__doc__,
@@ -36,7 +38,7 @@ def main(argv=None) -> int:
     from emoji_t2i.errors import EmojiT2IError
     from emoji_t2i.pipelines.checks import check_sampling_options, check_seed
     from emoji_t2i.pipelines.stylegan import SEFA_LAYERS, StyleGANPipeline
-    from emoji_t2i.plotting import save_grid
+    from emoji_t2i.plotting import MAX_GRID, check_grid_size, save_grid
 
     if args.layers not in SEFA_LAYERS:
         print(f"error: --layers {args.layers}: use one of {', '.join(SEFA_LAYERS)}", file=sys.stderr)
@@ -44,6 +46,7 @@ def main(argv=None) -> int:
     figure = args.figure or (args.run / "directions.png" if args.run else Path("directions.png"))
     try:
         check_seed(args.seed)
+        check_grid_size(args.k * len(EDIT_STEPS), f"-k {args.k}", f"use -k {MAX_GRID // len(EDIT_STEPS)} or fewer")
         check_sampling_options({"truncation_psi": args.truncation_psi})
         pipe = StyleGANPipeline.from_run(args.run) if args.run else StyleGANPipeline.from_preset(args.preset)
         check_image_output(figure, "--figure")
@@ -56,7 +59,7 @@ def main(argv=None) -> int:
         print(f"wrote {args.run / 'directions.npz'}")
     import numpy as np
 
-    steps = np.linspace(-3, 3, 7)
+    steps = np.array(EDIT_STEPS)
     w = pipe.latents(1, args.seed, truncation_psi=args.truncation_psi)
     rows = [pipe.edit(w, directions, np.eye(args.k)[i] * s)[0] for i in range(args.k) for s in steps]
     images = pipe.synthesize(np.stack(rows))

@@ -29,14 +29,17 @@ def diffusion_options(args) -> dict:
                               ("sampler", args.sampler), ("style", args.style)) if v is not None}
 
 
-def open_diffusion_pipeline(args, output: Path):
-    """Checks that need no model (seed, options, -n, the output), then the pipeline; the seed."""
+def open_diffusion_pipeline(args, output: Path, rows: int):
+    """Checks that need no model (seed, options, -n, a grid of ``rows`` x -n, the output), then
+    the pipeline; the seed."""
     import random
 
     from emoji_t2i.pipelines import DEFAULT_PRESET, TextToImagePipeline
     from emoji_t2i.pipelines.checks import check_count, check_sampling_options, check_seed
+    from emoji_t2i.plotting import MAX_GRID, check_grid_size
 
     check_count(args.n, "-n")
+    check_grid_size(rows * args.n, f"-n {args.n} x {rows} rows", f"use -n {max(1, MAX_GRID // rows)} or fewer")
     if args.seed is not None:
         check_seed(args.seed)
     check_sampling_options(diffusion_options(args))

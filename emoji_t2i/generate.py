@@ -16,8 +16,6 @@ import re
 import sys
 from pathlib import Path
 
-MAX_GRID = 1024  # images in one grid PNG; more go to --out-dir, one file each
-
 
 def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")[:40] or "prompt"
@@ -65,10 +63,10 @@ def main(argv=None) -> int:
     from PIL import Image
     from tqdm.auto import tqdm
 
-    from emoji_t2i.errors import EmojiT2IError, UsageError
+    from emoji_t2i.errors import EmojiT2IError
     from emoji_t2i.pipelines import DEFAULT_PRESET, TextToImagePipeline
     from emoji_t2i.pipelines.checks import check_sampling_options, check_seed
-    from emoji_t2i.plotting import save_grid
+    from emoji_t2i.plotting import check_grid_size, save_grid
 
     options = {k: v for k, v in (("num_steps", args.num_steps), ("guidance_scale", args.guidance_scale),
                                  ("sampler", args.sampler), ("temperature", args.temperature),
@@ -83,9 +81,7 @@ def main(argv=None) -> int:
         if args.out_dir:
             check_writable(args.out_dir, "--out-dir", folder=True)
         else:
-            if count > MAX_GRID:
-                raise UsageError(f"-n {args.n}: {count} images are too many for one grid PNG (at most "
-                                    f"{MAX_GRID}); write them one file each with --out-dir DIR")
+            check_grid_size(count, f"-n {args.n}", "write them one file each with --out-dir DIR")
             check_image_output(args.output or Path("samples.png"), "-o")
         pipe = (TextToImagePipeline.from_run(args.run) if args.run
                 else TextToImagePipeline.from_preset(args.preset or DEFAULT_PRESET))

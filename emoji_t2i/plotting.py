@@ -8,6 +8,18 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from emoji_t2i.errors import UsageError
+
+# images in one grid PNG: a sheet of every embedded emoji would be 277,000 pixels tall, past
+# what image viewers open and past Pillow's own decompression-bomb limit
+MAX_GRID = 1024
+
+
+def check_grid_size(count: int, what: str, fix: str) -> None:
+    """A one-line UsageError, before any work, when a grid would hold more than MAX_GRID images."""
+    if count > MAX_GRID:
+        raise UsageError(f"{what}: {count} images are too many for one grid PNG (at most {MAX_GRID}); {fix}")
+
 
 def _checkerboard(size: int, cell: int = 8) -> Image.Image:
     """Transparency shows as a light checkerboard, as image editors show it."""

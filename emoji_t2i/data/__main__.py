@@ -79,7 +79,7 @@ def _styles(args) -> None:
     """The same emoji in every style: one column per style, one row per emoji."""
     import numpy as np
 
-    from emoji_t2i.plotting import save_grid
+    from emoji_t2i.plotting import MAX_GRID, check_grid_size, save_grid
 
     ds = load_dataset(args.data)
     styles = sorted(set(ds.metadata["style"].tolist()), key=lambda s: -int(np.sum(ds.metadata["style"] == s)))
@@ -89,6 +89,7 @@ def _styles(args) -> None:
     everywhere = sorted(c for c, by_style in rows_of.items() if len(by_style) == len(styles))
     picked = np.random.default_rng(args.seed).choice(everywhere, size=min(args.n, len(everywhere)),
                                                      replace=False)
+    check_grid_size(len(picked) * len(styles), f"-n {args.n}", f"use -n {MAX_GRID // len(styles)} or fewer")
     rows = [rows_of[c][s] for c in picked for s in styles]
     captions = [s if k < len(styles) else "" for k, s in enumerate(styles * len(picked))]
     path = save_grid(args.out, ds.images[rows], captions, columns=len(styles), scale=1, caption_lines=1,
@@ -125,9 +126,14 @@ def main(argv=None) -> int:
     try:
         if args.command in ("sheet", "styles"):
             from emoji_t2i.console import check_image_output
+            from emoji_t2i.plotting import MAX_GRID, check_grid_size
 
             if args.n < 1:
                 raise UsageError(f"-n {args.n}: use a whole number of at least 1")
+            if args.seed < 0:  # numpy's generators take no negative seed
+                raise UsageError(f"--seed {args.seed}: use a whole number of at least 0")
+            if args.command == "sheet":
+                check_grid_size(args.n, f"-n {args.n}", f"use -n {MAX_GRID} or fewer")
             check_image_output(args.out, "--out")
         if args.command == "build":
             from emoji_t2i.data.build import build

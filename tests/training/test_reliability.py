@@ -353,7 +353,8 @@ def test_flags_take_the_spellings_people_type(emoji_folder, tmp_path):
             resolve("diffusion", diffusion, {}, [setting])
 
 
-OUTPUT_FLAG = {"emoji_t2i.project": "-o", "emoji_t2i.blend": "--figure", "emoji_t2i.directions": "--figure"}
+OUTPUT_FLAG = {"emoji_t2i.project": "-o", "emoji_t2i.blend": "--figure", "emoji_t2i.directions": "--figure",
+               "emoji_t2i.mashup": "-o"}
 
 
 @pytest.mark.parametrize("module, argv, words", [
@@ -365,11 +366,19 @@ OUTPUT_FLAG = {"emoji_t2i.project": "-o", "emoji_t2i.blend": "--figure", "emoji_
     ("emoji_t2i.blend", ["stylegan-emoji72", "stylegan-emoji72-google", "--truncation-psi", "nan"], "truncation_psi"),
     ("emoji_t2i.directions", ["--preset", "stylegan-emoji72", "--seed", str(2**40)], "seed 1099511627776"),
     ("emoji_t2i.directions", ["--preset", "stylegan-emoji72", "-k", "500"], "k 500"),
+    ("emoji_t2i.data.__main__", ["sheet", "--seed", "-1"], "--seed -1"),
+    ("emoji_t2i.data.__main__", ["sheet", "-n", "30000"], "-n 30000: 30000 images are too many for one grid PNG"),
+    ("emoji_t2i.data.__main__", ["styles", "-n", "500"], "use -n 128 or fewer"),
+    ("emoji_t2i.blend", ["stylegan-emoji72", "stylegan-emoji72-google", "-n", "500"],
+     "2500 images are too many for one grid PNG (at most 1024); use -n 204 or fewer"),
+    ("emoji_t2i.directions", ["--preset", "stylegan-emoji72", "-k", "200"], "-k 200: 1400 images are too many"),
+    ("emoji_t2i.mashup", ["cat", "dog", "-n", "400"], "-n 400 x 3 rows: 1200 images are too many"),
 ])
 def test_a_count_or_number_out_of_range_is_one_line(module, argv, words, tmp_path, capsys):
     """A 0-step projection crashed on its empty loss list; an empty sheet was written as if drawn;
     the StyleGAN CLIs drew seed 2**40 as another seed, a NaN truncation as a blank figure, and
-    crashed on -n 0, -k above w's size and a negative direction."""
+    crashed on -n 0, -k above w's size and a negative direction. A sheet of every emoji was
+    written 277,000 pixels tall, past what viewers open; a negative sheet seed was numpy's traceback."""
     import importlib
 
     out = [OUTPUT_FLAG.get(module, "--out"), str(tmp_path / "x.png")]
