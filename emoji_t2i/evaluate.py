@@ -86,6 +86,8 @@ def main(argv=None) -> int:
     from emoji_t2i.pipelines.checks import check_sampling_options
 
     try:
+        if not 0 <= args.seed <= sources.MAX_EVAL_SEED:  # numpy refused a negative one, the pipeline a large one, late
+            raise UsageError(f"--seed {args.seed}: use a whole number from 0 to {sources.MAX_EVAL_SEED}")
         options = parse_options(args.set)
         check_sampling_options(options)  # before the data, the model and the judges load
         check_writable(args.out, "--out", folder=True)
@@ -93,9 +95,13 @@ def main(argv=None) -> int:
         if args.run or args.preset:
             pipe = (TextToImagePipeline.from_run(args.run) if args.run
                     else TextToImagePipeline.from_preset(args.preset))
+            options = pipe.check_options(options)  # a key the model does not take, before the judges load
             source = sources.PipelineSource(pipe, args.run or args.preset, options,
                                             styles=comparison_styles(ds, args.reference_style))
         else:
+            if options:
+                raise UsageError(f"--set {args.set[0]}: --{'real' if args.real else 'noise'} samples no model; "
+                                 "sampling options go with --run or --preset")
             source = sources.RealSource(ds) if args.real else sources.NoiseSource()
         judges = Judges.load(args.judges or JUDGES_DIR)
         report = evaluate(source, ds, judges, args.samples, args.seed, args.out, args.reference_style,

@@ -16,6 +16,11 @@ from emoji_t2i import CHANNELS, IMAGE_SIZE
 from emoji_t2i.data import EmojiDataset
 from emoji_t2i.errors import UsageError
 from emoji_t2i.evaluation.protocol import PromptSet
+from emoji_t2i.pipelines.checks import MAX_SEED
+
+# a pipeline's seed is derived from the evaluation's: seed * 1000 + k (k < 1000) for a chunk,
+# that times 8 plus the style's index for a model with styles; all must stay within MAX_SEED
+MAX_EVAL_SEED = (MAX_SEED - 7999) // 8000
 
 
 class PipelineSource:

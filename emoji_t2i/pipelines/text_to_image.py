@@ -130,6 +130,18 @@ class TextToImagePipeline:
         """The style names ``sample(..., style=...)`` takes; empty for a model without styles."""
         return tuple(getattr(self.model, "styles", ()))
 
+    def check_options(self, options: dict) -> dict:
+        """``options`` checked as sampling takes them, in one line each before any work: values
+        in range, keys this model takes (a misspelt one was a ``TypeError`` deep in sampling)
+        and the style (``check_style``)."""
+        check_sampling_options(options)
+        unknown = sorted(set(options) - set(self.options) - {"style"})
+        if unknown:
+            takes = ", ".join(self.options) or "none"
+            raise UsageError(f"sampling option {unknown[0]!r}: a {self.config.get('model')} model does not take it "
+                             f"(its options: {takes})")
+        return self.check_style(options)
+
     def check_style(self, options: dict) -> dict:
         """``options`` without a "style" the model cannot take; a one-line error for a real one."""
         style = options.get("style")
@@ -188,8 +200,7 @@ class TextToImagePipeline:
         prompts = prompt_list(prompts)
         seed = check_seed(seed)
         n = check_count(n)
-        check_sampling_options(options)
-        options = self.check_style(options)
+        options = self.check_options(options)
         if not prompts:
             return
         self.check_prompts(prompts)
@@ -207,8 +218,7 @@ class TextToImagePipeline:
         of ``SAMPLE_CHUNK`` images: what a server batching its users runs. Each request gets
         the images ``sample([prompt], seed=seed, n=n)`` gives it alone, up to float rounding in
         a larger batch (at most 1/255 in tests/pipelines/test_editing.py); n <= SAMPLE_CHUNK."""
-        check_sampling_options(options)
-        options = self.check_style(options)
+        options = self.check_options(options)
         requests = [(prompt_list([p])[0], int(n), check_seed(s)) for p, n, s in requests]
         for _, n, _ in requests:
             if not 1 <= n <= SAMPLE_CHUNK:
@@ -262,7 +272,7 @@ class TextToImagePipeline:
         if method not in MASHUP_METHODS:
             raise UsageError(f"mash-up method {method!r}: use one of {', '.join(MASHUP_METHODS)}")
         mixes = check_fractions(mix, "mix")
-        options = self.check_style(options)
+        options = self.check_options(options)
         a, b = self.text_features([self._prompt(first), self._prompt(second)], options.pop("style", None))
         ends = {}
 
@@ -309,7 +319,7 @@ class TextToImagePipeline:
         self._need_editing("emojify")
         (strength,) = check_fractions(strength, "strength")
         start_image = prepare_photo(image)
-        options = self.check_style(options)
+        options = self.check_options(options)
         features = self.text_features([self._prompt(prompt)], options.pop("style", None))
         return self._edit(lambda start, count: ([(_rows(features[0], count), 1.0)],
                                                 np.repeat(start_image[None], count, 0)),

@@ -87,6 +87,12 @@ def test_cli_evaluates_a_trained_run(tmp_path, eval_run, small_judges, capsys):
     (["--run", "no/such/run"], "no/such/run"),
     (["--noise", "--judges", "no/judges"], "train_judges"),
     (["--preset", "diffusion-emoji72", "--set", "guidance_interval=5.42,0.28"], "guidance_interval"),
+    # a misspelt key was a TypeError traceback once sampling began; noise took options it ignored
+    (["--preset", "diffusion-emoji72", "--set", "num_step=8"], "sampling option 'num_step': a diffusion model"),
+    (["--noise", "--set", "num_steps=8"], "--set num_steps=8: --noise samples no model"),
+    # numpy's traceback for a negative seed; a large one failed in the pipeline, late
+    (["--noise", "--seed", "-1"], "--seed -1: use a whole number from 0 to 268434"),
+    (["--preset", "diffusion-emoji72", "--seed", "300000"], "--seed 300000"),
 ])
 def test_cli_bad_input_is_one_clear_line(tmp_path, capsys, argv, message):
     assert main([*argv, "--out", str(tmp_path / "x")]) == 2

@@ -91,6 +91,13 @@ def test_editing_refuses_bad_values_in_one_line(pipe, tiny):
         pipe.mashup("ghost", None)
     with pytest.raises(UsageError, match="dtype float64"):
         pipe.emojify(np.zeros((10, 10, 3)), "ghost")
+    # a misspelt sampling option was a TypeError from inside sampling, after the text was encoded
+    for call in (lambda: pipe.sample(["ghost"], num_step=2), lambda: pipe.mashup("ghost", "red apple", guidance=2),
+                 lambda: pipe.emojify(tiny.images[0], "ghost", temperature=1.0),
+                 lambda: pipe.sample_many([("ghost", 1, 0)], sampler_name="ddim")):
+        with pytest.raises(UsageError, match="sampling option '.*': a diffusion model does not take it "
+                                             r"\(its options: num_steps, guidance_scale"):
+            call()
 
 
 def test_editing_needs_a_diffusion_model(pipe):
