@@ -81,6 +81,9 @@ def check_writable(path: Path, flag: str, folder: bool = False) -> None:
     nothing behind that was not there."""
     path = Path(path)
     probe = path / ".emoji_t2i-write-test" if folder else path
+    blocking = next((p for p in probe.parents if p.exists() and not p.is_dir()), None)
+    if blocking is not None:  # OSError would say only "File exists" or "Not a directory"
+        raise UsageError(f"{flag} {path}: {blocking} is a file, not a folder; choose another path")
     created = [p for p in [*reversed(probe.parents), probe] if not p.exists()]
     try:
         probe.parent.mkdir(parents=True, exist_ok=True)

@@ -152,6 +152,8 @@ def main(argv=None) -> int:
     from emoji_t2i.pipelines import RunDir, RunError, TextToImagePipeline, load_preset, load_run_model, run_metadata
 
     try:
+        if args.out.exists() and not args.out.is_dir():
+            raise RunError(f"--out {args.out} is a file; choose a new folder")
         if args.out.exists() and any(args.out.iterdir()):
             raise RunError(f"--out {args.out} is not empty; choose a new folder")
         check_writable(args.out, "--out", folder=True)  # before the model loads and traces

@@ -176,6 +176,14 @@ def _run_config(args, on_resume, required: tuple[str, str], defaults: dict, opti
     """The run's config: read back from ``--out`` with ``--resume`` (the ``on_resume`` options
     given override it), else ``defaults`` with the ``options`` given; None after a one-line
     error when neither can be (no run to resume, a run already there, a required option missing)."""
+    from emoji_t2i.console import check_writable
+    from emoji_t2i.errors import UsageError
+
+    try:
+        check_writable(args.out, "--out", folder=True)  # before minutes of training, not at the first checkpoint
+    except UsageError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return None
     config_path = args.out / "config.json"
     if args.resume:
         if not config_path.exists():
@@ -376,7 +384,7 @@ def main(argv=None) -> int:
         return _train(args)
     if args.command == "distill":
         return _distill(args)
-    from emoji_t2i.console import quiet_tensorflow
+    from emoji_t2i.console import check_writable, quiet_tensorflow
 
     quiet_tensorflow()
     from emoji_t2i.errors import EmojiT2IError, MissingFile
@@ -386,6 +394,7 @@ def main(argv=None) -> int:
     try:
         if args.command == "bundle":  # before the preset and the data load
             check_bundle_counts(args)
+        check_writable(args.out, "--out", folder=True)
         if args.command == "bundle" and read_preset(args.init_from, "--init-from")["model"] == "stylegan":
             meta = write_stylegan_bundle(args.init_from, args.out, args.data, args.style, args.limit, args.parts,
                                          command="python -m emoji_t2i.train_jax " + shlex.join(argv or sys.argv[1:]))

@@ -391,6 +391,9 @@ def test_a_count_or_number_out_of_range_is_one_line(module, argv, words, tmp_pat
     ("emoji_t2i.export", ["--preset", "diffusion-emoji72-fast", "--out", f"{UNWRITABLE}/saved"], "--out /proc"),
     ("emoji_t2i.evaluate", ["--preset", "diffusion-emoji72", "--samples", "10", "--out", f"{UNWRITABLE}/eval"],
      "--out /proc"),
+    ("emoji_t2i.export", ["--preset", "diffusion-emoji72-fast", "--out", "{tmp}/a_file"], "a_file is a file"),
+    ("emoji_t2i.evaluate", ["--noise", "--out", "{tmp}/a_file/eval"], "a_file is a file, not a folder"),
+    ("emoji_t2i.train_jax", ["bundle", "--identities", "3", "--out", "{tmp}/a_file"], "a_file is a file, not a folder"),
     ("emoji_t2i.train_jax", ["bundle", "--identities", "0", "--out", "{tmp}/bundle"], "--identities 0"),
     ("emoji_t2i.train_jax", ["bundle", "--identities", "-3", "--out", "{tmp}/bundle"], "--identities -3"),
     ("emoji_t2i.train_jax", ["bundle", "--parts", "0", "--out", "{tmp}/bundle"], "--parts 0"),
@@ -414,7 +417,9 @@ def test_export_evaluate_train_and_bundle_refuse_before_loading_anything(module,
     The JAX trainers check their numbers before the bundle: a GPU call is minutes long."""
     import importlib
 
+    (tmp_path / "a_file").write_text("kept")  # an --out that names a file was "[Errno 20] Not a directory"
     started = time.perf_counter()
     assert importlib.import_module(module).main([a.format(tmp=tmp_path) for a in argv]) == 2
     assert words in one_error_line(capsys.readouterr().err)
     assert not (tmp_path / "bundle").exists() and time.perf_counter() - started < 30
+    assert (tmp_path / "a_file").read_text() == "kept"
