@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import shutil
 import sys
@@ -124,6 +125,12 @@ def main(argv=None) -> int:
 
 
 def run_command(args, argv) -> int:
+    from emoji_t2i.pipelines.checks import MAX_SEED
+
+    if args.seed is not None and not 0 <= args.seed <= MAX_SEED:  # was numpy's traceback, after the data loaded
+        raise UsageError(f"--seed {args.seed}: use a whole number from 0 to {MAX_SEED}")
+    if args.minutes is not None and not (math.isfinite(args.minutes) and args.minutes > 0):
+        raise UsageError(f"--minutes {args.minutes}: use a number above 0")
     if args.presets_only and not args.resume:
         raise UsageError("--presets-only writes a run's presets: pass --resume --out RUN")
     backend = "tensorflow" if args.presets_only else run_backend(args)  # presets are written under TensorFlow
