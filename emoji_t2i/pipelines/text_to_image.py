@@ -219,10 +219,18 @@ class TextToImagePipeline:
         the images ``sample([prompt], seed=seed, n=n)`` gives it alone, up to float rounding in
         a larger batch (at most 1/255 in tests/pipelines/test_editing.py); n <= SAMPLE_CHUNK."""
         options = self.check_options(options)
-        requests = [(prompt_list([p])[0], int(n), check_seed(s)) for p, n, s in requests]
-        for _, n, _ in requests:
-            if not 1 <= n <= SAMPLE_CHUNK:
+        checked = []
+        for index, request in enumerate(requests):
+            if not (isinstance(request, tuple | list) and len(request) == 3):
+                raise UsageError(f"requests[{index}] {request!r:.60}: give (prompt, n, seed) tuples, "
+                                 "e.g. [('crying cat', 4, 0)]")
+            prompt, n, seed = request
+            checked.append((prompt_list([prompt])[0], check_count(n), check_seed(seed)))
+            if n > SAMPLE_CHUNK:
                 raise UsageError(f"n {n}: a batched request takes 1 to {SAMPLE_CHUNK} images")
+        requests = checked
+        if not requests:
+            return []
         if progress is not None and "num_steps" in self.options:
             options["callback"] = progress
         self.check_prompts([p for p, _, _ in requests])

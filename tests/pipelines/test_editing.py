@@ -136,6 +136,13 @@ def test_sample_many_gives_each_request_its_own_images_in_one_call(pipe):
     assert len(calls) == 4  # one model call per step for all six images
     for (prompt, n, seed), images in zip(requests, batched, strict=True):
         assert np.abs(images.astype(int) - pipe.sample([prompt], seed=seed, n=n)).max() <= 1
+    # an empty list was a ConcatV2 error from TensorFlow, a pair an unpacking ValueError, and n="2" was taken
+    assert pipe.sample_many([]) == []
+    for bad, words in (([("ghost", 1)], r"requests\[0\] \('ghost', 1\): give \(prompt, n, seed\)"),
+                       ([("ghost", "2", 0)], "n '2': use a whole number"), ([("ghost", 65, 0)], "n 65: a batched"),
+                       ([("ghost", 1, -1)], "seed -1")):
+        with pytest.raises(UsageError, match=words):
+            pipe.sample_many(bad)
 
 
 def test_the_app_queue_joins_requests_that_arrive_while_the_model_is_busy(pipe):
