@@ -115,7 +115,7 @@ def write_bundle(init_from: str, out: Path, data: str = "embedded", style: str =
     training images, the judges' image side), which ``train --probe-every`` measures."""
     model, tokenizer, info = _diffusion_preset(init_from)
     dataset = load_dataset(data)
-    train = only_styles(dataset.subset("train"), style, key="style")
+    train = only_styles(dataset.subset("train"), style, "--style")
     if limit:
         train = train.take(np.arange(min(limit, len(train))))
     if identities:
@@ -296,7 +296,7 @@ def write_stylegan_bundle(init_from: str, out: Path, data: str = "embedded", sty
     if model.conditional:
         raise UsageError(f"--init-from {init_from}: a text-conditional StyleGAN; the JAX trainer trains the "
                          "unconditional one")
-    train = only_styles(load_dataset(data).subset("train"), style, key="style")
+    train = only_styles(load_dataset(data).subset("train"), style, "--style")
     if limit:
         train = train.take(np.arange(min(limit, len(train))))
     tmp = Path(str(out) + ".tmp")

@@ -83,15 +83,16 @@ def caption_features(model, data, tokenizer) -> np.ndarray:
     return out
 
 
-def only_styles(train, styles: str, key: str = "style"):
-    """The training images of some styles (``--set style=google,twitter``), or all for ''."""
+def only_styles(train, styles: str, flag: str = "--set style"):
+    """The training images of some styles (``--set style=google,twitter``), or all for '';
+    ``flag`` is how the caller's command spells the option, for the error."""
     wanted = [s.strip() for s in str(styles or "").split(",") if s.strip()]
     if not wanted:
         return train
     present = sorted({str(v) for v in train.metadata["style"] if str(v)})
     unknown = [s for s in wanted if s not in present]
     if unknown:
-        raise UsageError(f"--set {key}={styles}: no training image of style {unknown[0]}; this data has: "
+        raise UsageError(f"{flag}={styles}: no training image of style {unknown[0]}; this data has: "
                          f"{', '.join(present) or 'no style column'}")
     return train.take(np.flatnonzero(np.isin(train.metadata["style"], wanted)))
 
@@ -113,7 +114,8 @@ def prepare(config: dict, run: RunDir | None, resume: bool):
     """Data, tokenizer and label vocabularies (a resumed run's own; else new ones)."""
     data = load_dataset(config["data"], skip_bad=bool(config.get("skip_bad")))
     t = config["training"]
-    train = only_styles(data.subset("train"), *training_styles(t))
+    style, key = training_styles(t)
+    train = only_styles(data.subset("train"), style, f"--set {key}")
     if t.get("composites"):  # the same drawings again on resume: they follow the run's seed
         train = with_composites(train, int(t["composites"]), seed=config["seed"])
     if config["batch_size"] > len(train):

@@ -397,6 +397,8 @@ def test_a_count_or_number_out_of_range_is_one_line(module, argv, words, tmp_pat
     ("emoji_t2i.train_jax", ["bundle", "--identities", "0", "--out", "{tmp}/bundle"], "--identities 0"),
     ("emoji_t2i.train_jax", ["bundle", "--identities", "-3", "--out", "{tmp}/bundle"], "--identities -3"),
     ("emoji_t2i.train_jax", ["bundle", "--parts", "0", "--out", "{tmp}/bundle"], "--parts 0"),
+    ("emoji_t2i.train_jax", ["bundle", "--style", "oil", "--identities", "2", "--out", "{tmp}/bundle"],
+     "--style=oil: no training image of style oil"),  # it named --set style, the training CLI's spelling
     ("emoji_t2i.train_jax", ["bundle", "--init-from", "no-such-preset", "--out", "{tmp}/bundle"],
      "--init-from no-such-preset"),
     ("emoji_t2i.train", ["--init-from", "no-such-preset", "--out", "{tmp}/bundle"], "--init-from no-such-preset"),
