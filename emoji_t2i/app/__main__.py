@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import socket
 import sys
 from pathlib import Path
 
@@ -20,6 +21,12 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     if not 1 <= args.port <= 65535:
         print(f"error: --port {args.port}: use a port from 1 to 65535 (default 8501)", file=sys.stderr)
+        return 2
+    try:  # Streamlit's own error for an address it cannot bind is a socket traceback
+        socket.getaddrinfo(args.address, args.port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as e:
+        print(f"error: --address {args.address}: not a host name or IP address ({getattr(e, 'strerror', e)}); "
+              "use 127.0.0.1 (this machine) or 0.0.0.0 (every interface)", file=sys.stderr)
         return 2
     try:
         import streamlit  # noqa: F401

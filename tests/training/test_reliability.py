@@ -284,11 +284,13 @@ def test_killed_while_writing_a_checkpoint_resumes_from_a_whole_one_and_a_trunca
 
 
 # --- the app ----------------------------------------------------------------------------------
-def test_app_port_out_of_range_is_one_line(capsys):
+def test_app_port_out_of_range_and_an_address_that_is_none_are_one_line(capsys):
     from emoji_t2i.app.__main__ import main
 
     assert main(["--port", "99999"]) == 2
     assert "--port 99999" in one_error_line(capsys.readouterr().err)
+    assert main(["--address", "999.1.1.1"]) == 2  # was a socket.gaierror traceback from inside Streamlit
+    assert "--address 999.1.1.1: not a host name or IP address" in one_error_line(capsys.readouterr().err)
 
 
 def test_an_upload_too_large_to_open_is_refused_for_its_size():
