@@ -47,6 +47,12 @@ def main(argv=None) -> int:
         print(f"error: --edit {args.edit}: a direction is a number from 0 (the strongest), e.g. --edit 0=2",
               file=sys.stderr)
         return 2
+    if not all(np.isfinite(v) for v in edits.values()):  # a NaN amount drew a blank edit with a numpy warning
+        print(f"error: --edit {args.edit}: an amount is a finite number, e.g. --edit 0=2", file=sys.stderr)
+        return 2
+    if args.save_w and args.save_w.suffix != ".npy":  # numpy would write w.txt as w.txt.npy
+        print(f"error: --save-w {args.save_w}: w is written as a .npy file; end the name in .npy", file=sys.stderr)
+        return 2
     if args.steps < 1:
         print(f"error: --steps {args.steps}: use a whole number of at least 1", file=sys.stderr)
         return 2

@@ -362,6 +362,8 @@ OUTPUT_FLAG = {"emoji_t2i.project": "-o", "emoji_t2i.blend": "--figure", "emoji_
 @pytest.mark.parametrize("module, argv, words", [
     ("emoji_t2i.project", ["photo.png", "--steps", "0"], "--steps 0"),
     ("emoji_t2i.project", ["photo.png", "--edit=-1=2"], "a direction is a number from 0"),
+    ("emoji_t2i.project", ["photo.png", "--edit", "0=nan"], "an amount is a finite number"),
+    ("emoji_t2i.project", ["photo.png", "--save-w", "w.txt"], "end the name in .npy"),
     ("emoji_t2i.data.__main__", ["sheet", "-n", "0"], "-n 0"),
     ("emoji_t2i.data.__main__", ["styles", "-n", "-1"], "-n -1"),
     ("emoji_t2i.blend", ["stylegan-emoji72", "stylegan-emoji72-google", "-n", "0"], "-n 0"),
