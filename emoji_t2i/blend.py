@@ -27,6 +27,9 @@ def main(argv=None) -> int:
     p.add_argument("--truncation-psi", type=float, default=0.7)
     p.add_argument("--figure", type=Path, default=Path("blend.png"))
     args = p.parse_args(argv)
+    if args.save and args.level is None:  # before both models load and blend
+        print("error: --save needs --level (9, 18 or 36)", file=sys.stderr)
+        return 2
     from emoji_t2i.console import check_image_output, quiet_tensorflow
 
     quiet_tensorflow()
@@ -46,9 +49,6 @@ def main(argv=None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     if args.save:
-        if args.level is None:
-            print("error: --save needs --level (9, 18 or 36)", file=sys.stderr)
-            return 2
         from emoji_t2i.pipelines import save_preset
 
         blend = blends[args.level]

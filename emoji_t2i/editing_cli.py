@@ -29,15 +29,18 @@ def diffusion_options(args) -> dict:
                               ("sampler", args.sampler), ("style", args.style)) if v is not None}
 
 
-def open_diffusion_pipeline(args, output: Path, rows: int):
-    """Checks that need no model (seed, options, -n, a grid of ``rows`` x -n, the output), then
-    the pipeline; the seed."""
+def open_diffusion_pipeline(args, output: Path, rows: int, prompts: list[str]):
+    """Checks that need no model (seed, options, -n, a grid of ``rows`` x -n, the output, no
+    empty prompt), then the pipeline; the seed."""
     import random
 
+    from emoji_t2i.errors import UsageError
     from emoji_t2i.pipelines import DEFAULT_PRESET, TextToImagePipeline
     from emoji_t2i.pipelines.checks import check_count, check_sampling_options, check_seed
     from emoji_t2i.plotting import MAX_GRID, check_grid_size
 
+    if not all(prompt.strip() for prompt in prompts):  # the pipeline says so too, but after loading the model
+        raise UsageError("an empty prompt: give words, e.g. 'crying cat'")
     check_count(args.n, "-n")
     check_grid_size(rows * args.n, f"-n {args.n} x {rows} rows", f"use -n {max(1, MAX_GRID // rows)} or fewer")
     if args.seed is not None:

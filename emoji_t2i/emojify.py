@@ -64,7 +64,8 @@ def main(argv=None) -> int:
     try:
         strengths = check_fractions(args.strength or [EMOJIFY_STRENGTH], "--strength")
         photo = read_photo(args.photo)
-        pipe, seed = open_diffusion_pipeline(args, output, rows=len(strengths) + 1)  # + the photo's row
+        # a row for the photo, one per strength
+        pipe, seed = open_diffusion_pipeline(args, output, rows=len(strengths) + 1, prompts=[args.prompt])
         options = diffusion_options(args)
         steps = options.get("num_steps", pipe.options.get("num_steps", 1))
         rows = []

@@ -48,7 +48,7 @@ def main(argv=None) -> int:
         mixes = check_fractions(args.mix or [0.5], "--mix")
         if not args.no_ends:
             mixes = [0.0, *[m for m in mixes if m not in (0.0, 1.0)], 1.0]
-        pipe, seed = open_diffusion_pipeline(args, output, rows=len(mixes))
+        pipe, seed = open_diffusion_pipeline(args, output, rows=len(mixes), prompts=[args.first, args.second])
         options = diffusion_options(args)
         steps = options.get("num_steps", pipe.options.get("num_steps", 1))
         with tqdm(total=len(mixes) * steps, desc="mash-up", unit="step") as bar:

@@ -391,6 +391,27 @@ def test_a_count_or_number_out_of_range_is_one_line(module, argv, words, tmp_pat
     assert not (tmp_path / "x.png").exists()
 
 
+def test_the_editing_clis_refuse_before_any_model_loads(monkeypatch, tmp_path, capsys):
+    """mashup's empty prompt and blend's --save without --level were refused only after the
+    models had loaded (and blend's after blending at every level)."""
+    from emoji_t2i import blend, mashup
+    from emoji_t2i.pipelines import TextToImagePipeline
+    from emoji_t2i.pipelines.stylegan import StyleGANPipeline
+
+    def loaded(*args, **kwargs):
+        pytest.fail("a model loaded before the arguments were checked")
+
+    for cls, name in ((TextToImagePipeline, "from_preset"), (TextToImagePipeline, "from_run"),
+                      (StyleGANPipeline, "load")):
+        monkeypatch.setattr(cls, name, loaded)
+    png = str(tmp_path / "x.png")
+    for main, argv, words in ((mashup.main, ["cat", " ", "-o", png], "an empty prompt"),
+                              (mashup.main, ["cat", "dog", "-n", "400", "-o", png], "too many for one grid"),
+                              (blend.main, ["a", "b", "--save", "x", "--figure", png], "--save needs --level")):
+        assert main(argv) == 2
+        assert words in one_error_line(capsys.readouterr().err)
+
+
 @pytest.mark.parametrize("module, argv, words", [
     ("emoji_t2i.export", ["--preset", "diffusion-emoji72-fast", "--out", f"{UNWRITABLE}/saved"], "--out /proc"),
     ("emoji_t2i.evaluate", ["--preset", "diffusion-emoji72", "--samples", "10", "--out", f"{UNWRITABLE}/eval"],
