@@ -152,11 +152,9 @@ def main(argv=None) -> int:
     from emoji_t2i.pipelines import RunDir, RunError, TextToImagePipeline, load_preset, load_run_model, run_metadata
 
     try:
-        if args.out.exists() and not args.out.is_dir():
-            raise RunError(f"--out {args.out} is a file; choose a new folder")
+        check_writable(args.out, "--out", folder=True)  # before the model loads and traces
         if args.out.exists() and any(args.out.iterdir()):
             raise RunError(f"--out {args.out} is not empty; choose a new folder")
-        check_writable(args.out, "--out", folder=True)  # before the model loads and traces
         keras.config.set_dtype_policy("float32")  # exported graphs compute in float32
         model, tokenizer, config = load_run_model(args.run) if args.run else load_preset(args.preset)
         if not model.is_generator and args.format == "savedmodel":
