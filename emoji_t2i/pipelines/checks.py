@@ -11,6 +11,9 @@ import numpy as np
 from emoji_t2i.errors import UsageError
 
 MAX_SEED = 2**31 - 1  # seeds are int32 inside the graph; larger ones would wrap
+# the sampling options a model's config may hold (a pipeline offers those its model has)
+SAMPLING_OPTIONS = ("num_steps", "guidance_scale", "sampler", "guidance_interval", "condition_annealing",
+                    "temperature", "top_k", "truncation_psi")
 
 
 def check_seed(seed) -> int:

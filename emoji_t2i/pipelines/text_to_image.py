@@ -26,7 +26,13 @@ from emoji_t2i import CHANNELS, IMAGE_SIZE
 from emoji_t2i.data.images import to_uint8, to_uint8_tensor, to_unit_range
 from emoji_t2i.errors import UsageError
 from emoji_t2i.models import build_model
-from emoji_t2i.pipelines.checks import check_count, check_sampling_options, check_seed, prompt_list
+from emoji_t2i.pipelines.checks import (
+    SAMPLING_OPTIONS,
+    check_count,
+    check_sampling_options,
+    check_seed,
+    prompt_list,
+)
 from emoji_t2i.pipelines.editing import (
     SDEDIT_MASHUP_STRENGTH,
     blend_premultiplied,
@@ -118,9 +124,7 @@ class TextToImagePipeline:
         """The sampling options this model takes, with their defaults."""
         if "_options" not in self.__dict__:
             config = self.model.get_config()
-            keys = ("num_steps", "guidance_scale", "sampler", "guidance_interval", "condition_annealing",
-                    "temperature", "top_k", "truncation_psi")
-            self._options = {k: config[k] for k in keys if k in config}
+            self._options = {k: config[k] for k in SAMPLING_OPTIONS if k in config}
             if getattr(self.model, "styles", ()):  # a style-conditioned model: "any" unless asked
                 self._options["style"] = "any"
         return dict(self._options)

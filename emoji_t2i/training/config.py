@@ -12,7 +12,7 @@ import math
 
 from emoji_t2i.data.balance import check_balance
 from emoji_t2i.errors import UsageError
-from emoji_t2i.pipelines.checks import check_sampling_options
+from emoji_t2i.pipelines.checks import SAMPLING_OPTIONS, check_sampling_options
 
 TRAINING_KEYS = {
     # key: (default, help)
@@ -34,8 +34,6 @@ TRAINING_KEYS = {
     "style": ("", "train on these styles only, comma-separated (google,twitter; '' for all)"),
     "vendor": ("", "the old name of style (runs made before styles existed record it)"),
 }
-SAMPLING_KEYS = {"num_steps", "guidance_scale", "guidance_interval", "condition_annealing", "temperature", "top_k",
-                 "truncation_psi"}
 RUN_DEFAULTS = {"epochs": 6, "batch_size": 64, "seed": 0, "precision": None,
                 "strategy": "default", "steps_per_epoch": None, "data": "embedded"}
 
@@ -134,7 +132,7 @@ def resolve(model_name: str, model_class, cli: dict, overrides: list[str],
             raise UsageError(f"--set {key}: unknown for model {model_name}; known keys: {known}")
     check_balance(str(training["balance"]), "--set balance=")  # before any data or model loads
     set_keys = {item.split("=", 1)[0].strip() for item in overrides}
-    for key in sorted(set_keys & SAMPLING_KEYS & set(hparams)):  # num_steps=0 trained, then drew blanks
+    for key in sorted(set_keys & set(SAMPLING_OPTIONS) & set(hparams)):  # num_steps=0 trained, then drew blanks
         try:
             check_sampling_options({key: hparams[key]})
         except UsageError as e:
