@@ -56,6 +56,7 @@ def main(argv=None) -> int:
     from tqdm.auto import tqdm
 
     from emoji_t2i.errors import EmojiT2IError
+    from emoji_t2i.pipelines.checks import prompt_list
     from emoji_t2i.pipelines.editing import check_fractions, prepare_photo
     from emoji_t2i.pipelines.editing_options import EMOJIFY_STRENGTH
     from emoji_t2i.plotting import save_grid
@@ -80,7 +81,7 @@ def main(argv=None) -> int:
     blank = np.zeros((args.n - 1, *crop.shape[1:]), np.uint8)
     images = np.concatenate([crop, blank, *rows])
     captions = ["your photo"] + [""] * (args.n - 1) + [
-        f"{args.prompt} @ strength {s:g}" if j == 0 else "" for s in strengths for j in range(args.n)]
+        f"{prompt_list(args.prompt)[0]} @ strength {s:g}" if j == 0 else "" for s in strengths for j in range(args.n)]
     save_grid(output, images, captions, columns=args.n, caption_lines=2, scale=2)
     print(f"wrote {output}")
     return 0

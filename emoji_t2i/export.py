@@ -1,7 +1,7 @@
 """``python -m emoji_t2i.export (--run DIR | --preset NAME) --out DIR``: a TensorFlow SavedModel.
 
-Endpoints (tokenisation and the whole sampling loop are inside the graph, so loading needs
-only TensorFlow):
+Endpoints (tokenisation, emoji read as their names, and the whole sampling loop are inside the graph,
+so loading needs only TensorFlow):
 
     m = tf.saved_model.load("export/diffusion")
     m.serve(tf.constant(["crying cat"]), 0)          # uint8 [N, 72, 72, 4]; seed 0..2**31-1
@@ -32,12 +32,15 @@ def export_pipeline(pipe, out: Path) -> Path:
     from emoji_t2i.networks.condition import ANY_STYLE
     from emoji_t2i.pipelines.checks import MAX_SEED
     from emoji_t2i.pipelines.text_to_image import sample_in_chunks
+    from emoji_t2i.text.emoji_spelling import EmojiSpeller
 
     model, tokenizer = pipe.model, pipe.tokenizer
     archive = keras.export.ExportArchive()
     for layer in model.sampling_layers():  # only what sampling needs: no D, no optimizers
         archive.track(layer)
     archive.track(tokenizer)  # its vocabulary lookup table must travel with the graph
+    speller = EmojiSpeller()  # "🐙 wearing a 🎩" as the pipeline reads it
+    archive.track(speller)
     prompts_spec = tf.TensorSpec([None], tf.string, name="prompts")
     # int64, so that a Python int of any size arrives intact and a seed out of range is an
     # error rather than another seed's images
@@ -52,7 +55,7 @@ def export_pipeline(pipe, out: Path) -> Path:
     if "num_steps" not in pipe.options:
         @tf.function(input_signature=[prompts_spec, seed_spec])
         def serve(prompts, seed):
-            return sample_in_chunks(model, tokenizer, prompts, checked(seed))
+            return sample_in_chunks(model, tokenizer, speller(prompts), checked(seed))
 
         archive.add_endpoint("serve", serve)
     else:
@@ -63,7 +66,7 @@ def export_pipeline(pipe, out: Path) -> Path:
                                       tf.TensorSpec([], tf.float32), tf.TensorSpec([], tf.int32)])
         def draw(prompts, seed, num_steps, guidance_scale, style):  # style: an index or ANY_STYLE
             styled = {"style": style} if pipe.styles else {}
-            return sample_in_chunks(model, tokenizer, prompts, seed, num_steps=num_steps,
+            return sample_in_chunks(model, tokenizer, speller(prompts), seed, num_steps=num_steps,
                                     guidance_scale=guidance_scale, **styled)
 
         default_steps = tf.constant(int(model.num_steps), tf.int32)
@@ -114,14 +117,18 @@ def export_encoder(model, tokenizer, out: Path) -> Path:
     import keras
     import tensorflow as tf
 
+    from emoji_t2i.text.emoji_spelling import EmojiSpeller
+
     archive = keras.export.ExportArchive()
     for layer in model.sampling_layers():
         archive.track(layer)
     archive.track(tokenizer)
+    speller = EmojiSpeller()
+    archive.track(speller)
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="prompts")])
     def embed_text(prompts):
-        return tf.cast(model.embed_text(tokenizer(prompts)), tf.float32)
+        return tf.cast(model.embed_text(tokenizer(speller(prompts))), tf.float32)
 
     @tf.function(input_signature=[tf.TensorSpec([None, 72, 72, 4], tf.uint8, name="images")])
     def embed_images(images):

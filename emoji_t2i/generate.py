@@ -3,6 +3,7 @@
     python -m emoji_t2i.generate "crying cat" "a cat wearing sunglasses" -n 4 --seed 0 -o grid.png
     python -m emoji_t2i.generate --run runs/default-cgan "pizza" --out-dir pizzas/
     python -m emoji_t2i.generate --preset runs/my-run/preset "rocket" --num-steps 30 --guidance-scale 4
+    python -m emoji_t2i.generate "🐙 wearing a 🎩"    # emoji are read as their names
 
 With neither --run nor --preset it uses the shipped preset (the diffusion model). The same
 seed gives the same images; without --seed one is drawn and printed.
@@ -19,6 +20,20 @@ from pathlib import Path
 
 def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")[:40] or "prompt"
+
+
+def file_stems(prompts: list[str]) -> list[str]:
+    """One file name stem per prompt, distinct even where prompts slug alike ("Crying cat",
+    "crying cat!"), so that no prompt's images overwrite another's."""
+    stems, taken = [], set()
+    for prompt in prompts:
+        stem, k = slug(prompt), 1
+        while stem in taken:
+            k += 1
+            stem = f"{slug(prompt)}_{k}"
+        taken.add(stem)
+        stems.append(stem)
+    return stems
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -65,7 +80,7 @@ def main(argv=None) -> int:
 
     from emoji_t2i.errors import EmojiT2IError
     from emoji_t2i.pipelines import DEFAULT_PRESET, TextToImagePipeline
-    from emoji_t2i.pipelines.checks import check_sampling_options, check_seed
+    from emoji_t2i.pipelines.checks import check_sampling_options, check_seed, prompt_list
     from emoji_t2i.plotting import check_grid_size, save_grid
 
     options = {k: v for k, v in (("num_steps", args.num_steps), ("guidance_scale", args.guidance_scale),
@@ -99,6 +114,7 @@ def main(argv=None) -> int:
         print(f"error: a {pipe.config['model']} model takes no --{unknown[0].replace('_', '-')} "
               f"(it takes {takes})", file=sys.stderr)
         return 2
+    prompts = prompt_list(args.prompts)  # as the model reads them: emoji by name, for captions and files
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**31 - 1)
     if args.seed is None:
         print(f"seed {seed} (pass --seed {seed} to get these images again)")
@@ -110,14 +126,15 @@ def main(argv=None) -> int:
     try:
         if args.out_dir:
             args.out_dir.mkdir(parents=True, exist_ok=True)
-        for start, images in pipe.iter_samples(args.prompts, seed=seed, n=args.n, progress=step, **options):
+        stems = file_stems(prompts)
+        for start, images in pipe.iter_samples(prompts, seed=seed, n=args.n, progress=step, **options):
             if step is None:
                 bar.update(1)
             if not args.out_dir:
                 grid.append(images)
                 continue
             for i, image in enumerate(images, start):  # one chunk in memory, whatever -n
-                name = f"{slug(args.prompts[i // args.n])}-seed{seed}-{i % args.n}.png"
+                name = f"{stems[i // args.n]}-seed{seed}-{i % args.n}.png"
                 Image.fromarray(image, "RGBA").save(args.out_dir / name)
     except EmojiT2IError as e:
         print(f"error: {e}", file=sys.stderr)
@@ -130,7 +147,7 @@ def main(argv=None) -> int:
         import numpy as np
 
         path = args.output or Path("samples.png")
-        captions = [p if j == 0 else "" for p in args.prompts for j in range(args.n)]
+        captions = [p if j == 0 else "" for p in prompts for j in range(args.n)]
         save_grid(path, np.concatenate(grid), captions, columns=args.n, caption_lines=2)
         print(f"wrote {path}")
     return 0

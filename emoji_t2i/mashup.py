@@ -40,6 +40,7 @@ def main(argv=None) -> int:
     from tqdm.auto import tqdm
 
     from emoji_t2i.errors import EmojiT2IError
+    from emoji_t2i.pipelines.checks import prompt_list
     from emoji_t2i.pipelines.editing import check_fractions
     from emoji_t2i.plotting import save_grid
 
@@ -57,7 +58,8 @@ def main(argv=None) -> int:
     except EmojiT2IError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    labels = {0.0: args.first, 1.0: args.second}
+    first, second = prompt_list([args.first, args.second])  # emoji captioned by name, as the model read them
+    labels = {0.0: first, 1.0: second}
     captions = [(labels.get(m) or f"{args.method} mix {m:g}") if j == 0 else "" for m in mixes for j in range(args.n)]
     save_grid(output, images, captions, columns=args.n, caption_lines=2, scale=2)
     print(f"wrote {output}")

@@ -53,10 +53,11 @@ def test_the_wheel_generates_from_another_folder(installed, tmp_path):
     where = subprocess.run([str(installed / "bin" / "python"), "-c", "import emoji_t2i; print(emoji_t2i.__file__)"],
                            cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert where.stdout.startswith(str(installed)), where.stdout + where.stderr
-    result = subprocess.run([str(installed / "bin" / "emoji-t2i-generate"), "crying cat", "-n", "1", "--seed", "0",
+    # an emoji prompt: the wheel carries the table of emoji names (else "no word the model knows")
+    result = subprocess.run([str(installed / "bin" / "emoji-t2i-generate"), "\U0001F63F", "-n", "1", "--seed", "0",
                              "--num-steps", "2", "-o", "x.png"], cwd=tmp_path, capture_output=True, text=True,
                             timeout=300)
-    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.returncode == 0 and "no word" not in result.stderr, result.stderr[-2000:]
     assert (tmp_path / "x.png").stat().st_size > 1000
     for script in console_scripts():
         help_run = subprocess.run([str(installed / "bin" / script), "--help"], cwd=tmp_path, capture_output=True,

@@ -138,11 +138,17 @@ def main(argv=None) -> int:
         if args.command == "build":
             from emoji_t2i.data.build import build
 
+            embedded = args.out.resolve() == embedded_dataset_dir()
             notice = args.notice
-            if notice is None and args.out.resolve() == embedded_dataset_dir():
+            if notice is None and embedded:
                 notice = embedded_dataset_dir().parent / "NOTICE"
             spec = build(args.out, workers=args.workers, notice=notice)
             print(f"wrote {spec['images']} images to {args.out}")
+            if embedded:  # the package's emoji names follow the dataset (prompts may hold emoji)
+                from emoji_t2i.data.artifact import read_manifest
+                from emoji_t2i.data.emoji_names import names_from_manifest, write_emoji_names
+
+                print(f"wrote {write_emoji_names(names_from_manifest(read_manifest(args.out)))}")
         elif args.command == "info":
             _info(args)
         elif args.command == "styles":

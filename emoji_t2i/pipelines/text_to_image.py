@@ -351,7 +351,7 @@ class TextToImagePipeline:
     def _prompt(self, prompt) -> str:
         if not isinstance(prompt, str):
             raise UsageError(f"prompt {prompt!r:.40} is {type(prompt).__name__}: give words, e.g. 'crying cat'")
-        prompt = prompt.strip()
+        prompt = prompt_list(prompt.strip())[0]
         if not prompt:
             raise UsageError("an empty prompt: give words, e.g. 'crying cat'")
         self.check_prompts([prompt])

@@ -42,6 +42,19 @@ def test_generate_with_options_names_files_by_prompt_and_seed(diffusion_run, tmp
     assert Image.open(out / files[0]).mode == "RGBA"
 
 
+def test_generate_gives_each_prompt_its_own_files(diffusion_run, tmp_path):
+    """Prompts that slug alike keep their own files; an emoji is named (and drawn) by its name."""
+    out = tmp_path / "pngs"
+    assert generate_main(["--run", str(diffusion_run), "Crying cat", "crying cat!", "\U0001F63F", "-n", "1",
+                          "--num-steps", "2", "--seed", "0", "--out-dir", str(out)]) == 0
+    files = sorted(p.name for p in out.glob("*.png"))
+    assert files == ["crying_cat-seed0-0.png", "crying_cat_2-seed0-0.png", "crying_cat_face-seed0-0.png"]
+    drawn = np.asarray(Image.open(out / "crying_cat_face-seed0-0.png"))
+    named = TextToImagePipeline.from_run(diffusion_run).sample(["Crying cat", "crying cat!", "crying cat face"],
+                                                               seed=0, num_steps=2)
+    np.testing.assert_array_equal(drawn, named[2])
+
+
 def test_gan_refuses_diffusion_options(trained_run, capsys):
     assert generate_main(["--run", str(trained_run), "cat", "--num-steps", "5"]) == 2
     assert "takes no --num-steps" in capsys.readouterr().err
