@@ -16,7 +16,7 @@ import keras
 import tensorflow as tf
 
 from emoji_t2i.data.emoji_names import emoji_characters, read_emoji_names
-from emoji_t2i.text.eager_graph import eager_graph, trace_eager_calls
+from emoji_t2i.text.eager_graph import eager_graph
 
 VARIATION_SELECTORS = "\ufe0e\ufe0f"  # text / emoji presentation: the same emoji either way
 
@@ -109,10 +109,11 @@ class EmojiSpeller(keras.layers.Layer):
 
 
 @functools.cache
-def default_speller() -> EmojiSpeller:
+def _spell_graph():
+    """The default table's speller as one traced graph of its ``call``: TensorFlow ops whatever
+    Keras's backend (a layer's ``__call__`` under JAX would hand JAX the string tensor)."""
     speller = EmojiSpeller(name="emoji_speller")
-    trace_eager_calls(speller)  # one graph for every eager call: a process spells many prompts
-    return speller
+    return tf.function(speller.call, input_signature=[tf.TensorSpec([None], tf.string)])
 
 
 def spell_out_emoji(prompts: list[str]) -> list[str]:
@@ -120,4 +121,4 @@ def spell_out_emoji(prompts: list[str]) -> list[str]:
     returned as they are, without running TensorFlow."""
     if all(prompt.isascii() for prompt in prompts):
         return list(prompts)
-    return [p.decode("utf-8") for p in default_speller()(list(prompts)).numpy()]
+    return [p.decode("utf-8") for p in _spell_graph()(tf.constant(list(prompts), tf.string)).numpy()]

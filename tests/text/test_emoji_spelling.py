@@ -82,3 +82,15 @@ def test_the_savedmodel_reads_emoji_as_the_pipeline_does(pipe, tmp_path):
     want = pipe.sample(["octopus wearing a top hat", "crying cat"], seed=2)
     assert np.abs(got.astype(int) - want).max() <= 1  # graph and eager may round a .5 apart
     assert np.abs(got[0].astype(int) - got[1]).max() > 1
+
+
+def test_spelling_runs_whatever_keras_backend():
+    """TensorFlow ops, called as a tf.function: under Keras's JAX backend too (a run's other backend)."""
+    import os
+    import subprocess
+    import sys
+
+    script = "from emoji_t2i.text.emoji_spelling import spell_out_emoji; print(spell_out_emoji(['\\U0001F419 hat']))"
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
+                            env={**os.environ, "KERAS_BACKEND": "jax", "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert result.stdout.strip() == "['octopus hat']", result.stderr[-1000:]
