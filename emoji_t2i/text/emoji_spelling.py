@@ -16,7 +16,6 @@ import keras
 import tensorflow as tf
 
 from emoji_t2i.data.emoji_names import emoji_characters, read_emoji_names
-from emoji_t2i.text.eager_graph import eager_graph
 
 VARIATION_SELECTORS = "\ufe0e\ufe0f"  # text / emoji presentation: the same emoji either way
 
@@ -57,12 +56,6 @@ class EmojiSpeller(keras.layers.Layer):
                                                 output_mode="int", name="lookup")
         self.names = tf.constant(["", *table.values()])
         self.built = True  # no weights of its own; export refuses unbuilt layers
-
-    def __call__(self, prompts, **kwargs):
-        if isinstance(prompts, list | tuple):
-            prompts = tf.constant(list(prompts), tf.string)
-        graph = None if kwargs else eager_graph(self, super().__call__, [None], "string")
-        return graph(prompts) if graph is not None else super().__call__(prompts, **kwargs)
 
     def call(self, prompts):
         plain = tf.strings.regex_full_match(prompts, r"[\x00-\x7F]*")

@@ -46,7 +46,9 @@ def test_prompts_with_emoji_and_without():
 def test_a_table_that_would_rewrite_words_is_refused():
     with pytest.raises(ValueError, match="plain ASCII"):
         EmojiSpeller({"#": "hash"})
-    assert EmojiSpeller({"\u2603": "snowman"})(["a \u2603!"]).numpy().tolist() == [b"a snowman !"]
+    import tensorflow as tf
+
+    assert EmojiSpeller({"\u2603": "snowman"})(tf.constant(["a \u2603!"])).numpy().tolist() == [b"a snowman !"]
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +69,8 @@ def test_the_pipeline_draws_an_emoji_as_its_name(pipe):
     named = pipe.sample(["octopus wearing a top hat", "crying cat"], seed=2)
     np.testing.assert_array_equal(pipe.sample(["🐙 wearing a 🎩", "crying cat"], seed=2), named)
     assert np.abs(named[0].astype(int) - pipe.sample(["crying cat"], seed=2)[0]).max() > 0
-    np.testing.assert_array_equal(pipe.sample_many([("🐙 wearing a 🎩", 1, 2)])[0], named[:1])
+    np.testing.assert_array_equal(pipe.sample_many([("🐙 wearing a 🎩", 1, 2)])[0],  # a batch of one, as here
+                                  pipe.sample(["octopus wearing a top hat"], seed=2))
     np.testing.assert_array_equal(pipe.mashup("🐙", "😿", mix=0.5, seed=1),
                                   pipe.mashup("octopus", "crying cat face", mix=0.5, seed=1))
 
