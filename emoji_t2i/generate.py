@@ -4,6 +4,7 @@
     python -m emoji_t2i.generate --run runs/default-cgan "pizza" --out-dir pizzas/
     python -m emoji_t2i.generate --preset runs/my-run/preset "rocket" --num-steps 30 --guidance-scale 4
     python -m emoji_t2i.generate "🐙 wearing a 🎩"    # emoji are read as their names
+    python -m emoji_t2i.generate --from-file prompts.txt -n 1 --out-dir out/   # a prompt per line
 
 With neither --run nor --preset it uses the shipped preset (the diffusion model). The same
 seed gives the same images; without --seed one is drawn and printed.
@@ -36,6 +37,23 @@ def file_stems(prompts: list[str]) -> list[str]:
     return stems
 
 
+def read_prompt_file(path: Path) -> list[str]:
+    """The prompts of a file, one per line, blank lines and lines starting with # left out."""
+    from emoji_t2i.errors import UsageError
+
+    try:
+        text = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        reason = e.strerror if isinstance(e, OSError) and e.strerror else "not UTF-8 text"
+        raise UsageError(f"--from-file {path}: cannot read it ({reason}); "
+                         "give a text file, a prompt per line") from None
+    prompts = [line.strip() for line in text.splitlines()]
+    prompts = [p for p in prompts if p and not p.startswith("#")]
+    if not prompts:
+        raise UsageError(f"--from-file {path}: no prompt in it; write one per line")
+    return prompts
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m emoji_t2i.generate", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -43,7 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--run", type=Path, help="a run directory written by train")
     source.add_argument("--preset", help="a shipped preset's name or a preset folder "
                                          "(default: the shipped diffusion model)")
-    p.add_argument("prompts", nargs="+", help="one or more prompts")
+    p.add_argument("prompts", nargs="*", help="one or more prompts")
+    p.add_argument("--from-file", type=Path, metavar="FILE",
+                   help="more prompts, one per line ('-': standard input; blank lines and # comments skipped)")
     p.add_argument("-n", type=int, default=4, help="images per prompt (default 4)")
     p.add_argument("--seed", type=int, help="noise seed: same seed, same images (default: random, printed)")
     p.add_argument("--num-steps", type=int, help="diffusion, vq_transformer: sampling steps (default: the model's)")
@@ -68,7 +88,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.prompts and args.from_file is None:
+        parser.error("give one or more prompts, or --from-file FILE")
     if args.n < 1:
         print("error: -n must be at least 1", file=sys.stderr)
         return 2
@@ -88,11 +111,13 @@ def main(argv=None) -> int:
                                  ("guidance_interval", tuple(args.guidance_interval or ()) or None),
                                  ("top_k", args.top_k), ("style", args.style),
                                  ("condition_annealing", args.condition_annealing)) if v is not None}
-    count = len(args.prompts) * args.n
     try:  # every check that needs no model comes before loading one
+        if args.from_file is not None:
+            args.prompts = [*args.prompts, *read_prompt_file(args.from_file)]
         if args.seed is not None:
             check_seed(args.seed)
         check_sampling_options(options)
+        count = len(args.prompts) * args.n
         if args.out_dir:
             check_writable(args.out_dir, "--out-dir", folder=True)
         else:

@@ -43,10 +43,12 @@ def test_generate_with_options_names_files_by_prompt_and_seed(diffusion_run, tmp
 
 
 def test_generate_gives_each_prompt_its_own_files(diffusion_run, tmp_path):
-    """Prompts that slug alike keep their own files; an emoji is named (and drawn) by its name."""
+    """Prompts that slug alike keep their own files; an emoji is named (and drawn) by its name;
+    prompts come from the command line and a file, in that order."""
     out = tmp_path / "pngs"
-    assert generate_main(["--run", str(diffusion_run), "Crying cat", "crying cat!", "\U0001F63F", "-n", "1",
-                          "--num-steps", "2", "--seed", "0", "--out-dir", str(out)]) == 0
+    (tmp_path / "prompts.txt").write_text("# more prompts\ncrying cat!\n\n\U0001F63F\n", encoding="utf-8")
+    assert generate_main(["--run", str(diffusion_run), "Crying cat", "--from-file", str(tmp_path / "prompts.txt"),
+                          "-n", "1", "--num-steps", "2", "--seed", "0", "--out-dir", str(out)]) == 0
     files = sorted(p.name for p in out.glob("*.png"))
     assert files == ["crying_cat-seed0-0.png", "crying_cat_2-seed0-0.png", "crying_cat_face-seed0-0.png"]
     drawn = np.asarray(Image.open(out / "crying_cat_face-seed0-0.png"))

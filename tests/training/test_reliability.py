@@ -38,6 +38,8 @@ def one_error_line(err: str) -> str:
     (["-n", "100000"], "--out-dir"),
     (["-o", f"{UNWRITABLE}/x.png"], "-o /proc"),
     (["--out-dir", f"{UNWRITABLE}/pngs"], "--out-dir /proc"),
+    (["--from-file", "/no/such/prompts.txt"], "--from-file /no/such/prompts.txt: cannot read it (No such file"),
+    (["--from-file", "/proc"], "--from-file /proc: cannot read it (Is a directory)"),
 ])
 def test_generate_refuses_bad_options_before_any_work(args, words, capsys, tmp_path):
     from emoji_t2i.generate import main
@@ -45,6 +47,21 @@ def test_generate_refuses_bad_options_before_any_work(args, words, capsys, tmp_p
     out = [] if any(a in args for a in ("-o", "--out-dir")) else ["-o", str(tmp_path / "x.png")]
     assert main(["crying cat", *args, *out]) == 2
     assert words in one_error_line(capsys.readouterr().err)
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_generate_from_a_file_without_prompts_is_one_line(capsys, tmp_path):
+    from emoji_t2i.generate import main
+
+    (tmp_path / "prompts.txt").write_text("# only a comment\n\n   \n")
+    assert main(["--from-file", str(tmp_path / "prompts.txt"), "-o", str(tmp_path / "x.png")]) == 2
+    assert "no prompt in it; write one per line" in one_error_line(capsys.readouterr().err)
+    (tmp_path / "latin1.txt").write_bytes("caf\xe9".encode("latin-1"))
+    assert main(["--from-file", str(tmp_path / "latin1.txt"), "-o", str(tmp_path / "x.png")]) == 2
+    assert "not UTF-8 text" in one_error_line(capsys.readouterr().err)
+    with pytest.raises(SystemExit):  # argparse's own usage error: neither prompts nor a file
+        main(["-o", str(tmp_path / "x.png")])
+    assert "give one or more prompts, or --from-file FILE" in capsys.readouterr().err
     assert not (tmp_path / "x.png").exists()
 
 
