@@ -2,7 +2,8 @@
 
 Imports point one way: ``data`` -> ``text`` -> ``networks`` / ``schedulers`` -> ``models`` ->
 ``pipelines`` -> ``evaluation`` -> ``training`` -> the CLIs (``generate``, ``export``, ...;
-tests/test_architecture.py holds the rule). Importing the package is cheap; TensorFlow is imported by the modules that need it.
+tests/test_architecture.py holds the rule). Importing the package is cheap; TensorFlow is
+imported by the modules that need it.
 """
 
 __version__ = "0.1.0"
