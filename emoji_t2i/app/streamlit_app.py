@@ -117,7 +117,8 @@ def text_tab(runs) -> None:
         return
     label = st.selectbox("Model", list(sources), key="text-model")
     pipe = text_pipeline(sources[label])
-    prompt = st.text_input("Prompt", placeholder="crying cat", key="prompt")
+    prompt = st.text_input("Prompt", placeholder="crying cat", key="prompt",
+                           help="Words, or emoji: each is read as its name (🐙 wearing a 🎩)")
     left, right = st.columns(2)
     n = left.number_input("Images", 1, 16, 4, key="text-n")
     seed = right.number_input("Seed", 0, 2**31 - 1, 0, key="text-seed")
