@@ -29,17 +29,18 @@ def export_pipeline(pipe, out: Path) -> Path:
     import keras
     import tensorflow as tf
 
+    from emoji_t2i.data.emoji_names import spelling_table
+    from emoji_t2i.data.emoji_spelling import EmojiSpeller
     from emoji_t2i.networks.condition import ANY_STYLE
     from emoji_t2i.pipelines.checks import MAX_SEED
     from emoji_t2i.pipelines.text_to_image import sample_in_chunks
-    from emoji_t2i.text.emoji_spelling import EmojiSpeller
 
     model, tokenizer = pipe.model, pipe.tokenizer
     archive = keras.export.ExportArchive()
     for layer in model.sampling_layers():  # only what sampling needs: no D, no optimizers
         archive.track(layer)
     archive.track(tokenizer)  # its vocabulary lookup table must travel with the graph
-    speller = EmojiSpeller()  # "🐙 wearing a 🎩" as the pipeline reads it
+    speller = EmojiSpeller(spelling_table())  # "🐙 wearing a 🎩" as the pipeline reads it
     archive.track(speller)
     prompts_spec = tf.TensorSpec([None], tf.string, name="prompts")
     # int64, so that a Python int of any size arrives intact and a seed out of range is an
@@ -117,13 +118,14 @@ def export_encoder(model, tokenizer, out: Path) -> Path:
     import keras
     import tensorflow as tf
 
-    from emoji_t2i.text.emoji_spelling import EmojiSpeller
+    from emoji_t2i.data.emoji_names import spelling_table
+    from emoji_t2i.data.emoji_spelling import EmojiSpeller
 
     archive = keras.export.ExportArchive()
     for layer in model.sampling_layers():
         archive.track(layer)
     archive.track(tokenizer)
-    speller = EmojiSpeller()
+    speller = EmojiSpeller(spelling_table())
     archive.track(speller)
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="prompts")])

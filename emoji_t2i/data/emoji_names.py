@@ -1,5 +1,6 @@
 """Every emoji of the embedded dataset by its code points, with the name the dataset captions
-it by: what lets a prompt say "🐙 wearing a 🎩" (``text.emoji_spelling`` reads it).
+it by: what lets a prompt say "🐙 wearing a 🎩" (``spell_out_emoji``; the graph that reads
+them is ``emoji_spelling.EmojiSpeller``).
 
 The table is packaged with the code, since a wheel does not carry the dataset;
 ``python -m emoji_t2i.data build`` rewrites it from the manifest it writes, and a test checks
@@ -39,3 +40,30 @@ def read_emoji_names(path: Path = NAMES_FILE) -> dict[str, str]:
 def emoji_characters(unified: str) -> str:
     """ "1F44D-1F3FF" -> "👍🏿"."""
     return "".join(chr(int(code, 16)) for code in unified.split("-"))
+
+
+def spelling_table() -> dict[str, str]:
+    """{emoji characters: name}, every emoji of the embedded dataset: what ``EmojiSpeller`` matches."""
+    return {emoji_characters(unified): name for unified, name in read_emoji_names().items()}
+
+
+@functools.cache
+def _spell_graph():
+    """The embedded table's speller as one traced graph of its ``call``: TensorFlow ops whatever
+    Keras's backend (a layer's ``__call__`` under JAX would hand JAX the string tensor)."""
+    import tensorflow as tf
+
+    from emoji_t2i.data.emoji_spelling import EmojiSpeller
+
+    speller = EmojiSpeller(spelling_table(), name="emoji_speller")
+    return tf.function(speller.call, input_signature=[tf.TensorSpec([None], tf.string)])
+
+
+def spell_out_emoji(texts: list[str]) -> list[str]:
+    """The texts with each emoji read as its name (``emoji_spelling.EmojiSpeller``); texts without
+    one are returned as they are, without importing TensorFlow."""
+    if all(text.isascii() for text in texts):
+        return list(texts)
+    import tensorflow as tf
+
+    return [t.decode("utf-8") for t in _spell_graph()(tf.constant(list(texts), tf.string)).numpy()]

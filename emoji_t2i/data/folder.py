@@ -13,6 +13,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from emoji_t2i.data.dataset import METADATA_FIELDS, EmojiDataset
+from emoji_t2i.data.emoji_names import spell_out_emoji
 from emoji_t2i.data.errors import DataError
 from emoji_t2i.data.images import load_rgba72
 
@@ -51,6 +52,13 @@ def _read_rows(folder: Path) -> list[tuple[str, list[str]]]:
             captions = [c.strip() for i, c in enumerate(cells) if i not in (file_col, style_col) and c.strip()]
             rows.append((line_no, name, style, captions))
     return rows
+
+
+def _spelled(captions: list[tuple[str, ...]]) -> list[tuple[str, ...]]:
+    """Emoji in captions read as their names, as the pipeline reads them in prompts: a model
+    trained on "🐱 in a box" is asked for "cat face in a box" whichever way the user writes it."""
+    flat = iter(spell_out_emoji([c for caps in captions for c in caps]))
+    return [tuple(next(flat) for _ in caps) for caps in captions]
 
 
 def load_folder(folder: Path, *, skip_bad: bool = False) -> EmojiDataset:
@@ -96,6 +104,7 @@ def load_folder(folder: Path, *, skip_bad: bool = False) -> EmojiDataset:
         warnings.warn(f"skipped {len(problems)} bad rows in {folder}", stacklevel=2)
     if not images:
         raise DataError(f"{folder}: no usable images listed in {CAPTIONS_FILE}; fix the rows above")
+    captions = _spelled(captions)
     identity = np.array([c[0].lower() for c in captions])
     rng = np.random.default_rng(SPLIT_SEED)
     unique = sorted(set(identity.tolist()))

@@ -8,6 +8,7 @@ import math
 
 import numpy as np
 
+from emoji_t2i.data.emoji_names import spell_out_emoji
 from emoji_t2i.errors import UsageError
 
 MAX_SEED = 2**31 - 1  # seeds are int32 inside the graph; larger ones would wrap
@@ -30,20 +31,12 @@ def check_count(n, name: str = "n") -> int:
     return int(n)
 
 
-def _spelled(prompts: list[str]) -> list[str]:
-    if all(prompt.isascii() for prompt in prompts):  # no emoji: no TensorFlow needed
-        return list(prompts)
-    from emoji_t2i.text.emoji_spelling import spell_out_emoji
-
-    return spell_out_emoji(prompts)
-
-
 def prompt_list(prompts) -> list[str]:
     """The prompts as a list of strings, each emoji in them read as its name ("🐙 wearing a 🎩"
-    -> "octopus wearing a top hat", ``text.emoji_spelling``). One string is one prompt:
+    -> "octopus wearing a top hat", ``data.emoji_names.spell_out_emoji``). One string is one prompt:
     ``list("crying cat")`` would sample its ten characters."""
     if isinstance(prompts, str):
-        return _spelled([prompts])
+        return spell_out_emoji([prompts])
     try:
         prompts = list(prompts)
     except TypeError:
@@ -53,7 +46,7 @@ def prompt_list(prompts) -> list[str]:
         if not isinstance(prompt, str):
             raise UsageError(f"prompts[{index}] is {type(prompt).__name__} {prompt!r:.40}: prompts are strings, "
                              "e.g. ['crying cat', 'pizza']")
-    return _spelled(prompts)
+    return spell_out_emoji(prompts)
 
 
 def check_sampling_options(options: dict) -> None:

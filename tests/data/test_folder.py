@@ -10,7 +10,7 @@ def make_folder(path, n=6, rows=None):
     for i in range(n):
         Image.new("RGBA", (64, 64), (40 * i, 90, 200, 255)).save(path / f"e{i}.png")
     lines = rows if rows is not None else [f"e{i}.png,blue thing {i},thing {i}" for i in range(n)]
-    (path / "captions.csv").write_text("file,caption,caption2\n" + "\n".join(lines) + "\n")
+    (path / "captions.csv").write_text("file,caption,caption2\n" + "\n".join(lines) + "\n", encoding="utf-8")
     return path
 
 
@@ -19,6 +19,18 @@ def test_good_folder_loads(tmp_path):
     assert ds.images.shape == (6, 72, 72, 4)
     assert ds.captions[0] == ("blue thing 0", "thing 0")
     assert set(ds.split.tolist()) <= {"train", "heldout"}
+
+
+def test_emoji_in_captions_are_read_as_the_pipeline_reads_prompts(tmp_path):
+    """Training reads "🐱 in a box" as "cat face in a box", the words generate reads it as."""
+    from emoji_t2i.pipelines.checks import prompt_list
+
+    rows = ["e0.png,\U0001F431 in a box,box", "e1.png,plain words,caf\u00e9", "e2.png,\U0001F44D\U0001F3FF,ok"]
+    ds = load_dataset(make_folder(tmp_path / "emoji", n=3, rows=rows))
+    assert ds.captions == [("cat face in a box", "box"), ("plain words", "caf\u00e9"),
+                           ("thumbs up sign: dark skin tone", "ok")]
+    assert ds.captions[0][0] == prompt_list("\U0001F431 in a box")[0]
+    assert ds.identity.tolist() == ["cat face in a box", "plain words", "thumbs up sign: dark skin tone"]
 
 
 @pytest.mark.parametrize(

@@ -5,10 +5,10 @@ import pytest
 
 from emoji_t2i.data.artifact import read_manifest
 from emoji_t2i.data.dataset import embedded_dataset_dir
-from emoji_t2i.data.emoji_names import emoji_characters, names_from_manifest, read_emoji_names
+from emoji_t2i.data.emoji_names import emoji_characters, names_from_manifest, read_emoji_names, spell_out_emoji
+from emoji_t2i.data.emoji_spelling import EmojiSpeller
 from emoji_t2i.pipelines import TextToImagePipeline
 from emoji_t2i.pipelines.checks import prompt_list
-from emoji_t2i.text.emoji_spelling import EmojiSpeller, spell_out_emoji
 from tests.harness import tiny_model
 
 
@@ -93,7 +93,7 @@ def test_spelling_runs_whatever_keras_backend():
     import subprocess
     import sys
 
-    script = "from emoji_t2i.text.emoji_spelling import spell_out_emoji; print(spell_out_emoji(['\\U0001F419 hat']))"
+    script = "from emoji_t2i.data.emoji_names import spell_out_emoji; print(spell_out_emoji(['\\U0001F419 hat']))"
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
                             env={**os.environ, "KERAS_BACKEND": "jax", "TF_CPP_MIN_LOG_LEVEL": "3"})
     assert result.stdout.strip() == "['octopus hat']", result.stderr[-1000:]

@@ -1,32 +1,21 @@
-"""Emoji in a prompt read as their names: "🐙 wearing a 🎩" -> "octopus wearing a top hat".
+"""Emoji in a prompt or a caption read as their names: "🐙 wearing a 🎩" -> "octopus wearing a
+top hat".
 
 The models learned words, and no text encoder of the zoo knows an emoji character (MiniLM
 reads "😀" as [UNK]). ``EmojiSpeller`` replaces each emoji of the embedded dataset (3,786
 sequences: skin tones, flags, keycaps and ZWJ families included) with the name its drawings
 are captioned by, longest sequence first, ignoring variation selectors, in core TensorFlow ops:
-the pipeline and the exported SavedModel's endpoints run the same graph, so that "👍🏿" draws
-the same thumbs up in both. A prompt with no emoji passes through unchanged, byte for byte.
+the captions of a user's folder, the pipeline's prompts and the exported SavedModel's endpoints
+run the same graph, so that a model reads "👍🏿" in sampling as it read it in training. A text
+with no emoji passes through unchanged, byte for byte.
 """
 
 from __future__ import annotations
 
-import functools
-
 import keras
 import tensorflow as tf
 
-from emoji_t2i.data.emoji_names import emoji_characters, read_emoji_names
-
 VARIATION_SELECTORS = "\ufe0e\ufe0f"  # text / emoji presentation: the same emoji either way
-
-
-def spelling_table() -> dict[str, str]:
-    """{emoji characters without variation selectors: name}."""
-    table = {}
-    for unified, name in read_emoji_names().items():
-        characters = emoji_characters(unified).translate({ord(c): None for c in VARIATION_SELECTORS})
-        table.setdefault(characters, name)
-    return table
 
 
 @keras.saving.register_keras_serializable("emoji_t2i")
@@ -39,12 +28,16 @@ class EmojiSpeller(keras.layers.Layer):
     zero-width joiners become one space.
 
     Args:
-        table: {emoji characters: name}; default ``spelling_table()``, the embedded dataset's.
+        table: {emoji characters: name} (``emoji_names.spelling_table()``: the embedded dataset's);
+            variation selectors in its keys are ignored, as in the texts.
     """
 
-    def __init__(self, table: dict[str, str] | None = None, **kwargs):
+    def __init__(self, table: dict[str, str], **kwargs):
         super().__init__(trainable=False, **kwargs)
-        table = spelling_table() if table is None else dict(table)
+        selectors, normal = {ord(c): None for c in VARIATION_SELECTORS}, {}
+        for key, name in table.items():  # the first of two keys that differ only by a selector
+            normal.setdefault(key.translate(selectors), name)
+        table = normal
         if any(not key or key.isascii() for key in table):
             raise ValueError("EmojiSpeller: a table key is empty or plain ASCII; it would rewrite ordinary words")
         self.table = table
@@ -99,19 +92,3 @@ class EmojiSpeller(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "table": self.table}
-
-
-@functools.cache
-def _spell_graph():
-    """The default table's speller as one traced graph of its ``call``: TensorFlow ops whatever
-    Keras's backend (a layer's ``__call__`` under JAX would hand JAX the string tensor)."""
-    speller = EmojiSpeller(name="emoji_speller")
-    return tf.function(speller.call, input_signature=[tf.TensorSpec([None], tf.string)])
-
-
-def spell_out_emoji(prompts: list[str]) -> list[str]:
-    """The prompts with each emoji read as its name (``EmojiSpeller``); prompts without one are
-    returned as they are, without running TensorFlow."""
-    if all(prompt.isascii() for prompt in prompts):
-        return list(prompts)
-    return [p.decode("utf-8") for p in _spell_graph()(tf.constant(list(prompts), tf.string)).numpy()]
