@@ -116,8 +116,9 @@ def main(argv=None) -> int:
             args.prompts = [*args.prompts, *read_prompt_file(args.from_file)]
         if args.seed is not None:
             check_seed(args.seed)
+        prompts = prompt_list(args.prompts)  # as the model reads them: emoji by name, for captions and files
         check_sampling_options(options)
-        count = len(args.prompts) * args.n
+        count = len(prompts) * args.n
         if args.out_dir:
             check_writable(args.out_dir, "--out-dir", folder=True)
         else:
@@ -139,7 +140,6 @@ def main(argv=None) -> int:
         print(f"error: a {pipe.config['model']} model takes no --{unknown[0].replace('_', '-')} "
               f"(it takes {takes})", file=sys.stderr)
         return 2
-    prompts = prompt_list(args.prompts)  # as the model reads them: emoji by name, for captions and files
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**31 - 1)
     if args.seed is None:
         print(f"seed {seed} (pass --seed {seed} to get these images again)")

@@ -36,7 +36,7 @@ def prompt_list(prompts) -> list[str]:
     -> "octopus wearing a top hat", ``data.emoji_names.spell_out_emoji``). One string is one prompt:
     ``list("crying cat")`` would sample its ten characters."""
     if isinstance(prompts, str):
-        return spell_out_emoji([prompts])
+        prompts = [prompts]
     try:
         prompts = list(prompts)
     except TypeError:
@@ -46,6 +46,11 @@ def prompt_list(prompts) -> list[str]:
         if not isinstance(prompt, str):
             raise UsageError(f"prompts[{index}] is {type(prompt).__name__} {prompt!r:.40}: prompts are strings, "
                              "e.g. ['crying cat', 'pizza']")
+        try:
+            prompt.encode("utf-8")
+        except UnicodeEncodeError:  # a shell's bytes that are not UTF-8 arrive as lone surrogates
+            raise UsageError(f"prompt {prompt!r:.40} is not UTF-8 text; "
+                             "type it in a UTF-8 terminal (e.g. LANG=C.UTF-8)") from None
     return spell_out_emoji(prompts)
 
 

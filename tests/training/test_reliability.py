@@ -50,7 +50,7 @@ def test_generate_refuses_bad_options_before_any_work(args, words, capsys, tmp_p
     assert not (tmp_path / "x.png").exists()
 
 
-def test_generate_from_a_file_without_prompts_is_one_line(capsys, tmp_path):
+def test_generate_from_a_file_without_prompts_or_with_bytes_not_utf8_is_one_line(capsys, tmp_path):
     from emoji_t2i.generate import main
 
     (tmp_path / "prompts.txt").write_text("# only a comment\n\n   \n")
@@ -59,6 +59,9 @@ def test_generate_from_a_file_without_prompts_is_one_line(capsys, tmp_path):
     (tmp_path / "latin1.txt").write_bytes("caf\xe9".encode("latin-1"))
     assert main(["--from-file", str(tmp_path / "latin1.txt"), "-o", str(tmp_path / "x.png")]) == 2
     assert "not UTF-8 text" in one_error_line(capsys.readouterr().err)
+    # a Latin-1 terminal's "café": Python hands over the byte that is not UTF-8 as a lone surrogate
+    assert main(["caf\udce9", "-o", str(tmp_path / "x.png")]) == 2
+    assert "is not UTF-8 text; type it in a UTF-8 terminal" in one_error_line(capsys.readouterr().err)
     with pytest.raises(SystemExit):  # argparse's own usage error: neither prompts nor a file
         main(["-o", str(tmp_path / "x.png")])
     assert "give one or more prompts, or --from-file FILE" in capsys.readouterr().err
