@@ -36,11 +36,12 @@ def open_diffusion_pipeline(args, output: Path, rows: int, prompts: list[str]):
 
     from emoji_t2i.errors import UsageError
     from emoji_t2i.pipelines import DEFAULT_PRESET, TextToImagePipeline
-    from emoji_t2i.pipelines.checks import check_count, check_sampling_options, check_seed
+    from emoji_t2i.pipelines.checks import check_count, check_sampling_options, check_seed, prompt_list
     from emoji_t2i.plotting import MAX_GRID, check_grid_size
 
     if not all(prompt.strip() for prompt in prompts):  # the pipeline says so too, but after loading the model
         raise UsageError("an empty prompt: give words, e.g. 'crying cat'")
+    prompt_list(prompts)  # text that is not UTF-8 is refused here, not after the model loads
     check_count(args.n, "-n")
     check_grid_size(rows * args.n, f"-n {args.n} x {rows} rows", f"use -n {max(1, MAX_GRID // rows)} or fewer")
     if args.seed is not None:

@@ -427,6 +427,7 @@ def test_the_editing_clis_refuse_before_any_model_loads(monkeypatch, tmp_path, c
     png = str(tmp_path / "x.png")
     for main, argv, words in ((mashup.main, ["cat", " ", "-o", png], "an empty prompt"),
                               (mashup.main, ["cat", "dog", "-n", "400", "-o", png], "too many for one grid"),
+                              (mashup.main, ["cat", "caf\udce9", "-o", png], "is not UTF-8 text"),
                               (blend.main, ["a", "b", "--save", "x", "--figure", png], "--save needs --level")):
         assert main(argv) == 2
         assert words in one_error_line(capsys.readouterr().err)
