@@ -188,7 +188,8 @@ class TextToImagePipeline:
 
     def sample(self, prompts, seed: int = 0, n: int = 1, progress=None, **options) -> np.ndarray:
         """(len(prompts) * n, 72, 72, 4) uint8; the n samples of a prompt are consecutive.
-        ``prompts``: a list of strings, or one string for one prompt.
+        ``prompts``: a list of strings, or one string for one prompt; emoji in them are read as
+        their names ("🐙 wearing a 🎩" is "octopus wearing a top hat").
 
         ``options``: ``num_steps``, ``guidance_scale``, ``sampler`` for a diffusion model, and
         ``style`` (one of ``styles``, or "any") for one conditioned on styles;
