@@ -9,6 +9,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -50,8 +51,13 @@ def test_generate_refuses_bad_options_before_any_work(args, words, capsys, tmp_p
     assert not (tmp_path / "x.png").exists()
 
 
-def test_generate_from_a_file_without_prompts_or_with_bytes_not_utf8_is_one_line(capsys, tmp_path):
-    from emoji_t2i.generate import main
+def test_generate_from_a_file_without_prompts_or_with_bytes_not_utf8_is_one_line(capsys, tmp_path, monkeypatch):
+    import io
+
+    from emoji_t2i.generate import main, read_prompt_file
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("# from a pipe\ncrying cat\n\n  rocket  \n"))
+    assert read_prompt_file(Path("-")) == ["crying cat", "rocket"]
 
     (tmp_path / "prompts.txt").write_text("# only a comment\n\n   \n")
     assert main(["--from-file", str(tmp_path / "prompts.txt"), "-o", str(tmp_path / "x.png")]) == 2
