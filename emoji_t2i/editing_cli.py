@@ -21,12 +21,15 @@ def add_diffusion_arguments(parser) -> None:
                         help="sampler (default dpm_solver)")
     parser.add_argument("--style", help="a model with styles (--preset diffusion-emoji72-styles): draw in this "
                                         "style (google, twitter, openmoji, fluent_flat, ...; default any)")
+    parser.add_argument("--negative-prompt", metavar="TEXT", help="guide every image away from this, e.g. "
+                                                                   "'glasses' (classifier-free guidance)")
     parser.add_argument("-o", "--output", type=Path, help="captioned grid PNG")
 
 
 def diffusion_options(args) -> dict:
     return {k: v for k, v in (("num_steps", args.num_steps), ("guidance_scale", args.guidance_scale),
-                              ("sampler", args.sampler), ("style", args.style)) if v is not None}
+                              ("sampler", args.sampler), ("style", args.style),
+                              ("negative_prompt", args.negative_prompt)) if v is not None}
 
 
 def open_diffusion_pipeline(args, output: Path, rows: int, prompts: list[str]):
@@ -41,7 +44,7 @@ def open_diffusion_pipeline(args, output: Path, rows: int, prompts: list[str]):
 
     if not all(prompt.strip() for prompt in prompts):  # the pipeline says so too, but after loading the model
         raise UsageError("an empty prompt: give words, e.g. 'crying cat'")
-    prompt_list(prompts)  # text that is not UTF-8 is refused here, not after the model loads
+    prompt_list([*prompts, args.negative_prompt or ""])  # text that is not UTF-8 is refused here, not after loading
     check_count(args.n, "-n")
     check_grid_size(rows * args.n, f"-n {args.n} x {rows} rows", f"use -n {max(1, MAX_GRID // rows)} or fewer")
     if args.seed is not None:
@@ -50,7 +53,7 @@ def open_diffusion_pipeline(args, output: Path, rows: int, prompts: list[str]):
     check_image_output(output, "-o")
     pipe = (TextToImagePipeline.from_run(args.run) if args.run
             else TextToImagePipeline.from_preset(args.preset or DEFAULT_PRESET))
-    pipe.check_style(diffusion_options(args))  # before sampling: names the model that has styles
+    pipe.check_negative_prompt(pipe.check_style(diffusion_options(args)))  # before sampling: names a model that can
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**31 - 1)
     if args.seed is None:
         print(f"seed {seed} (pass --seed {seed} to get these images again)")

@@ -9,7 +9,9 @@ so loading needs only TensorFlow):
 
 ``sample(prompts, seed, num_steps, guidance_scale)`` exists for diffusion models; ``serve``
 uses their default options (any style); a model conditioned on styles adds
-``sample_style(prompts, seed, style)`` (a style name or "any"). The same seed gives the in-process pipeline's images.
+``sample_style(prompts, seed, style)`` (a style name or "any"). One sampled with classifier-free
+guidance adds ``sample_negative(prompts, seed, negative_prompt)`` (one string, guided away from for
+every image; an empty one is none). The same seed gives the in-process pipeline's images.
 
 A text-image encoder (``clip``, ``damsm``, ``char_cnn_rnn``) exports its two embeddings:
 
@@ -62,21 +64,30 @@ def export_pipeline(pipe, out: Path) -> Path:
     else:
         # Every endpoint calls one traced sampler with its options as inputs, so that the text
         # encoder, the denoiser and the sampling loop are traced once rather than once per
-        # endpoint (and once more each as the SavedModel is written).
+        # endpoint (and once more each as the SavedModel is written). An empty negative prompt
+        # is none: its rows read the null caption (keep 0).
+        takes_negative = pipe.takes_negative_prompt
+
         @tf.function(input_signature=[prompts_spec, tf.TensorSpec([], tf.int32), tf.TensorSpec([], tf.int32),
-                                      tf.TensorSpec([], tf.float32), tf.TensorSpec([], tf.int32)])
-        def draw(prompts, seed, num_steps, guidance_scale, style):  # style: an index or ANY_STYLE
-            styled = {"style": style} if pipe.styles else {}
+                                      tf.TensorSpec([], tf.float32), tf.TensorSpec([], tf.int32),
+                                      tf.TensorSpec([], tf.string)])
+        def draw(prompts, seed, num_steps, guidance_scale, style, negative_prompt):  # style: an index or ANY_STYLE
+            options = {"style": style} if pipe.styles else {}
+            if takes_negative:
+                options["negative"] = model.encode(tokenizer(speller(negative_prompt[None])), style=style[None])[0]
+                options["negative_keep"] = tf.cast(tf.strings.length(tf.strings.strip(negative_prompt)) > 0,
+                                                   tf.float32)
             return sample_in_chunks(model, tokenizer, speller(prompts), seed, num_steps=num_steps,
-                                    guidance_scale=guidance_scale, **styled)
+                                    guidance_scale=guidance_scale, **options)
 
         default_steps = tf.constant(int(model.num_steps), tf.int32)
         default_guidance = tf.constant(float(model.guidance_scale), tf.float32)
         any_style = tf.constant(ANY_STYLE, tf.int32)
+        no_negative = tf.constant("")
 
         @tf.function(input_signature=[prompts_spec, seed_spec])
         def serve(prompts, seed):
-            return draw(prompts, checked(seed), default_steps, default_guidance, any_style)
+            return draw(prompts, checked(seed), default_steps, default_guidance, any_style, no_negative)
 
         archive.add_endpoint("serve", serve)
 
@@ -86,7 +97,7 @@ def export_pipeline(pipe, out: Path) -> Path:
         def sample(prompts, seed, num_steps, guidance_scale):
             tf.debugging.assert_positive(num_steps, message="num_steps must be at least 1")
             tf.debugging.assert_all_finite(guidance_scale, "guidance_scale must be a finite number")
-            return draw(prompts, checked(seed), num_steps, guidance_scale, any_style)
+            return draw(prompts, checked(seed), num_steps, guidance_scale, any_style, no_negative)
 
         archive.add_endpoint("sample", sample)
         if pipe.styles:  # a style-conditioned diffusion model: the style by name, "any" for none
@@ -99,9 +110,16 @@ def export_pipeline(pipe, out: Path) -> Path:
                                     ["unknown style", style, "use one of", names, "or any"])
                 index = tf.where(tf.reduce_any(known), tf.argmax(tf.cast(known, tf.int32), output_type=tf.int32),
                                  any_style)
-                return draw(prompts, checked(seed), default_steps, default_guidance, index)
+                return draw(prompts, checked(seed), default_steps, default_guidance, index, no_negative)
 
             archive.add_endpoint("sample_style", sample_style)
+        if takes_negative:
+            @tf.function(input_signature=[prompts_spec, seed_spec,
+                                          tf.TensorSpec([], tf.string, name="negative_prompt")])
+            def sample_negative(prompts, seed, negative_prompt):
+                return draw(prompts, checked(seed), default_steps, default_guidance, any_style, negative_prompt)
+
+            archive.add_endpoint("sample_negative", sample_negative)
     if "truncation_psi" in pipe.options:  # StyleGAN: the truncation trick
         @tf.function(input_signature=[prompts_spec, seed_spec, tf.TensorSpec([], tf.float32, name="truncation_psi")])
         def sample_truncated(prompts, seed, truncation_psi):
@@ -197,6 +215,7 @@ def main(argv=None) -> int:
         return 2
     extra = ", sample(prompts, seed, num_steps, guidance_scale)" if "num_steps" in pipe.options else ""
     extra += f", sample_style(prompts, seed, style: one of {', '.join(pipe.styles)} or any)" if pipe.styles else ""
+    extra += ", sample_negative(prompts, seed, negative_prompt)" if pipe.takes_negative_prompt else ""
     print(f"wrote SavedModel {args.out} (serve(prompts: string[N], seed: int64 in 0..2**31-1) -> "
           f"uint8[N,72,72,4]{extra})")
     return 0

@@ -4,6 +4,7 @@
     python -m emoji_t2i.generate --run runs/default-cgan "pizza" --out-dir pizzas/
     python -m emoji_t2i.generate --preset runs/my-run/preset "rocket" --num-steps 30 --guidance-scale 4
     python -m emoji_t2i.generate "🐙 wearing a 🎩"    # emoji are read as their names
+    python -m emoji_t2i.generate "woman" --negative-prompt "blond hair"   # guided away from blond hair
     python -m emoji_t2i.generate --from-file prompts.txt -n 1 --out-dir out/   # a prompt per line
 
 With neither --run nor --preset it uses the shipped preset (the diffusion model). The same
@@ -79,6 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "off turns a model's default off (default: the model's)")
     p.add_argument("--style", help="diffusion with styles (--preset diffusion-emoji72-styles): draw in this "
                                    "style (google, twitter, openmoji, fluent_flat, ...; default any)")
+    p.add_argument("--negative-prompt", metavar="TEXT",
+                   help="diffusion: guide every image away from this, e.g. 'glasses' (classifier-free guidance)")
     p.add_argument("--temperature", type=float, help="vq_transformer: token sampling temperature (default 1)")
     p.add_argument("--top-k", type=int, help="vq_transformer: sample among the k likeliest tokens (0: all)")
     out = p.add_mutually_exclusive_group()
@@ -110,13 +113,15 @@ def main(argv=None) -> int:
                                  ("sampler", args.sampler), ("temperature", args.temperature),
                                  ("guidance_interval", tuple(args.guidance_interval or ()) or None),
                                  ("top_k", args.top_k), ("style", args.style),
-                                 ("condition_annealing", args.condition_annealing)) if v is not None}
+                                 ("condition_annealing", args.condition_annealing),
+                                 ("negative_prompt", args.negative_prompt)) if v is not None}
     try:  # every check that needs no model comes before loading one
         if args.from_file is not None:
             args.prompts = [*args.prompts, *read_prompt_file(args.from_file)]
         if args.seed is not None:
             check_seed(args.seed)
         prompts = prompt_list(args.prompts)  # as the model reads them: emoji by name, for captions and files
+        prompt_list([args.negative_prompt or ""])  # not UTF-8: refused before the model loads
         check_sampling_options(options)
         count = len(prompts) * args.n
         if args.out_dir:
@@ -131,6 +136,8 @@ def main(argv=None) -> int:
         return 2
     try:
         options = pipe.check_style(options)  # its error names a model that has styles
+        if "negative_prompt" in options:
+            options = pipe.check_negative_prompt(options)  # its error names a model that can take one
     except EmojiT2IError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

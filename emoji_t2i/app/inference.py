@@ -81,6 +81,9 @@ def load_stylegan(source: str):
 # --- the tabs -----------------------------------------------------------------------------------------
 def text_request(pipe, prompt: str, **options) -> tuple[str, dict]:
     """The checked prompt and the sampling options this model takes (others dropped)."""
+    negative = options.get("negative_prompt") or ""
+    if len(negative) > MAX_PROMPT_CHARS:
+        raise AppInputError(f"That negative prompt has {len(negative)} characters; keep it under {MAX_PROMPT_CHARS}.")
     return _check_prompt(prompt), {k: v for k, v in options.items() if k in pipe.options and v is not None}
 
 

@@ -136,6 +136,9 @@ def text_tab(runs) -> None:
                                         "fewer of them the prompt's")
         options["condition_annealing"] = VARIETY[variety]
     options.update(style_choice(pipe, "text-style"))  # a style-conditioned model: one of its emoji sets
+    if "negative_prompt" in pipe.options:
+        options["negative_prompt"] = st.text_input("Avoid", placeholder="blond hair", key="negative",
+                                                   help="a negative prompt: guidance steers every image away from it")
     if st.button("Generate", key="generate", type="primary"):
         try:
             prompt, options = inf.text_request(pipe, prompt, **options)

@@ -258,21 +258,21 @@ class TextToEmojiDiffusion(ShapeFreeZooModel):
     # --- sampling ------------------------------------------------------------------------------
     def sample(self, tokens, noise, num_steps=None, guidance_scale=None, sampler=None, seed=None,
                callback=None, init_image=None, strength=1.0, guidance_interval=None, style=None,
-               condition_annealing=None):
+               condition_annealing=None, negative=None, negative_keep=1.0):
         """Images in [-1, 1] (straight alpha), float32 (B, 72, 72, 4), from the EMA U-Net.
 
         Conditional and unconditional predictions come from one batched U-Net call per step.
         ``callback()`` runs after each step when called eagerly (a progress bar).
         ``init_image`` (B, 72, 72, 4) in [-1, 1] with ``strength`` in [0, 1]: SDEdit, see
         ``sample_conditions``. ``style``: a name (or ids per example) for a model with styles;
-        None draws in any of them."""
+        None draws in any of them. ``negative``: features to guide away from (``sample_conditions``)."""
         return self.sample_conditions([(self.encode(tokens, style=style), 1.0)], noise, num_steps, guidance_scale,
                                       sampler, seed, callback, init_image, strength, guidance_interval,
-                                      condition_annealing)
+                                      condition_annealing, negative, negative_keep)
 
     def sample_conditions(self, conditions, noise, num_steps=None, guidance_scale=None, sampler=None,
                           seed=None, callback=None, init_image=None, strength=1.0, guidance_interval=None,
-                          condition_annealing=None):
+                          condition_annealing=None, negative=None, negative_keep=1.0):
         """Sampling under several text conditions at once (composable diffusion, Liu et al. 2022).
 
         ``conditions``: ``[(features (B, D), weight), ...]``; each step moves along
@@ -296,7 +296,14 @@ class TextToEmojiDiffusion(ShapeFreeZooModel):
         ``condition_annealing=(tau_low, tau_high, noise_scale)`` reads the conditions noised
         early in sampling and clean late (CADS, ``schedulers/condition_annealing.py``). Each
         emoji's noise direction is the first entries of its own starting noise, so it is a
-        function of the seed and of nothing else in the batch."""
+        function of the seed and of nothing else in the batch.
+
+        ``negative`` (features shaped as a condition's): a negative prompt. Its prediction takes
+        the null caption's place, v_neg + guidance * sum_k weight_k (v_k - v_neg), so guidance
+        pushes away from it at no extra cost; where guidance is 1 it has no effect. A distilled
+        student has no second prediction to put it in. ``negative_keep`` 0 (a tensor may choose)
+        reads those rows as the null caption after all: a SavedModel's one graph, whose empty
+        negative prompt is none."""
         num_steps = self.num_steps if num_steps is None else num_steps
         guidance = tf.cast(self.guidance_scale if guidance_scale is None else guidance_scale, tf.float32)
         guidance_interval = self.guidance_interval if guidance_interval is None else guidance_interval
@@ -305,6 +312,9 @@ class TextToEmojiDiffusion(ShapeFreeZooModel):
         conditions = [(f, w) for f, w in conditions if not (isinstance(w, int | float) and w == 0)]
         if not conditions:
             raise UsageError("sample_conditions needs at least one condition with a non-zero weight")
+        if negative is not None and self.guidance_input:
+            raise UsageError("a negative prompt needs classifier-free guidance, and this distilled model samples "
+                             "without it; use the model it was distilled from (e.g. diffusion-emoji72)")
         noise = tf.cast(noise, tf.float32)
         annealing_draw = None if annealing is None else _draw_like(noise, tf.cast(conditions[0][0], tf.float32))
         start_time = 1.0
@@ -323,8 +333,11 @@ class TextToEmojiDiffusion(ShapeFreeZooModel):
         weights = [w for _, w in conditions]
         batch = tf.shape(features[0])[0]
         count = len(features)
-        stacked = tf.concat([*features, features[0]], 0)  # the last copy is read as the null caption
-        keep = tf.concat([tf.ones([count * batch]), tf.zeros([batch])], 0)
+        # The last rows are the null caption (keep 0), or the negative prompt read as a caption.
+        null_rows = features[0] if negative is None else tf.cast(negative, tf.float32)
+        stacked = tf.concat([*features, null_rows], 0)
+        null_keep = 0.0 if negative is None else tf.cast(negative_keep, tf.float32)
+        keep = tf.concat([tf.ones([count * batch]), tf.fill([batch], null_keep)], 0)
         # Eagerly, the sampler's loop runs in Python; the U-Net call is still a graph.
         network = self._denoiser_graph() if tf.executing_eagerly() else self.ema_denoiser
 
@@ -353,7 +366,7 @@ class TextToEmojiDiffusion(ShapeFreeZooModel):
         def denoise(x, t):
             logsnr = self.schedule.logsnr(t)
             rows = stacked if annealing is None else tf.concat(
-                [*(annealing(f, t, annealing_draw) for f in features), features[0]], 0)
+                [*(annealing(f, t, annealing_draw) for f in features), null_rows], 0)
             if self.guidance_input:
                 v = student(x, logsnr, rows)
             elif guidance_interval is None:

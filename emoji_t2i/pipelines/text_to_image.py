@@ -71,9 +71,10 @@ def initial_noise(count, shape, seed, chunk=0):
     return tf.random.stateless_normal([count, *shape], seed=key)
 
 
-def sample_in_chunks(model, tokenizer, prompts, seed, **options):
+def sample_in_chunks(model, tokenizer, prompts, seed, negative=None, **options):
     """uint8 images (N, 72, 72, 4) for a string tensor of N prompts, SAMPLE_CHUNK at a time, in
-    a ``tf.while_loop``: what a SavedModel endpoint runs. An empty batch gives an empty batch."""
+    a ``tf.while_loop``: what a SavedModel endpoint runs. An empty batch gives an empty batch.
+    ``negative``: one negative prompt's features, for every image."""
     count = tf.shape(prompts)[0]
     chunks = (count + SAMPLE_CHUNK - 1) // SAMPLE_CHUNK
 
@@ -81,7 +82,8 @@ def sample_in_chunks(model, tokenizer, prompts, seed, **options):
         start = c * SAMPLE_CHUNK
         end = tf.minimum(start + SAMPLE_CHUNK, count)
         noise = initial_noise(end - start, model.noise_shape, seed, c)
-        images = to_uint8_tensor(model.sample(tokenizer(prompts[start:end]), noise, **options))
+        rows = {} if negative is None else {"negative": _rows(negative, end - start)}
+        images = to_uint8_tensor(model.sample(tokenizer(prompts[start:end]), noise, **options, **rows))
         return c + 1, out.write(c, images)
 
     images = tf.TensorArray(tf.uint8, size=chunks, infer_shape=False,
@@ -127,7 +129,15 @@ class TextToImagePipeline:
             self._options = {k: config[k] for k in SAMPLING_OPTIONS if k in config}
             if getattr(self.model, "styles", ()):  # a style-conditioned model: "any" unless asked
                 self._options["style"] = "any"
+            if self.takes_negative_prompt:
+                self._options["negative_prompt"] = ""
         return dict(self._options)
+
+    @property
+    def takes_negative_prompt(self) -> bool:
+        """Whether sampling can guide away from a prompt: a diffusion model sampled with
+        classifier-free guidance (a distilled student is not)."""
+        return hasattr(self.model, "sample_conditions") and not getattr(self.model, "guidance_input", False)
 
     @property
     def styles(self) -> tuple[str, ...]:
@@ -137,14 +147,43 @@ class TextToImagePipeline:
     def check_options(self, options: dict) -> dict:
         """``options`` checked as sampling takes them, in one line each before any work: values
         in range, keys this model takes (a misspelt one was a ``TypeError`` deep in sampling)
-        and the style (``check_style``)."""
+        and the style (``check_style``) and negative prompt (``check_negative_prompt``)."""
         check_sampling_options(options)
+        options = self.check_negative_prompt(options)
         unknown = sorted(set(options) - set(self.options) - {"style"})
         if unknown:
             takes = ", ".join(self.options) or "none"
             raise UsageError(f"sampling option {unknown[0]!r}: a {self.config.get('model')} model does not take it "
                              f"(its options: {takes})")
         return self.check_style(options)
+
+    def check_negative_prompt(self, options: dict) -> dict:
+        """``options`` with its "negative_prompt" read as a prompt (emoji by name), left out
+        when empty; a one-line error for a model that cannot take one or for a value that is
+        not one string."""
+        negative = options.get("negative_prompt")
+        if negative is None or isinstance(negative, str) and not negative.strip():
+            return {k: v for k, v in options.items() if k != "negative_prompt"}
+        if not isinstance(negative, str):
+            raise UsageError(f"negative_prompt {negative!r:.40}: give one string; it applies to every image, "
+                             "e.g. 'glasses'")
+        if not self.takes_negative_prompt:
+            which = ("this distilled model" if hasattr(self.model, "sample_conditions")
+                     else f"a {self.config.get('model')} model")
+            raise UsageError(f"negative_prompt needs classifier-free guidance, which {which} does not use; "
+                             f"use a diffusion model such as {DEFAULT_PRESET}")
+        guidance = options.get("guidance_scale", self.options.get("guidance_scale"))
+        if guidance == 1:
+            warnings.warn("negative_prompt has no effect at guidance_scale 1: guidance is what pushes away "
+                          "from it", stacklevel=4)
+        return {**options, "negative_prompt": prompt_list(negative.strip())[0]}
+
+    def _negative_features(self, options: dict, style=None):
+        """Pops the checked "negative_prompt" from ``options``: its features (one row), or None."""
+        negative = options.pop("negative_prompt", None)
+        if negative is None:
+            return None
+        return self.text_features([negative], style if isinstance(style, str) else None)[0]
 
     def check_style(self, options: dict) -> dict:
         """``options`` without a "style" the model cannot take; a one-line error for a real one."""
@@ -209,6 +248,7 @@ class TextToImagePipeline:
         if not prompts:
             return
         self.check_prompts(prompts)
+        negative = self._negative_features(options, options.get("style"))
         if progress is not None and "num_steps" in self.options:
             options["callback"] = progress
         total = len(prompts) * n
@@ -216,6 +256,8 @@ class TextToImagePipeline:
             part = [prompts[i // n] for i in range(start, min(start + SAMPLE_CHUNK, total))]
             noise = initial_noise(len(part), self.model.noise_shape, seed, c)
             tokens = self.tokenizer(tf.constant(part, tf.string))
+            if negative is not None:
+                options["negative"] = _rows(negative, len(part))
             yield start, to_uint8(self.model.sample(tokens, noise, **options))
 
     def sample_many(self, requests, progress=None, **options) -> list[np.ndarray]:
@@ -239,6 +281,7 @@ class TextToImagePipeline:
         if progress is not None and "num_steps" in self.options:
             options["callback"] = progress
         self.check_prompts([p for p, _, _ in requests])
+        negative = self._negative_features(options, options.get("style"))
         groups, current = [], []
         for index, request in enumerate(requests):
             if current and sum(requests[i][1] for i in current) + request[1] > SAMPLE_CHUNK:
@@ -250,6 +293,8 @@ class TextToImagePipeline:
         for group in groups:
             prompts = [requests[i][0] for i in group for _ in range(requests[i][1])]
             noise = tf.concat([initial_noise(requests[i][1], self.model.noise_shape, requests[i][2]) for i in group], 0)
+            if negative is not None:
+                options["negative"] = _rows(negative, len(prompts))
             images = to_uint8(self.model.sample(self.tokenizer(tf.constant(prompts, tf.string)), noise, **options))
             start = 0
             for i in group:
@@ -286,6 +331,7 @@ class TextToImagePipeline:
             raise UsageError(f"mash-up method {method!r}: use one of {', '.join(MASHUP_METHODS)}")
         mixes = check_fractions(mix, "mix")
         options = self.check_options(options)
+        options["negative"] = self._negative_features(options, options.get("style"))
         a, b = self.text_features([self._prompt(first), self._prompt(second)], options.pop("style", None))
         ends = {}
 
@@ -333,6 +379,7 @@ class TextToImagePipeline:
         (strength,) = check_fractions(strength, "strength")
         start_image = prepare_photo(image)
         options = self.check_options(options)
+        options["negative"] = self._negative_features(options, options.get("style"))
         features = self.text_features([self._prompt(prompt)], options.pop("style", None))
         return self._edit(lambda start, count: ([(_rows(features[0], count), 1.0)],
                                                 np.repeat(start_image[None], count, 0)),
@@ -366,13 +413,16 @@ class TextToImagePipeline:
         check_sampling_options(options)
         if progress is not None:
             options["callback"] = progress
+        negative = options.pop("negative", None)
         out = []
         for c, start in enumerate(range(0, n, SAMPLE_CHUNK)):
             count = min(SAMPLE_CHUNK, n - start)
             noise = initial_noise(count, self.model.noise_shape, seed, c)
             chunk_conditions, init = conditions(start, count)
             init = None if init is None else to_unit_range(init)
-            out.append(to_uint8(self.model.sample_conditions(chunk_conditions, noise, init_image=init, **options)))
+            rows = None if negative is None else _rows(negative, count)
+            out.append(to_uint8(self.model.sample_conditions(chunk_conditions, noise, init_image=init, negative=rows,
+                                                             **options)))
         return np.concatenate(out)
 
     def __call__(self, prompts, seed: int = 0, n: int = 1, **options) -> np.ndarray:

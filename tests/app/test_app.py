@@ -53,7 +53,12 @@ def test_text_tab_generates_from_a_prompt_and_refuses_an_empty_one(app):
     app.button(key="generate").click().run()
     assert not app.exception, app.exception
     assert pixels(app, "Text → emoji") != plain  # the same seed, a noised prompt: other drawings
-    app.select_slider(key="variety").set_value("as trained").run()  # as the other tests expect
+    app.select_slider(key="variety").set_value("as trained")
+    app.text_input(key="negative").input("tears")
+    app.button(key="generate").click().run()
+    assert not app.exception, app.exception
+    assert pixels(app, "Text → emoji") != plain  # the same seed, guided away from tears
+    app.text_input(key="negative").input("").run()  # as the other tests expect
 
 
 def test_text_tab_offers_the_styles_of_a_style_model_and_draws_in_one(app):
@@ -77,6 +82,7 @@ def test_text_tab_samples_a_distilled_student_in_its_own_steps(app):
     app.selectbox(key="text-model").set_value("diffusion-emoji72-fast (shipped)").run()
     assert not app.exception, app.exception
     assert not [s for s in app.slider if s.key == "steps"]
+    assert not [t for t in app.text_input if t.key == "negative"]  # no guidance, no negative prompt
     assert any("Distilled: 4 steps" in c.value for c in app.caption)
     app.text_input(key="prompt").input("red heart")
     app.number_input(key="text-n").set_value(1)

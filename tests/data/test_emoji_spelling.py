@@ -75,16 +75,22 @@ def test_the_pipeline_draws_an_emoji_as_its_name(pipe):
                                   pipe.mashup("octopus", "crying cat face", mix=0.5, seed=1))
 
 
-def test_the_savedmodel_reads_emoji_as_the_pipeline_does(pipe, tmp_path):
+def test_the_savedmodel_reads_emoji_and_negative_prompts_as_the_pipeline_does(pipe, tmp_path):
     import tensorflow as tf
 
     from emoji_t2i.export import export_pipeline
 
     served = tf.saved_model.load(str(export_pipeline(pipe, tmp_path / "export")))
-    got = served.serve(tf.constant(["🐙 wearing a 🎩", "crying cat"]), 2).numpy()
+    prompts = tf.constant(["🐙 wearing a 🎩", "crying cat"])
+    got = served.serve(prompts, 2).numpy()
     want = pipe.sample(["octopus wearing a top hat", "crying cat"], seed=2)
     assert np.abs(got.astype(int) - want).max() <= 1  # graph and eager may round a .5 apart
     assert np.abs(got[0].astype(int) - got[1]).max() > 1
+    away = served.sample_negative(prompts, 2, tf.constant("🎩")).numpy()  # one graph: the null caption's
+    want = pipe.sample(["octopus wearing a top hat", "crying cat"], seed=2, negative_prompt="top hat")
+    assert np.abs(away.astype(int) - want).max() <= 1 and np.abs(away.astype(int) - got).max() > 1
+    none = served.sample_negative(prompts, 2, tf.constant(" ")).numpy()  # rows read as the null caption again
+    np.testing.assert_array_equal(none, got)
 
 
 def test_spelling_runs_whatever_keras_backend():

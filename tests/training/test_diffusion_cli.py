@@ -40,6 +40,12 @@ def test_generate_with_options_names_files_by_prompt_and_seed(diffusion_run, tmp
     files = sorted(p.name for p in out.glob("*.png"))
     assert files == [f"crying_cat-seed{seed}-0.png", f"crying_cat-seed{seed}-1.png"]
     assert Image.open(out / files[0]).mode == "RGBA"
+    assert generate_main(["--run", str(diffusion_run), "crying cat", "-n", "1", "--num-steps", "2", "--seed", "1",
+                          "--negative-prompt", "pizza", "--out-dir", str(out / "away")]) == 0
+    away = np.asarray(Image.open(out / "away" / "crying_cat-seed1-0.png"))
+    want = TextToImagePipeline.from_run(diffusion_run).sample("crying cat", seed=1, num_steps=2,
+                                                              negative_prompt="pizza")
+    np.testing.assert_array_equal(away, want[0])
 
 
 def test_generate_gives_each_prompt_its_own_files(diffusion_run, tmp_path):
@@ -60,6 +66,8 @@ def test_generate_gives_each_prompt_its_own_files(diffusion_run, tmp_path):
 def test_gan_refuses_diffusion_options(trained_run, capsys):
     assert generate_main(["--run", str(trained_run), "cat", "--num-steps", "5"]) == 2
     assert "takes no --num-steps" in capsys.readouterr().err
+    assert generate_main(["--run", str(trained_run), "cat", "--negative-prompt", "dog"]) == 2
+    assert "classifier-free guidance, which a cgan model does not use" in capsys.readouterr().err
 
 
 def test_savedmodel_endpoints_match_the_pipeline(diffusion_run, tmp_path):
