@@ -168,10 +168,11 @@ class TextToImagePipeline:
             raise UsageError(f"negative_prompt {negative!r:.40}: give one string; it applies to every image, "
                              "e.g. 'glasses'")
         if not self.takes_negative_prompt:
-            which = ("this distilled model" if hasattr(self.model, "sample_conditions")
-                     else f"a {self.config.get('model')} model")
-            raise UsageError(f"negative_prompt needs classifier-free guidance, which {which} does not use; "
-                             f"use a diffusion model such as {DEFAULT_PRESET}")
+            if hasattr(self.model, "sample_conditions"):
+                raise UsageError("negative_prompt needs classifier-free guidance, which this distilled model does "
+                                 f"not use; use the model it was distilled from, such as {DEFAULT_PRESET}")
+            raise UsageError(f"negative_prompt is for diffusion models and a {self.config.get('model')} model takes "
+                             f"none; use one such as {DEFAULT_PRESET}")
         guidance = options.get("guidance_scale", self.options.get("guidance_scale"))
         if guidance == 1:
             warnings.warn("negative_prompt has no effect at guidance_scale 1: guidance is what pushes away "
@@ -230,7 +231,8 @@ class TextToImagePipeline:
         ``prompts``: a list of strings, or one string for one prompt; emoji in them are read as
         their names ("🐙 wearing a 🎩" is "octopus wearing a top hat").
 
-        ``options``: ``num_steps``, ``guidance_scale``, ``sampler`` for a diffusion model, and
+        ``options``: ``num_steps``, ``guidance_scale``, ``sampler``, ``negative_prompt`` (one
+        string, guided away from for every image) for a diffusion model, and
         ``style`` (one of ``styles``, or "any") for one conditioned on styles;
         ``num_steps``, ``guidance_scale``, ``temperature``, ``top_k`` for ``vq_transformer``;
         none for a GAN or VAE. ``progress``: called once per sampling step of each chunk of
