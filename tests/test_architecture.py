@@ -24,6 +24,7 @@ LAYERS = [
     {"emoji_t2i.training"},
     {"emoji_t2i.train", "emoji_t2i.train_jax", "emoji_t2i.generate", "emoji_t2i.export", "emoji_t2i.evaluate",
      "emoji_t2i.directions", "emoji_t2i.blend", "emoji_t2i.project", "emoji_t2i.mashup", "emoji_t2i.emojify",
+     "emoji_t2i.inpaint",
      "emoji_t2i.editing_cli", "emoji_t2i.app"},
 ]
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-CLI_MODULES = ["train", "generate", "export", "evaluate", "data", "app", "mashup", "emojify", "directions", "blend",
-               "project", "train_jax"]
+CLI_MODULES = ["train", "generate", "export", "evaluate", "data", "app", "mashup", "emojify", "inpaint", "directions",
+               "blend", "project", "train_jax"]
 
 
 def console_scripts() -> dict[str, str]:

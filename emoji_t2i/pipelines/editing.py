@@ -1,6 +1,6 @@
-"""What the pipeline's editing methods (``mashup``, ``emojify``) share: checked mix and
-strength values, the spherical interpolation of sentence embeddings, and a photo made into a
-72x72 RGBA frame."""
+"""What the pipeline's editing methods (``mashup``, ``emojify``, ``inpaint``) share: checked
+mix and strength values, the spherical interpolation of sentence embeddings, a photo made into
+a 72x72 RGBA frame, and the mask of what to redraw."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import tensorflow as tf
 from emoji_t2i import IMAGE_SIZE
 from emoji_t2i.data.images import center_crop, premultiplied_unit, resize_premultiplied
 from emoji_t2i.errors import UsageError
+from emoji_t2i.pipelines.editing_options import INPAINT_FEATHER, INPAINT_REGIONS
 
 SDEDIT_MASHUP_STRENGTH = 0.6
 
@@ -79,3 +80,35 @@ def blend_premultiplied(first, second, fraction: float) -> np.ndarray:
     alpha = mixed[..., 3:]
     rgb = np.where(alpha > 1e-6, mixed[..., :3] / np.maximum(alpha, 1e-6), 0.0)
     return np.round(np.clip(np.concatenate([rgb, alpha], -1), 0, 1) * 255.0).astype(np.uint8)
+
+
+def redraw_mask(mask) -> np.ndarray:
+    """What to redraw, (72, 72, 1) float32 in [0, 1] (1: redraw, 0: keep): a region's name
+    (``INPAINT_REGIONS``: a band with feathered edges), or an array of any size, (H, W) or
+    (H, W, 1), bool, uint8 (255: redraw) or float in [0, 1], centre-cropped and resized as
+    images are."""
+    if isinstance(mask, str):
+        if mask not in INPAINT_REGIONS:
+            raise UsageError(f"region {mask!r}: use one of {', '.join(INPAINT_REGIONS)}, or a mask image")
+        axis, first, end = INPAINT_REGIONS[mask]
+        index = np.arange(IMAGE_SIZE, dtype=np.float32)
+        ramp = np.clip(np.minimum(index - first + 1, end - index) / INPAINT_FEATHER, 0.0, 1.0)
+        band = ramp[:, None] if axis == "rows" else ramp[None, :]
+        return np.broadcast_to(band, (IMAGE_SIZE, IMAGE_SIZE))[..., None].astype(np.float32)
+    array = np.asarray(mask)
+    if array.ndim == 3 and array.shape[-1] == 1:
+        array = array[..., 0]
+    if array.ndim != 2 or min(array.shape) < 1:
+        raise UsageError(f"a mask of shape {array.shape}: give (height, width) values, 1 (or 255) where to redraw")
+    if array.dtype == np.uint8:
+        array = array / 255.0
+    elif array.dtype == bool:
+        array = array.astype(np.float32)
+    elif not (np.issubdtype(array.dtype, np.floating) and np.isfinite(array).all()
+              and array.min() >= 0.0 and array.max() <= 1.0):
+        raise UsageError(f"a mask of {array.dtype} values: give bool, uint8 (255: redraw) or floats from 0 to 1")
+    frame = tf.image.resize(center_crop(array.astype(np.float32)[..., None]), (IMAGE_SIZE, IMAGE_SIZE),
+                            antialias=True).numpy()
+    if frame.max() < 0.5 / 255.0:
+        raise UsageError("the mask marks nothing to redraw: make it white (or 1) where the emoji should change")
+    return np.clip(frame, 0.0, 1.0).astype(np.float32)

@@ -6,6 +6,7 @@ generate, export, evaluate, the notebooks and the web app use.
     images = pipe.sample(["crying cat"], seed=0, n=4, num_steps=20, guidance_scale=3.0)
     kitchen = pipe.mashup("jack-o-lantern", "smiling face with horns", mix=0.5, n=4)
     mine = pipe.emojify(photo_rgba, "person", strength=0.9, n=4)
+    asleep = pipe.inpaint(face_rgba, "sleeping face", mask="eyes", n=4)
 
 Sampling runs in chunks of ``SAMPLE_CHUNK`` examples, so memory stays flat however many
 images are asked for. Chunk ``c``'s starting noise is ``tf.random.stateless_normal`` keyed by
@@ -38,6 +39,7 @@ from emoji_t2i.pipelines.editing import (
     blend_premultiplied,
     check_fractions,
     prepare_photo,
+    redraw_mask,
     slerp,
 )
 from emoji_t2i.pipelines.editing_options import DEFAULT_MASHUP, EMOJIFY_STRENGTH, MASHUP_METHODS
@@ -387,6 +389,33 @@ class TextToImagePipeline:
                                                 np.repeat(start_image[None], count, 0)),
                           seed, n, progress, {**options, "strength": strength})
 
+    def inpaint(self, image, prompt: str, mask, strength: float = 1.0, seed: int = 0, n: int = 1,
+                progress=None, **options) -> np.ndarray:
+        """Redraw part of an image (an emoji, or a photo framed as ``emojify`` frames it) after
+        ``prompt`` and keep the rest: ``n`` images, (n, 72, 72, 4) uint8.
+
+        ``mask``: what to redraw, a region's name ("eyes", "mouth", "top", "bottom", "left",
+        "right": bands of an emoji face, edges feathered) or an array, 1 (or 255) where to
+        redraw (``editing.redraw_mask``). Each sampling step's clean-image estimate is the
+        image where the mask is 0, so the network draws the masked part to fit what is kept
+        (``DiffusionModel.sample_conditions``). ``strength`` < 1 also starts from the image
+        noised to that time, as ``emojify`` does, rather than from pure noise.
+
+            >>> face = pipe.sample("neutral face", seed=3)[0]
+            >>> pipe.inpaint(face, "sleeping face", mask="eyes", n=4).shape
+            (4, 72, 72, 4)
+        """
+        self._need_editing("inpaint")
+        (strength,) = check_fractions(strength, "strength")
+        start_image = prepare_photo(image)
+        redraw = redraw_mask(mask)
+        options = self.check_options(options)
+        options["negative"] = self._negative_features(options, options.get("style"))
+        features = self.text_features([self._prompt(prompt)], options.pop("style", None))
+        return self._edit(lambda start, count: ([(_rows(features[0], count), 1.0)],
+                                                np.repeat(start_image[None], count, 0)),
+                          seed, n, progress, {**options, "strength": strength, "mask": tf.constant(redraw)})
+
     def text_features(self, prompts, style=None) -> tf.Tensor:
         """(len(prompts), D) float32 (or packed conditions): what the model's U-Net reads; with
         ``style`` (a style-conditioned model) in that style."""
@@ -416,6 +445,7 @@ class TextToImagePipeline:
         if progress is not None:
             options["callback"] = progress
         negative = options.pop("negative", None)
+        mask = options.pop("mask", None)
         out = []
         for c, start in enumerate(range(0, n, SAMPLE_CHUNK)):
             count = min(SAMPLE_CHUNK, n - start)
@@ -423,8 +453,9 @@ class TextToImagePipeline:
             chunk_conditions, init = conditions(start, count)
             init = None if init is None else to_unit_range(init)
             rows = None if negative is None else _rows(negative, count)
+            redraw = None if mask is None else _rows(mask, count)
             out.append(to_uint8(self.model.sample_conditions(chunk_conditions, noise, init_image=init, negative=rows,
-                                                             **options)))
+                                                             mask=redraw, **options)))
         return np.concatenate(out)
 
     def __call__(self, prompts, seed: int = 0, n: int = 1, **options) -> np.ndarray:

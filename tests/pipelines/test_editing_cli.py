@@ -1,11 +1,11 @@
-"""``python -m emoji_t2i.mashup`` and ``python -m emoji_t2i.emojify`` on the shipped model (two
+"""``python -m emoji_t2i.mashup``, ``emojify`` and ``inpaint`` on the shipped model (two
 sampling steps): a captioned grid, and one-line errors before any model loads."""
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from emoji_t2i import emojify, mashup
+from emoji_t2i import emojify, inpaint, mashup
 
 
 def test_mashup_writes_a_row_per_mix_with_the_prompts_at_the_ends(tmp_path, capsys):
@@ -35,3 +35,21 @@ def test_emojify_writes_the_crop_then_the_emoji_and_names_a_bad_photo(tmp_path, 
     assert "not an image Pillow can read" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         emojify.main([str(photo)])  # no prompt: argparse's usage line
+
+
+def test_inpaint_keeps_the_image_outside_the_region_and_refuses_an_empty_mask(tmp_path, tiny, capsys):
+    emoji = tmp_path / "emoji.png"
+    Image.fromarray(tiny.images[0], "RGBA").save(emoji)
+    out = tmp_path / "i.png"
+    assert inpaint.main([str(emoji), "sleeping face", "--region", "eyes", "-n", "2", "--seed", "0",
+                         "--num-steps", "2", "-o", str(out)]) == 0
+    grid = np.asarray(Image.open(out))
+    assert grid.shape[0] > 2 * 144 and grid.shape[1] > 2 * 144  # the image and its mask, then two results
+    mask = tmp_path / "mask.png"
+    Image.new("L", (72, 72), 0).save(mask)
+    assert inpaint.main([str(emoji), "sleeping face", "--mask", str(mask), "-o", str(out)]) == 2
+    assert "the mask marks nothing to redraw" in capsys.readouterr().err
+    assert inpaint.main([str(emoji), "sleeping face", "--mask", str(tmp_path / "none.png"), "-o", str(out)]) == 2
+    assert "none.png: no such file" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        inpaint.main([str(emoji), "sleeping face"])  # neither --region nor --mask: argparse's usage line
