@@ -118,7 +118,7 @@ def open_with_prompt(page: DevTools, port: int, prompt: str) -> None:
 TABS = ("text", "mashup", "explore", "emojify")
 
 
-def shoot(out_dir: Path, port: int = 8765, width: int = 1280, height: int = 1150, tabs=TABS) -> None:
+def shoot(out_dir: Path, port: int = 8765, width: int = 1280, height: int = 1400, tabs=TABS) -> None:
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     if browser is None:
         raise FileNotFoundError("no chromium on PATH: apt-get install chromium")

@@ -126,6 +126,16 @@ def emojify(pipe, photo: np.ndarray, prompt: str, strength: float, n: int = 4, s
     return np.concatenate([prepare_photo(photo)[None], images])
 
 
+def inpaint(pipe, image: np.ndarray, prompt: str, region: str, n: int = 4, seed: int = 0, progress=None,
+            **options) -> np.ndarray:
+    """(the 72x72 frame the model starts from, then ``n`` emoji with ``region`` redrawn)."""
+    from emoji_t2i.pipelines.editing import prepare_photo
+
+    prompt = _check_prompt(prompt, "sleeping face")
+    images = pipe.inpaint(image, prompt, mask=region, n=int(n), seed=int(seed), progress=progress, **options)
+    return np.concatenate([prepare_photo(image)[None], images])
+
+
 def explore(pipe, seed: int, n: int = 4, truncation_psi: float = 0.7, amounts=(), directions=None) -> np.ndarray:
     w = pipe.latents(int(n), int(seed), truncation_psi=float(truncation_psi))
     if directions is not None and np.any(np.asarray(amounts)):

@@ -295,10 +295,12 @@ def blended(first_source: str, second_source: str, level: int, seed: int):
 
 
 def your_image_tab(runs) -> None:
-    mode = st.radio("Make", ["An emoji of it (diffusion)", "Its StyleGAN projection"], horizontal=True,
-                    key="image-mode")
+    mode = st.radio("Make", ["An emoji of it (diffusion)", "A part of it redrawn (diffusion)",
+                             "Its StyleGAN projection"], horizontal=True, key="image-mode")
     if mode.startswith("An emoji"):
         emojify_panel(runs)
+    elif mode.startswith("A part"):
+        inpaint_panel(runs)
     else:
         project_panel(runs)
 
@@ -334,6 +336,40 @@ def emojify_panel(runs) -> None:
         return
     bar.empty()
     show(images, ["start.png"] + [f"emojified_{strength:g}_seed{seed}_{i}.png" for i in range(int(n))], "emojify",
+         columns=int(n) + 1)
+
+
+def inpaint_panel(runs) -> None:
+    from emoji_t2i.pipelines.editing_options import INPAINT_REGIONS
+
+    source, pipe = diffusion_choice(runs, "inpaint-model")
+    if pipe is None:
+        return
+    upload = st.file_uploader("Your emoji (PNG; any image is framed as for an emoji of it)", key="inpaint-upload")
+    prompt = st.text_input("What should it become?", "sleeping face", key="inpaint-prompt")
+    left, middle, right = st.columns(3)
+    region = left.selectbox("Redraw", list(INPAINT_REGIONS), list(INPAINT_REGIONS).index("eyes"), key="region",
+                            help="a band of an emoji face; the rest of the image is kept as it is")
+    n = middle.number_input("Emoji", 1, 8, 4, key="inpaint-n")
+    seed = right.number_input("Seed", 0, 2**31 - 1, 0, key="inpaint-seed")
+    options = style_choice(pipe, "inpaint-style")
+    if upload is None:
+        st.info("Upload an emoji to redraw one part of it (its eyes, its mouth, the top of its head) after "
+                "a prompt, keeping the rest.")
+        return
+    if not st.button("Redraw", key="inpaint", type="primary"):
+        return
+    bar, progress = step_bar(int(pipe.options["num_steps"]))
+    try:
+        image = inf.read_photo(upload.getvalue())
+        with turn(source):
+            images = inf.inpaint(pipe, image, prompt, region, n, seed, progress=progress, **options)
+    except inf.AppInputError as e:
+        bar.empty()
+        st.warning(str(e))
+        return
+    bar.empty()
+    show(images, ["start.png"] + [f"redrawn_{region}_seed{seed}_{i}.png" for i in range(int(n))], "inpaint",
          columns=int(n) + 1)
 
 

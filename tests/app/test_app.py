@@ -184,6 +184,21 @@ def test_your_image_tab_emojifies_a_photo_and_the_strength_slider_changes_it(app
     assert not app.exception and any("not an image" in w.value for w in app.warning)
 
 
+def test_your_image_tab_redraws_a_region_and_keeps_the_rest(app, embedded):
+    app.radio(key="image-mode").set_value("A part of it redrawn (diffusion)").run()
+    assert not app.exception, app.exception
+    app.number_input(key="inpaint-n").set_value(1)
+    app.file_uploader(key="inpaint-upload").set_value(("emoji.png", png_of(embedded.images[0]), "image/png")).run()
+    app.button(key="inpaint").click().run()
+    assert not app.exception, app.exception
+    eyes = pixels(app, "Your image")
+    assert len(eyes) == 2  # the starting frame and one emoji
+    app.selectbox(key="region").set_value("mouth")
+    app.button(key="inpaint").click().run()
+    mouth = pixels(app, "Your image")
+    assert len(mouth) == 2 and mouth[0] == eyes[0] and mouth[1] != eyes[1]
+
+
 def test_your_image_tab_projects_an_upload_and_rejects_a_non_image(app, embedded):
     app.radio(key="image-mode").set_value("Its StyleGAN projection").run()
     app.file_uploader(key="upload").set_value(("notes.txt", b"not an image", "text/plain")).run()
