@@ -15,7 +15,6 @@ and classifier put most plain samples of these face prompts nearer the start's f
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import time
@@ -24,6 +23,8 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from preset_options import open_preset, preset_parser  # noqa: E402
 
 # (the start's caption, the region, the new prompt): a part another emoji draws differently
 CASES = [("grinning face", "eyes", "smiling face with heart-eyes"),
@@ -81,28 +82,17 @@ def table(rows) -> str:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--preset", default="diffusion-emoji72")
-    p.add_argument("--seeds", type=int, default=8, help="results per case")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a sampling option")
-    p.add_argument("--figure", type=Path, help="also draw each case's start and its results into this PNG")
-    args = p.parse_args()
-    from emoji_t2i.console import quiet_tensorflow
-
-    quiet_tensorflow()
+    args = preset_parser(__doc__, "results per case",
+                         "also draw each case's start and its results into this PNG").parse_args()
+    pipe, options, sampling = open_preset(args)
     import numpy as np
 
     from emoji_t2i.data import load_dataset
-    from emoji_t2i.evaluate import parse_options
-    from emoji_t2i.pipelines import TextToImagePipeline
     from emoji_t2i.plotting import save_grid
 
-    options = parse_options(args.set)
-    pipe, data = TextToImagePipeline.from_preset(args.preset), load_dataset()
     began = time.perf_counter()
-    rows, grids = measure(pipe, data, args.seeds, options)
-    sampling = ", ".join(f"{k}={v}" for k, v in options.items()) or "its default sampling"
-    print(f"{args.preset}, {args.seeds} seeds per case, {sampling} ({time.perf_counter() - began:.0f} s)\n")
+    rows, grids = measure(pipe, load_dataset(), args.seeds, options)
+    print(f"{sampling} per case ({time.perf_counter() - began:.0f} s)\n")
     print(table(rows))
     if args.figure:
         images = np.concatenate([np.concatenate([start[None], results]) for start, results in grids])

@@ -15,7 +15,6 @@ prompt ("read as the negative"). One markdown row per pair, then the medians ove
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import time
@@ -24,6 +23,8 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from preset_options import open_preset, preset_parser  # noqa: E402
 
 # an attribute the prompt's drawings often carry (a skin tone, hair, a gender, a colour, a part),
 # named as the dataset's captions name it
@@ -95,25 +96,14 @@ def figure(pipe, pairs, path: Path, options: dict) -> None:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--preset", default="diffusion-emoji72")
-    p.add_argument("--seeds", type=int, default=8, help="images per pair and side")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a sampling option, both sides")
-    p.add_argument("--figure", type=Path, help="also draw FIGURE_PAIRS without and with into this PNG")
-    args = p.parse_args()
-    from emoji_t2i.console import quiet_tensorflow
-
-    quiet_tensorflow()
-    from emoji_t2i.evaluate import parse_options
+    args = preset_parser(__doc__, "images per pair and side",
+                         "also draw FIGURE_PAIRS without and with into this PNG").parse_args()
+    pipe, options, sampling = open_preset(args)
     from emoji_t2i.evaluation.judges import Judges
-    from emoji_t2i.pipelines import TextToImagePipeline
 
-    options = parse_options(args.set)
-    pipe, judges = TextToImagePipeline.from_preset(args.preset), Judges.load()
     start = time.perf_counter()
-    rows = measure(pipe, judges, PAIRS, args.seeds, options)
-    sampling = ", ".join(f"{k}={v}" for k, v in options.items()) or "its default sampling"
-    print(f"{args.preset}, {args.seeds} seeds per pair and side, {sampling} ({time.perf_counter() - start:.0f} s)\n")
+    rows = measure(pipe, Judges.load(), PAIRS, args.seeds, options)
+    print(f"{sampling} per pair and side ({time.perf_counter() - start:.0f} s)\n")
     print(table(rows))
     if args.figure:
         figure(pipe, FIGURE_PAIRS, args.figure, options)

@@ -316,27 +316,17 @@ def emojify_panel(runs) -> None:
     left, middle, right = st.columns(3)
     strength = left.slider("Strength (0: your photo, 1: ignore it)", 0.5, 1.0, EMOJIFY_STRENGTH, 0.05,
                            key="strength")
-    n = middle.number_input("Emoji", 1, 8, 4, key="emojify-n")
-    seed = right.number_input("Seed", 0, 2**31 - 1, 0, key="emojify-seed")
-    options = style_choice(pipe, "emojify-style")
+    n, seed, options = count_seed_and_style(pipe, middle, right, "emojify")
     if upload is None:
         st.info("Upload a photo (a portrait works best) to turn it into an emoji. Its colours carry over, "
                 "skin tone included; name one in the prompt to choose it, e.g. “person: medium skin tone”.")
         return
     if not st.button("Emojify", key="emojify", type="primary"):
         return
-    bar, progress = step_bar(math.ceil(int(pipe.options["num_steps"]) * strength))
-    try:
-        photo = inf.read_photo(upload.getvalue())
-        with turn(source):
-            images = inf.emojify(pipe, photo, prompt, strength, n, seed, progress=progress, **options)
-    except inf.AppInputError as e:
-        bar.empty()
-        st.warning(str(e))
-        return
-    bar.empty()
-    show(images, ["start.png"] + [f"emojified_{strength:g}_seed{seed}_{i}.png" for i in range(int(n))], "emojify",
-         columns=int(n) + 1)
+    edit_upload(source, upload, math.ceil(int(pipe.options["num_steps"]) * strength), "emojify",
+                f"emojified_{strength:g}_seed{seed}",
+                lambda photo, progress: inf.emojify(pipe, photo, prompt, strength, n, seed, progress=progress,
+                                                    **options))
 
 
 def inpaint_panel(runs) -> None:
@@ -350,27 +340,39 @@ def inpaint_panel(runs) -> None:
     left, middle, right = st.columns(3)
     region = left.selectbox("Redraw", list(INPAINT_REGIONS), list(INPAINT_REGIONS).index("eyes"), key="region",
                             help="a band of an emoji face; the rest of the image is kept as it is")
-    n = middle.number_input("Emoji", 1, 8, 4, key="inpaint-n")
-    seed = right.number_input("Seed", 0, 2**31 - 1, 0, key="inpaint-seed")
-    options = style_choice(pipe, "inpaint-style")
+    n, seed, options = count_seed_and_style(pipe, middle, right, "inpaint")
     if upload is None:
         st.info("Upload an emoji to redraw one part of it (its eyes, its mouth, the top of its head) after "
                 "a prompt, keeping the rest.")
         return
     if not st.button("Redraw", key="inpaint", type="primary"):
         return
-    bar, progress = step_bar(int(pipe.options["num_steps"]))
+    edit_upload(source, upload, int(pipe.options["num_steps"]), "inpaint", f"redrawn_{region}_seed{seed}",
+                lambda image, progress: inf.inpaint(pipe, image, prompt, region, n, seed, progress=progress,
+                                                    **options))
+
+
+def count_seed_and_style(pipe, middle, right, key: str):
+    """How many emoji, the seed (in two columns) and a style picker for a model with styles."""
+    n = middle.number_input("Emoji", 1, 8, 4, key=f"{key}-n")
+    seed = right.number_input("Seed", 0, 2**31 - 1, 0, key=f"{key}-seed")
+    return n, seed, style_choice(pipe, f"{key}-style")
+
+
+def edit_upload(source: str, upload, steps: int, key: str, stem: str, edit) -> None:
+    """Runs ``edit(image, progress)`` on the uploaded image under a step bar and shows the
+    starting frame and the results it returns, or the one-line reason it could not."""
+    bar, progress = step_bar(steps)
     try:
         image = inf.read_photo(upload.getvalue())
         with turn(source):
-            images = inf.inpaint(pipe, image, prompt, region, n, seed, progress=progress, **options)
+            images = edit(image, progress)
     except inf.AppInputError as e:
         bar.empty()
         st.warning(str(e))
         return
     bar.empty()
-    show(images, ["start.png"] + [f"redrawn_{region}_seed{seed}_{i}.png" for i in range(int(n))], "inpaint",
-         columns=int(n) + 1)
+    show(images, ["start.png"] + [f"{stem}_{i}.png" for i in range(len(images) - 1)], key, columns=len(images))
 
 
 def project_panel(runs) -> None:

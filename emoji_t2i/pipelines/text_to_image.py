@@ -380,14 +380,7 @@ class TextToImagePipeline:
             (4, 72, 72, 4)
         """
         self._need_editing("emojify")
-        (strength,) = check_fractions(strength, "strength")
-        start_image = prepare_photo(image)
-        options = self.check_options(options)
-        options["negative"] = self._negative_features(options, options.get("style"))
-        features = self.text_features([self._prompt(prompt)], options.pop("style", None))
-        return self._edit(lambda start, count: ([(_rows(features[0], count), 1.0)],
-                                                np.repeat(start_image[None], count, 0)),
-                          seed, n, progress, {**options, "strength": strength})
+        return self._edit_image(image, prompt, strength, None, seed, n, progress, options)
 
     def inpaint(self, image, prompt: str, mask, strength: float = 1.0, seed: int = 0, n: int = 1,
                 progress=None, **options) -> np.ndarray:
@@ -406,15 +399,20 @@ class TextToImagePipeline:
             (4, 72, 72, 4)
         """
         self._need_editing("inpaint")
+        return self._edit_image(image, prompt, strength, redraw_mask(mask), seed, n, progress, options)
+
+    def _edit_image(self, image, prompt, strength, mask, seed, n, progress, options) -> np.ndarray:
+        """``emojify`` (``mask`` None) and ``inpaint``: one image, one prompt, n seeds."""
         (strength,) = check_fractions(strength, "strength")
         start_image = prepare_photo(image)
-        redraw = redraw_mask(mask)
         options = self.check_options(options)
         options["negative"] = self._negative_features(options, options.get("style"))
         features = self.text_features([self._prompt(prompt)], options.pop("style", None))
+        if mask is not None:
+            options["mask"] = tf.constant(mask)
         return self._edit(lambda start, count: ([(_rows(features[0], count), 1.0)],
                                                 np.repeat(start_image[None], count, 0)),
-                          seed, n, progress, {**options, "strength": strength, "mask": tf.constant(redraw)})
+                          seed, n, progress, {**options, "strength": strength})
 
     def text_features(self, prompts, style=None) -> tf.Tensor:
         """(len(prompts), D) float32 (or packed conditions): what the model's U-Net reads; with
