@@ -13,6 +13,12 @@ uses their default options (any style); a model conditioned on styles adds
 guidance adds ``sample_negative(prompts, seed, negative_prompt)`` (one string, guided away from for
 every image; an empty one is none). The same seed gives the in-process pipeline's images.
 
+A diffusion model also edits one 72x72 RGBA image (uint8 [72, 72, 4]; frame a photo with
+``emoji_t2i.pipelines.editing.prepare_photo``), as the pipeline's methods of the same names:
+
+    m.emojify(image, "person", 0, 4, 0.9)                # seed, n, strength: SDEdit
+    m.inpaint(image, "sleeping face", mask, 0, 4, 1.0)   # mask float32 [72, 72], 1 where to redraw
+
 A text-image encoder (``clip``, ``damsm``, ``char_cnn_rnn``) exports its two embeddings:
 
     m.embed_text(tf.constant(["crying cat"]))      # float32 [N, D] unit vectors
@@ -27,7 +33,9 @@ import sys
 from pathlib import Path
 
 
-def export_pipeline(pipe, out: Path) -> Path:
+def export_pipeline(pipe, out: Path, editing: bool = True) -> Path:
+    """A generator's SavedModel in ``out``; ``editing=False`` leaves out a diffusion model's
+    ``emojify`` and ``inpaint`` (a second traced sampler: a smaller graph, written faster)."""
     import keras
     import tensorflow as tf
 
@@ -120,6 +128,8 @@ def export_pipeline(pipe, out: Path) -> Path:
                 return draw(prompts, checked(seed), default_steps, default_guidance, any_style, negative_prompt)
 
             archive.add_endpoint("sample_negative", sample_negative)
+        if editing and hasattr(model, "sample_conditions"):
+            add_editing_endpoints(archive, model, tokenizer, speller, seed_spec, checked)
     if "truncation_psi" in pipe.options:  # StyleGAN: the truncation trick
         @tf.function(input_signature=[prompts_spec, seed_spec, tf.TensorSpec([], tf.float32, name="truncation_psi")])
         def sample_truncated(prompts, seed, truncation_psi):
@@ -129,6 +139,62 @@ def export_pipeline(pipe, out: Path) -> Path:
         archive.add_endpoint("sample", sample_truncated)
     archive.write_out(str(out), verbose=False)
     return out
+
+
+def add_editing_endpoints(archive, model, tokenizer, speller, seed_spec, checked) -> None:
+    """``emojify`` and ``inpaint``, as the pipeline's methods, on one traced sampler whose
+    strength and mask are inputs (a mask of ones redraws everything: ``emojify``)."""
+    import tensorflow as tf
+
+    from emoji_t2i import CHANNELS, IMAGE_SIZE
+    from emoji_t2i.data.images import to_unit_range
+    from emoji_t2i.pipelines.text_to_image import sample_in_chunks
+
+    frame = tf.constant([IMAGE_SIZE, IMAGE_SIZE, CHANNELS])
+    image_spec = tf.TensorSpec([None, None, None], tf.uint8, name="image")
+    prompt_spec = tf.TensorSpec([], tf.string, name="prompt")
+    count_spec = tf.TensorSpec([], tf.int32, name="n")
+    strength_spec = tf.TensorSpec([], tf.float32, name="strength")
+    mask_spec = tf.TensorSpec([None, None], tf.float32, name="mask")
+
+    @tf.function(input_signature=[image_spec, prompt_spec, tf.TensorSpec([], tf.int32), count_spec, strength_spec,
+                                  mask_spec])
+    def redraw(image, prompt, seed, count, strength, mask):
+        strength_message = "strength must be a number from 0 (keep the image) to 1 (ignore it)"
+        checks = [
+            tf.debugging.assert_equal(tf.shape(image), frame, message=(
+                f"image must be one {IMAGE_SIZE}x{IMAGE_SIZE} RGBA frame, uint8 [{IMAGE_SIZE}, {IMAGE_SIZE}, "
+                f"{CHANNELS}]: an emoji, or a photo framed by emoji_t2i.pipelines.editing.prepare_photo")),
+            tf.debugging.assert_non_negative(count, message="n must be 0 or more"),
+            tf.debugging.assert_all_finite(strength, strength_message),
+            tf.debugging.assert_greater_equal(strength, 0.0, message=strength_message),
+            tf.debugging.assert_less_equal(strength, 1.0, message=strength_message)]
+        with tf.control_dependencies(checks):  # a bad input fails here, not deep in sampling
+            image = tf.identity(image)
+        prompts = speller(tf.fill([count], prompt))
+        return sample_in_chunks(model, tokenizer, prompts, seed, image=to_unit_range(tf.cast(image, tf.float32)),
+                                mask=mask[..., None], strength=strength)
+
+    @tf.function(input_signature=[image_spec, prompt_spec, seed_spec, count_spec, strength_spec])
+    def emojify(image, prompt, seed, n, strength):
+        return redraw(image, prompt, checked(seed), n, strength, tf.ones([IMAGE_SIZE, IMAGE_SIZE]))
+
+    @tf.function(input_signature=[image_spec, prompt_spec, mask_spec, seed_spec, count_spec, strength_spec])
+    def inpaint(image, prompt, mask, seed, n, strength):
+        message = f"mask must be [{IMAGE_SIZE}, {IMAGE_SIZE}] floats from 0 (keep) to 1 (redraw)"
+        shape = tf.debugging.assert_equal(tf.shape(mask), frame[:2], message=message)
+        with tf.control_dependencies([shape]):
+            checks = [tf.debugging.assert_all_finite(mask, message),
+                      tf.debugging.assert_greater_equal(mask, 0.0, message=message),
+                      tf.debugging.assert_less_equal(mask, 1.0, message=message),
+                      tf.debugging.assert_greater(tf.reduce_max(mask), 0.5 / 255.0, message=(
+                          "the mask marks nothing to redraw: make it 1 where the emoji should change"))]
+        with tf.control_dependencies(checks):
+            mask = tf.identity(mask)
+        return redraw(image, prompt, checked(seed), n, strength, mask)
+
+    archive.add_endpoint("emojify", emojify)
+    archive.add_endpoint("inpaint", inpaint)
 
 
 def export_encoder(model, tokenizer, out: Path) -> Path:
@@ -169,6 +235,9 @@ def main(argv=None) -> int:
     p.add_argument("--out", required=True, type=Path, help="folder to write")
     p.add_argument("--format", choices=("savedmodel", "preset"), default="savedmodel",
                    help="a SavedModel (default) or a preset folder (what emoji_t2i/presets/ ships)")
+    p.add_argument("--no-editing", action="store_true",
+                   help="diffusion: leave out the emojify and inpaint endpoints (a smaller SavedModel, "
+                        "written faster)")
     args = p.parse_args(argv)
     from emoji_t2i.console import check_writable, quiet_tensorflow
 
@@ -209,13 +278,16 @@ def main(argv=None) -> int:
             save_preset(model, tokenizer, args.out, metadata)
             print(f"wrote preset {args.out} (load: TextToImagePipeline.from_preset({str(args.out)!r}))")
             return 0
-        export_pipeline(pipe, args.out)
+        export_pipeline(pipe, args.out, editing=not args.no_editing)
     except (EmojiT2IError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     extra = ", sample(prompts, seed, num_steps, guidance_scale)" if "num_steps" in pipe.options else ""
     extra += f", sample_style(prompts, seed, style: one of {', '.join(pipe.styles)} or any)" if pipe.styles else ""
     extra += ", sample_negative(prompts, seed, negative_prompt)" if pipe.takes_negative_prompt else ""
+    if hasattr(pipe.model, "sample_conditions") and not args.no_editing:
+        extra += (", emojify(image: uint8[72,72,4], prompt, seed, n, strength), "
+                  "inpaint(image, prompt, mask: float32[72,72], seed, n, strength)")
     print(f"wrote SavedModel {args.out} (serve(prompts: string[N], seed: int64 in 0..2**31-1) -> "
           f"uint8[N,72,72,4]{extra})")
     return 0

@@ -258,17 +258,18 @@ class TextToEmojiDiffusion(ShapeFreeZooModel):
     # --- sampling ------------------------------------------------------------------------------
     def sample(self, tokens, noise, num_steps=None, guidance_scale=None, sampler=None, seed=None,
                callback=None, init_image=None, strength=1.0, guidance_interval=None, style=None,
-               condition_annealing=None, negative=None, negative_keep=1.0):
+               condition_annealing=None, negative=None, negative_keep=1.0, mask=None):
         """Images in [-1, 1] (straight alpha), float32 (B, 72, 72, 4), from the EMA U-Net.
 
         Conditional and unconditional predictions come from one batched U-Net call per step.
         ``callback()`` runs after each step when called eagerly (a progress bar).
         ``init_image`` (B, 72, 72, 4) in [-1, 1] with ``strength`` in [0, 1]: SDEdit, see
         ``sample_conditions``. ``style``: a name (or ids per example) for a model with styles;
-        None draws in any of them. ``negative``: features to guide away from (``sample_conditions``)."""
+        None draws in any of them. ``negative``: features to guide away from; ``mask``: what to
+        redraw of ``init_image`` (both ``sample_conditions``)."""
         return self.sample_conditions([(self.encode(tokens, style=style), 1.0)], noise, num_steps, guidance_scale,
                                       sampler, seed, callback, init_image, strength, guidance_interval,
-                                      condition_annealing, negative, negative_keep)
+                                      condition_annealing, negative, negative_keep, mask)
 
     def sample_conditions(self, conditions, noise, num_steps=None, guidance_scale=None, sampler=None,
                           seed=None, callback=None, init_image=None, strength=1.0, guidance_interval=None,
@@ -282,7 +283,8 @@ class TextToEmojiDiffusion(ShapeFreeZooModel):
 
         ``init_image`` with ``strength`` < 1 is SDEdit (Meng et al. 2022): the image is noised to
         t = strength and denoised over ceil(num_steps * strength) steps; strength 0 returns the
-        image, 1 ignores it (the sampler's t = 1 is pure noise).
+        image, 1 ignores it (the sampler's t = 1 is pure noise). ``strength`` may be a tensor (a
+        SavedModel's input): the same arithmetic, in the graph.
 
         ``mask`` (B, 72, 72, 1) in [0, 1] with ``init_image``: inpainting. Where the mask is 1 the
         image is drawn anew, where 0 ``init_image`` is kept: every step's clean-image estimate
@@ -324,20 +326,24 @@ class TextToEmojiDiffusion(ShapeFreeZooModel):
                              "without it; use the model it was distilled from (e.g. diffusion-emoji72)")
         noise = tf.cast(noise, tf.float32)
         annealing_draw = None if annealing is None else _draw_like(noise, tf.cast(conditions[0][0], tf.float32))
-        start_time = 1.0
+        start_time, graph_strength = 1.0, None
         if mask is not None and init_image is None:
             raise UsageError("a mask says where to redraw an image: give the image too (init_image)")
         if init_image is not None:
-            strength = float(strength)
-            if not 0.0 <= strength <= 1.0:
-                raise UsageError(f"strength {strength}: use a number from 0 (keep the image) to 1 (ignore it)")
-            if strength == 0.0:
-                return tf.cast(init_image, tf.float32)
-            if strength < 1.0:
-                start_time = strength
-                num_steps = tf.maximum(1, tf.cast(tf.math.ceil(tf.cast(num_steps, tf.float32) * strength), tf.int32))
-                noise = self.schedule.add_noise(premultiply(tf.cast(init_image, tf.float32)), noise,
-                                                tf.fill([tf.shape(noise)[0]], start_time))
+            graph_strength = tf.cast(strength, tf.float32) if tf.is_tensor(strength) else None
+            if graph_strength is None:
+                strength = float(strength)
+                if not 0.0 <= strength <= 1.0:
+                    raise UsageError(f"strength {strength}: use a number from 0 (keep the image) to 1 (ignore it)")
+                if strength == 0.0:
+                    return tf.cast(init_image, tf.float32)
+            if graph_strength is not None or strength < 1.0:
+                start_time = strength if graph_strength is None else graph_strength
+                num_steps = tf.maximum(1, tf.cast(tf.math.ceil(tf.cast(num_steps, tf.float32) * start_time), tf.int32))
+                noised = self.schedule.add_noise(premultiply(tf.cast(init_image, tf.float32)), noise,
+                                                 tf.fill([tf.shape(noise)[0]], start_time))
+                # at strength 1 the sampler starts from the noise alone, as the Python path does
+                noise = noised if graph_strength is None else tf.where(graph_strength < 1.0, noised, noise)
         features = [tf.cast(f, tf.float32) for f, _ in conditions]
         weights = [w for _, w in conditions]
         batch = tf.shape(features[0])[0]
@@ -395,15 +401,19 @@ class TextToEmojiDiffusion(ShapeFreeZooModel):
             x0, eps = self.schedule.from_v(x, v, t_batch)
             if mask is None:
                 return x0, eps
-            x0 = redraw * x0 + (1.0 - redraw) * kept
+            x0 = x0 + (1.0 - redraw) * (kept - x0)  # exactly the network's x0 where the mask is 1
             alpha, sigma = self.schedule.alpha_sigma(t)
-            return x0, (x - alpha * x0) / sigma  # the noise this x0 implies, for DDIM
+            # the noise this x0 implies, for DDIM; the network's own where nothing was replaced
+            return x0, tf.where(redraw < 1.0, (x - alpha * x0) / sigma, eps)
 
         if mask is not None:
             redraw, kept = tf.cast(mask, tf.float32), premultiply(tf.cast(init_image, tf.float32))
         chosen = make_sampler(sampler or self.sampler, self.schedule)
         x0 = chosen.sample(denoise, noise, num_steps, seed=seed, start_time=start_time)
-        return unpremultiply(tf.clip_by_value(x0, -1.0, 1.0))
+        images = unpremultiply(tf.clip_by_value(x0, -1.0, 1.0))
+        if graph_strength is None:
+            return images
+        return tf.where(graph_strength > 0.0, images, tf.cast(init_image, tf.float32))  # 0 keeps the image
 
     def _denoiser_graph(self):
         if "_denoiser_fn" not in self.__dict__:

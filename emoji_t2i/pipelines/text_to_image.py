@@ -73,10 +73,12 @@ def initial_noise(count, shape, seed, chunk=0):
     return tf.random.stateless_normal([count, *shape], seed=key)
 
 
-def sample_in_chunks(model, tokenizer, prompts, seed, negative=None, **options):
+def sample_in_chunks(model, tokenizer, prompts, seed, negative=None, image=None, mask=None, **options):
     """uint8 images (N, 72, 72, 4) for a string tensor of N prompts, SAMPLE_CHUNK at a time, in
     a ``tf.while_loop``: what a SavedModel endpoint runs. An empty batch gives an empty batch.
-    ``negative``: one negative prompt's features, for every image."""
+    ``negative``: one negative prompt's features, for every image; ``image`` (72, 72, 4) in
+    [-1, 1] and ``mask`` (72, 72, 1): one starting image and what to redraw of it, for every
+    image (``emojify`` and ``inpaint``; ``options`` then holds their strength)."""
     count = tf.shape(prompts)[0]
     chunks = (count + SAMPLE_CHUNK - 1) // SAMPLE_CHUNK
 
@@ -84,7 +86,8 @@ def sample_in_chunks(model, tokenizer, prompts, seed, negative=None, **options):
         start = c * SAMPLE_CHUNK
         end = tf.minimum(start + SAMPLE_CHUNK, count)
         noise = initial_noise(end - start, model.noise_shape, seed, c)
-        rows = {} if negative is None else {"negative": _rows(negative, end - start)}
+        rows = {name: _rows(value, end - start) for name, value in
+                (("negative", negative), ("init_image", image), ("mask", mask)) if value is not None}
         images = to_uint8_tensor(model.sample(tokenizer(prompts[start:end]), noise, **options, **rows))
         return c + 1, out.write(c, images)
 

@@ -14,6 +14,7 @@ from PIL import Image
 from emoji_t2i.export import main as export_main
 from emoji_t2i.generate import main as generate_main
 from emoji_t2i.pipelines import TextToImagePipeline
+from emoji_t2i.pipelines.editing import redraw_mask
 from emoji_t2i.train import main as train_main
 from tests.training.conftest import TINY_UNET  # noqa: F401  (test_distributed imports it from here)
 
@@ -76,15 +77,36 @@ def test_savedmodel_endpoints_match_the_pipeline(diffusion_run, tmp_path):
     pipe = TextToImagePipeline.from_run(diffusion_run)
     np.save(tmp_path / "default.npy", pipe.sample(["crying cat", "pizza"], seed=3))
     np.save(tmp_path / "options.npy", pipe.sample(["rocket"], seed=4, num_steps=3, guidance_scale=4.0))
+    face = pipe.sample(["grinning face"], seed=1)[0]
+    mask = redraw_mask("eyes")[..., 0]
+    np.save(tmp_path / "face.npy", face)
+    np.save(tmp_path / "mask.npy", mask)
+    np.save(tmp_path / "emojify.npy", pipe.emojify(face, "crying cat", strength=0.7, seed=5, n=2))
+    np.save(tmp_path / "inpaint.npy", pipe.inpaint(face, "crying cat", mask="eyes", seed=5, n=2))
     script = f"""
 import sys, numpy as np, tensorflow as tf
 m = tf.saved_model.load({str(out)!r})
+load = lambda name: np.load({str(tmp_path)!r} + "/" + name + ".npy")
+face, mask = load("face"), load("mask")
 a = m.serve(tf.constant(["crying cat", "pizza"]), 3).numpy()
 b = m.sample(tf.constant(["rocket"]), 4, tf.constant(3), tf.constant(4.0)).numpy()
-for got, name in ((a, "default"), (b, "options")):
-    want = np.load({str(tmp_path)!r} + "/" + name + ".npy")
+c = m.emojify(face, "crying cat", 5, 2, 0.7).numpy()
+d = m.inpaint(face, "crying cat", mask, 5, 2, 1.0).numpy()
+for got, name in ((a, "default"), (b, "options"), (c, "emojify"), (d, "inpaint")):
+    want = load(name)
     assert got.dtype == np.uint8 and got.shape == want.shape, (got.shape, want.shape)
     assert np.abs(got.astype(int) - want.astype(int)).max() <= 1, name
+assert np.abs(d.astype(int) - face)[:, mask == 0].max() <= 2  # kept where the mask is 0
+np.testing.assert_array_equal(m.emojify(face, "crying cat", 5, 2, 0.0).numpy(), np.stack([face] * 2))
+for call, words in ((lambda: m.emojify(face[:70], "x", 0, 1, 0.5), "image must be one 72x72 RGBA frame"),
+                    (lambda: m.emojify(face, "x", 0, 1, 1.5), "strength must be a number from 0"),
+                    (lambda: m.inpaint(face, "x", mask[:9], 0, 1, 1.0), "mask must be [72, 72] floats"),
+                    (lambda: m.inpaint(face, "x", 0 * mask, 0, 1, 1.0), "the mask marks nothing to redraw")):
+    try:
+        call()
+        raise SystemExit("accepted: " + words)
+    except tf.errors.InvalidArgumentError as e:
+        assert words in str(e), str(e)[:300]
 assert not any(n.startswith("emoji_t2i") for n in sys.modules)
 print("ok")
 """
