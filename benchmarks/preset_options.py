@@ -26,4 +26,5 @@ def open_preset(args):
 
     options = parse_options(args.set)
     sampling = ", ".join(f"{k}={v}" for k, v in options.items()) or "its default sampling"
-    return TextToImagePipeline.from_preset(args.preset), options, f"{args.preset}, {args.seeds} seeds, {sampling}"
+    seeds = f"{args.seeds} seed" + ("" if args.seeds == 1 else "s")
+    return TextToImagePipeline.from_preset(args.preset), options, f"{args.preset}, {seeds}, {sampling}"

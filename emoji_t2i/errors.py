@@ -1,6 +1,22 @@
 """The errors a user is meant to read. Every one is a single line that names the thing that is
 wrong and the fix; the CLIs and the app catch ``EmojiT2IError`` and print that line, so any
-other exception is a bug and keeps its traceback."""
+other exception is a bug and keeps its traceback. ``warn_at_caller`` is the same for warnings."""
+
+import os
+import sys
+import warnings
+
+_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def warn_at_caller(message: str) -> None:
+    """``warnings.warn`` pointing at the first line outside this package, the user's own call,
+    however deep the package's calls go (``pipe.sample`` and ``pipe.inpaint`` reach the same
+    check at different depths, so no fixed ``stacklevel`` is right for both)."""
+    frame, level = sys._getframe(1), 2
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, UserWarning, stacklevel=level)
 
 
 def one_line(error: Exception, limit: int = 160) -> str:

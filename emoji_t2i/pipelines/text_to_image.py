@@ -17,7 +17,6 @@ gives the same images in both.
 from __future__ import annotations
 
 import math
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +24,7 @@ import tensorflow as tf
 
 from emoji_t2i import CHANNELS, IMAGE_SIZE
 from emoji_t2i.data.images import to_uint8, to_uint8_tensor, to_unit_range
-from emoji_t2i.errors import UsageError
+from emoji_t2i.errors import UsageError, warn_at_caller
 from emoji_t2i.models import build_model
 from emoji_t2i.pipelines.checks import (
     SAMPLING_OPTIONS,
@@ -180,8 +179,7 @@ class TextToImagePipeline:
                              f"none; use one such as {DEFAULT_PRESET}")
         guidance = options.get("guidance_scale", self.options.get("guidance_scale"))
         if guidance == 1:
-            warnings.warn("negative_prompt has no effect at guidance_scale 1: guidance is what pushes away "
-                          "from it", stacklevel=4)
+            warn_at_caller("negative_prompt has no effect at guidance_scale 1: guidance is what pushes away from it")
         return {**options, "negative_prompt": prompt_list(negative.strip())[0]}
 
     def _negative_features(self, options: dict, style=None):
@@ -223,13 +221,12 @@ class TextToImagePipeline:
 
     def check_prompts(self, prompts: list[str]) -> None:
         if not self.model.conditional:
-            warnings.warn(f"{self.config.get('model')} is unconditional: the prompts are ignored (the seed "
-                          "chooses the emoji); train with --set conditional=true to steer it by text", stacklevel=3)
+            warn_at_caller(f"{self.config.get('model')} is unconditional: the prompts are ignored (the seed "
+                           "chooses the emoji); train with --set conditional=true to steer it by text")
             return
         for prompt, known in zip(prompts, known_fractions(self.tokenizer, prompts), strict=True):
             if known == 0.0:
-                warnings.warn(f"prompt {prompt[:60]!r} has no word the model knows; the image "
-                              "will not follow it", stacklevel=3)
+                warn_at_caller(f"prompt {prompt[:60]!r} has no word the model knows; the image will not follow it")
 
     def sample(self, prompts, seed: int = 0, n: int = 1, progress=None, **options) -> np.ndarray:
         """(len(prompts) * n, 72, 72, 4) uint8; the n samples of a prompt are consecutive.

@@ -43,9 +43,13 @@ def test_it_costs_no_extra_call_and_acts_only_where_guidance_does(pipe):
         model.__dict__["_denoiser_fn"] = original
     assert rows == [4] * 4  # 2 images x (prompt, negative prompt), as (prompt, null caption) without one
     plain = pipe.sample(["ghost"], seed=0, n=2, guidance_scale=1.0)
-    with pytest.warns(UserWarning, match="no effect at guidance_scale 1"):
+    with pytest.warns(UserWarning, match="no effect at guidance_scale 1") as caught:
         unguided = pipe.sample(["ghost"], seed=0, n=2, guidance_scale=1.0, negative_prompt="red apple")
     assert np.abs(unguided.astype(int) - plain).max() <= 1
+    with pytest.warns(UserWarning, match="no word the model knows") as deeper:  # a check deeper inside
+        pipe.inpaint(plain[0], "zzqx", mask="eyes", guidance_scale=1.0, negative_prompt="red apple")
+    # each warning points at the caller's line, here, however deep the pipeline's check is
+    assert {w.filename for w in [*caught, *deeper]} == {__file__}, [(w.filename, w.lineno) for w in deeper]
 
 
 def test_an_empty_one_is_none_and_emoji_in_it_are_read_as_names(pipe):
