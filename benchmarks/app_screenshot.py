@@ -6,7 +6,9 @@ the DevTools protocol, and save screenshots: what docs/app.md shows.
 Text tab: types "crying cat", clicks Generate, waits for the images (text.png); Mash-up tab:
 clicks "Mash up" on its default prompts (mashup.png); Explore tab, between two prompts
 (explore.png); Your image tab: uploads a photo (matplotlib's sample portrait of Grace Hopper,
-public domain) and clicks Emojify (emojify.png). Exits 3 (and says so) when no Chromium is
+public domain) and clicks Emojify (emojify.png); then, as "A part of it redrawn", uploads
+Google's neutral face, chooses "what you paint", paints a stroke across its eyes with the
+mouse and redraws them as "sleeping face" (inpaint_paint.png). Exits 3 (and says so) when no Chromium is
 installed: apt-get install chromium.
 """
 
@@ -103,6 +105,73 @@ def click_button(page: DevTools, label: str) -> None:
             " && b.offsetParent !== null).click()")
 
 
+def click_text(page: DevTools, selector: str, text: str) -> None:
+    """Click the visible element matching ``selector`` whose text is ``text``."""
+    page.js(f"[...document.querySelectorAll('{selector}')].find(e => e.innerText.trim() === {json.dumps(text)}"
+            " && e.offsetParent !== null).click()")
+
+
+def choose(page: DevTools, label: str, option: str) -> None:
+    """Pick ``option`` in the visible select box labelled ``label``, by typing it as a person can."""
+    page.js("[...document.querySelectorAll('[data-testid=\"stSelectbox\"]')].find(e => e.offsetParent !== null"
+            f" && e.innerText.includes({json.dumps(label)})).querySelector('input').focus()")
+    page.call("Input.insertText", text=option)
+    time.sleep(0.5)
+    page.call("Input.dispatchKeyEvent", type="keyDown", key="Enter", code="Enter", windowsVirtualKeyCode=13)
+    page.wait(IDLE)
+
+
+# The canvas component renders inside a shadow root: find its top canvas (the one that takes
+# the pointer) wherever it is, scrolled into view.
+FIND_CANVAS = """(() => {
+  const walk = (root) => {
+    for (const el of root.querySelectorAll('*')) {
+      if (el.tagName === 'CANVAS' && el.classList.contains('upper-canvas')) return el;
+      if (el.shadowRoot) { const found = walk(el.shadowRoot); if (found) return found; }
+    }
+    return null;
+  };
+  return walk(document);
+})()"""
+
+
+def paint_stroke(page: DevTools, start: tuple[float, float], end: tuple[float, float], steps: int = 24) -> None:
+    """Drag the mouse over the paint canvas from ``start`` to ``end`` (fractions of its size)."""
+    page.wait(f"{FIND_CANVAS} !== null")
+    rect = (f"(() => {{ const r = {FIND_CANVAS}.getBoundingClientRect();"
+            " return [r.left, r.top, r.width, r.height]; })()")
+    box = page.js(rect)
+    if box[1] + box[3] > page.js("window.innerHeight"):  # below the fold: scroll it into view
+        page.js(f"window.scrollBy(0, {box[1] + box[3] - page.js('window.innerHeight') + 40})")
+        time.sleep(1)
+        box = page.js(rect)
+    points = [(box[0] + box[2] * (start[0] + (end[0] - start[0]) * i / steps),
+               box[1] + box[3] * (start[1] + (end[1] - start[1]) * i / steps)) for i in range(steps + 1)]
+    page.call("Input.dispatchMouseEvent", type="mouseMoved", x=points[0][0], y=points[0][1])
+    page.call("Input.dispatchMouseEvent", type="mousePressed", x=points[0][0], y=points[0][1], button="left",
+              buttons=1, clickCount=1)
+    for x, y in points[1:]:
+        page.call("Input.dispatchMouseEvent", type="mouseMoved", x=x, y=y, button="left", buttons=1)
+        time.sleep(0.02)
+    page.call("Input.dispatchMouseEvent", type="mouseReleased", x=points[-1][0], y=points[-1][1], button="left",
+              buttons=0, clickCount=1)
+
+
+def neutral_face(folder: Path) -> Path:
+    """Google's drawing of the neutral face from the embedded dataset, as a PNG in ``folder``."""
+    import numpy as np
+    from PIL import Image
+
+    from emoji_t2i.data import load_dataset
+
+    data = load_dataset()
+    row = next(i for i, caps in enumerate(data.captions)
+               if "neutral face" in caps and data.metadata["style"][i] == "google")
+    path = folder / "neutral_face.png"
+    Image.fromarray(np.asarray(data.images[row])).save(path)
+    return path
+
+
 def open_with_prompt(page: DevTools, port: int, prompt: str) -> None:
     """Load the app in ``page`` and type ``prompt`` into the Text tab, then wait until idle."""
     page.call("Page.enable")
@@ -115,7 +184,7 @@ def open_with_prompt(page: DevTools, port: int, prompt: str) -> None:
     page.wait(IDLE)
 
 
-TABS = ("text", "mashup", "explore", "emojify")
+TABS = ("text", "mashup", "explore", "emojify", "paint")
 
 
 def shoot(out_dir: Path, port: int = 8765, width: int = 1280, height: int = 1400, tabs=TABS) -> None:
@@ -160,6 +229,22 @@ def shoot(out_dir: Path, port: int = 8765, width: int = 1280, height: int = 1400
                 page.wait(IMAGES.format(n=5))
                 page.wait(IDLE)
                 page.screenshot(out_dir / "emojify.png")
+            if "paint" in tabs:
+                click_tab(page, "Your image")
+                page.wait(IDLE)
+                click_text(page, "label", "A part of it redrawn (diffusion)")
+                page.wait(IDLE)
+                upload(page, neutral_face(Path(profile)))
+                page.wait("document.querySelector('[data-testid=\"stFileChip\"]') !== null")
+                page.wait(IDLE)
+                choose(page, "Redraw", "what you paint")
+                paint_stroke(page, (0.2, 0.42), (0.8, 0.42))
+                page.wait("[...document.querySelectorAll('button')].some(b => b.innerText.trim() === 'Redraw')")
+                page.wait(IDLE)
+                click_button(page, "Redraw")
+                page.wait(IMAGES.format(n=5))
+                page.wait(IDLE)
+                page.screenshot(out_dir / "inpaint_paint.png")
         finally:
             chrome.terminate()
             app.terminate()
@@ -171,9 +256,11 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out-dir", type=Path, default=Path("docs/app"))
     p.add_argument("--port", type=int, default=8765)
+    p.add_argument("--tabs", nargs="+", choices=TABS, default=list(TABS), help="which screenshots (default: all)")
+    p.add_argument("--height", type=int, default=1400, help="the window's height in pixels (paint: 1600)")
     args = p.parse_args(argv)
     try:
-        shoot(args.out_dir, args.port)
+        shoot(args.out_dir, args.port, height=args.height, tabs=tuple(args.tabs))
     except FileNotFoundError as e:
         print(f"error: {e}", file=sys.stderr)
         return 3

@@ -126,14 +126,44 @@ def emojify(pipe, photo: np.ndarray, prompt: str, strength: float, n: int = 4, s
     return np.concatenate([prepare_photo(photo)[None], images])
 
 
-def inpaint(pipe, image: np.ndarray, prompt: str, region: str, n: int = 4, seed: int = 0, progress=None,
+def inpaint(pipe, image: np.ndarray, prompt: str, region, n: int = 4, seed: int = 0, progress=None,
             **options) -> np.ndarray:
-    """(the 72x72 frame the model starts from, then ``n`` emoji with ``region`` redrawn)."""
+    """(the 72x72 frame the model starts from, then ``n`` emoji with ``region`` redrawn):
+    ``region`` a region's name or a mask (``painted_mask``)."""
     from emoji_t2i.pipelines.editing import prepare_photo
 
     prompt = _check_prompt(prompt, "sleeping face")
     images = pipe.inpaint(image, prompt, mask=region, n=int(n), seed=int(seed), progress=progress, **options)
     return np.concatenate([prepare_photo(image)[None], images])
+
+
+# Painting a mask: the canvas shows the frame PAINT_SCALE times larger (``on_checkerboard``) and
+# the brush lays a translucent colour over it. The canvas sends back its drawing layer alone
+# (transparent where nothing is painted), so the paint's alpha is the mask.
+PAINT_SCALE = 4
+PAINT_OPACITY = 0.6
+PAINT_COLOUR = f"rgba(255, 0, 255, {PAINT_OPACITY})"
+PAINTED_LEVELS = 16  # in 8-bit levels: less is the anti-aliased fringe of a stroke, or rounding
+
+
+def painted_mask(rendered, background: np.ndarray) -> np.ndarray | None:
+    """What the canvas sent back (RGBA, the background's size) -> a float mask in [0, 1], 1 where
+    painted (``pipe.inpaint`` shrinks it to 72x72), or None when nothing is painted yet or the
+    canvas has not answered. A canvas that sent its background too (no transparency anywhere)
+    is read by its difference from ``background``."""
+    if rendered is None:
+        return None
+    rendered = np.asarray(rendered)
+    if rendered.ndim != 3 or rendered.shape[:2] != background.shape[:2]:
+        return None
+    if rendered.shape[-1] == 4 and rendered[..., 3].min() < 255:
+        paint = rendered[..., 3].astype(np.float32)
+        scale = PAINT_OPACITY * 255.0
+    else:
+        paint = np.abs(rendered[..., :3].astype(np.float32) - background[..., :3]).max(-1)
+        scale = float(PAINTED_LEVELS)
+    mask = np.where(paint >= PAINTED_LEVELS, np.clip(paint / scale, 0.0, 1.0), 0.0).astype(np.float32)
+    return mask if mask.any() else None
 
 
 def explore(pipe, seed: int, n: int = 4, truncation_psi: float = 0.7, amounts=(), directions=None) -> np.ndarray:

@@ -338,18 +338,59 @@ def inpaint_panel(runs) -> None:
     upload = st.file_uploader("Your emoji (PNG; any image is framed as for an emoji of it)", key="inpaint-upload")
     prompt = st.text_input("What should it become?", "sleeping face", key="inpaint-prompt")
     left, middle, right = st.columns(3)
-    region = left.selectbox("Redraw", list(INPAINT_REGIONS), list(INPAINT_REGIONS).index("eyes"), key="region",
-                            help="a band of an emoji face; the rest of the image is kept as it is")
+    regions = [*INPAINT_REGIONS, PAINTED]
+    region = left.selectbox("Redraw", regions, regions.index("eyes"), key="region",
+                            help="a band of an emoji face, or what you paint over it; the rest of the image is "
+                                 "kept as it is")
     n, seed, options = count_seed_and_style(pipe, middle, right, "inpaint")
     if upload is None:
-        st.info("Upload an emoji to redraw one part of it (its eyes, its mouth, the top of its head) after "
-                "a prompt, keeping the rest.")
+        st.info("Upload an emoji to redraw one part of it (its eyes, its mouth, the top of its head, or "
+                "what you paint) after a prompt, keeping the rest.")
         return
+    mask = region
+    if region == PAINTED:
+        mask = paint_mask(upload)
+        if mask is None:
+            return
     if not st.button("Redraw", key="inpaint", type="primary"):
         return
-    edit_upload(source, upload, int(pipe.options["num_steps"]), "inpaint", f"redrawn_{region}_seed{seed}",
-                lambda image, progress: inf.inpaint(pipe, image, prompt, region, n, seed, progress=progress,
+    name = "painted" if region == PAINTED else region
+    edit_upload(source, upload, int(pipe.options["num_steps"]), "inpaint", f"redrawn_{name}_seed{seed}",
+                lambda image, progress: inf.inpaint(pipe, image, prompt, mask, n, seed, progress=progress,
                                                     **options))
+
+
+PAINTED = "what you paint"
+
+
+def paint_mask(upload):
+    """The uploaded emoji on a canvas to paint over: the painted mask, or None (and a line that
+    says what to do) while nothing is painted."""
+    try:
+        from streamlit_drawable_canvas import st_canvas
+    except ImportError:
+        st.warning("Painting needs the canvas component: pip install streamlit-drawable-canvas "
+                   "(or pick a region instead).")
+        return None
+    from PIL import Image
+
+    from emoji_t2i.pipelines.editing import prepare_photo
+
+    try:
+        frame = prepare_photo(inf.read_photo(upload.getvalue()))
+    except inf.AppInputError as e:
+        st.warning(str(e))
+        return None
+    background = inf.on_checkerboard(frame, scale=inf.PAINT_SCALE)
+    brush = st.slider("Brush (pixels of the 72x72 emoji)", 2, 16, 6, key="brush")
+    size = background.shape[0]
+    canvas = st_canvas(stroke_width=brush * inf.PAINT_SCALE, stroke_color=inf.PAINT_COLOUR,
+                       background_image=Image.fromarray(background), height=size, width=size,
+                       drawing_mode="freedraw", return_image_data=True, key="paint")
+    mask = inf.painted_mask(canvas.image_data, background)
+    if mask is None:
+        st.info("Paint over the part to redraw (the rest is kept), then press Redraw.")
+    return mask
 
 
 def count_seed_and_style(pipe, middle, right, key: str):

@@ -197,6 +197,28 @@ def test_your_image_tab_redraws_a_region_and_keeps_the_rest(app, embedded):
     app.button(key="inpaint").click().run()
     mouth = pixels(app, "Your image")
     assert len(mouth) == 2 and mouth[0] == eyes[0] and mouth[1] != eyes[1]
+    # painting: the canvas (a browser component: tests/app/test_browser.py paints on it) sends
+    # nothing here, so the panel asks for paint and offers no Redraw yet
+    app.selectbox(key="region").set_value("what you paint").run()
+    assert not app.exception, app.exception
+    assert any("Paint over the part to redraw" in i.value for i in app.info)
+    assert not [b for b in app.button if b.key == "inpaint"]
+
+
+def test_a_painted_stroke_is_the_mask_and_its_fringe_is_not():
+    background = inf.on_checkerboard(np.zeros((72, 72, 4), np.uint8), scale=inf.PAINT_SCALE)
+    layer = np.zeros((288, 288, 4), np.uint8)  # the canvas's drawing layer: transparent but the paint
+    assert inf.painted_mask(layer, background) is None and inf.painted_mask(None, background) is None
+    layer[100:124, 40:250] = (255, 0, 255, round(inf.PAINT_OPACITY * 255))  # a stroke
+    layer[99, 40:250, 3] = 8  # its anti-aliased edge
+    mask = inf.painted_mask(layer, background)
+    assert mask.shape == (288, 288) and mask[100:124, 40:250].min() == 1.0
+    assert mask.sum() == 24 * 210  # nothing outside the stroke, its faint fringe included
+    assert inf.painted_mask(layer[:100], background) is None  # not this canvas's answer
+    # a canvas that sends its background too is read by what changed
+    flat = np.concatenate([background, np.full((288, 288, 1), 255, np.uint8)], -1)
+    flat[100:124, 40:250, :3] = (0.4 * background[100:124, 40:250] + 0.6 * np.array([255, 0, 255])).astype(np.uint8)
+    assert np.array_equal(inf.painted_mask(flat, background) > 0, mask > 0)
 
 
 def test_your_image_tab_projects_an_upload_and_rejects_a_non_image(app, embedded):

@@ -1,5 +1,6 @@
 """The app in a real browser: started on 127.0.0.1, driven in headless Chromium (a prompt
-typed, Generate clicked, a tab switched), screenshots saved; each tab's controls are
+typed, Generate clicked, a tab switched, a stroke painted with the mouse over an emoji and
+redrawn), screenshots saved; each tab's controls are
 tests/app/test_app.py's. Skipped where Debian's chromium is not installed (apt-get install chromium)."""
 
 import shutil
@@ -19,8 +20,10 @@ def test_app_renders_generated_emoji_in_chromium(tmp_path):
     sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
     from app_screenshot import shoot
 
-    shoot(tmp_path, port=8791, tabs=("text", "explore"))
-    for name in ("text.png", "explore.png"):
+    # paint: shoot waits for the Redraw button, which shows only once the canvas sends paint
+    # back, and for the redrawn emoji
+    shoot(tmp_path, port=8791, tabs=("text", "explore", "paint"))
+    for name in ("text.png", "explore.png", "inpaint_paint.png"):
         shot = np.asarray(Image.open(tmp_path / name).convert("RGB")).astype(int)
         assert shot.shape[1] == 1280
         # the emoji grid: rows below the controls hold many colours, not a blank page
