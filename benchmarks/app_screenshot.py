@@ -172,6 +172,17 @@ def neutral_face(folder: Path) -> Path:
     return path
 
 
+def press_and_shoot(page: DevTools, label: str, images: int, path: Path) -> None:
+    """Wait for the button ``label``, click it, wait for ``images`` images in the open tab and
+    the app to be idle, and save the screenshot."""
+    page.wait(f"[...document.querySelectorAll('button')].some(b => b.innerText.trim() === {json.dumps(label)})")
+    page.wait(IDLE)
+    click_button(page, label)
+    page.wait(IMAGES.format(n=images))
+    page.wait(IDLE)
+    page.screenshot(path)
+
+
 def open_with_prompt(page: DevTools, port: int, prompt: str) -> None:
     """Load the app in ``page`` and type ``prompt`` into the Text tab, then wait until idle."""
     page.call("Page.enable")
@@ -204,17 +215,11 @@ def shoot(out_dir: Path, port: int = 8765, width: int = 1280, height: int = 1400
             page = DevTools(next(p for p in pages if p["type"] == "page")["webSocketDebuggerUrl"])
             open_with_prompt(page, port, "crying cat")
             if "text" in tabs:
-                click_button(page, "Generate")
-                page.wait(IMAGES.format(n=4))
-                page.wait(IDLE)
-                page.screenshot(out_dir / "text.png")
+                press_and_shoot(page, "Generate", 4, out_dir / "text.png")
             if "mashup" in tabs:
                 click_tab(page, "Mash-up")
                 page.wait(IDLE)
-                click_button(page, "Mash up")
-                page.wait(IMAGES.format(n=12))
-                page.wait(IDLE)
-                page.screenshot(out_dir / "mashup.png")
+                press_and_shoot(page, "Mash up", 12, out_dir / "mashup.png")
             if "explore" in tabs:
                 click_tab(page, "Explore")
                 page.wait(IMAGES.format(n=6))
@@ -223,12 +228,7 @@ def shoot(out_dir: Path, port: int = 8765, width: int = 1280, height: int = 1400
                 click_tab(page, "Your image")
                 page.wait(IDLE)
                 upload(page, sample_photo())
-                page.wait("[...document.querySelectorAll('button')].some(b => b.innerText.trim() === 'Emojify')")
-                page.wait(IDLE)
-                click_button(page, "Emojify")
-                page.wait(IMAGES.format(n=5))
-                page.wait(IDLE)
-                page.screenshot(out_dir / "emojify.png")
+                press_and_shoot(page, "Emojify", 5, out_dir / "emojify.png")
             if "paint" in tabs:
                 click_tab(page, "Your image")
                 page.wait(IDLE)
@@ -239,12 +239,7 @@ def shoot(out_dir: Path, port: int = 8765, width: int = 1280, height: int = 1400
                 page.wait(IDLE)
                 choose(page, "Redraw", "what you paint")
                 paint_stroke(page, (0.2, 0.42), (0.8, 0.42))
-                page.wait("[...document.querySelectorAll('button')].some(b => b.innerText.trim() === 'Redraw')")
-                page.wait(IDLE)
-                click_button(page, "Redraw")
-                page.wait(IMAGES.format(n=5))
-                page.wait(IDLE)
-                page.screenshot(out_dir / "inpaint_paint.png")
+                press_and_shoot(page, "Redraw", 5, out_dir / "inpaint_paint.png")  # shown once paint is sent
         finally:
             chrome.terminate()
             app.terminate()
