@@ -33,14 +33,15 @@ import sys
 from pathlib import Path
 
 
-def export_pipeline(pipe, out: Path, editing: bool = True) -> Path:
-    """A generator's SavedModel in ``out``; ``editing=False`` leaves out a diffusion model's
-    ``emojify`` and ``inpaint`` (a second traced sampler: a smaller graph, written faster)."""
+def export_pipeline(pipe, out: Path) -> Path:
+    """A generator's SavedModel in ``out``."""
     import keras
     import tensorflow as tf
 
+    from emoji_t2i import CHANNELS, IMAGE_SIZE
     from emoji_t2i.data.emoji_names import spelling_table
     from emoji_t2i.data.emoji_spelling import EmojiSpeller
+    from emoji_t2i.data.images import to_unit_range
     from emoji_t2i.networks.condition import ANY_STYLE
     from emoji_t2i.pipelines.checks import MAX_SEED
     from emoji_t2i.pipelines.text_to_image import sample_in_chunks
@@ -73,18 +74,26 @@ def export_pipeline(pipe, out: Path, editing: bool = True) -> Path:
         # Every endpoint calls one traced sampler with its options as inputs, so that the text
         # encoder, the denoiser and the sampling loop are traced once rather than once per
         # endpoint (and once more each as the SavedModel is written). An empty negative prompt
-        # is none: its rows read the null caption (keep 0).
+        # is none: its rows read the null caption (keep 0). A diffusion model's editing inputs
+        # (a start image, its strength and the mask of what to redraw) are inputs too: strength
+        # 1 and a mask of ones sample exactly as without them (``sample_conditions``).
         takes_negative = pipe.takes_negative_prompt
+        edits = hasattr(model, "sample_conditions")
+        frame = [IMAGE_SIZE, IMAGE_SIZE]
 
         @tf.function(input_signature=[prompts_spec, tf.TensorSpec([], tf.int32), tf.TensorSpec([], tf.int32),
                                       tf.TensorSpec([], tf.float32), tf.TensorSpec([], tf.int32),
-                                      tf.TensorSpec([], tf.string)])
-        def draw(prompts, seed, num_steps, guidance_scale, style, negative_prompt):  # style: an index or ANY_STYLE
-            options = {"style": style} if pipe.styles else {}
+                                      tf.TensorSpec([], tf.string), tf.TensorSpec([*frame, CHANNELS], tf.uint8),
+                                      tf.TensorSpec([], tf.float32), tf.TensorSpec(frame, tf.float32)])
+        def draw(prompts, seed, num_steps, guidance_scale, style, negative_prompt, image, strength, mask):
+            options = {"style": style} if pipe.styles else {}  # style: an index or ANY_STYLE
             if takes_negative:
                 options["negative"] = model.encode(tokenizer(speller(negative_prompt[None])), style=style[None])[0]
                 options["negative_keep"] = tf.cast(tf.strings.length(tf.strings.strip(negative_prompt)) > 0,
                                                    tf.float32)
+            if edits:
+                options.update(image=to_unit_range(tf.cast(image, tf.float32)), mask=mask[..., None],
+                               strength=strength)
             return sample_in_chunks(model, tokenizer, speller(prompts), seed, num_steps=num_steps,
                                     guidance_scale=guidance_scale, **options)
 
@@ -92,10 +101,11 @@ def export_pipeline(pipe, out: Path, editing: bool = True) -> Path:
         default_guidance = tf.constant(float(model.guidance_scale), tf.float32)
         any_style = tf.constant(ANY_STYLE, tf.int32)
         no_negative = tf.constant("")
+        no_image = (tf.zeros([*frame, CHANNELS], tf.uint8), tf.constant(1.0), tf.ones(frame))  # redraw it all
 
         @tf.function(input_signature=[prompts_spec, seed_spec])
         def serve(prompts, seed):
-            return draw(prompts, checked(seed), default_steps, default_guidance, any_style, no_negative)
+            return draw(prompts, checked(seed), default_steps, default_guidance, any_style, no_negative, *no_image)
 
         archive.add_endpoint("serve", serve)
 
@@ -105,7 +115,7 @@ def export_pipeline(pipe, out: Path, editing: bool = True) -> Path:
         def sample(prompts, seed, num_steps, guidance_scale):
             tf.debugging.assert_positive(num_steps, message="num_steps must be at least 1")
             tf.debugging.assert_all_finite(guidance_scale, "guidance_scale must be a finite number")
-            return draw(prompts, checked(seed), num_steps, guidance_scale, any_style, no_negative)
+            return draw(prompts, checked(seed), num_steps, guidance_scale, any_style, no_negative, *no_image)
 
         archive.add_endpoint("sample", sample)
         if pipe.styles:  # a style-conditioned diffusion model: the style by name, "any" for none
@@ -118,18 +128,20 @@ def export_pipeline(pipe, out: Path, editing: bool = True) -> Path:
                                     ["unknown style", style, "use one of", names, "or any"])
                 index = tf.where(tf.reduce_any(known), tf.argmax(tf.cast(known, tf.int32), output_type=tf.int32),
                                  any_style)
-                return draw(prompts, checked(seed), default_steps, default_guidance, index, no_negative)
+                return draw(prompts, checked(seed), default_steps, default_guidance, index, no_negative, *no_image)
 
             archive.add_endpoint("sample_style", sample_style)
         if takes_negative:
             @tf.function(input_signature=[prompts_spec, seed_spec,
                                           tf.TensorSpec([], tf.string, name="negative_prompt")])
             def sample_negative(prompts, seed, negative_prompt):
-                return draw(prompts, checked(seed), default_steps, default_guidance, any_style, negative_prompt)
+                return draw(prompts, checked(seed), default_steps, default_guidance, any_style, negative_prompt,
+                            *no_image)
 
             archive.add_endpoint("sample_negative", sample_negative)
-        if editing and hasattr(model, "sample_conditions"):
-            add_editing_endpoints(archive, model, tokenizer, speller, seed_spec, checked)
+        if edits:
+            add_editing_endpoints(archive, lambda *args: draw(*args[:2], default_steps, default_guidance, any_style,
+                                                              no_negative, *args[2:]), seed_spec, checked)
     if "truncation_psi" in pipe.options:  # StyleGAN: the truncation trick
         @tf.function(input_signature=[prompts_spec, seed_spec, tf.TensorSpec([], tf.float32, name="truncation_psi")])
         def sample_truncated(prompts, seed, truncation_psi):
@@ -141,57 +153,52 @@ def export_pipeline(pipe, out: Path, editing: bool = True) -> Path:
     return out
 
 
-def add_editing_endpoints(archive, model, tokenizer, speller, seed_spec, checked) -> None:
-    """``emojify`` and ``inpaint``, as the pipeline's methods, on one traced sampler whose
-    strength and mask are inputs (a mask of ones redraws everything: ``emojify``)."""
+def add_editing_endpoints(archive, redraw, seed_spec, checked) -> None:
+    """``emojify`` and ``inpaint``, as the pipeline's methods: ``redraw(prompts, seed, image,
+    strength, mask)`` is the export's one traced sampler (a mask of ones redraws everything:
+    ``emojify``)."""
     import tensorflow as tf
 
     from emoji_t2i import CHANNELS, IMAGE_SIZE
-    from emoji_t2i.data.images import to_unit_range
-    from emoji_t2i.pipelines.text_to_image import sample_in_chunks
 
-    frame = tf.constant([IMAGE_SIZE, IMAGE_SIZE, CHANNELS])
     image_spec = tf.TensorSpec([None, None, None], tf.uint8, name="image")
     prompt_spec = tf.TensorSpec([], tf.string, name="prompt")
     count_spec = tf.TensorSpec([], tf.int32, name="n")
     strength_spec = tf.TensorSpec([], tf.float32, name="strength")
     mask_spec = tf.TensorSpec([None, None], tf.float32, name="mask")
 
-    @tf.function(input_signature=[image_spec, prompt_spec, tf.TensorSpec([], tf.int32), count_spec, strength_spec,
-                                  mask_spec])
-    def redraw(image, prompt, seed, count, strength, mask):
+    def shaped(value, shape, message):
+        """``value`` with its static ``shape``; while it has another, zeros and a failed check
+        (run first, so that its line is the error rather than a reshape's)."""
+        fits = tf.reduce_all(tf.equal(tf.shape(value), shape))
+        tf.debugging.Assert(fits, [message])
+        return tf.cond(fits, lambda: tf.reshape(value, shape), lambda: tf.zeros(shape, value.dtype))
+
+    def checked_edit(image, prompt, seed, count, strength, mask):
+        image = shaped(image, [IMAGE_SIZE, IMAGE_SIZE, CHANNELS], (
+            f"image must be one {IMAGE_SIZE}x{IMAGE_SIZE} RGBA frame, uint8 [{IMAGE_SIZE}, {IMAGE_SIZE}, "
+            f"{CHANNELS}]: an emoji, or a photo framed by emoji_t2i.pipelines.editing.prepare_photo"))
+        tf.debugging.assert_non_negative(count, message="n must be 0 or more")
         strength_message = "strength must be a number from 0 (keep the image) to 1 (ignore it)"
-        checks = [
-            tf.debugging.assert_equal(tf.shape(image), frame, message=(
-                f"image must be one {IMAGE_SIZE}x{IMAGE_SIZE} RGBA frame, uint8 [{IMAGE_SIZE}, {IMAGE_SIZE}, "
-                f"{CHANNELS}]: an emoji, or a photo framed by emoji_t2i.pipelines.editing.prepare_photo")),
-            tf.debugging.assert_non_negative(count, message="n must be 0 or more"),
-            tf.debugging.assert_all_finite(strength, strength_message),
-            tf.debugging.assert_greater_equal(strength, 0.0, message=strength_message),
-            tf.debugging.assert_less_equal(strength, 1.0, message=strength_message)]
-        with tf.control_dependencies(checks):  # a bad input fails here, not deep in sampling
-            image = tf.identity(image)
-        prompts = speller(tf.fill([count], prompt))
-        return sample_in_chunks(model, tokenizer, prompts, seed, image=to_unit_range(tf.cast(image, tf.float32)),
-                                mask=mask[..., None], strength=strength)
+        tf.debugging.assert_all_finite(strength, strength_message)
+        tf.debugging.assert_greater_equal(strength, 0.0, message=strength_message)
+        tf.debugging.assert_less_equal(strength, 1.0, message=strength_message)
+        return redraw(tf.fill([tf.maximum(count, 0)], prompt), checked(seed), image, strength, mask)
 
     @tf.function(input_signature=[image_spec, prompt_spec, seed_spec, count_spec, strength_spec])
     def emojify(image, prompt, seed, n, strength):
-        return redraw(image, prompt, checked(seed), n, strength, tf.ones([IMAGE_SIZE, IMAGE_SIZE]))
+        return checked_edit(image, prompt, seed, n, strength, tf.ones([IMAGE_SIZE, IMAGE_SIZE]))
 
     @tf.function(input_signature=[image_spec, prompt_spec, mask_spec, seed_spec, count_spec, strength_spec])
     def inpaint(image, prompt, mask, seed, n, strength):
         message = f"mask must be [{IMAGE_SIZE}, {IMAGE_SIZE}] floats from 0 (keep) to 1 (redraw)"
-        shape = tf.debugging.assert_equal(tf.shape(mask), frame[:2], message=message)
-        with tf.control_dependencies([shape]):
-            checks = [tf.debugging.assert_all_finite(mask, message),
-                      tf.debugging.assert_greater_equal(mask, 0.0, message=message),
-                      tf.debugging.assert_less_equal(mask, 1.0, message=message),
-                      tf.debugging.assert_greater(tf.reduce_max(mask), 0.5 / 255.0, message=(
-                          "the mask marks nothing to redraw: make it 1 where the emoji should change"))]
-        with tf.control_dependencies(checks):
-            mask = tf.identity(mask)
-        return redraw(image, prompt, checked(seed), n, strength, mask)
+        mask = shaped(mask, [IMAGE_SIZE, IMAGE_SIZE], message)
+        tf.debugging.assert_all_finite(mask, message)
+        tf.debugging.assert_greater_equal(mask, 0.0, message=message)
+        tf.debugging.assert_less_equal(mask, 1.0, message=message)
+        tf.debugging.assert_greater(tf.reduce_max(mask), 0.5 / 255.0, message=(
+            "the mask marks nothing to redraw: make it 1 where the emoji should change"))
+        return checked_edit(image, prompt, seed, n, strength, mask)
 
     archive.add_endpoint("emojify", emojify)
     archive.add_endpoint("inpaint", inpaint)
@@ -235,9 +242,6 @@ def main(argv=None) -> int:
     p.add_argument("--out", required=True, type=Path, help="folder to write")
     p.add_argument("--format", choices=("savedmodel", "preset"), default="savedmodel",
                    help="a SavedModel (default) or a preset folder (what emoji_t2i/presets/ ships)")
-    p.add_argument("--no-editing", action="store_true",
-                   help="diffusion: leave out the emojify and inpaint endpoints (a smaller SavedModel, "
-                        "written faster)")
     args = p.parse_args(argv)
     from emoji_t2i.console import check_writable, quiet_tensorflow
 
@@ -278,14 +282,14 @@ def main(argv=None) -> int:
             save_preset(model, tokenizer, args.out, metadata)
             print(f"wrote preset {args.out} (load: TextToImagePipeline.from_preset({str(args.out)!r}))")
             return 0
-        export_pipeline(pipe, args.out, editing=not args.no_editing)
+        export_pipeline(pipe, args.out)
     except (EmojiT2IError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     extra = ", sample(prompts, seed, num_steps, guidance_scale)" if "num_steps" in pipe.options else ""
     extra += f", sample_style(prompts, seed, style: one of {', '.join(pipe.styles)} or any)" if pipe.styles else ""
     extra += ", sample_negative(prompts, seed, negative_prompt)" if pipe.takes_negative_prompt else ""
-    if hasattr(pipe.model, "sample_conditions") and not args.no_editing:
+    if hasattr(pipe.model, "sample_conditions"):
         extra += (", emojify(image: uint8[72,72,4], prompt, seed, n, strength), "
                   "inpaint(image, prompt, mask: float32[72,72], seed, n, strength)")
     print(f"wrote SavedModel {args.out} (serve(prompts: string[N], seed: int64 in 0..2**31-1) -> "
