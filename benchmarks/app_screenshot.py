@@ -233,6 +233,10 @@ def shoot(out_dir: Path, port: int = 8765, width: int = 1280, height: int = 1400
                 click_tab(page, "Your image")
                 page.wait(IDLE)
                 click_text(page, "label", "A part of it redrawn (diffusion)")
+                # the rerun may not have begun when the page first looks idle: wait for the new
+                # panel, so that the file goes to its uploader rather than the old panel's
+                page.wait("document.body.innerText.includes('Your emoji (PNG')"
+                          " && !document.body.innerText.includes('Your photo (PNG')")
                 page.wait(IDLE)
                 upload(page, neutral_face(Path(profile)))
                 page.wait("document.querySelector('[data-testid=\"stFileChip\"]') !== null")
