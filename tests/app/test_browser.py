@@ -21,9 +21,9 @@ def test_app_renders_generated_emoji_in_chromium(tmp_path):
     from app_screenshot import shoot
 
     # paint: shoot waits for the Redraw button, which shows only once the canvas sends paint
-    # back, and for the redrawn emoji
-    shoot(tmp_path, port=8791, tabs=("text", "explore", "paint"))
-    for name in ("text.png", "explore.png", "inpaint_paint.png"):
+    # back, and for the redrawn emoji (Explore's controls: test_app.py, without a browser)
+    shoot(tmp_path, port=8791, tabs=("text", "paint"))
+    for name in ("text.png", "inpaint_paint.png"):
         shot = np.asarray(Image.open(tmp_path / name).convert("RGB")).astype(int)
         assert shot.shape[1] == 1280
         # the emoji grid: rows below the controls hold many colours, not a blank page
