@@ -83,7 +83,9 @@ def export_pipeline(pipe, out: Path) -> Path:
         def draw(prompts, seed, num_steps, guidance_scale, style, negative_prompt):  # style: an index or ANY_STYLE
             options = {"style": style} if pipe.styles else {}
             if takes_negative:
-                options["negative"] = model.encode(tokenizer(speller(negative_prompt[None])), style=style[None])[0]
+                negative = tokenizer(speller(negative_prompt[None]))
+                options["negative"] = (model.negative_condition(negative, style=style[None]) if pipe.styles
+                                       else model.negative_condition(negative))[0]
                 options["negative_keep"] = tf.cast(tf.strings.length(tf.strings.strip(negative_prompt)) > 0,
                                                    tf.float32)
             return sample_in_chunks(model, tokenizer, speller(prompts), seed, num_steps=num_steps,

@@ -255,6 +255,16 @@ class TextToEmojiDiffusion(ShapeFreeZooModel):
         encoder = self.ema_text_encoder if ema else self.text_encoder
         return ops.cast(encoder(tokens), "float32")
 
+    @property
+    def takes_negative_prompt(self) -> bool:
+        """Whether sampling can guide away from a prompt: classifier-free guidance has a null
+        prediction to put it in (a distilled student, one call a step, has none)."""
+        return not self.guidance_input
+
+    def negative_condition(self, tokens, style=None):
+        """What ``sample(negative=...)`` takes for tokenised negative prompts: their features."""
+        return self.encode(tokens, style=style)
+
     # --- sampling ------------------------------------------------------------------------------
     def sample(self, tokens, noise, num_steps=None, guidance_scale=None, sampler=None, seed=None,
                callback=None, init_image=None, strength=1.0, guidance_interval=None, style=None,

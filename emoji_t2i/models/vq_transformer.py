@@ -180,14 +180,28 @@ class VQTransformer(ShapeFreeZooModel):
         return self.transformer((ids, *prefix), training=training)
 
     # --- sampling ------------------------------------------------------------------------------
+    takes_negative_prompt = True
+
+    def negative_condition(self, tokens, style=None):
+        """What ``sample(negative=...)`` takes for tokenised negative prompts: their tokens (the
+        prefix is computed with the prompts')."""
+        return tokens
+
     def sample(self, tokens, noise, num_steps=None, guidance_scale=None, temperature=None, top_k=None,
-               callback=None):
-        """Images in [-1, 1] (B, 72, 72, 4): MaskGIT decoding, then the tokenizer's decoder."""
+               callback=None, negative=None, negative_keep=1.0):
+        """Images in [-1, 1] (B, 72, 72, 4): MaskGIT decoding, then the tokenizer's decoder.
+
+        ``negative`` (tokens shaped as ``tokens``): a negative prompt, read in the null
+        prefix's place, so that guidance, uncond + s (cond - uncond), pushes the token
+        distribution away from it at no extra cost. ``negative_keep`` 0 (a tensor may choose)
+        reads those rows as the null prefix after all: a SavedModel's one graph, whose empty
+        negative prompt is none."""
         num_steps = self.num_steps if num_steps is None else num_steps
         guidance = tf.cast(self.guidance_scale if guidance_scale is None else guidance_scale, tf.float32)
         batch = tf.shape(tokens)[0]
-        both = tf.concat([tokens, tokens], 0)
-        keep = tf.concat([tf.ones([batch]), tf.zeros([batch])], 0)
+        null_keep = 0.0 if negative is None else tf.cast(negative_keep, tf.float32)
+        both = tf.concat([tokens, tokens if negative is None else tf.cast(negative, tokens.dtype)], 0)
+        keep = tf.concat([tf.ones([batch]), tf.fill([batch], null_keep)], 0)
         prefix, mask = self.prefix(both, keep)
 
         def logits_fn(ids):

@@ -139,9 +139,9 @@ class TextToImagePipeline:
 
     @property
     def takes_negative_prompt(self) -> bool:
-        """Whether sampling can guide away from a prompt: a diffusion model sampled with
-        classifier-free guidance (a distilled student is not)."""
-        return hasattr(self.model, "sample_conditions") and not getattr(self.model, "guidance_input", False)
+        """Whether sampling can guide away from a prompt: a model sampled with classifier-free
+        guidance (a diffusion model or ``vq_transformer``; a distilled student is not)."""
+        return bool(getattr(self.model, "takes_negative_prompt", False))
 
     @property
     def styles(self) -> tuple[str, ...]:
@@ -175,19 +175,22 @@ class TextToImagePipeline:
             if hasattr(self.model, "sample_conditions"):
                 raise UsageError("negative_prompt needs classifier-free guidance, which this distilled model does "
                                  f"not use; use the model it was distilled from, such as {DEFAULT_PRESET}")
-            raise UsageError(f"negative_prompt is for diffusion models and a {self.config.get('model')} model takes "
-                             f"none; use one such as {DEFAULT_PRESET}")
+            raise UsageError(f"negative_prompt needs classifier-free guidance and a {self.config.get('model')} model "
+                             f"samples without it; use a diffusion model such as {DEFAULT_PRESET}")
         guidance = options.get("guidance_scale", self.options.get("guidance_scale"))
         if guidance == 1:
             warn_at_caller("negative_prompt has no effect at guidance_scale 1: guidance is what pushes away from it")
         return {**options, "negative_prompt": prompt_list(negative.strip())[0]}
 
     def _negative_features(self, options: dict, style=None):
-        """Pops the checked "negative_prompt" from ``options``: its features (one row), or None."""
+        """Pops the checked "negative_prompt" from ``options``: what the model reads for it (one
+        row: a diffusion model's features, a ``vq_transformer``'s tokens), or None."""
         negative = options.pop("negative_prompt", None)
         if negative is None:
             return None
-        return self.text_features([negative], style if isinstance(style, str) else None)[0]
+        tokens = self.tokenizer(tf.constant([negative], tf.string))
+        style = style if self.styles and isinstance(style, str) else None
+        return self.model.negative_condition(tokens, style=style)[0]
 
     def check_style(self, options: dict) -> dict:
         """``options`` without a "style" the model cannot take; a one-line error for a real one."""
@@ -236,7 +239,8 @@ class TextToImagePipeline:
         ``options``: ``num_steps``, ``guidance_scale``, ``sampler``, ``negative_prompt`` (one
         string, guided away from for every image) for a diffusion model, and
         ``style`` (one of ``styles``, or "any") for one conditioned on styles;
-        ``num_steps``, ``guidance_scale``, ``temperature``, ``top_k`` for ``vq_transformer``;
+        ``num_steps``, ``guidance_scale``, ``temperature``, ``top_k``, ``negative_prompt`` for
+        ``vq_transformer``;
         none for a GAN or VAE. ``progress``: called once per sampling step of each chunk of
         ``SAMPLE_CHUNK`` images (``sampling_calls`` counts them). No prompts give no images."""
         chunks = [images for _, images in self.iter_samples(prompts, seed, n, progress, **options)]

@@ -43,3 +43,18 @@ def test_padding_in_the_prefix_is_ignored():
     np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-5)
     dropped = model.logits(ids, model.prefix(short, tf.zeros((1,))))
     assert not np.allclose(a.numpy(), dropped.numpy())
+
+
+def test_a_negative_prompt_takes_the_null_prefixs_place():
+    """Guidance pushes away from the negative prompt's tokens; read with keep 0 (a SavedModel's
+    empty negative prompt) they are the null prefix, and sampling is plain sampling."""
+    model = tiny_model("vq_transformer")
+    batch = tiny_batch(model, 2)
+    tokens, noise = tf.constant(batch["tokens"]), tf.constant(batch["noise"])
+    other = tf.roll(tokens, 1, axis=0)  # each image's negative prompt is the other's caption
+    plain = model.sample(tokens, noise, num_steps=2, guidance_scale=4.0).numpy()
+    np.testing.assert_array_equal(model.sample(tokens, noise, num_steps=2, guidance_scale=4.0, negative=other,
+                                               negative_keep=0.0).numpy(), plain)
+    away = model.sample(tokens, noise, num_steps=2, guidance_scale=4.0, negative=other).numpy()
+    assert np.abs(away - plain).max() > 0.05
+    np.testing.assert_array_equal(model.negative_condition(tokens), tokens)

@@ -77,7 +77,7 @@ def test_models_that_cannot_take_one_say_so_in_one_line(pipe):
             pipe.sample(["ghost"], negative_prompt=bad)
     student = type("Student", (), {"sample_conditions": None, "guidance_input": True})()  # one call a step
     for model, words in ((student, "classifier-free guidance, which this distilled model does not use; use the model"),
-                         (object(), "is for diffusion models and a cgan model takes none; use one such as")):
+                         (object(), "and a cgan model samples without it; use a diffusion")):
         other = TextToImagePipeline.__new__(TextToImagePipeline)
         other.model, other.config = model, {"model": "diffusion" if model is student else "cgan"}
         assert not other.takes_negative_prompt

@@ -68,7 +68,7 @@ def test_gan_refuses_diffusion_options(trained_run, capsys):
     assert generate_main(["--run", str(trained_run), "cat", "--num-steps", "5"]) == 2
     assert "takes no --num-steps" in capsys.readouterr().err
     assert generate_main(["--run", str(trained_run), "cat", "--negative-prompt", "dog"]) == 2
-    assert "negative_prompt is for diffusion models and a cgan model takes none" in capsys.readouterr().err
+    assert "negative_prompt needs classifier-free guidance and a cgan model samples" in capsys.readouterr().err
 
 
 def test_savedmodel_endpoints_match_the_pipeline(diffusion_run, tmp_path):

@@ -5,9 +5,12 @@ encoder here to keep the suite fast; its minilm prefix is tested in tests/models
 
 import contextlib
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from emoji_t2i.generate import main as generate_main
 from emoji_t2i.pipelines import TextToImagePipeline
@@ -80,6 +83,12 @@ def test_transformer_trains_resumes_generates_and_stands_alone(tokenizer_run, em
     a = pipe.sample(["crying cat", "rocket"], seed=4, num_steps=3)
     np.testing.assert_array_equal(a, pipe.sample(["crying cat", "rocket"], seed=4, num_steps=3))
     assert (a != pipe.sample(["crying cat", "rocket"], seed=5, num_steps=3)).any()
+    assert pipe.options["negative_prompt"] == ""  # guided, so it can guide away from a prompt
+    assert generate_main(["--run", str(run), "crying cat", "--seed", "4", "--num-steps", "3", "--negative-prompt",
+                          "rocket", "--out-dir", str(tmp_path / "away")]) == 0
+    away = np.asarray(Image.open(tmp_path / "away" / "crying_cat-seed4-0.png"))
+    np.testing.assert_array_equal(away, pipe.sample("crying cat", seed=4, num_steps=3, negative_prompt="rocket")[0])
+    assert (away != a[0]).any()
     with _tokenizer_moved_away(tokenizer_run, tmp_path):  # the prior's checkpoints hold the tokenizer
         np.testing.assert_array_equal(TextToImagePipeline.from_run(run).sample(["crying cat", "rocket"], seed=4,
                                                                                 num_steps=3), a)
@@ -89,4 +98,18 @@ def test_transformer_trains_resumes_generates_and_stands_alone(tokenizer_run, em
 def test_transformer_exports_a_savedmodel_that_stands_alone(tokenizer_run, emoji_folder, tmp_path):
     run = _trained_prior(tokenizer_run, emoji_folder, tmp_path / "prior")
     with _tokenizer_moved_away(tokenizer_run, tmp_path):  # the SavedModel holds the tokenizer's decoder
-        export_and_check_in_fresh_process(run, tmp_path)
+        out = export_and_check_in_fresh_process(run, tmp_path)
+    away = TextToImagePipeline.from_run(run).sample(["crying cat"], seed=3, negative_prompt="rocket")
+    np.save(tmp_path / "away.npy", away)
+    script = f"""
+import numpy as np, tensorflow as tf
+m = tf.saved_model.load({str(out)!r})
+got = m.sample_negative(tf.constant(["crying cat"]), 3, "rocket").numpy()
+assert np.abs(got.astype(int) - np.load({str(tmp_path / 'away.npy')!r})).max() <= 1
+none = m.sample_negative(tf.constant(["crying cat"]), 3, "").numpy()  # empty: no negative prompt
+np.testing.assert_array_equal(none, m.serve(tf.constant(["crying cat"]), 3).numpy())
+print("ok")
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            env={"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin"}, timeout=300)
+    assert result.stdout.strip().endswith("ok"), result.stderr[-2000:]
