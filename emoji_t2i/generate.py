@@ -81,7 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--style", help="diffusion with styles (--preset diffusion-emoji72-styles): draw in this "
                                    "style (google, twitter, openmoji, fluent_flat, ...; default any)")
     p.add_argument("--negative-prompt", metavar="TEXT",
-                   help="diffusion: guide every image away from this, e.g. 'glasses' (classifier-free guidance)")
+                   help="diffusion, vq_transformer: guide every image away from this, e.g. 'glasses' "
+                        "(classifier-free guidance)")
     p.add_argument("--temperature", type=float, help="vq_transformer: token sampling temperature (default 1)")
     p.add_argument("--top-k", type=int, help="vq_transformer: sample among the k likeliest tokens (0: all)")
     out = p.add_mutually_exclusive_group()
