@@ -103,7 +103,7 @@ def main() -> None:
 
     pipe = TextToImagePipeline(model, tokenizer, {"model": "diffusion"})
     with tempfile.TemporaryDirectory() as tmp:
-        export_pipeline(pipe, Path(tmp) / "saved")
+        export_pipeline(pipe, Path(tmp) / "saved", editing=False)
         out = subprocess.run([sys.executable, "-c", SAMPLING, str(Path(tmp) / "saved"), str(args.repeats)],
                              capture_output=True, text=True, check=True,
                              env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})

@@ -79,7 +79,7 @@ def main() -> None:
     if args.in_process:
         return in_process(pipe, args)
     with tempfile.TemporaryDirectory() as tmp:
-        export_pipeline(pipe, Path(tmp) / "saved")
+        export_pipeline(pipe, Path(tmp) / "saved", editing=False)
         out = subprocess.run([sys.executable, "-c", TIMING, str(Path(tmp) / "saved"), str(args.repeats),
                               json.dumps(BATCHES), json.dumps(args.steps)],
                              capture_output=True, text=True, check=True,

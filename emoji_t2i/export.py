@@ -19,6 +19,9 @@ A diffusion model also edits one 72x72 RGBA image (uint8 [72, 72, 4]; frame a ph
     m.emojify(image, "person", 0, 4, 0.9)                # seed, n, strength: SDEdit
     m.inpaint(image, "sleeping face", mask, 0, 4, 1.0)   # mask float32 [72, 72], 1 where to redraw
 
+``--no-editing`` leaves those two out: they trace a sampler of their own, so without them the
+SavedModel is smaller and loads faster (docs/app.md, "Editing in a SavedModel").
+
 A text-image encoder (``clip``, ``damsm``, ``char_cnn_rnn``) exports its two embeddings:
 
     m.embed_text(tf.constant(["crying cat"]))      # float32 [N, D] unit vectors
@@ -33,8 +36,9 @@ import sys
 from pathlib import Path
 
 
-def export_pipeline(pipe, out: Path) -> Path:
-    """A generator's SavedModel in ``out``."""
+def export_pipeline(pipe, out: Path, editing: bool = True) -> Path:
+    """A generator's SavedModel in ``out``; ``editing`` False leaves a diffusion model's
+    ``emojify`` and ``inpaint`` out (their own traced sampler: a larger file, a slower load)."""
     import keras
     import tensorflow as tf
 
@@ -131,7 +135,7 @@ def export_pipeline(pipe, out: Path) -> Path:
                 return draw(prompts, checked(seed), default_steps, default_guidance, any_style, negative_prompt)
 
             archive.add_endpoint("sample_negative", sample_negative)
-        if hasattr(model, "sample_conditions"):
+        if editing and hasattr(model, "sample_conditions"):
             add_editing_endpoints(archive, model, tokenizer, speller, seed_spec, checked)
     if "truncation_psi" in pipe.options:  # StyleGAN: the truncation trick
         @tf.function(input_signature=[prompts_spec, seed_spec, tf.TensorSpec([], tf.float32, name="truncation_psi")])
@@ -140,7 +144,7 @@ def export_pipeline(pipe, out: Path) -> Path:
             return sample_in_chunks(model, tokenizer, prompts, checked(seed), truncation_psi=truncation_psi)
 
         archive.add_endpoint("sample", sample_truncated)
-    archive.write_out(str(out), verbose=False)
+    write_once(archive, out)
     return out
 
 
@@ -204,6 +208,25 @@ def add_editing_endpoints(archive, model, tokenizer, speller, seed_spec, checked
     archive.add_endpoint("inpaint", inpaint)
 
 
+def write_once(archive, out: Path) -> None:
+    """``archive.write_out(out)``, each weight written once.
+
+    Keras 3.15's ``track(layer)`` lists the layer's ``keras.Variable`` wrappers, while the
+    endpoints capture the ``tf.Variable`` inside each: two objects, which a checkpoint cannot
+    tell are one, so every weight was written twice and loaded twice (keras-team/keras#23553;
+    206 MB of variables for the default preset's 108 MB). Listing the ``tf.Variable``
+    themselves makes them one object; ``tests/training/test_reliability.py`` counts what is
+    stored."""
+    import keras
+
+    trackable = archive._tf_trackable
+    for name in ("variables", "trainable_variables", "non_trainable_variables"):
+        held = getattr(trackable, name, None)
+        if held is not None:
+            setattr(trackable, name, [v.value if isinstance(v, keras.Variable) else v for v in held])
+    archive.write_out(str(out), verbose=False)
+
+
 def export_encoder(model, tokenizer, out: Path) -> Path:
     """A retrieval component's SavedModel: ``embed_text(prompts)`` and ``embed_images(images)``."""
     import keras
@@ -229,7 +252,7 @@ def export_encoder(model, tokenizer, out: Path) -> Path:
 
     archive.add_endpoint("embed_text", embed_text)
     archive.add_endpoint("embed_images", embed_images)
-    archive.write_out(str(out), verbose=False)
+    write_once(archive, out)
     return out
 
 
@@ -242,6 +265,8 @@ def main(argv=None) -> int:
     p.add_argument("--out", required=True, type=Path, help="folder to write")
     p.add_argument("--format", choices=("savedmodel", "preset"), default="savedmodel",
                    help="a SavedModel (default) or a preset folder (what emoji_t2i/presets/ ships)")
+    p.add_argument("--no-editing", action="store_true",
+                   help="diffusion: leave emojify and inpaint out, for a smaller SavedModel that loads faster")
     args = p.parse_args(argv)
     from emoji_t2i.console import check_writable, quiet_tensorflow
 
@@ -282,14 +307,14 @@ def main(argv=None) -> int:
             save_preset(model, tokenizer, args.out, metadata)
             print(f"wrote preset {args.out} (load: TextToImagePipeline.from_preset({str(args.out)!r}))")
             return 0
-        export_pipeline(pipe, args.out)
+        export_pipeline(pipe, args.out, editing=not args.no_editing)
     except (EmojiT2IError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     extra = ", sample(prompts, seed, num_steps, guidance_scale)" if "num_steps" in pipe.options else ""
     extra += f", sample_style(prompts, seed, style: one of {', '.join(pipe.styles)} or any)" if pipe.styles else ""
     extra += ", sample_negative(prompts, seed, negative_prompt)" if pipe.takes_negative_prompt else ""
-    if hasattr(pipe.model, "sample_conditions"):
+    if hasattr(pipe.model, "sample_conditions") and not args.no_editing:
         extra += (", emojify(image: uint8[72,72,4], prompt, seed, n, strength), "
                   "inpaint(image, prompt, mask: float32[72,72], seed, n, strength)")
     print(f"wrote SavedModel {args.out} (serve(prompts: string[N], seed: int64 in 0..2**31-1) -> "
