@@ -114,6 +114,14 @@ class MiniLM(layers.Layer):
             setattr(self, f"layer{i}", TransformerLayer(hidden, heads, intermediate, 1e-12, name=f"layer{i}"))
         self.trainable = False
 
+    def _trackable_children(self, save_type="checkpoint", **kwargs):
+        # Frozen weights that every process loads from the installed package: a training
+        # checkpoint that carried them wrote 90 MB more every epoch. SavedModels still hold them
+        # (the export lists each variable itself); presets never did.
+        if save_type == "checkpoint":
+            return {}
+        return super()._trackable_children(save_type, **kwargs)
+
     def __call__(self, ids, **kwargs):
         graph = eager_graph(self, super().__call__, [None, None], "int32") if self.built and not kwargs else None
         return graph(ops.cast(ids, "int32")) if graph is not None else super().__call__(ids, **kwargs)
