@@ -88,8 +88,7 @@ def export_pipeline(pipe, out: Path, editing: bool = True) -> Path:
             options = {"style": style} if pipe.styles else {}
             if takes_negative:
                 negative = tokenizer(speller(negative_prompt[None]))
-                options["negative"] = (model.negative_condition(negative, style=style[None]) if pipe.styles
-                                       else model.negative_condition(negative))[0]
+                options["negative"] = model.negative_condition(negative, style=style[None])[0]
                 options["negative_keep"] = tf.cast(tf.strings.length(tf.strings.strip(negative_prompt)) > 0,
                                                    tf.float32)
             return sample_in_chunks(model, tokenizer, speller(prompts), seed, num_steps=num_steps,
@@ -214,7 +213,7 @@ def write_once(archive, out: Path) -> None:
     Keras 3.15's ``track(layer)`` lists the layer's ``keras.Variable`` wrappers, while the
     endpoints capture the ``tf.Variable`` inside each: two objects, which a checkpoint cannot
     tell are one, so every weight was written twice and loaded twice (keras-team/keras#23553;
-    206 MB of variables for the default preset's 108 MB). Listing the ``tf.Variable``
+    206 MB of variables for the default preset's 103 MB). Listing the ``tf.Variable``
     themselves makes them one object; ``tests/training/test_reliability.py`` counts what is
     stored."""
     import keras
