@@ -45,9 +45,10 @@ def trained_run(tmp_path_factory, emoji_folder):
     return out
 
 
-def export_and_check_in_fresh_process(run, tmp_path):
+def export_and_check_in_fresh_process(run, tmp_path, more_checks: str = ""):
     """Export a run, load the SavedModel in a Python that imports only TensorFlow, and check
-    it gives the in-process pipeline's images for the same prompts and seed."""
+    it gives the in-process pipeline's images for the same prompts and seed; ``more_checks``:
+    lines run there too, with the SavedModel as ``m``."""
     from emoji_t2i.export import main as export_main
     from emoji_t2i.pipelines import TextToImagePipeline
 
@@ -66,6 +67,7 @@ assert odd.shape == ({len(odd)}, 72, 72, 4)
 diff = np.abs(images.astype(int) - np.load({str(tmp_path / 'expected.npy')!r}).astype(int)).max()
 assert diff <= 1, diff
 assert not any(name.startswith("emoji_t2i") for name in sys.modules)
+""" + more_checks + """
 print("ok")
 """
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,

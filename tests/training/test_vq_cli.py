@@ -5,8 +5,6 @@ encoder here to keep the suite fast; its minilm prefix is tested in tests/models
 
 import contextlib
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -97,19 +95,13 @@ def test_transformer_trains_resumes_generates_and_stands_alone(tokenizer_run, em
 @pytest.mark.slow  # ~25 s; the export path of every zoo model: test_zoo_cli.py (vae), test_diffusion_cli.py
 def test_transformer_exports_a_savedmodel_that_stands_alone(tokenizer_run, emoji_folder, tmp_path):
     run = _trained_prior(tokenizer_run, emoji_folder, tmp_path / "prior")
-    with _tokenizer_moved_away(tokenizer_run, tmp_path):  # the SavedModel holds the tokenizer's decoder
-        out = export_and_check_in_fresh_process(run, tmp_path)
     away = TextToImagePipeline.from_run(run).sample(["crying cat"], seed=3, negative_prompt="rocket")
     np.save(tmp_path / "away.npy", away)
-    script = f"""
-import numpy as np, tensorflow as tf
-m = tf.saved_model.load({str(out)!r})
+    negative = f"""
 got = m.sample_negative(tf.constant(["crying cat"]), 3, "rocket").numpy()
 assert np.abs(got.astype(int) - np.load({str(tmp_path / 'away.npy')!r})).max() <= 1
 none = m.sample_negative(tf.constant(["crying cat"]), 3, "").numpy()  # empty: no negative prompt
 np.testing.assert_array_equal(none, m.serve(tf.constant(["crying cat"]), 3).numpy())
-print("ok")
 """
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                            env={"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin"}, timeout=300)
-    assert result.stdout.strip().endswith("ok"), result.stderr[-2000:]
+    with _tokenizer_moved_away(tokenizer_run, tmp_path):  # the SavedModel holds the tokenizer's decoder
+        export_and_check_in_fresh_process(run, tmp_path, negative)
