@@ -6,9 +6,12 @@
     python -m emoji_t2i.generate "🐙 wearing a 🎩"    # emoji are read as their names
     python -m emoji_t2i.generate "woman" --negative-prompt "blond hair"   # guided away from blond hair
     python -m emoji_t2i.generate --from-file prompts.txt -n 1 --out-dir out/   # a prompt per line
+    python -m emoji_t2i.generate --from-png out/crying_cat-seed7-0.png --num-steps 20   # again, 20 steps
 
 With neither --run nor --preset it uses the shipped preset (the diffusion model). The same
-seed gives the same images; without --seed one is drawn and printed.
+seed gives the same images; without --seed one is drawn and printed. Every PNG it writes records
+the model, prompts, seed and settings (``emoji_t2i.png_parameters``); --from-png reads them back,
+and any option given beside it wins.
 """
 
 from __future__ import annotations
@@ -65,6 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("prompts", nargs="*", help="one or more prompts")
     p.add_argument("--from-file", type=Path, metavar="FILE",
                    help="more prompts, one per line ('-': standard input; blank lines and # comments skipped)")
+    p.add_argument("--from-png", type=Path, metavar="PNG",
+                   help="the model, prompts, seed and settings a PNG from generate or the app records "
+                        "(options given beside it win; prompts given replace its prompts)")
     p.add_argument("-n", type=int, default=4, help="images per prompt (default 4)")
     p.add_argument("--seed", type=int, help="noise seed: same seed, same images (default: random, printed)")
     p.add_argument("--num-steps", type=int, help="diffusion, vq_transformer: sampling steps (default: the model's)")
@@ -91,24 +97,71 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv=None) -> int:
-    parser = build_parser()
+# what --from-png never takes from a record: where this call writes and reads
+NOT_RECORDED = {"from_png", "from_file", "output", "out_dir", "help"}
+
+
+def recorded_namespace(parser: argparse.ArgumentParser, given: argparse.Namespace, made: dict):
+    """A namespace of the record's values for the options not given on this command line (so
+    that parsing the command line into it keeps those and overrides the rest)."""
+    from emoji_t2i.errors import UsageError
+
+    values = {}
+    for action in parser._actions:
+        dest = action.dest
+        if dest in NOT_RECORDED or not action.option_strings or dest not in made:
+            continue
+        if dest in ("run", "preset") and (given.run is not None or given.preset is not None):
+            continue  # a source given here replaces the recorded one
+        convert = action.type or str
+        try:
+            value = made[dest]
+            values[dest] = [convert(v) for v in value] if action.nargs else convert(value)
+        except (TypeError, ValueError):
+            raise UsageError(f"--from-png {given.from_png}: its {dest} ({made[dest]!r:.40}) is not a value "
+                             f"for --{dest.replace('_', '-')}; give that option yourself") from None
+    return argparse.Namespace(**values)
+
+
+def parse(parser: argparse.ArgumentParser, argv) -> argparse.Namespace:
+    """The command line, on top of the record of ``--from-png`` when it names one."""
+    from emoji_t2i.png_parameters import read_parameters
+
     args = parser.parse_args(argv)
+    if args.from_png is None:
+        return args
+    made = read_parameters(args.from_png)
+    merged = parser.parse_args(argv, namespace=recorded_namespace(parser, args, made))
     if not args.prompts and args.from_file is None:
-        parser.error("give one or more prompts, or --from-file FILE")
+        merged.prompts = [str(p) for p in made["prompts"]]
+    which = f"image {made['image']} of " if "image" in made else ""
+    print(f"{args.from_png} is {which}{made.get('command', 'a generate call')}")
+    return merged
+
+
+def main(argv=None) -> int:
+    from emoji_t2i.errors import EmojiT2IError
+
+    parser = build_parser()
+    try:
+        args = parse(parser, argv)
+    except EmojiT2IError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    if not args.prompts and args.from_file is None:
+        parser.error("give one or more prompts, --from-file FILE or --from-png PNG")
     if args.n < 1:
         print("error: -n must be at least 1", file=sys.stderr)
         return 2
     from emoji_t2i.console import check_image_output, check_writable, quiet_tensorflow
 
     quiet_tensorflow()
-    from PIL import Image
     from tqdm.auto import tqdm
 
-    from emoji_t2i.errors import EmojiT2IError
     from emoji_t2i.pipelines import DEFAULT_PRESET, TextToImagePipeline
     from emoji_t2i.pipelines.checks import check_sampling_options, check_seed, prompt_list
     from emoji_t2i.plotting import check_grid_size, save_grid
+    from emoji_t2i.png_parameters import png_info, record, save_png
 
     options = {k: v for k, v in (("num_steps", args.num_steps), ("guidance_scale", args.guidance_scale),
                                  ("sampler", args.sampler), ("temperature", args.temperature),
@@ -116,6 +169,7 @@ def main(argv=None) -> int:
                                  ("top_k", args.top_k), ("style", args.style),
                                  ("condition_annealing", args.condition_annealing),
                                  ("negative_prompt", args.negative_prompt)) if v is not None}
+    asked = dict(options)  # as given, for the record each PNG carries
     try:  # every check that needs no model comes before loading one
         if args.from_file is not None:
             args.prompts = [*args.prompts, *read_prompt_file(args.from_file)]
@@ -151,6 +205,7 @@ def main(argv=None) -> int:
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**31 - 1)
     if args.seed is None:
         print(f"seed {seed} (pass --seed {seed} to get these images again)")
+    source = {"run": args.run} if args.run else {"preset": args.preset or DEFAULT_PRESET}
     unit = "step" if "num_steps" in pipe.options else "chunk"
     # delay: the bar appears at the first step, after the prompts' warnings, not on their line
     bar = tqdm(total=pipe.sampling_calls(count, options.get("num_steps")), desc="sampling", unit=unit, delay=0.1)
@@ -168,7 +223,7 @@ def main(argv=None) -> int:
                 continue
             for i, image in enumerate(images, start):  # one chunk in memory, whatever -n
                 name = f"{stems[i // args.n]}-seed{seed}-{i % args.n}.png"
-                Image.fromarray(image, "RGBA").save(args.out_dir / name)
+                save_png(args.out_dir / name, image, record(source, args.prompts, args.n, seed, asked, image=i))
     except EmojiT2IError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -181,7 +236,8 @@ def main(argv=None) -> int:
 
         path = args.output or Path("samples.png")
         captions = [p if j == 0 else "" for p in prompts for j in range(args.n)]
-        save_grid(path, np.concatenate(grid), captions, columns=args.n, caption_lines=2)
+        save_grid(path, np.concatenate(grid), captions, columns=args.n, caption_lines=2,
+                  pnginfo=png_info(record(source, args.prompts, args.n, seed, asked)))
         print(f"wrote {path}")
     return 0
 

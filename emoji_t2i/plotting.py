@@ -97,8 +97,9 @@ def caption_lines_for(caption: str, chars: int, max_lines: int) -> list[str]:
     return kept
 
 
-def save_grid(path: str | Path, images, captions=None, **kwargs) -> Path:
+def save_grid(path: str | Path, images, captions=None, pnginfo=None, **kwargs) -> Path:
+    """``image_grid`` written to ``path``; ``pnginfo``: text chunks for a PNG (what made it)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    image_grid(images, captions, **kwargs).save(path)
+    image_grid(images, captions, **kwargs).save(path, **({"pnginfo": pnginfo} if pnginfo is not None else {}))
     return path

@@ -13,7 +13,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "emoji_t2i"
 
 # Lowest first; a module may import its own layer or any layer below it.
 LAYERS = [
-    {"emoji_t2i", "emoji_t2i.plotting", "emoji_t2i.errors"},
+    {"emoji_t2i", "emoji_t2i.plotting", "emoji_t2i.errors", "emoji_t2i.png_parameters"},
     {"emoji_t2i.data"},
     {"emoji_t2i.datasets"},
     {"emoji_t2i.text"},

@@ -230,15 +230,27 @@ def on_checkerboard(image: np.ndarray, scale: int = 3, cell: int = 6) -> np.ndar
     return np.asarray(Image.alpha_composite(background, rgba).convert("RGB"))
 
 
-def png_bytes(image: np.ndarray) -> bytes:
+def png_bytes(image: np.ndarray, made: dict | None = None) -> bytes:
+    """A PNG; with ``made`` (``text_records``) it records what drew it, for ``generate --from-png``."""
     from emoji_t2i.data.images import encode_png
+    from emoji_t2i.png_parameters import png_bytes as png_with_parameters
 
-    return encode_png(np.asarray(image, np.uint8))
+    return encode_png(np.asarray(image, np.uint8)) if made is None else png_with_parameters(image, made)
 
 
-def zip_of_pngs(images, names) -> bytes:
+def zip_of_pngs(images, names, records=None) -> bytes:
+    records = [None] * len(names) if records is None else records
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for image, name in zip(images, names, strict=True):
-            archive.writestr(name, png_bytes(image))
+        for image, name, made in zip(images, names, records, strict=True):
+            archive.writestr(name, png_bytes(image, made))
     return buffer.getvalue()
+
+
+def text_records(source: str, prompt: str, n: int, seed: int, options: dict) -> list[dict]:
+    """What each of the Text tab's ``n`` images records in its PNG: the ``generate`` call that
+    draws it again (``sample([prompt], seed, n)`` gives the images the app's queue gives)."""
+    from emoji_t2i.png_parameters import record
+
+    kind = "run" if (Path(source) / "checkpoints").is_dir() else "preset"
+    return [record({kind: source}, [prompt], n, seed, options, image=i) for i in range(int(n))]

@@ -94,14 +94,17 @@ def diffusion_choice(runs, key: str):
     return sources[label], text_pipeline(sources[label])
 
 
-def show(images, names, key: str, columns: int = 6) -> None:
-    """A grid on a checkerboard (transparency visible), a PNG button per image, one zip."""
+def show(images, names, key: str, columns: int = 6, records=None) -> None:
+    """A grid on a checkerboard (transparency visible), a PNG button per image, one zip;
+    ``records``: what drew each image, written into its PNG."""
     cols = st.columns(columns)
+    made = [None] * len(names) if records is None else records
     for i, (image, name) in enumerate(zip(images, names, strict=True)):
         with cols[i % columns]:
             st.image(inf.on_checkerboard(image, scale=2), caption=name)
-            st.download_button("PNG", inf.png_bytes(image), file_name=name, mime="image/png", key=f"{key}-png-{i}")
-    st.download_button("Download all (zip)", inf.zip_of_pngs(images, names), file_name=f"{key}.zip",
+            st.download_button("PNG", inf.png_bytes(image, made[i]), file_name=name, mime="image/png",
+                               key=f"{key}-png-{i}")
+    st.download_button("Download all (zip)", inf.zip_of_pngs(images, names, records), file_name=f"{key}.zip",
                        mime="application/zip", key=f"{key}-zip")
 
 
@@ -159,7 +162,8 @@ def text_tab(runs) -> None:
             st.warning(str(e))
             return
         slug = "_".join(prompt.lower().split())[:40]
-        show(images, [f"{slug}_seed{seed}_{i}.png" for i in range(len(images))], "text")
+        show(images, [f"{slug}_seed{seed}_{i}.png" for i in range(len(images))], "text",
+             records=inf.text_records(sources[label], prompt, n, seed, options))
 
 
 def stylegan_choice(runs, key: str, label: str = "StyleGAN", index: int = 0):

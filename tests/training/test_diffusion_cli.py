@@ -67,6 +67,30 @@ def test_generate_gives_each_prompt_its_own_files(diffusion_run, tmp_path):
     np.testing.assert_array_equal(drawn, named[2])
 
 
+def test_from_png_draws_what_a_png_records_again(diffusion_run, tmp_path):
+    """Every PNG generate writes records its call; --from-png draws the same pixels from one of
+    them, and options given beside it change only themselves."""
+    from emoji_t2i.png_parameters import read_parameters
+
+    first, again = tmp_path / "first", tmp_path / "again"
+    assert generate_main(["--run", str(diffusion_run), "crying cat", "\U0001F355", "-n", "2", "--num-steps", "2",
+                          "--negative-prompt", "red heart", "--guidance-interval", "0", "1e9",
+                          "--out-dir", str(first)]) == 0
+    one = next(first.glob("slice_of_pizza-*-1.png"))  # the emoji is read as its name
+    made = read_parameters(one)
+    assert made["run"] == str(diffusion_run) and made["image"] == 3 and made["guidance_interval"] == [0, 1e9]
+    assert generate_main(["--from-png", str(one), "--out-dir", str(again)]) == 0
+    files = sorted(p.name for p in first.glob("*.png"))
+    assert files == sorted(p.name for p in again.glob("*.png")) and len(files) == 4
+    for name in files:
+        np.testing.assert_array_equal(np.asarray(Image.open(first / name)), np.asarray(Image.open(again / name)))
+    grid = tmp_path / "grid.png"
+    assert generate_main(["--from-png", str(one), "-n", "1", "--num-steps", "3", "-o", str(grid)]) == 0
+    changed = read_parameters(grid)
+    assert (changed["n"], changed["num_steps"], changed["seed"]) == (1, 3, made["seed"])
+    assert changed["negative_prompt"] == "red heart" and "image" not in changed
+
+
 def test_gan_refuses_diffusion_options(trained_run, capsys):
     assert generate_main(["--run", str(trained_run), "cat", "--num-steps", "5"]) == 2
     assert "takes no --num-steps" in capsys.readouterr().err

@@ -1,0 +1,100 @@
+"""What made a PNG: the model, prompts, seed and settings that ``generate`` and the app write
+into the PNGs they save, as a text chunk (the way other image generators record theirs), so that
+``python -m emoji_t2i.generate --from-png FILE`` draws the same emoji again.
+
+The record is JSON under the key ``emoji_t2i``; its names are ``generate``'s options
+(``preset`` or ``run``, ``prompts``, ``n``, ``seed``, ``num_steps``, ...), and ``image`` says which
+of the call's images a single PNG is (prompt-major, as ``generate`` orders them). ``Description``
+holds the prompts and ``Software`` the package, for any PNG viewer.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import shlex
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, PngImagePlugin
+
+from emoji_t2i import __version__
+from emoji_t2i.errors import UsageError
+
+KEY = "emoji_t2i"
+# generate's options, in its command line's order; the rest of a record is for people
+OPTIONS = ("num_steps", "guidance_scale", "sampler", "guidance_interval", "condition_annealing", "style",
+           "negative_prompt", "temperature", "top_k")
+
+
+def record(source: dict, prompts, n: int, seed: int, options: dict, image: int | None = None) -> dict:
+    """The parameters of one ``generate`` call (``source``: {"preset": name} or {"run": path}),
+    and of its ``image``-th image when the PNG holds one."""
+    (kind, where), = source.items()
+    if kind not in ("preset", "run"):
+        raise ValueError(f"source {source!r}: give {{'preset': name}} or {{'run': path}}")
+    made = {kind: str(where), "prompts": [str(p) for p in prompts], "n": int(n), "seed": int(seed)}
+    made.update({k: (list(v) if isinstance(v, tuple) else v) for k, v in options.items()
+                 if k in OPTIONS and v is not None and v != ""})
+    if image is not None:
+        made["image"] = int(image)
+    made["command"] = command_line(made)
+    made["version"] = __version__
+    return made
+
+
+def command_line(made: dict) -> str:
+    """The shell command that draws a record's images again (every image of the call)."""
+    words = ["python", "-m", "emoji_t2i.generate"]
+    words += ["--run", made["run"]] if "run" in made else ["--preset", made["preset"]]
+    words += [*made["prompts"], "-n", str(made["n"]), "--seed", str(made["seed"])]
+    for key in OPTIONS:
+        if key in made:
+            value = made[key]
+            words += [f"--{key.replace('_', '-')}", *map(str, value if isinstance(value, list) else [value])]
+    return shlex.join(words)
+
+
+def png_info(made: dict) -> PngImagePlugin.PngInfo:
+    info = PngImagePlugin.PngInfo()
+    info.add_itxt(KEY, json.dumps(made, ensure_ascii=False))
+    image = made.get("image")
+    prompts = made["prompts"] if image is None else made["prompts"][image // made["n"]:][:1]
+    info.add_itxt("Description", " | ".join(prompts))
+    info.add_text("Software", f"emoji_t2i {__version__}")
+    return info
+
+
+def save_png(path: str | Path, rgba: np.ndarray, made: dict) -> Path:
+    """One RGBA emoji as a PNG that carries ``made`` (from :func:`record`)."""
+    Image.fromarray(np.asarray(rgba, np.uint8), "RGBA").save(path, pnginfo=png_info(made))
+    return Path(path)
+
+
+def png_bytes(rgba: np.ndarray, made: dict) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(np.asarray(rgba, np.uint8), "RGBA").save(buffer, format="PNG", pnginfo=png_info(made))
+    return buffer.getvalue()
+
+
+def read_parameters(path: str | Path) -> dict:
+    """The record a PNG carries; a one-line :class:`UsageError` when it is no such PNG."""
+    try:
+        with Image.open(path) as image:
+            text = getattr(image, "text", {}).get(KEY)
+    except FileNotFoundError:
+        raise UsageError(f"--from-png {path}: no such file; give a PNG that generate or the app wrote") from None
+    except (OSError, ValueError) as e:  # PIL's UnidentifiedImageError is an OSError
+        raise UsageError(f"--from-png {path}: not an image ({type(e).__name__}); give a PNG that generate "
+                         "or the app wrote") from None
+    if text is None:
+        raise UsageError(f"--from-png {path}: it records no emoji_t2i parameters (only PNGs that generate or "
+                         "the app wrote do); give one of those")
+    try:
+        made = json.loads(text)
+        if not isinstance(made, dict) or not made.get("prompts") or not ({"preset", "run"} & set(made)):
+            raise ValueError
+    except ValueError:
+        raise UsageError(f"--from-png {path}: its emoji_t2i record is not one generate wrote "
+                         "(no prompts or no model); give a PNG that generate or the app wrote") from None
+    return made

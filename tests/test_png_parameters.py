@@ -1,0 +1,91 @@
+"""What a PNG records about the call that drew it, and ``generate --from-png`` reading it back
+(no model: the drawing again is tests/training/test_diffusion_cli.py's)."""
+
+import json
+import shlex
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, PngImagePlugin
+
+from emoji_t2i.errors import UsageError
+from emoji_t2i.generate import build_parser, parse
+from emoji_t2i.png_parameters import command_line, read_parameters, record, save_png
+
+OPTIONS = {"num_steps": 8, "guidance_scale": 2.5, "guidance_interval": (0.0, 1e9), "style": "openmoji",
+           "negative_prompt": "blond hair", "condition_annealing": "0.5,1.5,0.5"}
+EMOJI = np.zeros((72, 72, 4), np.uint8)
+
+
+def test_a_png_carries_its_call_and_its_place_in_it(tmp_path):
+    made = record({"preset": "diffusion-emoji72"}, ["crying cat", "\U0001F419 wearing a \U0001F3A9"], 2, 7,
+                  {**OPTIONS, "top_k": None}, image=3)
+    path = save_png(tmp_path / "a.png", EMOJI, made)
+    with Image.open(path) as png:
+        assert png.mode == "RGBA" and png.text["Description"] == "\U0001F419 wearing a \U0001F3A9"
+        assert png.text["Software"].startswith("emoji_t2i ")
+    back = read_parameters(path)
+    assert back == json.loads(json.dumps(made)) and back["image"] == 3
+    assert "top_k" not in back and back["guidance_interval"] == [0.0, 1e9]
+
+
+def test_the_recorded_command_parses_to_the_recorded_values(tmp_path):
+    made = record({"run": "runs/my run"}, ["crying cat", "red heart"], 3, 11, OPTIONS)
+    words = shlex.split(made["command"])
+    assert words[:3] == ["python", "-m", "emoji_t2i.generate"]
+    args = build_parser().parse_args(words[3:])
+    assert args.run == Path("runs/my run") and args.prompts == ["crying cat", "red heart"]
+    assert (args.n, args.seed) == (3, 11)
+    for key, value in OPTIONS.items():
+        assert getattr(args, key) == (list(value) if isinstance(value, tuple) else value), key
+
+
+def test_from_png_takes_the_record_and_what_is_given_beside_it_wins(tmp_path, capsys):
+    made = record({"preset": "diffusion-emoji72-styles"}, ["crying cat"], 4, 7, OPTIONS, image=2)
+    path = save_png(tmp_path / "a.png", EMOJI, made)
+    again = parse(build_parser(), ["--from-png", str(path)])
+    assert again.preset == "diffusion-emoji72-styles" and again.run is None
+    assert (again.prompts, again.n, again.seed, again.num_steps) == (["crying cat"], 4, 7, 8)
+    assert again.guidance_interval == [0.0, 1e9] and again.negative_prompt == "blond hair"
+    assert "image 2 of python -m emoji_t2i.generate --preset diffusion-emoji72-styles" in capsys.readouterr().out
+    changed = parse(build_parser(), ["--from-png", str(path), "red heart", "-n", "1", "--num-steps", "20",
+                                     "--run", "runs/x"])
+    assert changed.prompts == ["red heart"] and (changed.n, changed.seed, changed.num_steps) == (1, 7, 20)
+    assert changed.run == Path("runs/x") and changed.preset is None  # a source given replaces the record's
+    assert changed.style == "openmoji"
+
+
+def test_from_png_refuses_what_records_no_call_in_one_line(tmp_path):
+    Image.fromarray(EMOJI, "RGBA").save(tmp_path / "plain.png")
+    (tmp_path / "text.png").write_text("not a png")
+    other = Image.fromarray(EMOJI, "RGBA")
+    info = PngImagePlugin.PngInfo()
+    info.add_itxt("emoji_t2i", json.dumps({"seed": 3}))
+    other.save(tmp_path / "other.png", pnginfo=info)
+    wrong = save_png(tmp_path / "wrong.png", EMOJI, {**record({"preset": "p"}, ["cat"], 1, 0, {}), "seed": "x"})
+    for name, reason in (("missing.png", "no such file"), ("text.png", "not an image"),
+                         ("plain.png", "it records no emoji_t2i parameters"),
+                         ("other.png", "its emoji_t2i record is not one generate wrote")):
+        with pytest.raises(UsageError, match=f"--from-png .*{name}: {reason}"):
+            parse(build_parser(), ["--from-png", str(tmp_path / name)])
+    with pytest.raises(UsageError, match="its seed .* is not a value for --seed"):
+        parse(build_parser(), ["--from-png", str(wrong)])
+    assert command_line(read_parameters(wrong)).endswith("--seed x")
+
+
+def test_the_apps_downloads_record_the_generate_call_that_draws_them(tmp_path):
+    import io
+    import zipfile
+
+    inference = pytest.importorskip("emoji_t2i.app.inference")
+    run = tmp_path / "run"
+    (run / "checkpoints").mkdir(parents=True)
+    for source, kind in (("diffusion-emoji72", "preset"), (str(run), "run")):
+        made = inference.text_records(source, "crying cat", 2, 5, {"num_steps": 6, "negative_prompt": ""})
+        archive = zipfile.ZipFile(io.BytesIO(inference.zip_of_pngs([EMOJI, EMOJI], ["a.png", "b.png"], made)))
+        (tmp_path / "b.png").write_bytes(archive.read("b.png"))
+        back = read_parameters(tmp_path / "b.png")
+        assert back[kind] == source and back["image"] == 1 and "negative_prompt" not in back
+        args = parse(build_parser(), ["--from-png", str(tmp_path / "b.png")])
+        assert (args.prompts, args.n, args.seed, args.num_steps) == (["crying cat"], 2, 5, 6)
