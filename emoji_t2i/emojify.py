@@ -60,6 +60,7 @@ def main(argv=None) -> int:
     from emoji_t2i.pipelines.editing import check_fractions, prepare_photo
     from emoji_t2i.pipelines.editing_options import EMOJIFY_STRENGTH
     from emoji_t2i.plotting import save_grid
+    from emoji_t2i.png_parameters import command_record, png_info
 
     output = args.output or Path("emojified.png")
     try:
@@ -82,7 +83,8 @@ def main(argv=None) -> int:
     images = np.concatenate([crop, blank, *rows])
     captions = ["your photo"] + [""] * (args.n - 1) + [
         f"{prompt_list(args.prompt)[0]} @ strength {s:g}" if j == 0 else "" for s in strengths for j in range(args.n)]
-    save_grid(output, images, captions, columns=args.n, caption_lines=2, scale=2)
+    save_grid(output, images, captions, columns=args.n, caption_lines=2, scale=2,
+              pnginfo=png_info(command_record("emojify", sys.argv[1:] if argv is None else argv, seed)))
     print(f"wrote {output}")
     return 0
 

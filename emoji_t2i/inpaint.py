@@ -57,6 +57,7 @@ def main(argv=None) -> int:
     from emoji_t2i.pipelines.checks import prompt_list
     from emoji_t2i.pipelines.editing import check_fractions, redraw_mask
     from emoji_t2i.plotting import save_grid
+    from emoji_t2i.png_parameters import command_record, png_info
 
     output = args.output or Path("inpainted.png")
     try:
@@ -80,7 +81,8 @@ def main(argv=None) -> int:
     region = args.region or args.mask.name
     captions = ["your image", f"redrawn: {region}"][:args.n] + [""] * max(0, args.n - 2) + [
         prompt_list(args.prompt)[0]] + [""] * (args.n - 1)
-    save_grid(output, np.concatenate([shown, images]), captions, columns=args.n, caption_lines=2, scale=2)
+    save_grid(output, np.concatenate([shown, images]), captions, columns=args.n, caption_lines=2, scale=2,
+              pnginfo=png_info(command_record("inpaint", sys.argv[1:] if argv is None else argv, seed)))
     print(f"wrote {output}")
     return 0
 

@@ -43,6 +43,7 @@ def main(argv=None) -> int:
     from emoji_t2i.pipelines.checks import prompt_list
     from emoji_t2i.pipelines.editing import check_fractions
     from emoji_t2i.plotting import save_grid
+    from emoji_t2i.png_parameters import command_record, png_info
 
     output = args.output or Path("mashup.png")
     try:
@@ -61,7 +62,8 @@ def main(argv=None) -> int:
     first, second = prompt_list([args.first, args.second])  # emoji captioned by name, as the model read them
     labels = {0.0: first, 1.0: second}
     captions = [(labels.get(m) or f"{args.method} mix {m:g}") if j == 0 else "" for m in mixes for j in range(args.n)]
-    save_grid(output, images, captions, columns=args.n, caption_lines=2, scale=2)
+    save_grid(output, images, captions, columns=args.n, caption_lines=2, scale=2,
+              pnginfo=png_info(command_record("mashup", sys.argv[1:] if argv is None else argv, seed)))
     print(f"wrote {output}")
     return 0
 

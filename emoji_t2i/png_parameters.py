@@ -43,6 +43,15 @@ def record(source: dict, prompts, n: int, seed: int, options: dict, image: int |
     return made
 
 
+def command_record(module: str, argv, seed: int) -> dict:
+    """The record of a CLI call that ``--from-png`` does not replay (``mashup``, ``emojify``,
+    ``inpaint``): its command, with the seed it drew when none was given."""
+    words = [str(w) for w in argv]
+    if not any(w == "--seed" or w.startswith("--seed=") for w in words):
+        words += ["--seed", str(int(seed))]
+    return {"command": shlex.join(["python", "-m", f"emoji_t2i.{module}", *words]), "version": __version__}
+
+
 def command_line(made: dict) -> str:
     """The shell command that draws a record's images again (every image of the call)."""
     words = ["python", "-m", "emoji_t2i.generate"]
@@ -58,9 +67,11 @@ def command_line(made: dict) -> str:
 def png_info(made: dict) -> PngImagePlugin.PngInfo:
     info = PngImagePlugin.PngInfo()
     info.add_itxt(KEY, json.dumps(made, ensure_ascii=False))
-    image = made.get("image")
-    prompts = made["prompts"] if image is None else made["prompts"][image // made["n"]:][:1]
-    info.add_itxt("Description", " | ".join(prompts))
+    image, prompts = made.get("image"), made.get("prompts", [])
+    if image is not None:
+        prompts = prompts[image // made["n"]:][:1]
+    if prompts:
+        info.add_itxt("Description", " | ".join(prompts))
     info.add_text("Software", f"emoji_t2i {__version__}")
     return info
 
@@ -92,9 +103,12 @@ def read_parameters(path: str | Path) -> dict:
                          "the app wrote do); give one of those")
     try:
         made = json.loads(text)
-        if not isinstance(made, dict) or not made.get("prompts") or not ({"preset", "run"} & set(made)):
-            raise ValueError
     except ValueError:
+        made = None
+    if isinstance(made, dict) and "command" in made and "prompts" not in made:
+        raise UsageError(f"--from-png {path}: it records another tool's call, not generate's; run it: "
+                         f"{str(made['command'])[:300]}")
+    if not isinstance(made, dict) or not made.get("prompts") or not ({"preset", "run"} & set(made)):
         raise UsageError(f"--from-png {path}: its emoji_t2i record is not one generate wrote "
-                         "(no prompts or no model); give a PNG that generate or the app wrote") from None
+                         "(no prompts or no model); give a PNG that generate or the app wrote")
     return made

@@ -11,7 +11,7 @@ from PIL import Image, PngImagePlugin
 
 from emoji_t2i.errors import UsageError
 from emoji_t2i.generate import build_parser, parse
-from emoji_t2i.png_parameters import command_line, read_parameters, record, save_png
+from emoji_t2i.png_parameters import command_line, command_record, read_parameters, record, save_png
 
 OPTIONS = {"num_steps": 8, "guidance_scale": 2.5, "guidance_interval": (0.0, 1e9), "style": "openmoji",
            "negative_prompt": "blond hair", "condition_annealing": "0.5,1.5,0.5"}
@@ -89,3 +89,12 @@ def test_the_apps_downloads_record_the_generate_call_that_draws_them(tmp_path):
         assert back[kind] == source and back["image"] == 1 and "negative_prompt" not in back
         args = parse(build_parser(), ["--from-png", str(tmp_path / "b.png")])
         assert (args.prompts, args.n, args.seed, args.num_steps) == (["crying cat"], 2, 5, 6)
+
+
+def test_an_editing_clis_png_records_its_command_with_the_seed_it_drew(tmp_path):
+    drawn = command_record("mashup", ["ghost", "grinning face", "-n", "2"], 41)
+    assert drawn["command"] == "python -m emoji_t2i.mashup ghost 'grinning face' -n 2 --seed 41"
+    assert command_record("inpaint", ["a.png", "cat", "--seed=3"], 41)["command"].endswith("cat --seed=3")
+    path = save_png(tmp_path / "m.png", EMOJI, drawn)
+    with pytest.raises(UsageError, match="not generate's; run it: python -m emoji_t2i.mashup .*--seed 41$"):
+        parse(build_parser(), ["--from-png", str(path)])

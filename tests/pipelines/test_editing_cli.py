@@ -14,6 +14,8 @@ def test_mashup_writes_a_row_per_mix_with_the_prompts_at_the_ends(tmp_path, caps
                         "-o", str(out)]) == 0
     grid = np.asarray(Image.open(out))
     assert grid.shape[0] > 3 * 144 and grid.shape[1] > 2 * 144  # three rows of two enlarged emoji
+    assert Image.open(out).text["emoji_t2i"].startswith(  # the command that draws it again
+        '{"command": "python -m emoji_t2i.mashup ghost \'grinning face\' --mix 0.5 -n 2 --seed 0')
     assert mashup.main(["ghost", "grinning face", "--mix", "2", "-o", str(out)]) == 2
     assert "--mix 2.0: use a number from 0 to 1" in capsys.readouterr().err
     # --style as generate takes it (the options mashup samples with), refused in one line before
