@@ -162,8 +162,10 @@ def text_tab(runs) -> None:
             st.warning(str(e))
             return
         slug = "_".join(prompt.lower().split())[:40]
-        show(images, [f"{slug}_seed{seed}_{i}.png" for i in range(len(images))], "text",
-             records=inf.text_records(sources[label], prompt, n, seed, options))
+        records = inf.text_records(sources[label], prompt, n, seed, options)
+        show(images, [f"{slug}_seed{seed}_{i}.png" for i in range(len(images))], "text", records=records)
+        st.caption("The same from a shell (each PNG records it: generate --from-png FILE draws it again)")
+        st.code(records[0]["command"], language="bash", wrap_lines=True)
 
 
 def stylegan_choice(runs, key: str, label: str = "StyleGAN", index: int = 0):

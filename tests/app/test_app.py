@@ -48,6 +48,9 @@ def test_text_tab_generates_from_a_prompt_and_refuses_an_empty_one(app):
     images = tab(app, "Text → emoji").image
     assert len(images) == 2 and all(img.value for img in images)
     assert len(tab(app, "Text → emoji").get("download_button")) == 3  # two PNGs and the zip
+    command = tab(app, "Text → emoji").code[0].value  # what generate draws them with, as each PNG records
+    assert command == ("python -m emoji_t2i.generate --preset diffusion-emoji72 'crying cat' -n 2 --seed 0 "
+                       "--num-steps 5 --guidance-scale 3.0 --condition-annealing off")
     plain = pixels(app, "Text → emoji")
     app.select_slider(key="variety").set_value("much more")
     app.button(key="generate").click().run()
