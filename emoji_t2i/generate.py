@@ -132,8 +132,9 @@ def parse(parser: argparse.ArgumentParser, argv) -> argparse.Namespace:
         return args
     made = read_parameters(args.from_png)
     merged = parser.parse_args(argv, namespace=recorded_namespace(parser, args, made))
-    if not args.prompts and args.from_file is None:
-        merged.prompts = [str(p) for p in made["prompts"]]
+    if not args.prompts and args.from_file is None:  # the record's prompts, and its prompt file by name
+        merged.prompts = [str(p) for p in made.get("prompts", [])]
+        merged.from_file = Path(made["from_file"]) if made.get("from_file") else None
     which = f"image {made['image']} of " if "image" in made else ""
     print(f"{args.from_png} is {which}{made.get('command', 'a generate call')}")
     return merged
@@ -170,6 +171,9 @@ def main(argv=None) -> int:
                                  ("condition_annealing", args.condition_annealing),
                                  ("negative_prompt", args.negative_prompt)) if v is not None}
     asked = dict(options)  # as given, for the record each PNG carries
+    given = list(args.prompts)  # the command line's prompts, recorded apart from the file's
+    # a prompt file is recorded by name, standard input by its prompts (it cannot be read again)
+    prompt_file = args.from_file if args.from_file is not None and str(args.from_file) != "-" else None
     try:  # every check that needs no model comes before loading one
         if args.from_file is not None:
             args.prompts = [*args.prompts, *read_prompt_file(args.from_file)]
@@ -206,6 +210,7 @@ def main(argv=None) -> int:
     if args.seed is None:
         print(f"seed {seed} (pass --seed {seed} to get these images again)")
     source = {"run": args.run} if args.run else {"preset": args.preset or DEFAULT_PRESET}
+    recorded = (source, given if prompt_file else args.prompts, args.n, seed, asked)
     unit = "step" if "num_steps" in pipe.options else "chunk"
     # delay: the bar appears at the first step, after the prompts' warnings, not on their line
     bar = tqdm(total=pipe.sampling_calls(count, options.get("num_steps")), desc="sampling", unit=unit, delay=0.1)
@@ -223,7 +228,8 @@ def main(argv=None) -> int:
                 continue
             for i, image in enumerate(images, start):  # one chunk in memory, whatever -n
                 name = f"{stems[i // args.n]}-seed{seed}-{i % args.n}.png"
-                save_png(args.out_dir / name, image, record(source, args.prompts, args.n, seed, asked, image=i))
+                save_png(args.out_dir / name, image,
+                         record(*recorded, from_file=prompt_file, image=i, prompt=args.prompts[i // args.n]))
     except EmojiT2IError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -237,7 +243,7 @@ def main(argv=None) -> int:
         path = args.output or Path("samples.png")
         captions = [p if j == 0 else "" for p in prompts for j in range(args.n)]
         save_grid(path, np.concatenate(grid), captions, columns=args.n, caption_lines=2,
-                  pnginfo=png_info(record(source, args.prompts, args.n, seed, asked)))
+                  pnginfo=png_info(record(*recorded, from_file=prompt_file)))
         print(f"wrote {path}")
     return 0
 

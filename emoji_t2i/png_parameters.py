@@ -27,17 +27,25 @@ OPTIONS = ("num_steps", "guidance_scale", "sampler", "guidance_interval", "condi
            "negative_prompt", "temperature", "top_k")
 
 
-def record(source: dict, prompts, n: int, seed: int, options: dict, image: int | None = None) -> dict:
-    """The parameters of one ``generate`` call (``source``: {"preset": name} or {"run": path}),
-    and of its ``image``-th image when the PNG holds one."""
+def record(source: dict, prompts, n: int, seed: int, options: dict, from_file=None,
+           image: int | None = None, prompt: str | None = None) -> dict:
+    """The parameters of one ``generate`` call (``source``: {"preset": name} or {"run": path};
+    ``prompts`` as given on its command line, then those of ``from_file``, which is recorded by
+    name so that a PNG of a long prompt file stays small), and of its ``image``-th image, whose
+    prompt is ``prompt``, when the PNG holds one."""
     (kind, where), = source.items()
     if kind not in ("preset", "run"):
         raise ValueError(f"source {source!r}: give {{'preset': name}} or {{'run': path}}")
-    made = {kind: str(where), "prompts": [str(p) for p in prompts], "n": int(n), "seed": int(seed)}
+    made = {kind: str(where), "prompts": [str(p) for p in prompts]}
+    if from_file is not None:
+        made["from_file"] = str(from_file)
+    made.update({"n": int(n), "seed": int(seed)})
     made.update({k: (list(v) if isinstance(v, tuple) else v) for k, v in options.items()
                  if k in OPTIONS and v is not None and v != ""})
     if image is not None:
         made["image"] = int(image)
+    if prompt is not None:
+        made["prompt"] = str(prompt)
     made["command"] = command_line(made)
     made["version"] = __version__
     return made
@@ -56,7 +64,8 @@ def command_line(made: dict) -> str:
     """The shell command that draws a record's images again (every image of the call)."""
     words = ["python", "-m", "emoji_t2i.generate"]
     words += ["--run", made["run"]] if "run" in made else ["--preset", made["preset"]]
-    words += [*made["prompts"], "-n", str(made["n"]), "--seed", str(made["seed"])]
+    words += made["prompts"] + (["--from-file", made["from_file"]] if "from_file" in made else [])
+    words += ["-n", str(made["n"]), "--seed", str(made["seed"])]
     for key in OPTIONS:
         if key in made:
             value = made[key]
@@ -67,9 +76,7 @@ def command_line(made: dict) -> str:
 def png_info(made: dict) -> PngImagePlugin.PngInfo:
     info = PngImagePlugin.PngInfo()
     info.add_itxt(KEY, json.dumps(made, ensure_ascii=False))
-    image, prompts = made.get("image"), made.get("prompts", [])
-    if image is not None:
-        prompts = prompts[image // made["n"]:][:1]
+    prompts = [made["prompt"]] if "prompt" in made else made.get("prompts", [])
     if prompts:
         info.add_itxt("Description", " | ".join(prompts))
     info.add_text("Software", f"emoji_t2i {__version__}")
@@ -108,7 +115,8 @@ def read_parameters(path: str | Path) -> dict:
     if isinstance(made, dict) and "command" in made and "prompts" not in made:
         raise UsageError(f"--from-png {path}: it records another tool's call, not generate's; run it: "
                          f"{str(made['command'])[:300]}")
-    if not isinstance(made, dict) or not made.get("prompts") or not ({"preset", "run"} & set(made)):
+    if (not isinstance(made, dict) or not (made.get("prompts") or made.get("from_file"))
+            or not ({"preset", "run"} & set(made))):
         raise UsageError(f"--from-png {path}: its emoji_t2i record is not one generate wrote "
                          "(no prompts or no model); give a PNG that generate or the app wrote")
     return made

@@ -20,7 +20,7 @@ EMOJI = np.zeros((72, 72, 4), np.uint8)
 
 def test_a_png_carries_its_call_and_its_place_in_it(tmp_path):
     made = record({"preset": "diffusion-emoji72"}, ["crying cat", "\U0001F419 wearing a \U0001F3A9"], 2, 7,
-                  {**OPTIONS, "top_k": None}, image=3)
+                  {**OPTIONS, "top_k": None}, image=3, prompt="\U0001F419 wearing a \U0001F3A9")
     path = save_png(tmp_path / "a.png", EMOJI, made)
     with Image.open(path) as png:
         assert png.mode == "RGBA" and png.text["Description"] == "\U0001F419 wearing a \U0001F3A9"
@@ -54,6 +54,21 @@ def test_from_png_takes_the_record_and_what_is_given_beside_it_wins(tmp_path, ca
     assert changed.prompts == ["red heart"] and (changed.n, changed.seed, changed.num_steps) == (1, 7, 20)
     assert changed.run == Path("runs/x") and changed.preset is None  # a source given replaces the record's
     assert changed.style == "openmoji"
+
+
+def test_a_prompt_file_is_recorded_by_name_and_read_again(tmp_path):
+    """A PNG of one prompt among thousands carries the file's name, not the thousands."""
+    prompts = tmp_path / "prompts.txt"
+    prompts.write_text("\n".join(f"prompt {i}" for i in range(2000)))
+    made = record({"preset": "diffusion-emoji72"}, ["red heart"], 1, 7, {}, from_file=prompts, image=1500,
+                  prompt="prompt 1499")
+    path = save_png(tmp_path / "a.png", EMOJI, made)
+    assert len(Image.open(path).text["emoji_t2i"]) < 600 and Image.open(path).text["Description"] == "prompt 1499"
+    assert made["command"].endswith(f"'red heart' --from-file {prompts} -n 1 --seed 7")
+    again = parse(build_parser(), ["--from-png", str(path)])
+    assert again.prompts == ["red heart"] and again.from_file == prompts
+    mine = parse(build_parser(), ["--from-png", str(path), "crying cat"])  # prompts given replace both
+    assert mine.prompts == ["crying cat"] and mine.from_file is None
 
 
 def test_from_png_refuses_what_records_no_call_in_one_line(tmp_path):

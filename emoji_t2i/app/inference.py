@@ -253,4 +253,4 @@ def text_records(source: str, prompt: str, n: int, seed: int, options: dict) -> 
     from emoji_t2i.png_parameters import record
 
     kind = "run" if (Path(source) / "checkpoints").is_dir() else "preset"
-    return [record({kind: source}, [prompt], n, seed, options, image=i) for i in range(int(n))]
+    return [record({kind: source}, [prompt], n, seed, options, image=i, prompt=prompt) for i in range(int(n))]

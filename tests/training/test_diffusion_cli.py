@@ -15,6 +15,7 @@ from emoji_t2i.export import main as export_main
 from emoji_t2i.generate import main as generate_main
 from emoji_t2i.pipelines import TextToImagePipeline
 from emoji_t2i.pipelines.editing import redraw_mask
+from emoji_t2i.png_parameters import read_parameters
 from emoji_t2i.train import main as train_main
 from tests.training.conftest import TINY_UNET  # noqa: F401  (test_distributed imports it from here)
 
@@ -61,6 +62,9 @@ def test_generate_gives_each_prompt_its_own_files(diffusion_run, tmp_path):
                           "-n", "1", "--num-steps", "2", "--seed", "0", "--out-dir", str(out)]) == 0
     files = sorted(p.name for p in out.glob("*.png"))
     assert files == ["crying_cat-seed0-0.png", "crying_cat_2-seed0-0.png", "crying_cat_face-seed0-0.png"]
+    made = read_parameters(out / "crying_cat_face-seed0-0.png")  # the file by name, the image by its prompt
+    assert made["prompts"] == ["Crying cat"] and made["from_file"] == str(tmp_path / "prompts.txt")
+    assert made["prompt"] == "\U0001F63F" and made["image"] == 2  # as typed
     drawn = np.asarray(Image.open(out / "crying_cat_face-seed0-0.png"))
     named = TextToImagePipeline.from_run(diffusion_run).sample(["Crying cat", "crying cat!", "crying cat face"],
                                                                seed=0, num_steps=2)
@@ -70,8 +74,6 @@ def test_generate_gives_each_prompt_its_own_files(diffusion_run, tmp_path):
 def test_from_png_draws_what_a_png_records_again(diffusion_run, tmp_path):
     """Every PNG generate writes records its call; --from-png draws the same pixels from one of
     them, and options given beside it change only themselves."""
-    from emoji_t2i.png_parameters import read_parameters
-
     first, again = tmp_path / "first", tmp_path / "again"
     assert generate_main(["--run", str(diffusion_run), "crying cat", "\U0001F355", "-n", "2", "--num-steps", "2",
                           "--negative-prompt", "red heart", "--guidance-interval", "0", "1e9",
