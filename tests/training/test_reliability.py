@@ -70,7 +70,7 @@ def test_generate_from_a_file_without_prompts_or_with_bytes_not_utf8_is_one_line
     assert "is not UTF-8 text; type it in a UTF-8 terminal" in one_error_line(capsys.readouterr().err)
     with pytest.raises(SystemExit):  # argparse's own usage error: neither prompts nor a file
         main(["-o", str(tmp_path / "x.png")])
-    assert "give one or more prompts, or --from-file FILE" in capsys.readouterr().err
+    assert "give one or more prompts, --from-file FILE or --from-png PNG" in capsys.readouterr().err
     assert not (tmp_path / "x.png").exists()
 
 
