@@ -6,8 +6,11 @@ TensorFlow: nothing here imports it).
     python benchmarks/jax_step_cost.py [--batch-size 64] [--repeats 5] [--precision float32]
 
 Variants (``TextConditionedUNet``, widths 32/64/128, 2 blocks):
-  film    the sentence embedding through FiLM only: diffusion-emoji72's U-Net
-  words   + cross-attention over 24 minilm token features and 8 styles: diffusion-emoji72-styles's
+  film            the sentence embedding through FiLM only: diffusion-emoji72's U-Net
+  words           + cross-attention over 24 minilm token features and 8 styles: diffusion-emoji72-styles's
+  latent          words on 18x18x8 latents of an f = 4 autoencoder: levels at 18 and 9 px, widths
+                  64/128 (the words U-Net without its 36-px level; benchmarks/latent_cost.py's row)
+  latent-narrow   the same at widths 32/64 (a third of the parameters)
 
 The step is ``DenoisingLoss`` (v-prediction, caption dropout, text noise 0.1) and its gradient,
 jitted; the optimizer's update is left out (the same for both but for the parameter count).
@@ -28,7 +31,11 @@ from pathlib import Path
 os.environ["KERAS_BACKEND"] = "jax"
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-VARIANTS = {"film": {}, "words": {"cross_attention": True, "styles": 8}}
+WORDS_KWARGS = {"cross_attention": True, "styles": 8}
+LATENT = {"image_size": 18, "channels": 8, "patch": 1}
+VARIANTS = {"film": {}, "words": WORDS_KWARGS,
+            "latent": {**WORDS_KWARGS, **LATENT, "widths": (64, 128)},
+            "latent-narrow": {**WORDS_KWARGS, **LATENT, "widths": (32, 64)}}
 WORDS = 24  # minilm's WordPiece length (models/diffusion.py's SEQUENCE_LENGTH)
 
 
@@ -40,16 +47,19 @@ def measure(name: str, batch: int, repeats: int) -> str:
     from emoji_t2i.networks.unet import TextConditionedUNet
     from emoji_t2i.schedulers.loss import DenoisingLoss
 
+    kwargs = {"widths": (32, 64, 128), **VARIANTS[name]}
+
     def build():
-        net = TextConditionedUNet(384, (32, 64, 128), 2, **VARIANTS[name])
+        net = TextConditionedUNet(384, kwargs.pop("widths"), 2, **kwargs)
         net.build(None)
         return net
 
+    size, channels = kwargs.get("image_size", 72), kwargs.get("channels", 4)
     net = built_traced(build)
     params = [v.value for v in net.trainable_variables]
     rng = np.random.default_rng(0)
-    text_shape = (batch, 2 + WORDS, 384) if name == "words" else (batch, 384)
-    x0 = rng.uniform(-1, 1, (batch, 72, 72, 4)).astype("float32")
+    text_shape = (batch, 2 + WORDS, 384) if kwargs.get("cross_attention") else (batch, 384)
+    x0 = rng.uniform(-1, 1, (batch, size, size, channels)).astype("float32")
     inputs = (x0, rng.standard_normal(x0.shape).astype("float32"), rng.uniform(size=batch).astype("float32"),
               rng.uniform(size=batch).astype("float32"), rng.normal(0, 0.05, text_shape).astype("float32"),
               rng.standard_normal(text_shape).astype("float32"))
