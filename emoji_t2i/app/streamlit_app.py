@@ -72,6 +72,13 @@ def turn(source: str):
         lock.release()
 
 
+def new_seed(key: str) -> None:
+    """A seed input's value, drawn anew (a button's callback: it runs before the input is drawn)."""
+    import random
+
+    st.session_state[key] = random.SystemRandom().randrange(2**31 - 1)
+
+
 def step_bar(total: int, text: str = "sampling"):
     """A progress bar and the callback that advances it once per sampling step."""
     bar = st.progress(0.0, text=text)
@@ -122,9 +129,12 @@ def text_tab(runs) -> None:
     pipe = text_pipeline(sources[label])
     prompt = st.text_input("Prompt", placeholder="crying cat", key="prompt",
                            help="Words, or emoji: each is read as its name (🐙 wearing a 🎩)")
-    left, right = st.columns(2)
+    left, right, dice = st.columns([6, 6, 2], vertical_alignment="bottom")
     n = left.number_input("Images", 1, 16, 4, key="text-n")
     seed = right.number_input("Seed", 0, 2**31 - 1, 0, key="text-seed")
+    # a Material icon, not the emoji: Streamlit serves its font, where a dice emoji needs the viewer's
+    dice.button("New seed", icon=":material/casino:", key="text-new-seed", on_click=new_seed, args=("text-seed",),
+                help="a random seed: other emoji for the same prompt", width="stretch")
     options = {}
     if "num_steps" in pipe.options:
         if getattr(pipe.model, "guidance_input", False):  # a distilled student: its own step grid only

@@ -62,6 +62,9 @@ def test_text_tab_generates_from_a_prompt_and_refuses_an_empty_one(app):
     assert not app.exception, app.exception
     assert pixels(app, "Text → emoji") != plain  # the same seed, guided away from tears
     app.text_input(key="negative").input("").run()  # as the other tests expect
+    app.button(key="text-new-seed").click().run()
+    assert not app.exception and app.number_input(key="text-seed").value != 0  # a new seed, drawn
+    app.number_input(key="text-seed").set_value(0).run()
 
 
 def test_text_tab_offers_the_styles_of_a_style_model_and_draws_in_one(app):
