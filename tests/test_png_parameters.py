@@ -113,3 +113,18 @@ def test_an_editing_clis_png_records_its_command_with_the_seed_it_drew(tmp_path)
     path = save_png(tmp_path / "m.png", EMOJI, drawn)
     with pytest.raises(UsageError, match="not generate's; run it: python -m emoji_t2i.mashup .*--seed 41$"):
         parse(build_parser(), ["--from-png", str(path)])
+
+
+def test_the_mashup_tabs_record_is_a_mashup_command_with_the_tabs_values(tmp_path):
+    from emoji_t2i import mashup
+
+    inference = pytest.importorskip("emoji_t2i.app.inference")
+    made = inference.mashup_record("diffusion-emoji72-styles", "jack-o-lantern", "smiling face with horns", 0.35,
+                                   "compose", 2, 9, {"style": "openmoji"})
+    words = shlex.split(made["command"])
+    assert words[:3] == ["python", "-m", "emoji_t2i.mashup"]
+    args = mashup.build_parser().parse_args(words[3:])
+    assert (args.first, args.second, args.mix, args.method) == ("jack-o-lantern", "smiling face with horns",
+                                                                [0.35], "compose")
+    assert (args.n, args.seed, args.preset, args.style, args.no_ends) == (2, 9, "diffusion-emoji72-styles",
+                                                                          "openmoji", False)

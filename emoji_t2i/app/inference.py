@@ -247,10 +247,28 @@ def zip_of_pngs(images, names, records=None) -> bytes:
     return buffer.getvalue()
 
 
+def source_kind(source: str) -> str:
+    """"run" for a run folder, "preset" for a preset's name or folder (as the CLIs' flags)."""
+    return "run" if (Path(source) / "checkpoints").is_dir() else "preset"
+
+
 def text_records(source: str, prompt: str, n: int, seed: int, options: dict) -> list[dict]:
     """What each of the Text tab's ``n`` images records in its PNG: the ``generate`` call that
     draws it again (``sample([prompt], seed, n)`` gives the images the app's queue gives)."""
     from emoji_t2i.png_parameters import record
 
-    kind = "run" if (Path(source) / "checkpoints").is_dir() else "preset"
+    kind = source_kind(source)
     return [record({kind: source}, [prompt], n, seed, options, image=i, prompt=prompt) for i in range(int(n))]
+
+
+def mashup_record(source: str, first: str, second: str, mix: float, method: str, n: int, seed: int,
+                  options: dict) -> dict:
+    """What the Mash-up tab's PNGs record: the ``mashup`` command that draws the same images
+    (its rows are the tab's columns: ``mashup`` calls ``pipe.mashup`` with mixes 0, ``mix``, 1)."""
+    from emoji_t2i.png_parameters import command_record
+
+    argv = [first, second, "--mix", f"{float(mix):g}", "--method", method, "-n", str(int(n)),
+            f"--{source_kind(source)}", source]
+    if options.get("style"):
+        argv += ["--style", options["style"]]
+    return command_record("mashup", argv, seed)

@@ -228,7 +228,8 @@ def mashup_tab(runs) -> None:
     st.caption("Each row: the first prompt · the mash-up · the second prompt (the same seed)")
     names = [f"{part}_mix{mix:g}_seed{seed}_{i // 3}.png" for i, part in
              zip(range(len(images)), ["first", "mashup", "second"] * int(n), strict=True)]
-    show(images, names, "mashup", columns=3)
+    made = inf.mashup_record(source, first, second, mix, method, n, seed, options)
+    show(images, names, "mashup", columns=3, records=[made] * len(images))
 
 
 def explore_tab(runs) -> None:
