@@ -135,6 +135,11 @@ def parse(parser: argparse.ArgumentParser, argv) -> argparse.Namespace:
     if not args.prompts and args.from_file is None:  # the record's prompts, and its prompt file by name
         merged.prompts = [str(p) for p in made.get("prompts", [])]
         merged.from_file = Path(made["from_file"]) if made.get("from_file") else None
+        if merged.from_file is not None and not merged.from_file.is_file():
+            from emoji_t2i.errors import UsageError
+
+            raise UsageError(f"--from-png {args.from_png}: its prompts came from {merged.from_file}, which is not "
+                             "there; run it where that file is, or give the prompts")
     which = f"image {made['image']} of " if "image" in made else ""
     print(f"{args.from_png} is {which}{made.get('command', 'a generate call')}")
     return merged

@@ -69,6 +69,9 @@ def test_a_prompt_file_is_recorded_by_name_and_read_again(tmp_path):
     assert again.prompts == ["red heart"] and again.from_file == prompts
     mine = parse(build_parser(), ["--from-png", str(path), "crying cat"])  # prompts given replace both
     assert mine.prompts == ["crying cat"] and mine.from_file is None
+    prompts.unlink()
+    with pytest.raises(UsageError, match=f"its prompts came from {prompts}, which is not there"):
+        parse(build_parser(), ["--from-png", str(path)])
 
 
 def test_from_png_refuses_what_records_no_call_in_one_line(tmp_path):
