@@ -95,28 +95,30 @@ def png_bytes(rgba: np.ndarray, made: dict) -> bytes:
     return buffer.getvalue()
 
 
-def read_parameters(path: str | Path) -> dict:
-    """The record a PNG carries; a one-line :class:`UsageError` when it is no such PNG."""
+def read_parameters(path, name: str | None = None) -> dict:
+    """The record a PNG (a path or a file object) carries; a one-line :class:`UsageError` when it
+    is no such PNG, starting with ``name`` (default: ``--from-png PATH``)."""
+    what = name or f"--from-png {path}"
     try:
         with Image.open(path) as image:
             text = getattr(image, "text", {}).get(KEY)
     except FileNotFoundError:
-        raise UsageError(f"--from-png {path}: no such file; give a PNG that generate or the app wrote") from None
+        raise UsageError(f"{what}: no such file; give a PNG that generate or the app wrote") from None
     except (OSError, ValueError) as e:  # PIL's UnidentifiedImageError is an OSError
-        raise UsageError(f"--from-png {path}: not an image ({type(e).__name__}); give a PNG that generate "
+        raise UsageError(f"{what}: not an image ({type(e).__name__}); give a PNG that generate "
                          "or the app wrote") from None
     if text is None:
-        raise UsageError(f"--from-png {path}: it records no emoji_t2i parameters (only PNGs that generate or "
+        raise UsageError(f"{what}: it records no emoji_t2i parameters (only PNGs that generate or "
                          "the app wrote do); give one of those")
     try:
         made = json.loads(text)
     except ValueError:
         made = None
     if isinstance(made, dict) and "command" in made and "prompts" not in made:
-        raise UsageError(f"--from-png {path}: it records another tool's call, not generate's; run it: "
+        raise UsageError(f"{what}: it records another tool's call, not generate's; run it: "
                          f"{str(made['command'])[:300]}")
     if (not isinstance(made, dict) or not (made.get("prompts") or made.get("from_file"))
             or not ({"preset", "run"} & set(made))):
-        raise UsageError(f"--from-png {path}: its emoji_t2i record is not one generate wrote "
+        raise UsageError(f"{what}: its emoji_t2i record is not one generate wrote "
                          "(no prompts or no model); give a PNG that generate or the app wrote")
     return made

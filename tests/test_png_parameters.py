@@ -131,3 +131,25 @@ def test_the_mashup_tabs_record_is_a_mashup_command_with_the_tabs_values(tmp_pat
                                                                 [0.35], "compose")
     assert (args.n, args.seed, args.preset, args.style, args.no_ends) == (2, 9, "diffusion-emoji72-styles",
                                                                           "openmoji", False)
+
+
+def test_the_text_tab_reads_its_settings_back_from_a_png():
+    inference = pytest.importorskip("emoji_t2i.app.inference")
+    sources = {"diffusion-emoji72 (shipped)": "diffusion-emoji72",
+               "diffusion-emoji72-styles (shipped)": "diffusion-emoji72-styles", "mine (run)": "runs/mine"}
+    options = {"num_steps": 70, "guidance_scale": 2.5, "condition_annealing": "0.5,1.5,0.5", "style": "openmoji",
+               "negative_prompt": "glasses", "sampler": "ddim"}
+    made = inference.text_records("diffusion-emoji72-styles", "red heart", 20, 42, options)[3]
+    values, ignored = inference.settings_from_png(inference.png_bytes(EMOJI, made), "a.png", sources)
+    assert values == {"text-model": "diffusion-emoji72-styles (shipped)", "prompt": "red heart", "text-seed": 42,
+                      "steps": 50, "guidance": 2.5, "text-n": 16, "variety": "more", "negative": "glasses",
+                      "text-style": "openmoji"}  # steps and images held to the tab's ranges
+    assert ignored == ["sampler ddim"]
+    run = record({"run": "runs/other"}, ["cat"], 1, 0, {})
+    with pytest.raises(inference.AppInputError, match="b.png was drawn by runs/other: start the app with --run"):
+        inference.settings_from_png(inference.png_bytes(EMOJI, run), "b.png", sources)
+    with pytest.raises(inference.AppInputError, match="c.png: it records no emoji_t2i parameters"):
+        inference.settings_from_png(inference.png_bytes(EMOJI), "c.png", sources)
+    listed = record({"preset": "diffusion-emoji72"}, [], 1, 0, {}, from_file="prompts.txt")
+    with pytest.raises(inference.AppInputError, match="records its prompts by their file"):
+        inference.settings_from_png(inference.png_bytes(EMOJI, listed), "d.png", sources)

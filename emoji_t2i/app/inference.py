@@ -261,6 +261,47 @@ def text_records(source: str, prompt: str, n: int, seed: int, options: dict) -> 
     return [record({kind: source}, [prompt], n, seed, options, image=i, prompt=prompt) for i in range(int(n))]
 
 
+# the Text tab's Variety choices: the caption noised early in sampling (condition annealing,
+# docs/models/diffusion.md), more variety at a measured cost in R-precision
+VARIETY = {"as trained": "off", "more": "0.5,1.5,0.5", "much more": "0.5,1.5,1.0"}
+# what the Text tab's widgets (by key) take from a record, and their ranges
+TEXT_WIDGETS = {"num_steps": ("steps", 1, 50), "guidance_scale": ("guidance", 0.0, 8.0), "n": ("text-n", 1, 16)}
+
+
+def settings_from_png(data: bytes, name: str, sources: dict[str, str]) -> tuple[dict, list[str]]:
+    """The Text tab's widget values (by key) that a PNG from ``generate`` or the app records,
+    and the recorded settings the tab has no control for; one-line ``AppInputError``s."""
+    from emoji_t2i.png_parameters import OPTIONS, read_parameters
+
+    try:
+        made = read_parameters(io.BytesIO(data or b""), name=name)
+    except UsageError as e:
+        raise AppInputError(str(e)) from None
+    source = made.get("run") or made.get("preset")
+    labels = [label for label, where in sources.items() if where == source]
+    if not labels:
+        hint = f"start the app with --run {source}" if "run" in made else "a preset this install does not ship"
+        raise AppInputError(f"{name} was drawn by {source}: {hint}.")
+    prompt = made.get("prompt") or (made.get("prompts") or [None])[0]
+    if not prompt:
+        raise AppInputError(f"{name} records its prompts by their file ({made.get('from_file')}); use "
+                            "generate --from-png for it.")
+    values = {"text-model": labels[0], "prompt": str(prompt), "text-seed": int(made["seed"])}
+    for field, (key, low, high) in TEXT_WIDGETS.items():
+        if field in made:
+            values[key] = type(low)(min(max(made[field], low), high))
+    variety = {v: k for k, v in VARIETY.items()}.get(made.get("condition_annealing", "off"))
+    if variety is not None:
+        values["variety"] = variety
+    values["negative"] = str(made.get("negative_prompt", ""))
+    if "style" in made:
+        values["text-style"] = str(made["style"])
+    ignored = [f"{k.replace('_', ' ')} {made[k]}" for k in OPTIONS
+               if k in made and k not in TEXT_WIDGETS and k not in ("negative_prompt", "style")
+               and not (k == "condition_annealing" and variety is not None)]
+    return values, ignored
+
+
 def mashup_record(source: str, first: str, second: str, mix: float, method: str, n: int, seed: int,
                   options: dict) -> dict:
     """What the Mash-up tab's PNGs record: the ``mashup`` command that draws the same images

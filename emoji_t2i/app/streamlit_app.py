@@ -115,9 +115,20 @@ def show(images, names, key: str, columns: int = 6, records=None) -> None:
                        mime="application/zip", key=f"{key}-zip")
 
 
-# the caption noised early in sampling (condition annealing, docs/models/diffusion.md): more
-# variety at a measured cost in R-precision
-VARIETY = {"as trained": "off", "more": "0.5,1.5,0.5", "much more": "0.5,1.5,1.0"}
+def load_png_settings(sources: dict) -> None:
+    """The Text tab's settings from an uploaded PNG's record (an uploader's callback: it runs
+    before the widgets are drawn, so they show the values)."""
+    upload = st.session_state.get("text-png")
+    if upload is None:
+        return
+    try:
+        values, ignored = inf.settings_from_png(upload.getvalue(), upload.name, sources)
+    except inf.AppInputError as e:
+        st.session_state["text-png-note"] = ("warning", str(e))
+        return
+    st.session_state.update(values)
+    rest = f"; not among this tab's controls: {', '.join(ignored)}" if ignored else ""
+    st.session_state["text-png-note"] = ("info", f"Loaded the settings of {upload.name}{rest}.")
 
 
 def text_tab(runs) -> None:
@@ -125,6 +136,12 @@ def text_tab(runs) -> None:
     if not sources:
         st.info("No text-to-emoji model: train one (python -m emoji_t2i.train) and pass --run DIR.")
         return
+    with st.expander("Settings of a PNG"):
+        st.file_uploader("A PNG from this app or from generate: its model, prompt, seed and settings", type=["png"],
+                         key="text-png", on_change=load_png_settings, args=(sources,))
+        kind, note = st.session_state.pop("text-png-note", (None, None))
+        if note:
+            (st.warning if kind == "warning" else st.info)(note)
     label = st.selectbox("Model", list(sources), key="text-model")
     pipe = text_pipeline(sources[label])
     prompt = st.text_input("Prompt", placeholder="crying cat", key="prompt",
@@ -144,10 +161,10 @@ def text_tab(runs) -> None:
         options["guidance_scale"] = st.slider("Guidance scale", 0.0, 8.0, float(pipe.options["guidance_scale"]),
                                               0.5, key="guidance")
     if "condition_annealing" in pipe.options:
-        variety = st.select_slider("Variety", list(VARIETY), "as trained", key="variety",
+        variety = st.select_slider("Variety", list(inf.VARIETY), "as trained", key="variety",
                                    help="noise on the prompt in the first steps: more varied drawings, "
                                         "fewer of them the prompt's")
-        options["condition_annealing"] = VARIETY[variety]
+        options["condition_annealing"] = inf.VARIETY[variety]
     options.update(style_choice(pipe, "text-style"))  # a style-conditioned model: one of its emoji sets
     if "negative_prompt" in pipe.options:
         options["negative_prompt"] = st.text_input("Avoid", placeholder="blond hair", key="negative",

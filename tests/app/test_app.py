@@ -98,6 +98,36 @@ def test_text_tab_samples_a_distilled_student_in_its_own_steps(app):
     app.selectbox(key="text-model").set_value("diffusion-emoji72 (shipped)").run()  # as the other tests expect
 
 
+def test_text_tab_takes_its_settings_from_a_png_it_wrote(app):
+    """A downloaded PNG, uploaded again, sets the model, prompt, seed and sliders it records;
+    a PNG without a record gets one line."""
+    made = inf.text_records("diffusion-emoji72-styles", "red heart", 2, 42,
+                            {"num_steps": 7, "guidance_scale": 2.5, "condition_annealing": "0.5,1.5,0.5",
+                             "style": "openmoji", "negative_prompt": "glasses"})[1]
+    upload = app.file_uploader(key="text-png")
+    upload.set_value(("red_heart_seed42_1.png", inf.png_bytes(np.zeros((72, 72, 4), np.uint8), made),
+                      "image/png")).run()
+    assert not app.exception, app.exception
+    assert app.selectbox(key="text-model").value == "diffusion-emoji72-styles (shipped)"
+    assert app.selectbox(key="text-style").value == "openmoji"
+    assert (app.text_input(key="prompt").value, app.number_input(key="text-seed").value) == ("red heart", 42)
+    assert (app.slider(key="steps").value, app.slider(key="guidance").value) == (7, 2.5)
+    assert (app.number_input(key="text-n").value, app.select_slider(key="variety").value) == (2, "more")
+    assert app.text_input(key="negative").value == "glasses"
+    assert any("Loaded the settings of red_heart_seed42_1.png" in i.value for i in app.info)
+    app.file_uploader(key="text-png").set_value(("plain.png", png_of(np.zeros((72, 72, 4), np.uint8)),
+                                                 "image/png")).run()
+    assert any("plain.png: it records no emoji_t2i parameters" in w.value for w in app.warning)
+    app.file_uploader(key="text-png").set_value(None)  # as the other tests expect
+    for key, value in (("text-seed", 0), ("text-n", 4)):
+        app.number_input(key=key).set_value(value)
+    app.slider(key="steps").set_value(6)
+    app.slider(key="guidance").set_value(3.0)
+    app.select_slider(key="variety").set_value("as trained")
+    app.text_input(key="negative").input("")
+    app.selectbox(key="text-model").set_value("diffusion-emoji72 (shipped)").run()
+
+
 def png_of(image) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(image).save(buffer, format="PNG")
