@@ -94,10 +94,16 @@ def sample_photo() -> Path:
 
 
 def upload(page: DevTools, path: Path) -> None:
-    """Give the visible file uploader a file, as a person choosing it would."""
+    """Give the visible file uploader a file, as a person choosing it would (other tabs' and
+    closed expanders' uploaders are in the page too, hidden)."""
+    visible = page.js("[...document.querySelectorAll('input[type=file]')].findIndex(input => "
+                      "(input.closest('[data-testid=\"stFileUploader\"]') || input.parentElement)"
+                      ".offsetParent !== null)")
+    if visible is None or visible < 0:
+        raise RuntimeError("no visible file uploader on the page")
     root = page.call("DOM.getDocument", depth=-1)["root"]["nodeId"]
-    node = page.call("DOM.querySelector", nodeId=root, selector="input[type=file]")["nodeId"]
-    page.call("DOM.setFileInputFiles", files=[str(path)], nodeId=node)
+    nodes = page.call("DOM.querySelectorAll", nodeId=root, selector="input[type=file]")["nodeIds"]
+    page.call("DOM.setFileInputFiles", files=[str(path)], nodeId=nodes[visible])
 
 
 def click_button(page: DevTools, label: str) -> None:
