@@ -150,6 +150,10 @@ def test_the_text_tab_reads_its_settings_back_from_a_png():
         inference.settings_from_png(inference.png_bytes(EMOJI, run), "b.png", sources)
     with pytest.raises(inference.AppInputError, match="c.png: it records no emoji_t2i parameters"):
         inference.settings_from_png(inference.png_bytes(EMOJI), "c.png", sources)
+    odd = {**record({"preset": "diffusion-emoji72"}, ["cat"], 1, 0, {}), "seed": -5}
+    assert inference.settings_from_png(inference.png_bytes(EMOJI, odd), "e.png", sources)[0]["text-seed"] == 0
+    with pytest.raises(inference.AppInputError, match="f.png: its guidance_scale \\('x'\\) is not a number"):
+        inference.settings_from_png(inference.png_bytes(EMOJI, {**odd, "guidance_scale": "x"}), "f.png", sources)
     listed = record({"preset": "diffusion-emoji72"}, [], 1, 0, {}, from_file="prompts.txt")
     with pytest.raises(inference.AppInputError, match="records its prompts by their file"):
         inference.settings_from_png(inference.png_bytes(EMOJI, listed), "d.png", sources)

@@ -265,7 +265,8 @@ def text_records(source: str, prompt: str, n: int, seed: int, options: dict) -> 
 # docs/models/diffusion.md), more variety at a measured cost in R-precision
 VARIETY = {"as trained": "off", "more": "0.5,1.5,0.5", "much more": "0.5,1.5,1.0"}
 # what the Text tab's widgets (by key) take from a record, and their ranges
-TEXT_WIDGETS = {"num_steps": ("steps", 1, 50), "guidance_scale": ("guidance", 0.0, 8.0), "n": ("text-n", 1, 16)}
+TEXT_WIDGETS = {"num_steps": ("steps", 1, 50), "guidance_scale": ("guidance", 0.0, 8.0), "n": ("text-n", 1, 16),
+                "seed": ("text-seed", 0, 2**31 - 1)}
 
 
 def settings_from_png(data: bytes, name: str, sources: dict[str, str]) -> tuple[dict, list[str]]:
@@ -286,17 +287,20 @@ def settings_from_png(data: bytes, name: str, sources: dict[str, str]) -> tuple[
     if not prompt:
         raise AppInputError(f"{name} records its prompts by their file ({made.get('from_file')}); use "
                             "generate --from-png for it.")
-    values = {"text-model": labels[0], "prompt": str(prompt), "text-seed": int(made["seed"])}
+    values = {"text-model": labels[0], "prompt": str(prompt)}
     for field, (key, low, high) in TEXT_WIDGETS.items():
         if field in made:
-            values[key] = type(low)(min(max(made[field], low), high))
+            try:
+                values[key] = type(low)(min(max(type(low)(made[field]), low), high))
+            except (TypeError, ValueError):
+                raise AppInputError(f"{name}: its {field} ({made[field]!r:.40}) is not a number.") from None
     variety = {v: k for k, v in VARIETY.items()}.get(made.get("condition_annealing", "off"))
     if variety is not None:
         values["variety"] = variety
     values["negative"] = str(made.get("negative_prompt", ""))
     if "style" in made:
         values["text-style"] = str(made["style"])
-    ignored = [f"{k.replace('_', ' ')} {made[k]}" for k in OPTIONS
+    ignored = [f"{k.replace('_', ' ')} {made[k]}" for k in OPTIONS  # TEXT_WIDGETS' fields are set above
                if k in made and k not in TEXT_WIDGETS and k not in ("negative_prompt", "style")
                and not (k == "condition_annealing" and variety is not None)]
     return values, ignored

@@ -118,6 +118,10 @@ def test_text_tab_takes_its_settings_from_a_png_it_wrote(app):
     app.file_uploader(key="text-png").set_value(("plain.png", png_of(np.zeros((72, 72, 4), np.uint8)),
                                                  "image/png")).run()
     assert any("plain.png: it records no emoji_t2i parameters" in w.value for w in app.warning)
+    unknown = {**made, "style": "comic_sans"}  # a style this model lacks: Streamlit's picker falls back to any
+    app.file_uploader(key="text-png").set_value(("odd.png", inf.png_bytes(np.zeros((72, 72, 4), np.uint8), unknown),
+                                                 "image/png")).run()
+    assert not app.exception and app.selectbox(key="text-style").value == "any"
     app.file_uploader(key="text-png").set_value(None)  # as the other tests expect
     for key, value in (("text-seed", 0), ("text-n", 4)):
         app.number_input(key=key).set_value(value)
