@@ -83,16 +83,19 @@ def png_info(made: dict) -> PngImagePlugin.PngInfo:
     return info
 
 
-def save_png(path: str | Path, rgba: np.ndarray, made: dict) -> Path:
-    """One RGBA emoji as a PNG that carries ``made`` (from :func:`record`)."""
-    Image.fromarray(np.asarray(rgba, np.uint8), "RGBA").save(path, pnginfo=png_info(made))
-    return Path(path)
-
-
 def png_bytes(rgba: np.ndarray, made: dict) -> bytes:
+    """One RGBA emoji as a PNG that carries ``made`` (from :func:`record`), compressed as
+    ``data.images.encode_png`` compresses one without."""
     buffer = io.BytesIO()
-    Image.fromarray(np.asarray(rgba, np.uint8), "RGBA").save(buffer, format="PNG", pnginfo=png_info(made))
+    Image.fromarray(np.asarray(rgba, np.uint8), "RGBA").save(buffer, format="PNG", optimize=True,
+                                                             pnginfo=png_info(made))
     return buffer.getvalue()
+
+
+def save_png(path: str | Path, rgba: np.ndarray, made: dict) -> Path:
+    path = Path(path)
+    path.write_bytes(png_bytes(rgba, made))
+    return path
 
 
 def read_parameters(path, name: str | None = None) -> dict:

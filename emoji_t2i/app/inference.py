@@ -47,7 +47,7 @@ def editing_sources(extra_runs=()) -> dict[str, str]:
     from emoji_t2i.pipelines.run_dir import RunDir
 
     def model_of(source):
-        if (Path(source) / "checkpoints").is_dir():
+        if source_kind(source) == "run":
             return RunDir(source).load_config().get("model")
         return read_preset(source)["model"]
 
