@@ -167,14 +167,12 @@ def main(argv=None) -> int:
     from emoji_t2i.pipelines import DEFAULT_PRESET, TextToImagePipeline
     from emoji_t2i.pipelines.checks import check_sampling_options, check_seed, prompt_list
     from emoji_t2i.plotting import check_grid_size, save_grid
-    from emoji_t2i.png_parameters import png_info, record, save_png
+    from emoji_t2i.png_parameters import OPTIONS, png_info, record, save_png
 
-    options = {k: v for k, v in (("num_steps", args.num_steps), ("guidance_scale", args.guidance_scale),
-                                 ("sampler", args.sampler), ("temperature", args.temperature),
-                                 ("guidance_interval", tuple(args.guidance_interval or ()) or None),
-                                 ("top_k", args.top_k), ("style", args.style),
-                                 ("condition_annealing", args.condition_annealing),
-                                 ("negative_prompt", args.negative_prompt)) if v is not None}
+    # the sampling options, one list with what a PNG records (png_parameters.OPTIONS)
+    options = {k: getattr(args, k) for k in OPTIONS if getattr(args, k) is not None}
+    if "guidance_interval" in options:
+        options["guidance_interval"] = tuple(options["guidance_interval"])
     asked = dict(options)  # as given, for the record each PNG carries
     given = list(args.prompts)  # the command line's prompts, recorded apart from the file's
     # a prompt file is recorded by name, standard input by its prompts (it cannot be read again)

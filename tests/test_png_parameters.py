@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 from PIL import Image, PngImagePlugin
 
+from emoji_t2i import png_parameters
 from emoji_t2i.errors import UsageError
-from emoji_t2i.generate import build_parser, parse
+from emoji_t2i.generate import NOT_RECORDED, build_parser, parse
 from emoji_t2i.png_parameters import command_line, command_record, read_parameters, record, save_png
 
 OPTIONS = {"num_steps": 8, "guidance_scale": 2.5, "guidance_interval": (0.0, 1e9), "style": "openmoji",
@@ -157,3 +158,11 @@ def test_the_text_tab_reads_its_settings_back_from_a_png():
     listed = record({"preset": "diffusion-emoji72"}, [], 1, 0, {}, from_file="prompts.txt")
     with pytest.raises(inference.AppInputError, match="records its prompts by their file"):
         inference.settings_from_png(inference.png_bytes(EMOJI, listed), "d.png", sources)
+
+
+def test_every_option_of_generate_is_one_a_png_records():
+    """generate samples with png_parameters.OPTIONS: a flag added to its parser and not there
+    would be neither passed to the model nor recorded."""
+    call = {"run", "preset", "prompts", "n", "seed"}
+    dests = {a.dest for a in build_parser()._actions} - NOT_RECORDED - call
+    assert dests == set(png_parameters.OPTIONS)
