@@ -55,6 +55,10 @@ def editing_sources(extra_runs=()) -> dict[str, str]:
             if model_of(source) == "diffusion"}
 
 
+# What the Blend tab opens on: the two vendor fine-tunes of one parent (docs/models/stylegan.md).
+BLEND_PAIR = ("stylegan-emoji72-google", "stylegan-emoji72-twitter")
+
+
 def stylegan_sources(extra_runs=()) -> dict[str, str]:
     from emoji_t2i.pipelines.presets import read_preset, shipped_presets
 

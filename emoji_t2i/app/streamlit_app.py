@@ -195,12 +195,17 @@ def text_tab(runs) -> None:
         st.code(records[0]["command"], language="bash", wrap_lines=True)
 
 
-def stylegan_choice(runs, key: str, label: str = "StyleGAN", index: int = 0):
+def stylegan_choice(runs, key: str, label: str = "StyleGAN", index: int = 0, prefer: str | None = None):
+    """A StyleGAN select box: ``prefer`` (a shipped preset's name) first when it is there,
+    else the ``index``-th source."""
     sources = inf.stylegan_sources(runs)
     if not sources:
         st.info("No StyleGAN preset or run: train one with python -m emoji_t2i.train --model stylegan.")
         return None, None
-    name = st.selectbox(label, list(sources), index=min(index, len(sources) - 1), key=key)
+    names = list(sources)
+    shipped = [sources[n] for n in names]
+    index = shipped.index(prefer) if prefer in shipped else min(index, len(names) - 1)
+    name = st.selectbox(label, names, index=index, key=key)
     return sources[name], stylegan(sources[name])
 
 
@@ -304,8 +309,11 @@ def explored_stylegan(source: str, seed: int, psi: float, amounts: tuple):
 
 
 def blend_tab(runs) -> None:
-    first_source, first = stylegan_choice(runs, "blend-first", "Structure from (low resolutions)")
-    second_source, _ = stylegan_choice(runs, "blend-second", "Style from (high resolutions)", index=1)
+    # The two vendor fine-tunes share one parent, so one w is the same emoji in both.
+    first_source, first = stylegan_choice(runs, "blend-first", "Structure from (low resolutions)",
+                                          prefer=inf.BLEND_PAIR[0])
+    second_source, _ = stylegan_choice(runs, "blend-second", "Style from (high resolutions)", index=1,
+                                       prefer=inf.BLEND_PAIR[1])
     if first is None:
         return
     level = st.select_slider("Keep the first model's layers up to", options=[9, 18, 36], value=18, key="level")

@@ -181,6 +181,9 @@ def test_blend_tab_shows_three_columns_per_seed(app):
     app.select_slider(key="level").set_value(36).run()
     assert not app.exception, app.exception
     assert len(tab(app, "Blend").image) == 12
+    # it opens on the vendor fine-tunes, which share one parent (so one w is one emoji in both)
+    chosen = (app.selectbox(key="blend-first").value, app.selectbox(key="blend-second").value)
+    assert chosen == tuple(f"{name} (shipped)" for name in inf.BLEND_PAIR)
 
 
 def test_a_click_in_one_tab_redraws_nothing_in_the_others(app, monkeypatch):
