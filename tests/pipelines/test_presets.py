@@ -142,4 +142,5 @@ def test_the_vendor_stylegans_are_fine_tunes_of_the_shipped_parent():
         assert metadata["init_from"]["preset"].endswith(("stylegan-emoji72", "stylegan/preset"))
         # ... and the parent they record is the one shipped now, not an earlier version of it
         parent = json.loads((SHIPPED_DIR / STYLEGAN_PRESETS[0] / "metadata.json").read_text())
-        assert (metadata["init_from"]["command"], metadata["init_from"]["steps"]) == (parent["command"], parent["steps"])
+        recorded = metadata["init_from"]
+        assert (recorded["command"], recorded["steps"]) == (parent["command"], parent["steps"])
