@@ -4,6 +4,7 @@ projection of held-out emoji (with its wall time on this CPU).
 
     python benchmarks/stylegan_figures.py --out docs/stylegan
     python benchmarks/stylegan_figures.py --model runs/stylegan --first runs/google --second runs/twitter
+    python benchmarks/stylegan_figures.py --compare runs/a runs/b --out docs/stylegan/compare.png   # a row each
 """
 
 from __future__ import annotations
@@ -27,7 +28,14 @@ def main(argv=None) -> int:
     p.add_argument("--out", type=Path, default=Path("docs/stylegan"))
     p.add_argument("--project", type=int, default=6, help="held-out emoji to project")
     p.add_argument("--steps", type=int, default=200, help="projection steps")
+    p.add_argument("--compare", nargs="+", metavar="RUN",
+                   help="only draw these runs or presets, seeds 0-7 at psi 1 in a row each, to --out (a .png)")
+    p.add_argument("--labels", nargs="+", help="with --compare: a caption per row")
     args = p.parse_args(argv)
+    if args.labels and len(args.labels) != len(args.compare or ()):
+        p.error(f"--labels: give one per --compare source ({len(args.compare or ())}), not {len(args.labels)}")
+    if args.compare:
+        return compare(args.compare, args.labels or [Path(c).name for c in args.compare], args.out)
     from emoji_t2i.blend import main as blend_main
     from emoji_t2i.data import load_dataset
     from emoji_t2i.directions import main as directions_main
@@ -67,6 +75,21 @@ def main(argv=None) -> int:
               "projection_loss_first_last": losses, "steps": args.steps}
     (args.out / "numbers.json").write_text(json.dumps(report, indent=2) + "\n")
     print(json.dumps(report, indent=2))
+    return 0
+
+
+def compare(sources, labels, out: Path) -> int:
+    """One row per run or preset, the same eight z (seeds 0-7, psi 1): what two recipes made of one start."""
+    from emoji_t2i.pipelines.stylegan import StyleGANPipeline
+    from emoji_t2i.plotting import save_grid
+
+    rows, captions = [], []
+    for source, label in zip(sources, labels, strict=True):
+        rows.append(StyleGANPipeline.load(source).sample(8, seed=0, truncation_psi=1.0))
+        captions += [label] + [""] * 7
+    save_grid(out, np.concatenate(rows), captions, columns=8, scale=2, caption_lines=1,
+              title="seeds 0-7, truncation psi 1.0, a row per run")
+    print(out)
     return 0
 
 
