@@ -34,9 +34,9 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     if args.labels and len(args.labels) != len(args.compare or ()):
         p.error(f"--labels: give one per --compare source ({len(args.compare or ())}), not {len(args.labels)}")
-    if args.compare and args.out.suffix != ".png":
-        p.error(f"--out {args.out}: with --compare give the figure's file, e.g. --out docs/stylegan/compare.png")
     if args.compare:
+        if args.out.suffix != ".png":
+            p.error(f"--out {args.out}: with --compare give the figure's file, e.g. --out docs/stylegan/compare.png")
         return compare(args.compare, args.labels or [Path(c).name for c in args.compare], args.out)
     from emoji_t2i.blend import main as blend_main
     from emoji_t2i.data import load_dataset

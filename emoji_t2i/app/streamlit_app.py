@@ -202,9 +202,8 @@ def stylegan_choice(runs, key: str, label: str = "StyleGAN", index: int = 0, pre
     if not sources:
         st.info("No StyleGAN preset or run: train one with python -m emoji_t2i.train --model stylegan.")
         return None, None
-    names = list(sources)
-    shipped = [sources[n] for n in names]
-    index = shipped.index(prefer) if prefer in shipped else min(index, len(names) - 1)
+    names, targets = list(sources), list(sources.values())
+    index = targets.index(prefer) if prefer in targets else min(index, len(names) - 1)
     name = st.selectbox(label, names, index=index, key=key)
     return sources[name], stylegan(sources[name])
 

@@ -135,12 +135,12 @@ def test_shipped_stylegans_fit_their_budget_and_draw_shapes_on_transparency(name
 
 def test_the_vendor_stylegans_are_fine_tunes_of_the_shipped_parent():
     """Network blending needs one parent: both vendor presets record --init-from it."""
+    parent = json.loads((SHIPPED_DIR / STYLEGAN_PRESETS[0] / "metadata.json").read_text())
     for name in STYLEGAN_PRESETS[1:]:
         metadata = json.loads((SHIPPED_DIR / name / "metadata.json").read_text())
         training = metadata["training"]
         assert (training.get("style") or training.get("vendor")) == name.rsplit("-", 1)[1]
         assert metadata["init_from"]["preset"].endswith(("stylegan-emoji72", "stylegan/preset"))
         # ... and the parent they record is the one shipped now, not an earlier version of it
-        parent = json.loads((SHIPPED_DIR / STYLEGAN_PRESETS[0] / "metadata.json").read_text())
         recorded = metadata["init_from"]
         assert (recorded["command"], recorded["steps"]) == (parent["command"], parent["steps"])
