@@ -1,8 +1,9 @@
 """Evaluate a run (or the real-data ceiling, or the noise floor) with the shipped judges.
 
-    python -m emoji_t2i.evaluate --run runs/default-cgan --out runs/default-cgan/eval
-    python -m emoji_t2i.evaluate --real --out runs/eval-real      # the ceiling
-    python -m emoji_t2i.evaluate --noise --out runs/eval-noise    # the floor
+    python -m emoji_t2i.evaluate --run runs/default-cgan    # writes runs/default-cgan/eval
+    python -m emoji_t2i.evaluate --preset diffusion-emoji72  # writes runs/eval-diffusion-emoji72
+    python -m emoji_t2i.evaluate --real      # the ceiling, runs/eval-real
+    python -m emoji_t2i.evaluate --noise     # the floor, runs/eval-noise
     python -m emoji_t2i.evaluate --preset diffusion-emoji72 --composition-only --out runs/comp
 
 Writes report.json and report.md (FID, KID, IS, R-precision overall and per emoji category,
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from emoji_t2i.errors import EmojiT2IError, UsageError
 
@@ -45,14 +47,31 @@ def _number(value: str):
         return value
 
 
-def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def default_out(args: argparse.Namespace) -> Path:
+    """Where a report goes without --out: beside the run, or runs/eval-NAME. A composition-only
+    report has a folder of its own, so that it never replaces a full report."""
+    suffix = "-composition" if args.composition_only else ""
+    if args.run:
+        return Path(args.run) / f"eval{suffix}"
+    if args.preset:
+        preset = Path(args.preset)
+        # a run's preset folder is called "preset": the report is named after its run
+        name = preset.parent.name if preset.name == "preset" else preset.name
+    else:
+        name = "real" if args.real else "noise"
+    return Path("runs") / f"eval-{name}{suffix}"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m emoji_t2i.evaluate", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     which = p.add_mutually_exclusive_group(required=True)
     which.add_argument("--run", help="a run directory of a generator model")
     which.add_argument("--preset", help="a shipped preset's name or a preset folder")
     which.add_argument("--real", action="store_true", help="the partner style's real images: the ceiling")
     which.add_argument("--noise", action="store_true", help="uniform noise images: the floor")
-    p.add_argument("--out", required=True, help="folder for report.json, report.md and grids")
+    p.add_argument("--out", type=Path, help="folder for report.json, report.md and grids (default: RUN/eval, "
+                                            "or runs/eval-PRESET, runs/eval-real, runs/eval-noise)")
     p.add_argument("--samples", type=int, default=1000,
                    help="prompts per split, at most (held-out has 216; default 1000)")
     p.add_argument("--seed", type=int, default=0)
@@ -66,6 +85,11 @@ def main(argv=None) -> int:
                         "condition_annealing=0.5,1.5,0.5)")
     p.add_argument("--composition-only", action="store_true",
                    help="only the 120 composition prompts (4 samples each): a minute, not a quarter hour")
+    return p
+
+
+def main(argv=None) -> int:
+    p = build_parser()
     args = p.parse_args(argv)
     if args.composition_only and (args.real or args.noise):
         p.error("--composition-only: real images and noise answer no composition prompt; "
@@ -73,6 +97,7 @@ def main(argv=None) -> int:
     if args.samples < 2:
         p.error(f"--samples {args.samples}: need at least 2 per split for FID and KID")
     small = args.samples < MEANINGFUL_SAMPLES and not args.composition_only
+    args.out = args.out or default_out(args)
 
     from emoji_t2i.console import check_writable, quiet_tensorflow
 

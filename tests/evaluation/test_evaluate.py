@@ -117,3 +117,17 @@ def test_set_parses_numbers_and_comma_joined_numbers_as_the_pipeline_takes_them(
     check_sampling_options(options)
     with pytest.raises(UsageError, match="guidance_interval"):
         check_sampling_options(parse_options(["guidance_interval=5.42,0.28"]))
+
+
+@pytest.mark.parametrize("argv, folder", [
+    (["--run", "runs/my-cgan"], "runs/my-cgan/eval"),
+    (["--run", "runs/my-cgan", "--composition-only"], "runs/my-cgan/eval-composition"),
+    (["--preset", "diffusion-emoji72"], "runs/eval-diffusion-emoji72"),
+    (["--preset", "runs/my-run/preset/"], "runs/eval-my-run"),
+    (["--real"], "runs/eval-real"),
+])
+def test_report_folder_without_out_is_named_for_what_it_reads(argv, folder):
+    # a composition-only report in the full report's folder would replace it
+    from emoji_t2i.evaluate import build_parser, default_out
+
+    assert default_out(build_parser().parse_args(argv)).as_posix() == folder
