@@ -142,7 +142,7 @@ def main(argv=None) -> int:
     p.add_argument("--only", choices=("mashups", "emojify"))
     args = p.parse_args(argv)
     args.out_dir.mkdir(parents=True, exist_ok=True)
-    pipe = TextToImagePipeline.from_preset()
+    pipe = TextToImagePipeline.from_preset("diffusion-emoji72")  # the editing tools sample the guided model
     path = args.out_dir / "app_figures.json"
     results = json.loads(path.read_text()) if path.exists() else {}
     results["cpu_threads"] = os.cpu_count()

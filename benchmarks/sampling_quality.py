@@ -49,7 +49,7 @@ def measure(samples: int, seed: int, students=()) -> None:
     from emoji_t2i.pipelines import TextToImagePipeline
 
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    pipe, ds, judges, cache = TextToImagePipeline.from_preset(), load_dataset(), Judges.load(), {}
+    pipe, ds, judges, cache = TextToImagePipeline.from_preset("diffusion-emoji72"), load_dataset(), Judges.load(), {}
     jobs = [(pipe, "diffusion-emoji72", sampler, steps, interval) for sampler, steps, interval in SETTINGS]
     for folder in students:
         student = TextToImagePipeline.from_preset(folder)

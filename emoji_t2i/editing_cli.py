@@ -12,7 +12,7 @@ def add_diffusion_arguments(parser) -> None:
     """--run/--preset and the diffusion sampling options, as generate spells them."""
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--run", type=Path, help="a diffusion run directory written by train")
-    source.add_argument("--preset", help="a preset's name or folder (default: the shipped diffusion model)")
+    source.add_argument("--preset", help="a preset's name or folder (default: diffusion-emoji72, the guided one)")
     parser.add_argument("-n", type=int, default=4, help="images per row (default 4)")
     parser.add_argument("--seed", type=int, help="noise seed: same seed, same images (default: random, printed)")
     parser.add_argument("--num-steps", type=int, help="sampling steps (default: the model's)")
@@ -38,7 +38,7 @@ def open_diffusion_pipeline(args, output: Path, rows: int, prompts: list[str]):
     import random
 
     from emoji_t2i.errors import UsageError
-    from emoji_t2i.pipelines import DEFAULT_PRESET, TextToImagePipeline
+    from emoji_t2i.pipelines import GUIDED_PRESET, TextToImagePipeline
     from emoji_t2i.pipelines.checks import check_count, check_sampling_options, check_seed, prompt_list
     from emoji_t2i.plotting import MAX_GRID, check_grid_size
 
@@ -52,7 +52,7 @@ def open_diffusion_pipeline(args, output: Path, rows: int, prompts: list[str]):
     check_sampling_options(diffusion_options(args))
     check_image_output(output, "-o")
     pipe = (TextToImagePipeline.from_run(args.run) if args.run
-            else TextToImagePipeline.from_preset(args.preset or DEFAULT_PRESET))
+            else TextToImagePipeline.from_preset(args.preset or GUIDED_PRESET))
     pipe.check_negative_prompt(pipe.check_style(diffusion_options(args)))  # before sampling: names a model that can
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**31 - 1)
     if args.seed is None:

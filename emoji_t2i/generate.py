@@ -6,10 +6,12 @@
     python -m emoji_t2i.generate "🐙 wearing a 🎩"    # emoji are read as their names
     python -m emoji_t2i.generate "woman" --negative-prompt "blond hair"   # guided away from blond hair
     python -m emoji_t2i.generate --from-file prompts.txt -n 1 --out-dir out/   # a prompt per line
-    python -m emoji_t2i.generate --from-png out/crying_cat-seed7-0.png --num-steps 20   # again, 20 steps
+    python -m emoji_t2i.generate --from-png out/crying_cat-seed7-0.png --seed 8   # its settings, another seed
 
-With neither --run nor --preset it uses the shipped preset (the diffusion model). The same
-seed gives the same images; without --seed one is drawn and printed. Every PNG it writes records
+With neither --run nor --preset it draws with diffusion-emoji72-fast (4 network calls an emoji);
+--negative-prompt, --num-steps, --sampler or --guidance-interval switch to diffusion-emoji72,
+the guided model it was distilled from, and --style to diffusion-emoji72-styles (a line says
+which). The same seed gives the same images; without --seed one is drawn and printed. Every PNG it writes records
 the model, prompts, seed and settings (``emoji_t2i.png_parameters``); --from-png reads them back,
 and any option given beside it wins.
 """
@@ -64,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     source = p.add_mutually_exclusive_group()
     source.add_argument("--run", type=Path, help="a run directory written by train")
     source.add_argument("--preset", help="a shipped preset's name or a preset folder "
-                                         "(default: the shipped diffusion model)")
+                                         "(default: diffusion-emoji72-fast; see above)")
     p.add_argument("prompts", nargs="*", help="one or more prompts")
     p.add_argument("--from-file", type=Path, metavar="FILE",
                    help="more prompts, one per line ('-': standard input; blank lines and # comments skipped)")
@@ -164,7 +166,7 @@ def main(argv=None) -> int:
     quiet_tensorflow()
     from tqdm.auto import tqdm
 
-    from emoji_t2i.pipelines import DEFAULT_PRESET, TextToImagePipeline
+    from emoji_t2i.pipelines import TextToImagePipeline, preset_for
     from emoji_t2i.pipelines.checks import check_sampling_options, check_seed, prompt_list
     from emoji_t2i.plotting import check_grid_size, save_grid
     from emoji_t2i.png_parameters import OPTIONS, png_info, record, save_png
@@ -191,8 +193,10 @@ def main(argv=None) -> int:
         else:
             check_grid_size(count, f"-n {args.n}", "write them one file each with --out-dir DIR")
             check_image_output(args.output or Path("samples.png"), "-o")
-        pipe = (TextToImagePipeline.from_run(args.run) if args.run
-                else TextToImagePipeline.from_preset(args.preset or DEFAULT_PRESET))
+        preset, why = (args.preset, None) if args.preset or args.run else preset_for(options)
+        if why:
+            print(why)
+        pipe = TextToImagePipeline.from_run(args.run) if args.run else TextToImagePipeline.from_preset(preset)
     except EmojiT2IError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -212,7 +216,7 @@ def main(argv=None) -> int:
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**31 - 1)
     if args.seed is None:
         print(f"seed {seed} (pass --seed {seed} to get these images again)")
-    source = {"run": args.run} if args.run else {"preset": args.preset or DEFAULT_PRESET}
+    source = {"run": args.run} if args.run else {"preset": preset}
     recorded = (source, given if prompt_file else args.prompts, args.n, seed, asked)
     unit = "step" if "num_steps" in pipe.options else "chunk"
     # delay: the bar appears at the first step, after the prompts' warnings, not on their line

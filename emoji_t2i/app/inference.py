@@ -25,13 +25,15 @@ class AppInputError(UsageError):
 
 
 # --- models ------------------------------------------------------------------------------------------
-def text_model_sources(extra_runs=()) -> dict[str, str]:
-    """Label -> source for the Text tab: shipped text-to-emoji presets, then ``--run`` folders."""
+def text_model_sources(extra_runs=(), first: str | None = None) -> dict[str, str]:
+    """Label -> source for the Text tab: shipped text-to-emoji presets (``first``, by default
+    the one generate draws with, leading), then ``--run`` folders."""
     from emoji_t2i.models import get_model_class
-    from emoji_t2i.pipelines.presets import read_preset, shipped_presets
+    from emoji_t2i.pipelines.presets import DEFAULT_PRESET, read_preset, shipped_presets
 
+    first = first or DEFAULT_PRESET
     sources = {}
-    for name in shipped_presets():
+    for name in sorted(shipped_presets(), key=lambda name: name != first):
         info = read_preset(name)
         if not get_model_class(info["model"]).is_generator or not info["hparams"].get("conditional", True):
             continue  # components and unconditional GANs draw nothing from text
@@ -42,8 +44,10 @@ def text_model_sources(extra_runs=()) -> dict[str, str]:
 
 
 def editing_sources(extra_runs=()) -> dict[str, str]:
-    """The Text tab's sources whose model can mash up and emojify (diffusion models)."""
-    from emoji_t2i.pipelines.presets import read_preset
+    """The Text tab's sources whose model can mash up and emojify (diffusion models), the
+    guided shipped one first: the editing tools start between the points of a distilled
+    model's step grid, where it was not trained."""
+    from emoji_t2i.pipelines.presets import GUIDED_PRESET, read_preset
     from emoji_t2i.pipelines.run_dir import RunDir
 
     def model_of(source):
@@ -51,7 +55,7 @@ def editing_sources(extra_runs=()) -> dict[str, str]:
             return RunDir(source).load_config().get("model")
         return read_preset(source)["model"]
 
-    return {label: source for label, source in text_model_sources(extra_runs).items()
+    return {label: source for label, source in text_model_sources(extra_runs, first=GUIDED_PRESET).items()
             if model_of(source) == "diffusion"}
 
 

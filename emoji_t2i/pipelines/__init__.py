@@ -10,7 +10,8 @@ editing CLIs' ``--help`` and the app's widgets show) is read without importing T
 import importlib
 
 _HOMES = {
-    "DEFAULT_PRESET": "presets", "load_preset": "presets", "resolve_preset": "presets",
+    "DEFAULT_PRESET": "presets", "GUIDED_PRESET": "presets", "preset_for": "presets",
+    "load_preset": "presets", "resolve_preset": "presets",
     "run_metadata": "presets", "save_preset": "presets", "shipped_presets": "presets",
     "RunDir": "run_dir", "RunError": "run_dir",
     "TextToImagePipeline": "text_to_image", "initial_noise": "text_to_image", "load_run_model": "text_to_image",

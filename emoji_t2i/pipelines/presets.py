@@ -30,8 +30,12 @@ from emoji_t2i.text.minilm import MiniLM
 from emoji_t2i.text.tokenizers import load_tokenizer, save_tokenizer
 
 SHIPPED_DIR = Path(__file__).resolve().parents[1] / "presets"
-DEFAULT_PRESET = "diffusion-emoji72"
+DEFAULT_PRESET = "diffusion-emoji72-fast"  # generate, the app's Text tab, from_preset(): 4 calls an emoji
+# its teacher: classifier-free guidance (a negative prompt), any step count, and the editing tools
+GUIDED_PRESET = "diffusion-emoji72"
 STYLES_PRESET = "diffusion-emoji72-styles"  # the shipped model that takes --style
+# sampling options the distilled default folds away or was not distilled for
+GUIDED_OPTIONS = ("negative_prompt", "num_steps", "sampler", "guidance_interval")
 FORMAT = 1
 
 
@@ -40,6 +44,21 @@ def run_metadata(config: dict, epochs: int, steps: int | None = None) -> dict:
     keys = ("model", "backend", "command", "data", "batch_size", "seed", "precision", "created", "out", "init_from")
     return {**{k: config.get(k) for k in keys}, "epochs": epochs, "steps": steps,
             "training": config.get("training", {})}
+
+
+def preset_for(options: dict) -> tuple[str, str | None]:
+    """The shipped preset that draws with ``options`` when none is named, and why it is not
+    :data:`DEFAULT_PRESET` (None when it is): a style needs the model trained on styles, and a
+    negative prompt or a chosen step count, sampler or guidance interval the guided teacher,
+    since the default samples its own 4-step grid with the guidance folded into its weights."""
+    if options.get("style") not in (None, "any"):
+        return STYLES_PRESET, f"--style needs a model trained on styles: drawing with {STYLES_PRESET}"
+    asked = [k for k in GUIDED_OPTIONS if options.get(k) not in (None, "")]
+    if asked:
+        flag = "--" + asked[0].replace("_", "-")
+        return GUIDED_PRESET, (f"{flag} needs the guided {GUIDED_PRESET}, which {DEFAULT_PRESET} was distilled "
+                               f"from: drawing with it")
+    return DEFAULT_PRESET, None
 
 
 def shipped_presets() -> list[str]:

@@ -1,12 +1,14 @@
 """``TextToImagePipeline``: prompts -> uint8 RGBA emoji, the one sampling path that
 generate, export, evaluate, the notebooks and the web app use.
 
-    pipe = TextToImagePipeline.from_preset()                  # the shipped diffusion model
-    pipe = TextToImagePipeline.from_run("runs/my-run")        # a run's latest checkpoint
-    images = pipe.sample(["crying cat"], seed=0, n=4, num_steps=20, guidance_scale=3.0)
-    kitchen = pipe.mashup("jack-o-lantern", "smiling face with horns", mix=0.5, n=4)
-    mine = pipe.emojify(photo_rgba, "person", strength=0.9, n=4)
-    asleep = pipe.inpaint(face_rgba, "sleeping face", mask="eyes", n=4)
+    pipe = TextToImagePipeline.from_preset()                  # diffusion-emoji72-fast: 4 calls an emoji
+    guided = TextToImagePipeline.from_preset("diffusion-emoji72")  # its teacher: steps, negative prompts
+    mine = TextToImagePipeline.from_run("runs/my-run")        # a run's latest checkpoint
+    images = pipe.sample(["crying cat"], seed=0, n=4)
+    images = guided.sample(["woman"], seed=0, n=4, num_steps=20, negative_prompt="blond hair")
+    kitchen = guided.mashup("jack-o-lantern", "smiling face with horns", mix=0.5, n=4)
+    me = guided.emojify(photo_rgba, "person", strength=0.9, n=4)
+    asleep = guided.inpaint(face_rgba, "sleeping face", mask="eyes", n=4)
 
 Sampling runs in chunks of ``SAMPLE_CHUNK`` examples, so memory stays flat however many
 images are asked for. Chunk ``c``'s starting noise is ``tf.random.stateless_normal`` keyed by
@@ -42,7 +44,7 @@ from emoji_t2i.pipelines.editing import (
     slerp,
 )
 from emoji_t2i.pipelines.editing_options import DEFAULT_MASHUP, EMOJIFY_STRENGTH, MASHUP_METHODS
-from emoji_t2i.pipelines.presets import DEFAULT_PRESET, STYLES_PRESET, load_preset
+from emoji_t2i.pipelines.presets import DEFAULT_PRESET, GUIDED_PRESET, STYLES_PRESET, load_preset
 from emoji_t2i.pipelines.run_dir import RunDir, RunError
 from emoji_t2i.text.eager_graph import trace_eager_calls
 from emoji_t2i.text.tokenizers import known_fractions, load_tokenizer, sequence_length
@@ -174,9 +176,9 @@ class TextToImagePipeline:
         if not self.takes_negative_prompt:
             if hasattr(self.model, "sample_conditions"):
                 raise UsageError("negative_prompt needs classifier-free guidance, which this distilled model does "
-                                 f"not use; use the model it was distilled from, such as {DEFAULT_PRESET}")
+                                 f"not use; use the model it was distilled from, such as {GUIDED_PRESET}")
             raise UsageError(f"negative_prompt needs classifier-free guidance and a {self.config.get('model')} model "
-                             f"samples without it; use a diffusion model such as {DEFAULT_PRESET}")
+                             f"samples without it; use a diffusion model such as {GUIDED_PRESET}")
         guidance = options.get("guidance_scale", self.options.get("guidance_scale"))
         if guidance == 1:
             warn_at_caller("negative_prompt has no effect at guidance_scale 1: guidance is what pushes away from it")

@@ -37,6 +37,8 @@ def tab(at, title):
 
 
 def test_text_tab_generates_from_a_prompt_and_refuses_an_empty_one(app):
+    assert app.selectbox(key="text-model").value == "diffusion-emoji72-fast (shipped)"  # what generate draws with
+    app.selectbox(key="text-model").set_value("diffusion-emoji72 (shipped)").run()  # steps and a negative prompt
     text = tab(app, "Text → emoji")
     text.button(key="generate").click().run()
     assert not app.exception and any("Type a prompt" in w.value for w in app.warning)
@@ -144,6 +146,9 @@ def pixels(at, title):
 
 
 def test_mashup_tab_joins_two_prompts_and_the_mix_slider_moves_it(app):
+    # the editing tabs open on the guided model: a distilled one samples its own step grid only
+    assert app.selectbox(key="mash-model").value == "diffusion-emoji72 (shipped)"
+    assert app.selectbox(key="emojify-model").value == "diffusion-emoji72 (shipped)"
     app.text_input(key="mash-first").input("ghost")
     app.text_input(key="mash-second").input("grinning face")
     app.number_input(key="mash-n").set_value(1)

@@ -6,21 +6,49 @@ import numpy as np
 import pytest
 
 from emoji_t2i.pipelines import RunError, TextToImagePipeline, resolve_preset, save_preset, shipped_presets
-from emoji_t2i.pipelines.presets import DEFAULT_PRESET, SHIPPED_DIR
+from emoji_t2i.pipelines.presets import DEFAULT_PRESET, GUIDED_PRESET, SHIPPED_DIR, STYLES_PRESET, preset_for
 
 BUDGET_MB = 25
 
 
-def test_the_default_preset_ships_within_its_budget_with_a_model_card():
-    assert DEFAULT_PRESET in shipped_presets()
-    folder = SHIPPED_DIR / DEFAULT_PRESET
+@pytest.mark.parametrize("name", [DEFAULT_PRESET, GUIDED_PRESET])
+def test_the_default_and_guided_presets_ship_within_their_budget_with_a_model_card(name):
+    assert name in shipped_presets()
+    folder = SHIPPED_DIR / name
     size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 2**20
     assert size <= BUDGET_MB, f"{folder} is {size:.1f} MB"
     card = (folder / "README.md").read_text()
     for section in ("Training", "Evaluation", "Limitations", "python -m emoji_t2i.train"):
         assert section in card, section
     metadata = json.loads((folder / "metadata.json").read_text())
-    assert metadata["model"] == "diffusion" and metadata["epochs"] >= 1
+    assert metadata["model"] == "diffusion" and (metadata.get("epochs") or metadata.get("distillation"))
+
+
+def test_without_a_named_preset_what_the_student_cannot_do_goes_to_the_model_that_can():
+    assert preset_for({}) == (DEFAULT_PRESET, None)
+    assert preset_for({"guidance_scale": 5.0, "style": "any", "negative_prompt": ""}) == (DEFAULT_PRESET, None)
+    for option, value in (("negative_prompt", "glasses"), ("num_steps", 20), ("sampler", "dpm_solver"),
+                          ("guidance_interval", (0.0, 1e9))):
+        name, why = preset_for({option: value, "guidance_scale": 2.0})
+        assert name == GUIDED_PRESET and why.startswith("--" + option.replace("_", "-")), why
+    name, why = preset_for({"style": "openmoji", "negative_prompt": "glasses"})
+    assert name == STYLES_PRESET and "--style" in why  # it takes negative prompts too
+
+
+def test_generate_draws_with_the_student_and_a_negative_prompt_with_its_teacher(tmp_path, capsys):
+    from emoji_t2i.generate import main
+    from emoji_t2i.png_parameters import read_parameters
+
+    assert main(["red heart", "-n", "1", "--seed", "0", "-o", str(tmp_path / "fast.png")]) == 0
+    assert read_parameters(tmp_path / "fast.png")["command"].startswith(
+        f"python -m emoji_t2i.generate --preset {DEFAULT_PRESET} ")
+    assert "drawing with" not in capsys.readouterr().out
+    assert main(["red heart", "-n", "1", "--seed", "0", "--num-steps", "2", "--negative-prompt", "glasses",
+                 "-o", str(tmp_path / "guided.png")]) == 0
+    assert f"--negative-prompt needs the guided {GUIDED_PRESET}" in capsys.readouterr().out
+    made = read_parameters(tmp_path / "guided.png")
+    assert made["command"].startswith(f"python -m emoji_t2i.generate --preset {GUIDED_PRESET} ")
+    assert made["negative_prompt"] == "glasses"
 
 
 @pytest.mark.parametrize("name", ["clip-emoji72", "damsm-emoji72"])
@@ -45,8 +73,8 @@ def test_shipped_encoders_ship_with_a_card_and_match_held_out_emoji_to_their_cap
     assert top1 >= 0.125, top1  # 4x chance (1/32); the shipped ones get 0.19 (clip) and 0.22 (damsm)
 
 
-def test_the_shipped_preset_generates():
-    pipe = TextToImagePipeline.from_preset()
+def test_the_guided_preset_generates():
+    pipe = TextToImagePipeline.from_preset(GUIDED_PRESET)
     images = pipe.sample(["crying cat", "red heart"], seed=0, num_steps=4)
     assert images.shape == (2, 72, 72, 4) and images.dtype == np.uint8
     alpha = images[..., 3]
