@@ -117,6 +117,10 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--stages", type=str, help="the students' sampling steps, each half the last, e.g. 8,4 "
                                               "(the first teacher takes twice the first)")
     d.add_argument("--stage-steps", type=int, help="optimiser steps per stage")
+    d.add_argument("--extend-last", type=int, metavar="STEPS",
+                   help="with --resume, a finished run: its last stage again for STEPS more optimiser steps "
+                        "from its student, the rate warmed up and decayed anew (with --fit-schedule fitted to "
+                        "--minutes, STEPS a cap); its student file is replaced")
     d.add_argument("--minutes", type=float, help="stop (with a checkpoint) after this much distillation")
     d.add_argument("--fit-schedule", action="store_true", default=None,
                    help="give each stage an equal share of the --minutes left and fit its length to it "
@@ -155,7 +159,8 @@ BOUNDS = {"steps": (1, math.inf, True), "stage_steps": (1, math.inf, True), "bat
           "log_seconds": (0, math.inf, True), "lr": (0, math.inf, False), "g_lr": (0, math.inf, False),
           "d_lr": (0, math.inf, False), "warmup_steps": (0, math.inf, True), "ema_decay": (0, 1, True),
           "text_noise": (0, math.inf, True), "augment_probability": (0, 1, True), "dropout": (0, 1, True),
-          "style_dropout": (0, 1, True), "probe_every": (0, math.inf, True), "probe_steps": (1, math.inf, True)}
+          "style_dropout": (0, 1, True), "probe_every": (0, math.inf, True), "probe_steps": (1, math.inf, True),
+          "extend_last": (1, math.inf, True)}
 
 
 def check_bounds(args) -> str | None:
@@ -253,6 +258,9 @@ def _distill(args) -> int:
             print(f"error: --stages {args.stages}: give whole step counts, each half the last, e.g. 8,4,2",
                   file=sys.stderr)
             return 2
+    if args.extend_last and not args.resume:
+        print("error: --extend-last continues a finished run: give --resume and its --out", file=sys.stderr)
+        return 2
     if not _use_jax():
         return 2
     from emoji_t2i.errors import EmojiT2IError
@@ -283,6 +291,7 @@ def _distill(args) -> int:
         config["teacher_sampling"] = sampling
     config["bundle"] = str(args.bundle)
     config["minutes"] = args.minutes  # a budget for this process, not the run's
+    config["extend_last"] = args.extend_last  # this command's, not the run's: a later --resume only resumes
     return _launch(distill, config, meta, args, f"distilling {2 * config['stages'][0]} -> "
                    f"{' -> '.join(map(str, config['stages']))} steps")
 
@@ -320,6 +329,7 @@ def _train(args) -> int:
     if config is None:
         return 2
     config["minutes"] = args.minutes  # a budget for this process, not the run's
+    config["extend_last"] = args.extend_last  # this command's, not the run's: a later --resume only resumes
     if args.fit_schedule and not args.minutes and not args.resume:
         print("error: --fit-schedule fits the run's length to --minutes; give --minutes", file=sys.stderr)
         return 2

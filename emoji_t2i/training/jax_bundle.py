@@ -451,6 +451,11 @@ def _write_student_preset(run: Path, out: Path, config: dict, teacher, tokenizer
     done = config["stages"][: config["stages"].index(steps) + 1]
     records = [r for r in log if r.get("student_steps") in done]
     rates = [r["images_per_second"] for r in records]
+    segments = {}  # (student steps, which extension) -> optimiser steps run, from the log
+    for r in records:
+        segment = (r["student_steps"], r.get("extension_from"))
+        segments[segment] = max(segments.get(segment, 0), r["step"])
+    steps_run = {str(n): sum(v for (k, _), v in segments.items() if k == n) for n in done}
     metadata = {
         "model": "diffusion", "command": " ; ".join(c for c in (bundle.get("command"), command) if c),
         "trainer": "emoji_t2i.train_jax distill (Keras 3, JAX backend)",
@@ -458,7 +463,10 @@ def _write_student_preset(run: Path, out: Path, config: dict, teacher, tokenizer
         "batch_size": config["batch_size"], "seed": config["seed"],
         "distillation": {"teacher": bundle["init_from"]["preset"], "teacher_sampling": config.get("teacher_sampling"),
                          "stages": done, "steps_per_stage": config["stage_steps"],
-                         "images_seen": len(done) * config["stage_steps"] * config["batch_size"],
+                         "optimiser_steps": steps_run,  # per stage, its extensions (--extend-last) included
+                         "extensions": [{"student_steps": k, "steps": v} for (k, e), v in segments.items()
+                                        if e is not None],
+                         "images_seen": sum(steps_run.values()) * config["batch_size"],
                          "guidance_range": config["guidance_range"],
                          "guidance_interval": config.get("guidance_interval"),
                          "lr": config["lr"], "warmup_steps": config["warmup_steps"],

@@ -12,7 +12,10 @@ Run directory and resume contract as ``train_jax train``'s (``config.json``, ``l
 ``state/``, rewritten atomically every ``checkpoint_minutes`` and at the end of each stage;
 ``--resume`` continues with the same data order and draws), plus ``stages/student-N-*.npz``,
 each finished stage's student (the next stage's teacher; ``train_jax finish`` makes a preset of
-the last one, or of ``--stage N``).
+the last one, or of ``--stage N``). ``--resume --extend-last STEPS`` runs a finished run's last
+stage again for STEPS more optimiser steps, from its student and optimizer state, the rate
+warmed up and decayed anew, and replaces that stage's student: a longer distillation of the
+last stage without repeating the others.
 
 A stage's length is ``--stage-steps``, or with ``--fit-schedule`` what fits in an equal share of
 the minutes left when the stage begins (``training/schedule_fit.py``, as ``train_jax train
@@ -168,6 +171,18 @@ def distill(config: dict, run: Path, resume: bool = False, log=print) -> dict:
         saved_student = load_arrays(run / "state", "student")
         saved_optimizer = load_arrays(run / "state", "optimizer")
         log(f"resuming {run} at stage {progress['stage'] + 1} of {len(stages)}, step {progress['step']}")
+        if config.get("extend_last"):
+            if progress["stage"] < len(stages):
+                raise UsageError(f"--extend-last: {run} is at stage {progress['stage'] + 1} of {len(stages)}; "
+                                 "finish it with --resume alone first")
+            # the images seen so far also seed its draws: an extension's noise is not its stage's again
+            progress.update(stage=len(stages) - 1, step=0, extending=int(config["extend_last"]),
+                            extension_seed=int(progress["images_seen"]))
+            log(f"extending stage {len(stages)} ({stages[-1]} steps) by {progress['extending']} steps")
+    elif config.get("extend_last"):
+        raise UsageError("--extend-last continues a finished run: give --resume and its --out")
+    if progress.get("extending"):  # the extension's length, also when a killed one resumes
+        cap = int(progress["extending"])
     replicated, split_batch = data_parallel(batch)
     put = lambda arrays: jax.device_put([jax.numpy.asarray(a) for a in arrays], replicated)  # noqa: E731
     images = jax.device_put(bundle["images"], replicated)
@@ -206,7 +221,8 @@ def distill(config: dict, run: Path, resume: bool = False, log=print) -> dict:
                 teacher_params = put(in_order(read_student(run, stages[stage - 1]), names["student"], mismatch))
                 first_teacher, student = False, list(teacher_params)
             optimizer_vars = [v.value for v in optimizer.variables]
-            if saved_student is not None and progress["step"] > 0:  # resuming inside this stage
+            # resuming inside this stage, or extending it from where it ended
+            if saved_student is not None and (progress["step"] > 0 or progress.get("extending")):
                 student = in_order(saved_student, names["student"], mismatch)
                 saved_optimizer = {k: v for k, v in saved_optimizer.items() if k != paths[lr_slot]}
                 for i, array in zip(kept, in_order(saved_optimizer, names["optimizer"], mismatch), strict=True):
@@ -216,8 +232,11 @@ def distill(config: dict, run: Path, resume: bool = False, log=print) -> dict:
             if student_net.non_trainable_weights:
                 raise ValueError("the distiller expects a U-Net without non-trainable weights")
 
+            stage_key = jax.random.fold_in(key, stage)
+            if "extension_seed" in progress:
+                stage_key = jax.random.fold_in(stage_key, progress["extension_seed"])
             step_fn = stage_step(student_net, original, optimizer, GuidedDistillationLoss(steps), condition,
-                                 jax.random.fold_in(key, stage), first_teacher, interval, (low, high),
+                                 stage_key, first_teacher, interval, (low, high),
                                  learning_rate, lr_slot)
             started = last_checkpoint = last_log = stage_start = time.perf_counter()
             fit, length, decay_length, deadline = None, cap, cap, math.inf
@@ -257,6 +276,8 @@ def distill(config: dict, run: Path, resume: bool = False, log=print) -> dict:
                               "loss": mean_loss, "images_per_second": rate,
                               "lr": float(learning_rate(progress["step"], decay_length)),
                               "elapsed_seconds": progress["train_seconds"] + now - started}
+                    if "extending" in progress:  # which extension: finish counts each one's steps apart
+                        record.update(extending=progress["extending"], extension_from=progress["extension_seed"])
                     if fit is not None and not (stage_done or out_of_time):
                         plan = fit.update(record["step"], record["elapsed_seconds"], now - stage_start)
                         if plan is not None:
@@ -274,6 +295,8 @@ def distill(config: dict, run: Path, resume: bool = False, log=print) -> dict:
                     save_arrays(run / "stages", f"student-{steps}", [np.asarray(a) for a in student], names["student"])
                     progress.update(stage=stage + 1, step=0)
                     progress.pop("planned_steps", None)
+                    progress.pop("extending", None)
+                    progress.pop("extension_seed", None)
                 if stage_done or out_of_time or now - last_checkpoint >= float(config["checkpoint_minutes"]) * 60:
                     progress["train_seconds"] += now - started
                     started = now
