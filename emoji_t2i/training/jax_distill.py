@@ -170,7 +170,8 @@ def distill(config: dict, run: Path, resume: bool = False, log=print) -> dict:
         progress = json.loads((run / "state" / "progress.json").read_text())
         saved_student = load_arrays(run / "state", "student")
         saved_optimizer = load_arrays(run / "state", "optimizer")
-        log(f"resuming {run} at stage {progress['stage'] + 1} of {len(stages)}, step {progress['step']}")
+        log(f"resuming {run}: its {len(stages)} stages have finished" if progress["stage"] >= len(stages) else
+            f"resuming {run} at stage {progress['stage'] + 1} of {len(stages)}, step {progress['step']}")
         if config.get("extend_last"):
             if progress["stage"] < len(stages):
                 raise UsageError(f"--extend-last: {run} is at stage {progress['stage'] + 1} of {len(stages)}; "
