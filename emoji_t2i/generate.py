@@ -11,9 +11,9 @@
 With neither --run nor --preset it draws with diffusion-emoji72-fast (4 network calls an emoji);
 --negative-prompt, --num-steps, --sampler or --guidance-interval switch to diffusion-emoji72,
 the guided model it was distilled from, and --style to diffusion-emoji72-styles (a line says
-which). The same seed gives the same images; without --seed one is drawn and printed. Every PNG it writes records
-the model, prompts, seed and settings (``emoji_t2i.png_parameters``); --from-png reads them back,
-and any option given beside it wins.
+which). The same seed gives the same images; without --seed one is drawn and printed. Every
+PNG it writes records the model, prompts, seed and settings (``emoji_t2i.png_parameters``);
+--from-png reads them back, and any option given beside it wins.
 """
 
 from __future__ import annotations
