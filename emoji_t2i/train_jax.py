@@ -119,8 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--stage-steps", type=int, help="optimiser steps per stage")
     d.add_argument("--extend-last", type=int, metavar="STEPS",
                    help="with --resume, a finished run: its last stage again for STEPS more optimiser steps "
-                        "from its student, the rate warmed up and decayed anew (with --fit-schedule fitted to "
-                        "--minutes, STEPS a cap); its student file is replaced")
+                        "from its student, the rate warmed up and decayed anew (--lr and --warmup-steps may "
+                        "change for it; with --fit-schedule fitted to --minutes, STEPS a cap); its student "
+                        "file is replaced")
     d.add_argument("--minutes", type=float, help="stop (with a checkpoint) after this much distillation")
     d.add_argument("--fit-schedule", action="store_true", default=None,
                    help="give each stage an equal share of the --minutes left and fit its length to it "
@@ -291,7 +292,10 @@ def _distill(args) -> int:
         config["teacher_sampling"] = sampling
     config["bundle"] = str(args.bundle)
     config["minutes"] = args.minutes  # a budget for this process, not the run's
-    config["extend_last"] = args.extend_last  # this command's, not the run's: a later --resume only resumes
+    # this command's, not the run's (a later --resume only resumes); its own peak rate and warmup
+    # when given, for a warm restart from a trained student, leaving the run's as they were
+    config["extension"] = ({"steps": args.extend_last, "lr": args.lr, "warmup_steps": args.warmup_steps}
+                           if args.extend_last else None)
     return _launch(distill, config, meta, args, f"distilling {2 * config['stages'][0]} -> "
                    f"{' -> '.join(map(str, config['stages']))} steps")
 
@@ -329,7 +333,6 @@ def _train(args) -> int:
     if config is None:
         return 2
     config["minutes"] = args.minutes  # a budget for this process, not the run's
-    config["extend_last"] = args.extend_last  # this command's, not the run's: a later --resume only resumes
     if args.fit_schedule and not args.minutes and not args.resume:
         print("error: --fit-schedule fits the run's length to --minutes; give --minutes", file=sys.stderr)
         return 2

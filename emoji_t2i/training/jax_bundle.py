@@ -451,10 +451,11 @@ def _write_student_preset(run: Path, out: Path, config: dict, teacher, tokenizer
     done = config["stages"][: config["stages"].index(steps) + 1]
     records = [r for r in log if r.get("student_steps") in done]
     rates = [r["images_per_second"] for r in records]
-    segments = {}  # (student steps, which extension) -> optimiser steps run, from the log
+    segments, peaks = {}, {}  # (student steps, which extension) -> optimiser steps run, its peak rate
     for r in records:
         segment = (r["student_steps"], r.get("extension_from"))
         segments[segment] = max(segments.get(segment, 0), r["step"])
+        peaks[segment] = r.get("extension_lr")
     steps_run = {str(n): sum(v for (k, _), v in segments.items() if k == n) for n in done}
     metadata = {
         "model": "diffusion", "command": " ; ".join(c for c in (bundle.get("command"), command) if c),
@@ -464,8 +465,8 @@ def _write_student_preset(run: Path, out: Path, config: dict, teacher, tokenizer
         "distillation": {"teacher": bundle["init_from"]["preset"], "teacher_sampling": config.get("teacher_sampling"),
                          "stages": done, "steps_per_stage": config["stage_steps"],
                          "optimiser_steps": steps_run,  # per stage, its extensions (--extend-last) included
-                         "extensions": [{"student_steps": k, "steps": v} for (k, e), v in segments.items()
-                                        if e is not None],
+                         "extensions": [{"student_steps": k, "steps": v, "lr": peaks[k, e]}
+                                        for (k, e), v in segments.items() if e is not None],
                          "images_seen": sum(steps_run.values()) * config["batch_size"],
                          "guidance_range": config["guidance_range"],
                          "guidance_interval": config.get("guidance_interval"),

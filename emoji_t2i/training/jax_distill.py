@@ -172,18 +172,24 @@ def distill(config: dict, run: Path, resume: bool = False, log=print) -> dict:
         saved_optimizer = load_arrays(run / "state", "optimizer")
         log(f"resuming {run}: its {len(stages)} stages have finished" if progress["stage"] >= len(stages) else
             f"resuming {run} at stage {progress['stage'] + 1} of {len(stages)}, step {progress['step']}")
-        if config.get("extend_last"):
+        extension = config.get("extension")
+        if extension:
             if progress["stage"] < len(stages):
                 raise UsageError(f"--extend-last: {run} is at stage {progress['stage'] + 1} of {len(stages)}; "
                                  "finish it with --resume alone first")
             # the images seen so far also seed its draws: an extension's noise is not its stage's again
-            progress.update(stage=len(stages) - 1, step=0, extending=int(config["extend_last"]),
-                            extension_seed=int(progress["images_seen"]))
-            log(f"extending stage {len(stages)} ({stages[-1]} steps) by {progress['extending']} steps")
-    elif config.get("extend_last"):
+            progress.update(stage=len(stages) - 1, step=0, extending=int(extension["steps"]),
+                            extension_seed=int(progress["images_seen"]),
+                            extension_lr=float(extension.get("lr") or peak),
+                            extension_warmup=int(warmup if extension.get("warmup_steps") is None
+                                                 else extension["warmup_steps"]))
+            log(f"extending stage {len(stages)} ({stages[-1]} steps) by {progress['extending']} steps, "
+                f"rate {progress['extension_lr']:g}")
+    elif config.get("extension"):
         raise UsageError("--extend-last continues a finished run: give --resume and its --out")
-    if progress.get("extending"):  # the extension's length, also when a killed one resumes
+    if progress.get("extending"):  # the extension's length and rate, also when a killed one resumes
         cap = int(progress["extending"])
+        peak, warmup = float(progress["extension_lr"]), int(progress["extension_warmup"])
     replicated, split_batch = data_parallel(batch)
     put = lambda arrays: jax.device_put([jax.numpy.asarray(a) for a in arrays], replicated)  # noqa: E731
     images = jax.device_put(bundle["images"], replicated)
@@ -278,7 +284,8 @@ def distill(config: dict, run: Path, resume: bool = False, log=print) -> dict:
                               "lr": float(learning_rate(progress["step"], decay_length)),
                               "elapsed_seconds": progress["train_seconds"] + now - started}
                     if "extending" in progress:  # which extension: finish counts each one's steps apart
-                        record.update(extending=progress["extending"], extension_from=progress["extension_seed"])
+                        record.update(extending=progress["extending"], extension_from=progress["extension_seed"],
+                                      extension_lr=progress["extension_lr"])
                     if fit is not None and not (stage_done or out_of_time):
                         plan = fit.update(record["step"], record["elapsed_seconds"], now - stage_start)
                         if plan is not None:
@@ -297,7 +304,8 @@ def distill(config: dict, run: Path, resume: bool = False, log=print) -> dict:
                     progress.update(stage=stage + 1, step=0)
                     progress.pop("planned_steps", None)
                     progress.pop("extending", None)
-                    progress.pop("extension_seed", None)
+                    for name in ("extension_seed", "extension_lr", "extension_warmup"):
+                        progress.pop(name, None)
                 if stage_done or out_of_time or now - last_checkpoint >= float(config["checkpoint_minutes"]) * 60:
                     progress["train_seconds"] += now - started
                     started = now

@@ -163,7 +163,7 @@ def test_extend_last_runs_the_finished_last_stage_again_from_its_student(distill
                            "--stages", "2,1", "--stage-steps", "2", "--extend-last", "3"]) == 2
     assert "--extend-last continues a finished run: give --resume" in capsys.readouterr().err
     extended = _jax("distill", "--bundle", distilled.bundle, "--out", run, "--resume", "--extend-last", 3,
-                    "--log-seconds", 0, cache=tmp_path / "xla")
+                    "--lr", 2e-3, "--log-seconds", 0, cache=tmp_path / "xla")  # its own peak rate
     assert extended.returncode == 0, extended.stderr[-3000:]
     assert "extending stage 2 (1 steps) by 3 steps" in extended.stderr
     assert json.loads(extended.stdout.splitlines()[-1])["stage"] == 2  # finished again, nothing left pending
@@ -171,13 +171,15 @@ def test_extend_last_runs_the_finished_last_stage_again_from_its_student(distill
     added = [r for r in log if "extending" in r]
     assert [(r["student_steps"], r["step"]) for r in added] == [(1, 1), (1, 2), (1, 3)]
     assert added[0]["lr"] < added[1]["lr"]  # warmed up again, not at the end of the old decay
+    assert added[1]["lr"] == pytest.approx(2e-3 * 3 / 100)  # step 2 of the default 100-step warmup to --lr
     after = st.load_arrays(run / "stages", "student-1")
     assert any(not np.array_equal(after[k], before[k]) for k in before)  # the student moved on
     config = json.loads((run / "config.json").read_text())
-    assert config["extend_last"] == 3 and "--extend-last 3" in config["commands"][-1]
+    assert config["extension"] == {"steps": 3, "lr": 2e-3, "warmup_steps": None}
+    assert "--extend-last 3" in config["commands"][-1] and config["lr"] == 1e-4  # the run's own rate kept
     assert train_jax_main(["finish", "--run", str(run), "--out", str(tmp_path / "preset")]) == 0
     card = json.loads((tmp_path / "preset" / "metadata.json").read_text())["distillation"]
     assert card["optimiser_steps"] == {"2": 2, "1": 5} and card["images_seen"] == 7 * 4
-    assert card["extensions"] == [{"student_steps": 1, "steps": 3}]
+    assert card["extensions"] == [{"student_steps": 1, "steps": 3, "lr": 2e-3}] and card["lr"] == 1e-4
     resumed = _jax("distill", "--bundle", distilled.bundle, "--out", run, "--resume", cache=tmp_path / "xla")
     assert resumed.returncode == 0 and "extending" not in resumed.stderr  # a plain resume does not extend again
