@@ -302,9 +302,7 @@ def distill(config: dict, run: Path, resume: bool = False, log=print) -> dict:
                     (run / "stages").mkdir(exist_ok=True)
                     save_arrays(run / "stages", f"student-{steps}", [np.asarray(a) for a in student], names["student"])
                     progress.update(stage=stage + 1, step=0)
-                    progress.pop("planned_steps", None)
-                    progress.pop("extending", None)
-                    for name in ("extension_seed", "extension_lr", "extension_warmup"):
+                    for name in ("planned_steps", "extending", "extension_seed", "extension_lr", "extension_warmup"):
                         progress.pop(name, None)
                 if stage_done or out_of_time or now - last_checkpoint >= float(config["checkpoint_minutes"]) * 60:
                     progress["train_seconds"] += now - started
