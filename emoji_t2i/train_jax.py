@@ -173,15 +173,17 @@ def check_bounds(args) -> str | None:
         if not (low <= value if closed else low < value) or not value <= high:
             above = f"of at least {low}" if closed else f"above {low}"
             span = above if high == math.inf else f"from {low} to {high}"
-            return f"--{key.replace('_', '-')} {value}: use a number {span}".replace(
-                "--augment-probability", "--augment")
+            return f"{_flag(key)} {value}: use a number {span}"
     return None
 
 
-def _run_config(args, on_resume, required: tuple[str, str], defaults: dict, options) -> dict | None:
+def _run_config(args, on_resume, required: tuple[str, str], defaults: dict, options,
+                own: tuple[str, ...] = ()) -> dict | None:
     """The run's config: read back from ``--out`` with ``--resume`` (the ``on_resume`` options
     given override it), else ``defaults`` with the ``options`` given; None after a one-line
-    error when neither can be (no run to resume, a run already there, a required option missing)."""
+    error when neither can be (no run to resume, a run already there, a required option missing,
+    or on ``--resume`` an option that would change the run: it keeps its own, and ignoring the
+    flag silently trained on at the old value). ``own``: options this command reads itself."""
     from emoji_t2i.console import check_writable
     from emoji_t2i.errors import UsageError
 
@@ -196,6 +198,12 @@ def _run_config(args, on_resume, required: tuple[str, str], defaults: dict, opti
             print(f"error: --resume: {config_path} not found; start the run without --resume", file=sys.stderr)
             return None
         config = json.loads(config_path.read_text())
+        for key in options:
+            value = getattr(args, key, None)
+            if key not in (*on_resume, *own) and value is not None and value != config.get(key):
+                print(f"error: {_flag(key)} {value}: a resumed run keeps its own ({config.get(key)}); leave it "
+                      "out, or start a new run in another --out", file=sys.stderr)
+                return None
         config.update({k: getattr(args, k) for k in on_resume if getattr(args, k, None) is not None})
         return config
     if config_path.exists():
@@ -206,6 +214,11 @@ def _run_config(args, on_resume, required: tuple[str, str], defaults: dict, opti
         print(f"error: --{flag.replace('_', '-')} is required for a new run ({why})", file=sys.stderr)
         return None
     return {**defaults, **{k: getattr(args, k) for k in options if getattr(args, k, None) is not None}}
+
+
+def _flag(key: str) -> str:
+    return {"augment_probability": "--augment", "keyword_subsets": "--no-keyword-subsets"}.get(
+        key, "--" + key.replace("_", "-"))
 
 
 def _write_run_config(config: dict, meta: dict, out: Path) -> None:
@@ -277,8 +290,19 @@ def _distill(args) -> int:
                          ("fit_schedule" if args.fit_schedule else "stage_steps", "each stage's length"),
                          {"kind": "distill", **DISTILL_DEFAULTS},
                          ("stage_steps", "batch_size", "lr", "warmup_steps", "guidance_range", "seed", "precision",
-                          "checkpoint_minutes", "log_seconds", "fit_schedule"))
+                          "checkpoint_minutes", "log_seconds", "fit_schedule"),
+                         own=("lr", "warmup_steps") if args.extend_last else ())
     if config is None:
+        return 2
+    changed = [(flag, given) for flag, given, key in (("--stages", stages, "stages"),
+                                                      ("--guidance-interval", args.guidance_interval,
+                                                       "guidance_interval"))
+               if args.resume and given and list(given) != config.get(key)]
+    if changed:
+        flag, given = changed[0]
+        print(f"error: {flag} {','.join(map(str, given))}: a resumed run keeps its own "
+              f"({config.get(flag[2:].replace('-', '_'))}); leave it out, or start a new run in another --out",
+              file=sys.stderr)
         return 2
     if config.get("fit_schedule") and not args.minutes:  # a new run's and a resumed one's alike
         print("error: --fit-schedule fits each stage's length to its share of --minutes; give --minutes "

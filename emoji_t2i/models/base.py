@@ -101,6 +101,12 @@ class ZooModel(keras.Model):
         if not self.built:
             self.build([(None, *self.noise_shape), (None, sequence_length)])
 
+    def build_sampling_layers(self, sequence_length: int) -> None:
+        """Build what ``sampling_layers`` need and no more: a preset loaded only to draw with.
+        Here everything; a model whose trained networks only feed their EMA copies (diffusion)
+        leaves those until ``build_all``, which starts them from the EMA."""
+        self.build_for_sampling(sequence_length)
+
     # --- optimizers ------------------------------------------------------------------------------
     def make_optimizers(self, training: dict, total_steps: int) -> dict:
         return {name: Adam(float(training[key]), beta_1=training["beta_1"],

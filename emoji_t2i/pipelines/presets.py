@@ -129,8 +129,11 @@ def read_preset(name_or_path: str | Path, flag: str = "--preset") -> dict:
     return {"path": str(path), "model": model, "hparams": hparams, "metadata": metadata}
 
 
-def load_preset(name_or_path: str | Path):
-    """(model, tokenizer, config) of a preset, weights loaded, ready to sample."""
+def load_preset(name_or_path: str | Path, sampling_only: bool = False):
+    """(model, tokenizer, config) of a preset, weights loaded, ready to sample. With
+    ``sampling_only`` the networks sampling does not read stay unbuilt (``build_sampling_layers``:
+    a diffusion model's trained U-Net) until ``build_all``: faster to load, for drawing or as
+    the source of a warm start."""
     path = resolve_preset(name_or_path)
     try:
         config = json.loads((path / "config.json").read_text())
@@ -142,7 +145,11 @@ def load_preset(name_or_path: str | Path):
     for key in ("name", "trainable", "dtype"):
         model_config.pop(key, None)
     model = cls(**model_config)
-    model.build_for_sampling(int(tokenizer([""]).shape[1]))
+    sequence_length = int(tokenizer([""]).shape[1])
+    if sampling_only:
+        model.build_sampling_layers(sequence_length)
+    else:
+        model.build_for_sampling(sequence_length)
     with h5py.File(path / config["weights"], "r") as f:
         for layer in _stored_layers(model):
             if layer.name not in f:

@@ -125,7 +125,7 @@ class TextToImagePipeline:
         import keras
 
         keras.config.set_dtype_policy("float32")
-        return cls(*load_preset(name_or_path))
+        return cls(*load_preset(name_or_path, sampling_only=True))
 
     @property
     def options(self) -> dict:

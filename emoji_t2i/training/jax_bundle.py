@@ -245,7 +245,7 @@ def prepare_run(config: dict, run, resume: bool = False, dry_run: bool = False) 
                          f"{config['model']} (text_encoder={config['hparams'].get('text_encoder')}); "
                          "drop --backend jax or --set text_encoder=minilm")
     if not resume and config.get("init_from"):
-        model.warm_start(load_preset(config["init_from"]["preset"])[0])
+        model.warm_start(load_preset(config["init_from"]["preset"], sampling_only=True)[0])
     if dry_run:
         print(json.dumps(config, indent=2, sort_keys=True))
         print(f"train images {len(train_data)}, denoiser {model.denoiser.count_params():,} params; "

@@ -167,7 +167,7 @@ def train(config: dict, run: RunDir, resume: bool = False, dry_run: bool = False
         if not resume:
             model.initialize_from_runs(load_source_model)
             if config.get("init_from"):
-                model.warm_start(load_preset(config["init_from"]["preset"])[0])
+                model.warm_start(load_preset(config["init_from"]["preset"], sampling_only=True)[0])
     if int(config["training"].get("probe_every", 0)) and (model.preview != "samples" or not model.conditional):
         raise UsageError(f"--set probe_every={config['training']['probe_every']}: a {config['model']} model draws "
                          "no images from prompts to probe; leave probe_every at 0")

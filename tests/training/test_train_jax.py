@@ -331,6 +331,29 @@ def test_a_fitted_distillation_needs_minutes(tmp_path):
 
 
 @needs_jax
+def test_a_resumed_run_refuses_an_option_that_would_change_it(tmp_path):
+    """--resume keeps the run's own options: one given with another value is a one-line error
+    before anything is written (it used to be ignored, and the run went on at its old value)."""
+    bundle = tmp_path / "bundle"
+    bundle.mkdir()
+    (bundle / "bundle.json").write_text('{"kind": "diffusion"}')
+    for kind, config in (("distill", {"kind": "distill", "lr": 1e-4, "stages": [8, 4]}),
+                         ("train", {"lr": 5e-4, "augment_probability": 0.12})):
+        (tmp_path / kind).mkdir()
+        (tmp_path / kind / "config.json").write_text(json.dumps(config))
+    refused = _jax("distill", "--bundle", bundle, "--out", tmp_path / "distill", "--resume", "--lr", 3e-4,
+                   "--minutes", 5)
+    assert refused.returncode == 2
+    assert "error: --lr 0.0003: a resumed run keeps its own (0.0001); leave it out" in refused.stderr
+    refused = _jax("distill", "--bundle", bundle, "--out", tmp_path / "distill", "--resume", "--stages", "4,2")
+    assert refused.returncode == 2 and "error: --stages 4,2: a resumed run keeps its own ([8, 4])" in refused.stderr
+    refused = _jax("train", "--bundle", bundle, "--out", tmp_path / "train", "--resume", "--lr", 5e-4,
+                   "--augment", 0.2)  # the same rate passes; the augmentation would change
+    assert refused.returncode == 2 and "error: --augment 0.2: a resumed run keeps its own (0.12)" in refused.stderr
+    assert json.loads((tmp_path / "train" / "config.json").read_text()) == {"lr": 5e-4, "augment_probability": 0.12}
+
+
+@needs_jax
 @pytest.mark.slow  # ~1 min: make test-jax
 def test_a_fitted_schedule_ends_its_decay_when_the_minutes_run_out(diffusion_run, tmp_path):  # noqa: F811
     """--fit-schedule: --steps only a cap, the length planned from the measured speed at every
