@@ -148,7 +148,7 @@ def parse(parser: argparse.ArgumentParser, argv) -> argparse.Namespace:
 
 
 def main(argv=None) -> int:
-    from emoji_t2i.errors import EmojiT2IError
+    from emoji_t2i.errors import EmojiT2IError, UsageError
 
     parser = build_parser()
     try:
@@ -180,6 +180,9 @@ def main(argv=None) -> int:
     # a prompt file is recorded by name, standard input by its prompts (it cannot be read again)
     prompt_file = args.from_file if args.from_file is not None and str(args.from_file) != "-" else None
     try:  # every check that needs no model comes before loading one
+        blank = [i for i, prompt in enumerate(args.prompts, 1) if not prompt.strip()]
+        if blank:  # e.g. make generate PROMPT= ; the model would draw whatever no words draw
+            raise UsageError(f"prompt {blank[0]} is empty: give words, e.g. 'crying cat'")
         if args.from_file is not None:
             args.prompts = [*args.prompts, *read_prompt_file(args.from_file)]
         if args.seed is not None:

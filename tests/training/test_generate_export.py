@@ -36,6 +36,13 @@ def test_generate_bad_run_is_one_line(tmp_path, capsys):
     assert "no such run directory" in err and "\n" not in err
 
 
+def test_generate_refuses_an_empty_prompt_before_loading_a_model(tmp_path, capsys):
+    """``make generate PROMPT=`` passes "": one line, where it drew whatever no words draw."""
+    assert generate_main(["--run", str(tmp_path / "nope"), "crying cat", "  ", "-o", str(tmp_path / "x.png")]) == 2
+    assert capsys.readouterr().err.strip() == "error: prompt 2 is empty: give words, e.g. 'crying cat'"
+    assert not (tmp_path / "x.png").exists()
+
+
 
 def test_a_style_for_a_model_without_styles_names_the_model_that_has_them(trained_run, capsys):
     assert generate_main(["--run", str(trained_run), "--style", "openmoji", "cat"]) == 2
