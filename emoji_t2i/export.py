@@ -218,7 +218,7 @@ def write_once(archive, out: Path) -> None:
     stored."""
     import keras
 
-    trackable = archive._tf_trackable
+    trackable = getattr(archive, "_tf_trackable", None)  # private: a Keras without it writes twice, still loads
     for name in ("variables", "trainable_variables", "non_trainable_variables"):
         held = getattr(trackable, name, None)
         if held is not None:
