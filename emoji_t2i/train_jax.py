@@ -294,16 +294,12 @@ def _distill(args) -> int:
                          own=("lr", "warmup_steps") if args.extend_last else ())
     if config is None:
         return 2
-    changed = [(flag, given) for flag, given, key in (("--stages", stages, "stages"),
-                                                      ("--guidance-interval", args.guidance_interval,
-                                                       "guidance_interval"))
-               if args.resume and given and list(given) != config.get(key)]
-    if changed:
-        flag, given = changed[0]
-        print(f"error: {flag} {','.join(map(str, given))}: a resumed run keeps its own "
-              f"({config.get(flag[2:].replace('-', '_'))}); leave it out, or start a new run in another --out",
-              file=sys.stderr)
-        return 2
+    for flag, given, key in (("--stages", stages, "stages"),
+                             ("--guidance-interval", args.guidance_interval, "guidance_interval")):
+        if args.resume and given and list(given) != config.get(key):  # read apart from _run_config's options
+            print(f"error: {flag} {','.join(map(str, given))}: a resumed run keeps its own ({config.get(key)}); "
+                  "leave it out, or start a new run in another --out", file=sys.stderr)
+            return 2
     if config.get("fit_schedule") and not args.minutes:  # a new run's and a resumed one's alike
         print("error: --fit-schedule fits each stage's length to its share of --minutes; give --minutes "
               "(on --resume too)", file=sys.stderr)
